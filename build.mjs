@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// Bundles the pilot into one self-contained file (no node_modules at run time)
+// and the stub into one file that may load its native SQLite binding from node_modules.
+import { build } from 'esbuild';
+import { chmod, mkdir } from 'node:fs/promises';
+
+const banner = {
+  // Bundled CommonJS dependencies still call require(); give them one.
+  js: "#!/usr/bin/env node\nimport { createRequire as __pnpCreateRequire } from 'node:module';\nconst require = __pnpCreateRequire(import.meta.url);",
+};
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  banner,
+  sourcemap: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+};
+
+await mkdir('dist', { recursive: true });
+await build({ ...common, entryPoints: ['pilot/src/cli/main.ts'], outfile: 'dist/panda-pilot.mjs' });
+await build({
+  ...common,
+  entryPoints: ['server-stub/src/cli/main.ts'],
+  outfile: 'dist/panda-stub.mjs',
+  external: ['better-sqlite3'],
+});
+await chmod('dist/panda-pilot.mjs', 0o755);
+await chmod('dist/panda-stub.mjs', 0o755);

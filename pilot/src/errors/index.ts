@@ -1,0 +1,2 @@
+export { PilotError, truncateDiag } from './pilot-error.js';
+export { ErrorCode } from '../protocol/index.js';
