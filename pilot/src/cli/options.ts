@@ -1,0 +1,157 @@
+/**
+ * Command-line flags → PilotOptions. Accepts the flags sites and Harvester
+ * already pass to pilot3, so this pilot drops into existing wrappers; flags
+ * that only matter to pilot3 are accepted and ignored.
+ */
+import yargs, { type Argv } from 'yargs';
+
+export interface PilotOptions {
+  queue: string;
+  site: string;
+  url: string;
+  api: 'legacy' | 'v1' | 'auto';
+  prodSourceLabel: string;
+  workdir: string;
+  maxJobs: number;
+  heartbeatSec: number;
+  debugHeartbeatSec: number;
+  getjobWaitSec: number;
+  pollSec: number;
+  slots: number;
+  lifetimeSec: number;
+  killGraceSec: number;
+  finalDeadlineSec: number;
+  timeoutSec: number;
+  resourceType: string | undefined;
+  jobType: string | undefined;
+  memMB: number | undefined;
+  diskMB: number | undefined;
+  pilotUser: string;
+  harvesterSubmitMode: 'pull' | 'push';
+  caFile: string | undefined;
+  logLevel: string;
+  quiet: boolean;
+}
+
+export const VERSION = '0.1.0';
+
+/** Flags pilot3 takes that have no meaning here; accepted so existing wrappers keep working. */
+const PILOT3_COMPAT_FLAGS: Record<string, { alias?: string; type: 'string' | 'boolean' }> = {
+  i: { type: 'string' },
+  w: { type: 'string' },
+  t: { type: 'boolean' },
+  u: { type: 'string' },
+  y: { type: 'boolean' },
+  z: { type: 'boolean' },
+  v: { type: 'string' },
+  x: { type: 'string' },
+  b: { type: 'boolean' },
+  k: { type: 'boolean' },
+  'queuedata-url': { type: 'string' },
+  'storagedata-url': { type: 'string' },
+  'es-executor-type': { type: 'string' },
+  'harvester-workdir': { type: 'string' },
+  'harvester-datadir': { type: 'string' },
+  'harvester-eventstatusdump': { type: 'string' },
+  'harvester-workerattributes': { type: 'string' },
+  'use-realtime-logging': { type: 'boolean' },
+  'realtime-logging-server': { type: 'string' },
+  capath: { type: 'string' },
+  noproxyverification: { type: 'boolean' },
+  cleanup: { type: 'boolean' },
+};
+
+export function pilotFlags(y: Argv): Argv {
+  let a = y
+    .option('q', { alias: 'queue', type: 'string', describe: 'PanDA queue (required)' })
+    .option('r', { alias: 'resource', type: 'string', describe: 'PanDA resource (pilot3 compatibility; defaults to the queue)' })
+    .option('s', { alias: 'site', type: 'string', describe: 'site name sent in getJob (defaults to the queue)' })
+    .option('url', { type: 'string', default: 'http://127.0.0.1:25080', describe: 'PanDA server URL' })
+    .option('p', { alias: 'port', type: 'number', describe: 'server port, added to --url when it has none' })
+    .option('api', { choices: ['legacy', 'v1', 'auto'] as const, default: 'auto' as const, describe: 'server dialect' })
+    .option('j', { alias: 'job-label', type: 'string', default: 'managed', describe: 'prodSourceLabel to ask for' })
+    .option('a', { alias: 'workdir', type: 'string', describe: 'parent of the pilot work dir (default: current dir)' })
+    .option('max-jobs', { type: 'number', default: 0, describe: 'stop after this many jobs (0: no limit)' })
+    .option('heartbeat', { type: 'number', default: 1800, describe: 'heartbeat interval, seconds' })
+    .option('debug-heartbeat', { type: 'number', default: 60, describe: 'heartbeat interval in debug mode, seconds' })
+    .option('getjob-wait', { type: 'number', default: 60, describe: 'keep asking for jobs this long after the last one, seconds' })
+    .option('getjob-poll', { type: 'number', default: 5, describe: 'seconds between getJob calls while the server has none' })
+    .option('slots', { type: 'number', default: 1, describe: 'jobs to run side by side' })
+    .option('l', { alias: 'lifetime', type: 'number', default: 324000, describe: 'pilot lifetime, seconds' })
+    .option('kill-grace', { type: 'number', default: 10, describe: 'SIGTERM → SIGKILL grace for a payload, seconds' })
+    .option('final-deadline', { type: 'number', default: 1200, describe: 'retry the final update this long before keeping it on disk, seconds' })
+    .option('timeout', { type: 'number', default: 60, describe: 'per-request server timeout, seconds' })
+    .option('resource-type', { type: 'string', describe: 'resource type to ask for (e.g. SCORE, U4G)' })
+    .option('job-type', { type: 'string', describe: 'job type sent in getJob' })
+    .option('mem', { type: 'number', describe: 'memory (MB) offered in getJob' })
+    .option('disk', { type: 'number', describe: 'disk (MB) offered in getJob' })
+    .option('pilot-user', { type: 'string', default: 'generic', describe: 'experiment plugin (rubin, generic)' })
+    .option('harvester-submit-mode', { choices: ['pull', 'push'] as const, default: 'pull' as const })
+    .option('cacert', { type: 'string', describe: 'CA bundle for https' })
+    .option('d', { alias: 'debug', type: 'boolean', default: false, describe: 'debug logging' })
+    .option('log-level', { type: 'string', describe: 'pino log level (overrides -d)' })
+    .option('quiet', { type: 'boolean', default: false, describe: 'no log lines on stderr (the log file still gets them)' });
+  for (const [name, spec] of Object.entries(PILOT3_COMPAT_FLAGS)) a = a.option(name, { type: spec.type, hidden: true });
+  return a;
+}
+
+/** Adds -p to a URL that has no port of its own. */
+export function serverUrl(url: string, port: number | undefined): string {
+  const u = new URL(url);
+  if (port && !u.port) u.port = String(port);
+  return u.toString().replace(/\/+$/, '');
+}
+
+function positive(name: string, v: number, allowZero = false): number {
+  if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) throw new Error(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${v}`);
+  return v;
+}
+
+export function toPilotOptions(argv: Record<string, unknown>, cwd = process.cwd()): PilotOptions {
+  const queue = argv.q as string | undefined;
+  if (!queue) throw new Error('-q/--queue is required');
+  let url: string;
+  try {
+    url = serverUrl(argv.url as string, argv.p as number | undefined);
+  } catch {
+    throw new Error(`--url is not a URL: ${String(argv.url)}`);
+  }
+  return {
+    queue,
+    site: (argv.s as string | undefined) ?? (argv.r as string | undefined) ?? queue,
+    url,
+    api: argv.api as PilotOptions['api'],
+    prodSourceLabel: argv.j as string,
+    workdir: (argv.a as string | undefined) ?? cwd,
+    maxJobs: positive('max-jobs', argv['max-jobs'] as number, true),
+    heartbeatSec: positive('heartbeat', argv.heartbeat as number),
+    debugHeartbeatSec: positive('debug-heartbeat', argv['debug-heartbeat'] as number),
+    getjobWaitSec: positive('getjob-wait', argv['getjob-wait'] as number, true),
+    pollSec: positive('getjob-poll', argv['getjob-poll'] as number),
+    slots: Math.floor(positive('slots', argv.slots as number)),
+    lifetimeSec: positive('lifetime', argv.l as number),
+    killGraceSec: positive('kill-grace', argv['kill-grace'] as number, true),
+    finalDeadlineSec: positive('final-deadline', argv['final-deadline'] as number),
+    timeoutSec: positive('timeout', argv.timeout as number),
+    resourceType: argv['resource-type'] as string | undefined,
+    jobType: argv['job-type'] as string | undefined,
+    memMB: argv.mem as number | undefined,
+    diskMB: argv.disk as number | undefined,
+    pilotUser: argv['pilot-user'] as string,
+    harvesterSubmitMode: argv['harvester-submit-mode'] as 'pull' | 'push',
+    caFile: argv.cacert as string | undefined,
+    logLevel: (argv['log-level'] as string | undefined) ?? (argv.d ? 'debug' : 'info'),
+    quiet: argv.quiet as boolean,
+  };
+}
+
+export function parser(args: string[]): Argv {
+  return pilotFlags(yargs(args))
+    .scriptName('panda-pilot')
+    .usage('$0 -q QUEUE --url URL [options]\n\nPulls PanDA jobs for QUEUE, runs each payload, and reports to the server.')
+    .version(VERSION)
+    .help('h')
+    .alias('h', 'help')
+    .strict(false)
+    .wrap(Math.min(110, process.stdout.columns || 100));
+}

@@ -1,0 +1,106 @@
+/** Wires the pilot together from its options: the I/O edge of the pull loop. */
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { readBatchIdentity } from '../config/index.js';
+import { PilotError } from '../errors/index.js';
+import { installSignalHandlers, PilotExit, PilotSignalError, runPilotLoop, SIGNAL_EXIT, type JobContext } from '../lifecycle/index.js';
+import { createLogger } from '../log/index.js';
+import { createPilotHome } from '../run/index.js';
+import { authHeaders, HttpTransport, selectDialect, tokenSourceFromEnv } from '../server/index.js';
+import { VERSION, type PilotOptions } from './options.js';
+
+export async function runPilot(opts: PilotOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const startedAt = Date.now();
+  let home: string;
+  try {
+    home = createPilotHome(opts.workdir);
+  } catch (err) {
+    process.stderr.write(`panda-pilot: ${(err as Error).message}\n`);
+    return PilotExit.MKDIR;
+  }
+  const log = createLogger({ level: opts.logLevel, file: path.join(home, 'pilotlog.jsonl'), quiet: opts.quiet });
+  const batch = readBatchIdentity(env);
+  const pilotStop = new AbortController();
+  const softkill = new AbortController();
+  const uninstall = installSignalHandlers(pilotStop, (signal) => {
+    log.error({ event: 'forced_exit', signal }, 'second interrupt: exiting now');
+    process.exit(SIGNAL_EXIT[signal] ?? PilotExit.GENERAL);
+  });
+  const lifetime = setTimeout(() => pilotStop.abort(new PilotError(1213, `pilot lifetime of ${opts.lifetimeSec} s reached`)), opts.lifetimeSec * 1000);
+  lifetime.unref();
+
+  const http = new HttpTransport({
+    baseUrl: opts.url,
+    timeoutMs: opts.timeoutSec * 1000,
+    caFile: opts.caFile,
+    proxyFile: env.X509_USER_PROXY,
+    authHeaders: authHeaders(tokenSourceFromEnv(env), env.PANDA_AUTH_ORIGIN),
+  });
+  log.info(
+    { event: 'pilot_start', version: VERSION, queue: opts.queue, site: opts.site, url: opts.url, api: opts.api, home, batchSystem: batch.batchSystem, batchId: batch.batchId },
+    'pilot starting',
+  );
+  try {
+    const server = await selectDialect(http, opts.api, log, pilotStop.signal);
+    const ctx: JobContext & { softkill: AbortSignal } = {
+      server,
+      serverUrl: opts.url,
+      log,
+      pilotHome: home,
+      identity: {
+        node: hostname(),
+        pilotId: `${batch.workerId ?? `${hostname()}:${process.pid}`}|${batch.batchSystem}|${VERSION}`,
+        siteName: opts.site,
+        batchId: batch.batchId,
+        schedulerId: batch.harvesterId ? `harvester-${batch.harvesterId}` : null,
+      },
+      env,
+      heartbeatSec: opts.heartbeatSec,
+      debugHeartbeatSec: opts.debugHeartbeatSec,
+      killGraceMs: opts.killGraceSec * 1000,
+      finalDeadlineMs: opts.finalDeadlineSec * 1000,
+      pilotSignal: pilotStop.signal,
+      onSoftkill: () => softkill.abort(),
+      softkill: softkill.signal,
+    };
+    const result = await runPilotLoop(ctx, {
+      request: {
+        siteName: opts.site,
+        prodSourceLabel: opts.prodSourceLabel,
+        mem: opts.memMB,
+        diskSpace: opts.diskMB,
+        node: hostname(),
+        computingElement: opts.queue,
+        resourceType: opts.resourceType,
+        jobType: opts.jobType,
+        remainingTime: Math.max(0, Math.floor(opts.lifetimeSec - (Date.now() - startedAt) / 1000)),
+        harvesterId: batch.harvesterId ?? undefined,
+        workerId: batch.workerId ?? undefined,
+      },
+      maxJobs: opts.maxJobs,
+      getjobWaitSec: opts.getjobWaitSec,
+      pollSec: opts.pollSec,
+      slots: opts.slots,
+    });
+    const finished = result.outcomes.filter((o) => o.state === 'finished').length;
+    const unacked = result.outcomes.filter((o) => !o.acknowledged).length;
+    log.info(
+      { event: 'pilot_end', jobs: result.outcomes.length, finished, failed: result.outcomes.length - finished, unacknowledged: unacked, stoppedBy: result.stoppedBy, seconds: (Date.now() - startedAt) / 1000 },
+      'pilot done',
+    );
+    const reason = pilotStop.signal.reason as unknown;
+    if (reason instanceof PilotSignalError) return SIGNAL_EXIT[reason.signal] ?? PilotExit.GENERAL;
+    if (reason instanceof PilotError && reason.code === 1213) return PilotExit.MAX_TIME;
+    if (result.neverReached && result.communicationFailures > 0) return PilotExit.COMMUNICATION;
+    return PilotExit.OK;
+  } catch (err) {
+    const e = PilotError.from(err);
+    log.error({ event: 'pilot_error', code: e.code, diag: e.diagnostic }, 'pilot failed');
+    return e.code === 1318 ? PilotExit.COMMUNICATION : PilotExit.EXCEPTION;
+  } finally {
+    clearTimeout(lifetime);
+    uninstall();
+    await http.close().catch(() => undefined);
+    log.flush?.();
+  }
+}

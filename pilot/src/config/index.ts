@@ -1,0 +1,1 @@
+export { readBatchIdentity, type BatchIdentity } from './batch-env.js';

@@ -1,0 +1,1 @@
+export { parseJobDescription, MalformedJobError, type JobDescription } from './job-description.js';

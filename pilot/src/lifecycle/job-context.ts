@@ -1,0 +1,32 @@
+/** Everything a job run needs from the pilot around it. */
+import type { Logger } from 'pino';
+import type { PandaServer, Sleep } from '../server/index.js';
+
+export interface PilotIdentity {
+  node: string;
+  /** pilot3 sends `<id>|<batch system>|<version>`. */
+  pilotId: string;
+  siteName: string;
+  batchId: string | null;
+  schedulerId: string | null;
+}
+
+export interface JobContext {
+  server: PandaServer;
+  serverUrl: string;
+  log: Logger;
+  pilotHome: string;
+  identity: PilotIdentity;
+  env: NodeJS.ProcessEnv;
+  heartbeatSec: number;
+  debugHeartbeatSec: number;
+  /** SIGTERM → SIGKILL grace for the payload's process group (ms). */
+  killGraceMs: number;
+  /** How long the final update is retried before it is written to disk (ms). */
+  finalDeadlineMs: number;
+  /** Aborted, with a PilotError as reason, when the whole pilot must stop (signal, lifetime). */
+  pilotSignal: AbortSignal;
+  /** Told when the server asks this pilot to stop after the current work (softkill). */
+  onSoftkill: () => void;
+  sleep?: Sleep | undefined;
+}

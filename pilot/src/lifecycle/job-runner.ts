@@ -1,0 +1,340 @@
+/**
+ * Runs one job as named steps: validate → prepare → execute → collect →
+ * report. Each step's failure becomes a PilotError with its code, and the
+ * final update always goes out (or is kept on disk when the server stays away).
+ */
+import { writeFileSync, statSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import path from 'node:path';
+import { ErrorCode, pandaTime } from '../protocol/index.js';
+import { PilotError, truncateDiag } from '../errors/index.js';
+import { parseJobDescription, MalformedJobError, type JobDescription } from '../job/index.js';
+import { jobLogger } from '../log/index.js';
+import { sessionProcesses, totals } from '../monitor/index.js';
+import { OrderedUpdateChannel, type FinalOutcome } from '../report/index.js';
+import { adler32File, buildPayloadCommand, createJobDir, PayloadProcess, writeLogTarball, type PayloadExit } from '../run/index.js';
+import { realSleep, type UpdateReply } from '../server/index.js';
+import type { JobContext } from './job-context.js';
+import { judgePayload, type PayloadVerdict } from './payload-outcome.js';
+import { payloadEnv } from './payload-env.js';
+
+export interface JobOutcome {
+  pandaId: number | null;
+  attemptNr: number | null;
+  state: 'finished' | 'failed';
+  pilotErrorCode: number;
+  pilotErrorDiag: string;
+  /** Whether the server acknowledged the final update. */
+  acknowledged: boolean;
+  /** Where the unacknowledged final update was kept, if it was. */
+  finalUpdateFile?: string | undefined;
+}
+
+const signalNumber = (s: NodeJS.Signals): number => osConstants.signals[s] ?? 0;
+
+/** Reads the last `bytes` of a file (the payload's stderr can be large). */
+function tail(file: string, bytes = 4096): string {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const len = Math.min(size, bytes);
+      const buf = Buffer.alloc(len);
+      readSync(fd, buf, 0, len, size - len);
+      return buf.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
+class PeakTracker {
+  maxRssKb = 0;
+  maxVmemKb = 0;
+  cpuSec = 0;
+  sample(sid: number): void {
+    const t = totals(sessionProcesses(sid));
+    if (t.nprocs === 0) return;
+    this.maxRssKb = Math.max(this.maxRssKb, t.rssKb);
+    this.maxVmemKb = Math.max(this.maxVmemKb, t.vmemKb);
+    this.cpuSec = Math.max(this.cpuSec, t.cpuSec);
+  }
+}
+
+export async function runJob(ctx: JobContext, rawJob: Record<string, unknown>): Promise<JobOutcome> {
+  let job: JobDescription;
+  try {
+    job = parseJobDescription(rawJob);
+  } catch (err) {
+    return refuseMalformed(ctx, err as MalformedJobError);
+  }
+  return new JobRun(ctx, job).run();
+}
+
+/** A malformed description is still reported, to the job it names, so the server does not wait 30 min for it. */
+async function refuseMalformed(ctx: JobContext, err: MalformedJobError): Promise<JobOutcome> {
+  ctx.log.error({ event: 'job_refused', pandaId: err.pandaId, code: err.code, diag: err.diagnostic }, 'refusing malformed job description');
+  const outcome: JobOutcome = {
+    pandaId: err.pandaId,
+    attemptNr: err.attemptNr,
+    state: 'failed',
+    pilotErrorCode: err.code,
+    pilotErrorDiag: err.diagnostic,
+    acknowledged: false,
+  };
+  if (err.pandaId === null) return outcome;
+  const channel = new OrderedUpdateChannel({
+    pandaId: err.pandaId,
+    attemptNr: err.attemptNr ?? 1,
+    send: (u, headers, signal) => ctx.server.updateJob(u, { headers, signal }),
+    log: jobLogger(ctx.log, err.pandaId, err.attemptNr ?? 1),
+    sleep: ctx.sleep,
+    finalDeadlineMs: ctx.finalDeadlineMs,
+  });
+  const fin = await channel.final('failed', {
+    ...identityFields(ctx),
+    pilotErrorCode: err.code,
+    pilotErrorDiag: truncateDiag(err.diagnostic),
+    transExitCode: 0,
+    timestamp: new Date().toISOString(),
+  });
+  return { ...outcome, acknowledged: fin.acknowledged };
+}
+
+function identityFields(ctx: JobContext): Record<string, string | number> {
+  const f: Record<string, string | number> = { node: ctx.identity.node, pilotID: ctx.identity.pilotId, siteName: ctx.identity.siteName };
+  if (ctx.identity.batchId) f.batchID = ctx.identity.batchId;
+  if (ctx.identity.schedulerId) f.schedulerID = ctx.identity.schedulerId;
+  return f;
+}
+
+class JobRun {
+  private readonly log;
+  private readonly channel: OrderedUpdateChannel;
+  private readonly jobStop = new AbortController();
+  private heartbeatSec: number;
+  private readonly peak = new PeakTracker();
+  private payload: PayloadProcess | null = null;
+  private startedAt: Date | null = null;
+
+  constructor(
+    private readonly ctx: JobContext,
+    private readonly job: JobDescription,
+  ) {
+    this.log = jobLogger(ctx.log, job.pandaId, job.attemptNr);
+    this.heartbeatSec = job.debug ? ctx.debugHeartbeatSec : ctx.heartbeatSec;
+    this.channel = new OrderedUpdateChannel({
+      pandaId: job.pandaId,
+      attemptNr: job.attemptNr,
+      send: (u, headers, signal) => ctx.server.updateJob(u, { headers, signal }),
+      log: this.log,
+      sleep: ctx.sleep,
+      finalDeadlineMs: ctx.finalDeadlineMs,
+      onReply: (reply) => this.onCommand(reply),
+    });
+  }
+
+  /** Commands come back on this job's own channel, so they can only ever touch this job. */
+  private onCommand(reply: UpdateReply): void {
+    switch (reply.command) {
+      case 'tobekilled':
+        this.log.warn({ event: 'server_kill' }, 'server asked to kill this job');
+        this.stopJob(new PilotError(ErrorCode.PANDAKILL, 'job killed by the server (command tobekilled)'));
+        break;
+      case 'debug':
+        this.heartbeatSec = this.ctx.debugHeartbeatSec;
+        this.log.info({ event: 'debug_on', text: reply.commandText }, 'server switched the job to debug heartbeats');
+        break;
+      case 'debugoff':
+        this.heartbeatSec = this.job.debug ? this.ctx.debugHeartbeatSec : this.ctx.heartbeatSec;
+        break;
+      case 'softkill':
+        this.ctx.onSoftkill();
+        break;
+      case 'alreadydone':
+        this.log.info({ event: 'alreadydone' }, 'server says the job is already done; no more updates');
+        break;
+      default:
+        break;
+    }
+  }
+
+  private stopJob(reason: PilotError): void {
+    if (!this.jobStop.signal.aborted) this.jobStop.abort(reason);
+  }
+
+  private fields(extra: Record<string, string | number> = {}): Record<string, string | number> {
+    const f: Record<string, string | number> = { ...identityFields(this.ctx), coreCount: this.job.coreCount, timestamp: new Date().toISOString() };
+    if (this.startedAt) f.startTime = pandaTime(this.startedAt);
+    if (this.peak.maxRssKb > 0) {
+      f.maxRSS = this.peak.maxRssKb;
+      f.maxVMEM = this.peak.maxVmemKb;
+    }
+    if (this.peak.cpuSec > 0) {
+      f.cpuConsumptionTime = Math.round(this.peak.cpuSec);
+      f.cpuConsumptionUnit = 's';
+    }
+    return { ...f, ...extra };
+  }
+
+  async run(): Promise<JobOutcome> {
+    const onPilotStop = () => this.stopJob(PilotError.from(this.ctx.pilotSignal.reason, ErrorCode.KILLSIGNAL));
+    if (this.ctx.pilotSignal.aborted) onPilotStop();
+    this.ctx.pilotSignal.addEventListener('abort', onPilotStop, { once: true });
+    this.log.info({ event: 'job_start', jobName: this.job.jobName, transformation: this.job.transformation }, 'job received');
+    let jobDir = '';
+    try {
+      this.channel.stateChange('starting', this.fields());
+      jobDir = createJobDir(this.ctx.pilotHome, this.job.pandaId, this.job.attemptNr);
+      writeFileSync(path.join(jobDir, 'job-description.json'), `${JSON.stringify(this.job.raw, null, 1)}\n`);
+      const command = buildPayloadCommand(this.job, this.ctx.env, jobDir);
+      if (this.jobStop.signal.aborted) throw this.jobStop.signal.reason;
+      const verdict = await this.execute(jobDir, command);
+      return await this.report(jobDir, verdict);
+    } catch (err) {
+      const failure = PilotError.from(err);
+      this.log.error({ event: 'job_error', code: failure.code, diag: failure.diagnostic }, 'job failed before or outside its payload');
+      const verdict: PayloadVerdict = {
+        state: 'failed',
+        transExitCode: 0,
+        pilotErrorCode: failure.code,
+        pilotErrorDiag: truncateDiag(failure.diagnostic),
+        exeErrorCode: 0,
+        exeErrorDiag: '',
+      };
+      return await this.report(jobDir, verdict);
+    } finally {
+      this.ctx.pilotSignal.removeEventListener('abort', onPilotStop);
+      if (this.payload?.running) await this.payload.stop(this.ctx.killGraceMs);
+    }
+  }
+
+  private async execute(jobDir: string, command: string): Promise<PayloadVerdict> {
+    const stdoutPath = path.join(jobDir, 'payload.stdout');
+    const stderrPath = path.join(jobDir, 'payload.stderr');
+    const env = payloadEnv({
+      job: this.job,
+      base: this.ctx.env,
+      serverUrl: this.ctx.serverUrl,
+      siteName: this.ctx.identity.siteName,
+      jobDir,
+      cores: this.job.coreCount,
+    });
+    const payload = PayloadProcess.start({ command, cwd: jobDir, env, stdoutPath, stderrPath });
+    this.payload = payload;
+    this.startedAt = new Date();
+    this.log.info({ event: 'payload_start', pid: payload.pid }, 'payload started');
+    this.channel.stateChange('running', this.fields());
+
+    const onStop = () => {
+      const reason = this.jobStop.signal.reason as PilotError;
+      this.log.warn({ event: 'payload_stop', code: reason.code, diag: reason.diagnostic }, 'stopping payload process group');
+      void payload.stop(this.ctx.killGraceMs);
+    };
+    this.jobStop.signal.addEventListener('abort', onStop, { once: true });
+    if (this.jobStop.signal.aborted) onStop();
+
+    const heartbeats = this.heartbeatLoop(payload);
+    const exit: PayloadExit = await payload.done;
+    await heartbeats;
+    this.jobStop.signal.removeEventListener('abort', onStop);
+    this.log.info({ event: 'payload_exit', exitCode: exit.exitCode, signal: exit.signal }, 'payload ended');
+    if (exit.cpuUserSec !== null && exit.cpuSysSec !== null) this.peak.cpuSec = Math.max(this.peak.cpuSec, exit.cpuUserSec + exit.cpuSysSec);
+    const stopReason = this.jobStop.signal.aborted ? (this.jobStop.signal.reason as PilotError) : null;
+    return judgePayload({ exit, stopReason, stderrTail: tail(stderrPath) }, signalNumber);
+  }
+
+  /** Samples the payload and sends `running` heartbeats until it ends. */
+  private async heartbeatLoop(payload: PayloadProcess): Promise<void> {
+    const sleep = this.ctx.sleep ?? realSleep;
+    const done = new AbortController();
+    void payload.done.then(() => done.abort());
+    const sampleMs = Math.min(1_000, this.heartbeatSec * 1000);
+    let nextBeat = Date.now() + this.jitter(this.heartbeatSec * 1000);
+    while (!done.signal.aborted) {
+      this.peak.sample(payload.pid);
+      if (Date.now() >= nextBeat) {
+        this.channel.heartbeat('running', this.fields());
+        nextBeat = Date.now() + this.jitter(this.heartbeatSec * 1000);
+      }
+      try {
+        await sleep(Math.max(50, Math.min(sampleMs, nextBeat - Date.now())), done.signal);
+      } catch {
+        break;
+      }
+    }
+  }
+
+  /** ±10 %, so pilots started together do not beat together. */
+  private jitter(ms: number): number {
+    return Math.round(ms * (0.9 + Math.random() * 0.2));
+  }
+
+  private async report(jobDir: string, verdict: PayloadVerdict): Promise<JobOutcome> {
+    const endedAt = new Date();
+    const extra: Record<string, string | number> = {
+      transExitCode: verdict.transExitCode,
+      pilotErrorCode: verdict.pilotErrorCode,
+      pilotErrorDiag: verdict.pilotErrorDiag,
+      exeErrorCode: verdict.exeErrorCode,
+      exeErrorDiag: verdict.exeErrorDiag,
+      endTime: pandaTime(endedAt),
+      jobMetrics: `coreCount=${this.job.coreCount}`,
+    };
+    if (!this.startedAt) extra.startTime = pandaTime(endedAt);
+    if (jobDir) {
+      const xml = await this.outputReport(jobDir);
+      if (xml) extra.xml = xml;
+    }
+    const outcome: FinalOutcome = await this.channel.final(verdict.state, this.fields(extra));
+    let finalUpdateFile: string | undefined;
+    if (!outcome.acknowledged) {
+      finalUpdateFile = this.keepFinalUpdate(jobDir || this.ctx.pilotHome, outcome);
+    }
+    this.log.info(
+      { event: 'job_end', state: verdict.state, pilotErrorCode: verdict.pilotErrorCode, acknowledged: outcome.acknowledged },
+      `job ${verdict.state}`,
+    );
+    return {
+      pandaId: this.job.pandaId,
+      attemptNr: this.job.attemptNr,
+      state: verdict.state,
+      pilotErrorCode: verdict.pilotErrorCode,
+      pilotErrorDiag: verdict.pilotErrorDiag,
+      acknowledged: outcome.acknowledged,
+      finalUpdateFile,
+    };
+  }
+
+  /** The log tarball, and the `xml` output report that lists it (the only output a plain job declares here). */
+  private async outputReport(jobDir: string): Promise<string | null> {
+    if (!this.job.logFile) return null;
+    try {
+      const file = await writeLogTarball(jobDir, this.job.logFile);
+      const report = { [this.job.logFile]: { guid: this.job.logGuid ?? '', fsize: statSync(file).size, adler32: await adler32File(file) } };
+      return JSON.stringify(report);
+    } catch (err) {
+      this.log.warn({ event: 'log_tarball_failed', err: (err as Error).message }, 'could not create the log tarball');
+      return null;
+    }
+  }
+
+  /** Invariant 2: a final update the server never acknowledged is kept where the next pilot will find it. */
+  private keepFinalUpdate(dir: string, outcome: FinalOutcome): string {
+    const file = path.join(dir, 'final-update.json');
+    const record = {
+      serverUrl: this.ctx.serverUrl,
+      dialect: this.ctx.server.dialect,
+      seqHeader: this.channel.seqHeader(outcome.seq),
+      update: outcome.update,
+      error: outcome.error,
+      writtenAt: new Date().toISOString(),
+    };
+    writeFileSync(file, `${JSON.stringify(record, null, 1)}\n`, { mode: 0o600 });
+    this.log.error({ event: 'final_update_kept', file, error: outcome.error }, 'final update not acknowledged; kept on disk for recovery');
+    return file;
+  }
+}
+

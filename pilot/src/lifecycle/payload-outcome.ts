@@ -1,0 +1,57 @@
+/**
+ * How a payload's end becomes the final update's state and codes. Plain
+ * decisions, no I/O: the runner gathers the facts, this says what they mean.
+ */
+import { ErrorCode } from '../protocol/index.js';
+import { PilotError, truncateDiag } from '../errors/index.js';
+import type { PayloadExit } from '../run/index.js';
+
+export interface PayloadVerdict {
+  state: 'finished' | 'failed';
+  transExitCode: number;
+  pilotErrorCode: number;
+  pilotErrorDiag: string;
+  exeErrorCode: number;
+  exeErrorDiag: string;
+}
+
+export interface VerdictFacts {
+  exit: PayloadExit;
+  /** Why the pilot stopped the payload, when it did (server kill, signal, watchdog). */
+  stopReason: PilotError | null;
+  /** Last lines of payload.stderr, for the diagnostic. */
+  stderrTail: string;
+}
+
+/** The status the shell would report: the exit code, or 128+N for a signal. */
+export function shellStatus(exit: PayloadExit, signalNumber: (s: NodeJS.Signals) => number): number {
+  if (exit.exitCode !== null) return exit.exitCode;
+  return exit.signal ? 128 + signalNumber(exit.signal) : -1;
+}
+
+export function judgePayload(facts: VerdictFacts, signalNumber: (s: NodeJS.Signals) => number): PayloadVerdict {
+  const status = shellStatus(facts.exit, signalNumber);
+  const lastLine = facts.stderrTail.trim().split('\n').filter(Boolean).pop() ?? '';
+  if (facts.stopReason) {
+    return {
+      state: 'failed',
+      transExitCode: status,
+      pilotErrorCode: facts.stopReason.code,
+      pilotErrorDiag: truncateDiag(facts.stopReason.diagnostic),
+      exeErrorCode: status,
+      exeErrorDiag: truncateDiag(lastLine),
+    };
+  }
+  if (status === 0) {
+    return { state: 'finished', transExitCode: 0, pilotErrorCode: 0, pilotErrorDiag: '', exeErrorCode: 0, exeErrorDiag: '' };
+  }
+  const how = facts.exit.signal ? `was killed by ${facts.exit.signal} (status ${status})` : `exited with status ${status}`;
+  return {
+    state: 'failed',
+    transExitCode: status,
+    pilotErrorCode: ErrorCode.PAYLOADEXECUTIONFAILURE,
+    pilotErrorDiag: truncateDiag(`payload ${how}${lastLine ? `: ${lastLine}` : ''}`),
+    exeErrorCode: status,
+    exeErrorDiag: truncateDiag(lastLine),
+  };
+}

@@ -1,0 +1,1 @@
+export { createLogger, jobLogger, type Logger, type LoggerOptions } from './logger.js';

@@ -1,0 +1,1 @@
+export { parseProcStat, sessionProcesses, totals, type ProcessSample, type TreeTotals } from './process-tree.js';

@@ -1,0 +1,82 @@
+/**
+ * The legacy dialect: POST {base}/server/panda/<method>, form-urlencoded, every
+ * value a string; we ask for JSON replies (Accept) as pilot3's fallback does.
+ */
+import { encodeForm, LEGACY_PARAMS, StatusCode, type LegacyMethod, type WireValue } from '../protocol/index.js';
+import type { HttpTransport } from './http-transport.js';
+import { parseCommand, type JobRequest, type JobUpdate, type PandaServer, type SendOptions, type UpdateReply } from './panda-server.js';
+import { HttpStatusError } from './retry-policy.js';
+
+/** A reply that came back but is not what the protocol promises. */
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+}
+
+export class LegacyDialect implements PandaServer {
+  readonly dialect = 'legacy' as const;
+  constructor(private readonly http: HttpTransport) {}
+
+  async call(method: LegacyMethod, params: Record<string, WireValue>, opts: SendOptions = {}): Promise<Record<string, unknown>> {
+    const allowed = new Set<string>(LEGACY_PARAMS[method]);
+    for (const key of Object.keys(params)) {
+      // Sending a name the server does not know is an HTTP 500 in production: catch it here instead.
+      if (params[key] !== undefined && !allowed.has(key)) throw new ProtocolError(`parameter ${key} is not accepted by ${method}`);
+    }
+    const path = `/server/panda/${method}`;
+    const reply = await this.http.send(
+      'POST',
+      path,
+      encodeForm(params),
+      { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json', ...opts.headers },
+      opts.signal,
+    );
+    if (reply.status !== 200) throw new HttpStatusError(reply.status, reply.body, path);
+    try {
+      const parsed: unknown = JSON.parse(reply.body);
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      return parsed as Record<string, unknown>;
+    } catch (err) {
+      throw new ProtocolError(`${method}: reply is not a JSON object: ${reply.body.slice(0, 200)}`, { cause: err });
+    }
+  }
+
+  async getJob(req: JobRequest, opts?: SendOptions): Promise<Record<string, unknown> | null> {
+    const reply = await this.call(
+      'getJob',
+      {
+        siteName: req.siteName,
+        prodSourceLabel: req.prodSourceLabel,
+        mem: req.mem,
+        diskSpace: req.diskSpace,
+        node: req.node,
+        computingElement: req.computingElement,
+        resourceType: req.resourceType,
+        jobType: req.jobType,
+        remaining_time: req.remainingTime,
+        harvester_id: req.harvesterId,
+        worker_id: req.workerId,
+        schedulerID: req.schedulerID,
+      },
+      opts,
+    );
+    const status = Number(reply.StatusCode);
+    if (status === StatusCode.NO_JOBS) return null;
+    if (status !== StatusCode.OK) {
+      throw new ProtocolError(`getJob: StatusCode ${String(reply.StatusCode)}${reply.errorDialog ? ` (${String(reply.errorDialog)})` : ''}`);
+    }
+    if (Array.isArray(reply.jobs)) return (reply.jobs[0] as Record<string, unknown> | undefined) ?? null;
+    return reply;
+  }
+
+  async updateJob(update: JobUpdate, opts?: SendOptions): Promise<UpdateReply> {
+    const params: Record<string, WireValue> = {
+      jobId: update.jobId,
+      state: update.state,
+      attemptNr: update.attemptNr,
+      ...update.fields,
+    };
+    const reply = await this.call('updateJob', params, opts);
+    const { command, commandText } = parseCommand(reply.command);
+    return { statusCode: Number(reply.StatusCode ?? 0), command, commandText, raw: reply };
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The narrow view of a PanDA server that the pilot's logic sees. Two dialects
+ * implement it over HTTP; tests may pass an object literal.
+ */
+import type { PilotJobState, ServerCommand } from '../protocol/index.js';
+
+/** What the pilot asks for in getJob (legacy names; dialects translate). */
+export interface JobRequest {
+  siteName: string;
+  prodSourceLabel?: string | undefined;
+  /** MB available to the job. */
+  mem?: number | undefined;
+  /** MB of local disk. */
+  diskSpace?: number | undefined;
+  node?: string | undefined;
+  computingElement?: string | undefined;
+  resourceType?: string | undefined;
+  jobType?: string | undefined;
+  /** Seconds the pilot can still run. */
+  remainingTime?: number | undefined;
+  harvesterId?: string | undefined;
+  workerId?: string | undefined;
+  schedulerID?: string | undefined;
+}
+
+/** One job update in legacy names; values are numbers or strings as they should go on the wire. */
+export interface JobUpdate {
+  jobId: number;
+  state: PilotJobState;
+  attemptNr: number;
+  /** Further updateJob parameters by legacy name (pilotErrorCode, maxRSS, …). */
+  fields: Record<string, string | number>;
+}
+
+export interface UpdateReply {
+  statusCode: number;
+  command: ServerCommand | string;
+  /** Free text the operator attached to a debug command, if any. */
+  commandText?: string | undefined;
+  raw: Record<string, unknown>;
+}
+
+export interface SendOptions {
+  signal?: AbortSignal | undefined;
+  /** Extra headers for this request (the update sequence header). */
+  headers?: Record<string, string> | undefined;
+}
+
+export interface PandaServer {
+  readonly dialect: 'legacy' | 'v1';
+  /** A raw job description (field → value) or null when the server has none. */
+  getJob(req: JobRequest, opts?: SendOptions): Promise<Record<string, unknown> | null>;
+  updateJob(update: JobUpdate, opts?: SendOptions): Promise<UpdateReply>;
+}
+
+/** Splits "debug,some text" into the command and its text, the way servers join them. */
+export function parseCommand(value: unknown): { command: string; commandText?: string } {
+  const text = value === undefined || value === null || value === '' ? 'NULL' : String(value);
+  const comma = text.indexOf(',');
+  if (comma < 0) return { command: text };
+  return { command: text.slice(0, comma), commandText: text.slice(comma + 1) };
+}

@@ -1,0 +1,100 @@
+/**
+ * The v1 dialect (servers ≥ 1.0): JSON bodies at {base}/api/v1/<module>/<method>
+ * and a {success, message, data} envelope. Names are the snake_case forms.
+ */
+import { V1_PARAMS, type V1Endpoint } from '../protocol/index.js';
+import { v1GetJobName, v1UpdateJobName } from '../protocol/index.js';
+import type { HttpTransport } from './http-transport.js';
+import { ProtocolError } from './legacy-dialect.js';
+import { parseCommand, type JobRequest, type JobUpdate, type PandaServer, type SendOptions, type UpdateReply } from './panda-server.js';
+import { HttpStatusError } from './retry-policy.js';
+
+export interface V1Envelope {
+  success: boolean;
+  message: string;
+  data: unknown;
+}
+
+export class V1Dialect implements PandaServer {
+  readonly dialect = 'v1' as const;
+  constructor(private readonly http: HttpTransport) {}
+
+  async call(endpoint: V1Endpoint, params: Record<string, unknown>, opts: SendOptions = {}, method: 'GET' | 'POST' = 'POST'): Promise<V1Envelope> {
+    const allowed = new Set<string>(V1_PARAMS[endpoint]);
+    const body: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(params)) {
+      if (value === undefined) continue;
+      if (!allowed.has(key)) throw new ProtocolError(`parameter ${key} is not accepted by ${endpoint}`);
+      body[key] = value;
+    }
+    let path = `/api/v1/${endpoint}`;
+    let payload: string | undefined;
+    if (method === 'GET') {
+      const qs = new URLSearchParams(Object.entries(body).map(([k, v]): [string, string] => [k, String(v)])).toString();
+      if (qs) path += `?${qs}`;
+    } else {
+      payload = JSON.stringify(body);
+    }
+    const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers };
+    // The v1 server insists on exactly this content type (no charset).
+    if (payload !== undefined) headers['Content-Type'] = 'application/json';
+    const reply = await this.http.send(method, path, payload, headers, opts.signal);
+    if (reply.status !== 200) throw new HttpStatusError(reply.status, reply.body, path);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(reply.body);
+    } catch (err) {
+      throw new ProtocolError(`${endpoint}: reply is not JSON: ${reply.body.slice(0, 200)}`, { cause: err });
+    }
+    if (!parsed || typeof parsed !== 'object' || typeof (parsed as V1Envelope).success !== 'boolean') {
+      throw new ProtocolError(`${endpoint}: reply lacks the {success, message, data} envelope`);
+    }
+    return parsed as V1Envelope;
+  }
+
+  async getJob(req: JobRequest, opts?: SendOptions): Promise<Record<string, unknown> | null> {
+    const params: Record<string, unknown> = { n_jobs: 1 };
+    const legacy: Record<string, unknown> = {
+      siteName: req.siteName,
+      prodSourceLabel: req.prodSourceLabel,
+      mem: req.mem,
+      diskSpace: req.diskSpace,
+      node: req.node,
+      computingElement: req.computingElement,
+      resourceType: req.resourceType,
+      jobType: req.jobType,
+      remaining_time: req.remainingTime,
+      harvester_id: req.harvesterId,
+      worker_id: req.workerId,
+      schedulerID: req.schedulerID,
+    };
+    for (const [k, v] of Object.entries(legacy)) if (v !== undefined) params[v1GetJobName(k)] = v;
+    const env = await this.call('pilot/acquire_jobs', params, opts);
+    if (!env.success) {
+      if (/no jobs/i.test(env.message)) return null;
+      throw new ProtocolError(`acquire_jobs refused: ${env.message}`);
+    }
+    const data = env.data as { StatusCode?: unknown; jobs?: unknown } | null;
+    if (!data || !Array.isArray(data.jobs)) throw new ProtocolError('acquire_jobs: data.jobs missing');
+    return (data.jobs[0] as Record<string, unknown> | undefined) ?? null;
+  }
+
+  async updateJob(update: JobUpdate, opts?: SendOptions): Promise<UpdateReply> {
+    const params: Record<string, unknown> = {
+      job_id: update.jobId,
+      job_status: update.state,
+      attempt_nr: update.attemptNr,
+    };
+    for (const [k, v] of Object.entries(update.fields)) {
+      if (k === 'timestamp') continue; // v1 has no timestamp parameter
+      params[v1UpdateJobName(k)] = v;
+    }
+    const env = await this.call('pilot/update_job', params, opts);
+    if (!env.success) throw new ProtocolError(`update_job refused: ${env.message}`);
+    // Servers put the reply dict in data; tolerate a bare command string too.
+    const data: Record<string, unknown> =
+      env.data && typeof env.data === 'object' ? (env.data as Record<string, unknown>) : { command: env.data };
+    const { command, commandText } = parseCommand(data.command);
+    return { statusCode: Number(data.StatusCode ?? 0), command, commandText, raw: data };
+  }
+}

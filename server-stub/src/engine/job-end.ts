@@ -1,0 +1,103 @@
+/**
+ * What happens when a job reaches the end: the stub's "post-processing"
+ * (holding → finished/failed), the retry decision, and the effect on tasks
+ * that wait for this one. Runs inside the caller's transaction.
+ */
+import { randomUUID } from 'node:crypto';
+import { finalStateAfterHolding } from '../model/job-state-machine.js';
+import { pandaJobName } from '../model/job-description.js';
+import type { JobRecord } from '../model/records.js';
+import { decideRetry } from '../model/retry-policy.js';
+import { dependencyVerdict, taskOutcome, taskStatus } from '../model/task-progress.js';
+import type { Stores } from '../store/index.js';
+
+/** PanDA's taskBufferErrorCode for a job killed on request (EC_Kill). */
+export const SERVER_KILL_CODE = 100;
+export const SERVER_KILL_DIAG = 'killed by panda-stub management API';
+
+/** Recomputes the status of a task from its jobs. */
+export function refreshTaskStatus(stores: Stores, taskId: number): void {
+  const task = stores.tasks.get(taskId);
+  if (!task) return;
+  const latest = stores.jobs.latestAttempts(taskId).map((j) => j.state);
+  const unmet = task.after.some((dep) => taskOutcome(stores.jobs.latestAttempts(dep).map((j) => j.state)) !== 'done');
+  stores.tasks.setStatus(taskId, taskStatus(latest, unmet));
+}
+
+/**
+ * Releases or cancels the defined jobs of tasks waiting on `taskId`, and so
+ * on down the chain: a cancelled task dooms its own dependants too.
+ */
+export function resolveDependants(stores: Stores, taskId: number, at: string): void {
+  for (const dependant of stores.tasks.dependantsOf(taskId)) {
+    const outcomes = dependant.after.map((dep) => taskOutcome(stores.jobs.latestAttempts(dep).map((j) => j.state)));
+    const verdict = dependencyVerdict(outcomes);
+    if (verdict === 'wait') continue;
+    const defined = stores.jobs.list({ taskId: dependant.taskId, state: 'defined' });
+    for (const job of defined) {
+      if (verdict === 'release') {
+        stores.jobs.transition(job.pandaId, 'defined', 'activated', at, 'dependencies finished');
+      } else {
+        stores.jobs.transition(job.pandaId, 'defined', 'cancelled', at, `a task it waits for (${taskId}) failed`);
+      }
+    }
+    refreshTaskStatus(stores, dependant.taskId);
+    if (verdict === 'cancel' && defined.length > 0) resolveDependants(stores, dependant.taskId, at);
+  }
+}
+
+/** Creates the next attempt of a failed job when the retry policy says so. Returns its PandaID. */
+function maybeRetry(stores: Stores, job: JobRecord, at: string): number | null {
+  const task = stores.tasks.get(job.taskId);
+  if (!task) return null;
+  const code = typeof job.report.pilotErrorCode === 'number' ? job.report.pilotErrorCode : undefined;
+  const diag = typeof job.report.pilotErrorDiag === 'string' ? job.report.pilotErrorDiag : undefined;
+  const killed = job.commandToPilot === 'tobekilled';
+  const action = decideRetry({ attemptNr: job.attemptNr, minRamCount: job.minRamCount, killed }, task, code, diag);
+  stores.jobs.addHistory({ pandaId: job.pandaId, at, from: job.state, to: job.state, reason: `retry decision: ${action.reason}` });
+  if (action.action !== 'retry') return null;
+  const next = stores.jobs.insert(
+    {
+      taskId: job.taskId,
+      slot: job.slot,
+      name: job.name,
+      jobsetId: job.jobsetId,
+      attemptNr: action.attemptNr,
+      state: 'activated',
+      command: job.command,
+      cores: job.cores,
+      minRamCount: action.minRamCount,
+      maxDiskCount: job.maxDiskCount,
+      maxWalltime: job.maxWalltime,
+      resourceType: job.resourceType,
+      label: job.label,
+      site: job.site,
+      priority: job.priority,
+      logGuid: randomUUID(),
+      retryOf: job.pandaId,
+      createdAt: at,
+    },
+    (pandaId) => pandaJobName(task.name, job.name, pandaId),
+  );
+  return next.pandaId;
+}
+
+/**
+ * Finalises a job the pilot reported final (now holding): finished or failed,
+ * with a server-side reason when it was killed, then retry and dependants.
+ */
+export function finaliseJob(stores: Stores, pandaId: number, pilotFinal: 'finished' | 'failed', at: string): void {
+  const job = stores.jobs.get(pandaId);
+  if (!job || job.state !== 'holding') return;
+  const killed = job.commandToPilot === 'tobekilled';
+  const end = finalStateAfterHolding(pilotFinal, killed);
+  const reason = killed ? `finalised: killed (pilot reported ${pilotFinal})` : `finalised: pilot reported ${pilotFinal}`;
+  const extra = killed ? { serverErrorCode: SERVER_KILL_CODE, serverErrorDiag: SERVER_KILL_DIAG } : {};
+  stores.jobs.transition(pandaId, 'holding', end, at, reason, extra);
+  if (end === 'failed') {
+    const ended = stores.jobs.get(pandaId);
+    if (ended) maybeRetry(stores, ended, at);
+  }
+  refreshTaskStatus(stores, job.taskId);
+  resolveDependants(stores, job.taskId, at);
+}

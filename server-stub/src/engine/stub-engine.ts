@@ -1,0 +1,113 @@
+/**
+ * The stub's logic behind one narrow object: the HTTP handlers see only
+ * this, never SQL. Each method is one transaction over the stores.
+ */
+import type { DispatchRequest } from '../model/dispatch-filter.js';
+import { buildJobDescription, type DescriptionValue } from '../model/job-description.js';
+import type { JobRecord, JobTransition, TaskRecord, UpdateRecord } from '../model/records.js';
+import type { ResourceTypeRow } from '../model/resource-types.js';
+import type { SubmissionSpec } from '../model/task-file.js';
+import { acceptAnyOrder, type UpdateOrderCheck } from '../model/update-seq.js';
+import type { Stores } from '../store/index.js';
+import { applyUpdate, type UpdateInput, type UpdateOutcome } from './apply-update.js';
+import { dispatchJobs } from './dispatch.js';
+import { killJob, type KillResult } from './kill.js';
+import { submit, type SubmittedTask } from './submit.js';
+
+/** Options that later issues fill in (order rules, site resource types, a fake clock in tests). */
+export interface EngineOptions {
+  orderCheck?: UpdateOrderCheck;
+  resourceTypes?: readonly ResourceTypeRow[];
+  now?: () => Date;
+}
+
+/** A job with everything the management API shows about it. */
+export interface JobDetails {
+  job: JobRecord;
+  history: JobTransition[];
+  updates: UpdateRecord[];
+}
+
+/** Counts for `GET /stub/summary`. */
+export interface Summary {
+  jobs: Record<string, number>;
+  tasks: Record<string, number>;
+  updates: { total: number; byResult: Record<string, number>; byDialect: Record<string, number> };
+  order_violations: number;
+}
+
+/** The stub's logic over its stores. */
+export class StubEngine {
+  private readonly orderCheck: UpdateOrderCheck;
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly stores: Stores,
+    private readonly options: EngineOptions = {},
+  ) {
+    this.orderCheck = options.orderCheck ?? acceptAnyOrder;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  private at(): string {
+    return this.now().toISOString();
+  }
+
+  submit(spec: SubmissionSpec): SubmittedTask[] {
+    return submit(this.stores, spec, this.at(), this.options.resourceTypes);
+  }
+
+  /** Dispatches jobs and returns their descriptions, ready for either dialect. */
+  dispatch(req: DispatchRequest, node: string | null): Record<string, DescriptionValue>[] {
+    const jobs = dispatchJobs(this.stores, req, node, this.at());
+    return jobs.map((job) => {
+      const task = this.stores.tasks.get(job.taskId);
+      if (!task) throw new Error(`job ${job.pandaId} has no task ${job.taskId}`);
+      return buildJobDescription(job, task);
+    });
+  }
+
+  update(input: UpdateInput): UpdateOutcome {
+    return applyUpdate(this.stores, input, this.at(), this.orderCheck);
+  }
+
+  kill(pandaId: number): KillResult | undefined {
+    return killJob(this.stores, pandaId, this.at());
+  }
+
+  /** State and attempt number of jobs, for getStatus; undefined entries are unknown ids. */
+  statusOf(pandaIds: readonly number[]): ({ state: string; attemptNr: number } | undefined)[] {
+    return pandaIds.map((id) => {
+      const job = this.stores.jobs.get(id);
+      return job && { state: job.state, attemptNr: job.attemptNr };
+    });
+  }
+
+  tasks(): TaskRecord[] {
+    return this.stores.tasks.list();
+  }
+
+  task(taskId: number): TaskRecord | undefined {
+    return this.stores.tasks.get(taskId);
+  }
+
+  jobs(filter: { taskId?: number | undefined; state?: string | undefined }): JobRecord[] {
+    return this.stores.jobs.list(filter);
+  }
+
+  jobDetails(pandaId: number): JobDetails | undefined {
+    const job = this.stores.jobs.get(pandaId);
+    if (!job) return undefined;
+    return { job, history: this.stores.jobs.history(pandaId), updates: this.stores.updates.forJob(pandaId) };
+  }
+
+  summary(): Summary {
+    const { orderViolations, ...updates } = this.stores.updates.totals();
+    return {
+      jobs: this.stores.jobs.countByState(),
+      tasks: this.stores.tasks.countByStatus(),
+      updates,
+      order_violations: orderViolations,
+    };
+  }
+}

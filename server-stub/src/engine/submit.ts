@@ -1,0 +1,84 @@
+/** Turns a validated task file into tasks and jobs, in one transaction. */
+import { randomUUID } from 'node:crypto';
+import { pandaJobName } from '../model/job-description.js';
+import { resourceTypeFor, type ResourceTypeRow } from '../model/resource-types.js';
+import type { SubmissionSpec } from '../model/task-file.js';
+import type { Stores } from '../store/index.js';
+import { refreshTaskStatus } from './job-end.js';
+
+/** What a submission created. */
+export interface SubmittedTask {
+  taskId: number;
+  name: string;
+  requestId: number;
+  status: string;
+  pandaIds: number[];
+}
+
+/** Stores a submission. Tasks with dependencies start with their jobs `defined`; the rest are `activated`. */
+export function submit(
+  stores: Stores,
+  spec: SubmissionSpec,
+  at: string,
+  resourceTypes?: readonly ResourceTypeRow[],
+): SubmittedTask[] {
+  return stores.atomically(() => {
+    const requestId = stores.tasks.newRequest(spec.workflow, at);
+    const idByName = new Map<string, number>();
+    const out: SubmittedTask[] = [];
+    // spec.tasks is in dependency order, so every `after` name is already known here.
+    for (const t of spec.tasks) {
+      const after = t.after.map((n) => {
+        const id = idByName.get(n);
+        if (id === undefined) throw new Error(`task "${t.name}" waits for unknown task "${n}"`);
+        return id;
+      });
+      const task = stores.tasks.insert({
+        requestId,
+        workflow: spec.workflow,
+        name: t.name,
+        site: t.site,
+        label: t.label,
+        cores: t.cores,
+        memoryMB: t.memoryMB,
+        walltimeSec: t.walltimeSec,
+        maxAttempts: t.maxAttempts,
+        priority: t.priority,
+        after,
+        status: after.length > 0 ? 'waiting' : 'running',
+        createdAt: at,
+      });
+      idByName.set(t.name, task.taskId);
+      const pandaIds = t.jobs.map((j, slot) => {
+        const job = stores.jobs.insert(
+          {
+            taskId: task.taskId,
+            slot,
+            name: j.name,
+            // One jobset per task, as Rubin's tasks have (jobsetID = taskID in the fixtures).
+            jobsetId: task.taskId,
+            attemptNr: 1,
+            state: after.length > 0 ? 'defined' : 'activated',
+            command: j.command,
+            cores: j.cores,
+            minRamCount: j.memoryMB,
+            maxDiskCount: 0,
+            maxWalltime: j.walltimeSec,
+            resourceType: resourceTypeFor(j.memoryMB, j.cores, resourceTypes),
+            label: t.label,
+            site: t.site,
+            priority: t.priority,
+            logGuid: randomUUID(),
+            retryOf: null,
+            createdAt: at,
+          },
+          (pandaId) => pandaJobName(t.name, j.name, pandaId),
+        );
+        return job.pandaId;
+      });
+      refreshTaskStatus(stores, task.taskId);
+      out.push({ taskId: task.taskId, name: task.name, requestId, status: stores.tasks.get(task.taskId)?.status ?? 'running', pandaIds });
+    }
+    return out;
+  });
+}

@@ -1,0 +1,104 @@
+/**
+ * The stub's own records: what it keeps about tasks, jobs and the updates
+ * pilots send. Plain data, shared by the store (rows ↔ records), the engine
+ * and the management API, so there is one vocabulary for "a job".
+ */
+import type { ServerJobState } from '../../../pilot/src/protocol/index.js';
+
+/** Where a task stands as a whole; derived from its jobs and dependencies. */
+export type TaskStatus = 'waiting' | 'running' | 'done' | 'failed' | 'cancelled';
+
+/** One task as stored. `after` holds the task ids it waits for. */
+export interface TaskRecord {
+  taskId: number;
+  /** One submission (a task file) = one request; PanDA calls it reqID. */
+  requestId: number;
+  workflow: string | null;
+  name: string;
+  site: string;
+  label: string;
+  cores: number;
+  memoryMB: number;
+  walltimeSec: number;
+  maxAttempts: number;
+  priority: number;
+  after: number[];
+  status: TaskStatus;
+  createdAt: string;
+}
+
+/** Pilot-reported fields, normalised to one camelCase vocabulary for both dialects. */
+export type PilotReport = Record<string, string | number>;
+
+/** One job attempt as stored. A retry is a new record (new PandaID) with the same `slot`. */
+export interface JobRecord {
+  pandaId: number;
+  taskId: number;
+  /** Position of the job in its task; all attempts of one job share it. */
+  slot: number;
+  /** The name given in the task file (or `job_<index>`). */
+  name: string;
+  /** PanDA's jobName: unique per attempt. */
+  jobName: string;
+  jobsetId: number;
+  attemptNr: number;
+  state: ServerJobState;
+  command: string;
+  cores: number;
+  minRamCount: number;
+  maxDiskCount: number;
+  maxWalltime: number | null;
+  resourceType: string;
+  label: string;
+  site: string;
+  priority: number;
+  logGuid: string;
+  /** Set by the management API's kill; returned to the pilot with every update reply. */
+  commandToPilot: string | null;
+  /** Server-side failure reason (PanDA's taskBufferErrorCode/Diag), e.g. 100 "killed by …". */
+  serverErrorCode: number | null;
+  serverErrorDiag: string | null;
+  /** True once the pilot's final update (finished/failed) has been accepted. */
+  finalReported: boolean;
+  /** The pilot's own final state, kept because a killed job ends failed whatever the pilot said. */
+  pilotFinalState: string | null;
+  report: PilotReport;
+  retryOf: number | null;
+  createdAt: string;
+  stateChangedAt: string;
+  dispatchedAt: string | null;
+  heartbeatAt: string | null;
+  /** Node and request parameters of the getJob that took this job. */
+  dispatchNode: string | null;
+}
+
+/** One entry of a job's state history. */
+export interface JobTransition {
+  pandaId: number;
+  at: string;
+  from: ServerJobState | null;
+  to: ServerJobState;
+  reason: string;
+}
+
+/** Which wire dialect a request came in on. */
+export type Dialect = 'legacy' | 'v1';
+
+/** One update request as received, with what the stub made of it. */
+export interface UpdateRecord {
+  id: number;
+  pandaId: number;
+  receivedAt: string;
+  dialect: Dialect;
+  method: string;
+  /** The parameters exactly as decoded from the body (wire names, wire values). */
+  params: Record<string, unknown>;
+  /** The raw `X-PanDA-Update-Seq` header, if any. */
+  seqHeader: string | null;
+  /** What the state machine did: applied, skipped, alreadydone, tobekilled, invalid. */
+  result: string;
+  /** The command returned to the pilot. */
+  command: string;
+  /** Null until an order check runs; later issues set it. */
+  orderViolation: string | null;
+}

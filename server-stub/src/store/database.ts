@@ -1,0 +1,129 @@
+/**
+ * Opens the stub's SQLite database and brings its schema up to date. All
+ * state lives here (WAL, synchronous=FULL): a `kill -9` of the stub and a
+ * restart on the same directory lose no task, job or update.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type Db = Database.Database;
+
+/** The first ids handed out; PanDA IDs are large, so ours look like them. */
+const FIRST_PANDA_ID = 1_000_001;
+const FIRST_TASK_ID = 1001;
+const FIRST_REQUEST_ID = 101;
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS requests (
+  request_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  workflow TEXT,
+  submitted_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tasks (
+  task_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  request_id INTEGER NOT NULL REFERENCES requests(request_id),
+  workflow TEXT,
+  name TEXT NOT NULL,
+  site TEXT NOT NULL,
+  label TEXT NOT NULL,
+  cores INTEGER NOT NULL,
+  memory_mb INTEGER NOT NULL,
+  walltime_sec INTEGER NOT NULL,
+  max_attempts INTEGER NOT NULL,
+  priority INTEGER NOT NULL,
+  after_json TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+  panda_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  task_id INTEGER NOT NULL REFERENCES tasks(task_id),
+  slot INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  job_name TEXT NOT NULL,
+  jobset_id INTEGER NOT NULL,
+  attempt_nr INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  command TEXT NOT NULL,
+  cores INTEGER NOT NULL,
+  min_ram_count INTEGER NOT NULL,
+  max_disk_count INTEGER NOT NULL,
+  max_walltime INTEGER,
+  resource_type TEXT NOT NULL,
+  label TEXT NOT NULL,
+  site TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  log_guid TEXT NOT NULL,
+  command_to_pilot TEXT,
+  server_error_code INTEGER,
+  server_error_diag TEXT,
+  final_reported INTEGER NOT NULL DEFAULT 0,
+  pilot_final_state TEXT,
+  report_json TEXT NOT NULL DEFAULT '{}',
+  retry_of INTEGER,
+  created_at TEXT NOT NULL,
+  state_changed_at TEXT NOT NULL,
+  dispatched_at TEXT,
+  heartbeat_at TEXT,
+  dispatch_node TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_by_state_site ON jobs(state, site);
+CREATE INDEX IF NOT EXISTS jobs_by_task ON jobs(task_id, slot, attempt_nr);
+CREATE TABLE IF NOT EXISTS job_history (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  panda_id INTEGER NOT NULL,
+  at TEXT NOT NULL,
+  from_state TEXT,
+  to_state TEXT NOT NULL,
+  reason TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_by_job ON job_history(panda_id, id);
+CREATE TABLE IF NOT EXISTS updates (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  panda_id INTEGER NOT NULL,
+  received_at TEXT NOT NULL,
+  dialect TEXT NOT NULL,
+  method TEXT NOT NULL,
+  params_json TEXT NOT NULL,
+  seq_header TEXT,
+  result TEXT NOT NULL,
+  command TEXT NOT NULL,
+  order_violation TEXT
+);
+CREATE INDEX IF NOT EXISTS updates_by_job ON updates(panda_id, id);
+`;
+
+/** Starts an AUTOINCREMENT sequence at `first` unless it already runs. */
+function seedSequence(db: Db, table: string, first: number): void {
+  db.prepare(
+    `INSERT INTO sqlite_sequence(name, seq) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)`,
+  ).run(table, first - 1, table);
+}
+
+/** Opens (creating if needed) `<dataDir>/panda-stub.sqlite`. */
+export function openDatabase(dataDir: string): Db {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(join(dataDir, 'panda-stub.sqlite'));
+  db.pragma('journal_mode = WAL');
+  // FULL: a committed update survives even a power cut, not only a killed process.
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  db.transaction(() => {
+    db.exec(SCHEMA);
+    seedSequence(db, 'jobs', FIRST_PANDA_ID);
+    seedSequence(db, 'tasks', FIRST_TASK_ID);
+    seedSequence(db, 'requests', FIRST_REQUEST_ID);
+    const row = db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+    if (row === undefined) {
+      db.prepare(`INSERT INTO meta(key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
+    } else if (Number(row.value) > SCHEMA_VERSION) {
+      throw new Error(`database schema version ${row.value} is newer than this stub (${SCHEMA_VERSION})`);
+    }
+  }).immediate();
+  return db;
+}

@@ -1,0 +1,33 @@
+/** The stub's persistent state: one SQLite database, three stores. */
+import { openDatabase, type Db } from './database.js';
+import { JobStore } from './job-store.js';
+import { TaskStore } from './task-store.js';
+import { UpdateStore } from './update-store.js';
+
+export type { Db } from './database.js';
+export type { NewJob, JobChanges } from './job-store.js';
+export { JobStore, TaskStore, UpdateStore };
+
+/** The stores over one database, and a way to run work atomically across them. */
+export interface Stores {
+  readonly db: Db;
+  readonly jobs: JobStore;
+  readonly tasks: TaskStore;
+  readonly updates: UpdateStore;
+  /** Runs `fn` in one write transaction (BEGIN IMMEDIATE), so concurrent writers never interleave. */
+  atomically<T>(fn: () => T): T;
+  close(): void;
+}
+
+/** Opens the stores under `dataDir`. */
+export function openStores(dataDir: string): Stores {
+  const db = openDatabase(dataDir);
+  return {
+    db,
+    jobs: new JobStore(db),
+    tasks: new TaskStore(db),
+    updates: new UpdateStore(db),
+    atomically: <T>(fn: () => T): T => db.transaction(fn).immediate(),
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,232 @@
+/**
+ * Jobs and their state history in SQLite: rows ↔ JobRecord, and the few
+ * queries the engine needs. No decisions here; callers run these inside a
+ * transaction when several must happen together.
+ */
+import type { ServerJobState } from '../../../pilot/src/protocol/index.js';
+import type { JobRecord, JobTransition, PilotReport } from '../model/records.js';
+import type { Db } from './database.js';
+
+interface JobRow {
+  panda_id: number;
+  task_id: number;
+  slot: number;
+  name: string;
+  job_name: string;
+  jobset_id: number;
+  attempt_nr: number;
+  state: string;
+  command: string;
+  cores: number;
+  min_ram_count: number;
+  max_disk_count: number;
+  max_walltime: number | null;
+  resource_type: string;
+  label: string;
+  site: string;
+  priority: number;
+  log_guid: string;
+  command_to_pilot: string | null;
+  server_error_code: number | null;
+  server_error_diag: string | null;
+  final_reported: number;
+  pilot_final_state: string | null;
+  report_json: string;
+  retry_of: number | null;
+  created_at: string;
+  state_changed_at: string;
+  dispatched_at: string | null;
+  heartbeat_at: string | null;
+  dispatch_node: string | null;
+}
+
+function toRecord(r: JobRow): JobRecord {
+  return {
+    pandaId: r.panda_id,
+    taskId: r.task_id,
+    slot: r.slot,
+    name: r.name,
+    jobName: r.job_name,
+    jobsetId: r.jobset_id,
+    attemptNr: r.attempt_nr,
+    state: r.state as ServerJobState,
+    command: r.command,
+    cores: r.cores,
+    minRamCount: r.min_ram_count,
+    maxDiskCount: r.max_disk_count,
+    maxWalltime: r.max_walltime,
+    resourceType: r.resource_type,
+    label: r.label,
+    site: r.site,
+    priority: r.priority,
+    logGuid: r.log_guid,
+    commandToPilot: r.command_to_pilot,
+    serverErrorCode: r.server_error_code,
+    serverErrorDiag: r.server_error_diag,
+    finalReported: r.final_reported !== 0,
+    pilotFinalState: r.pilot_final_state,
+    report: JSON.parse(r.report_json) as PilotReport,
+    retryOf: r.retry_of,
+    createdAt: r.created_at,
+    stateChangedAt: r.state_changed_at,
+    dispatchedAt: r.dispatched_at,
+    heartbeatAt: r.heartbeat_at,
+    dispatchNode: r.dispatch_node,
+  };
+}
+
+/** What a new job needs; the store assigns PandaID and jobName (which contains it). */
+export type NewJob = Omit<
+  JobRecord,
+  | 'pandaId'
+  | 'jobName'
+  | 'commandToPilot'
+  | 'serverErrorCode'
+  | 'serverErrorDiag'
+  | 'finalReported'
+  | 'pilotFinalState'
+  | 'report'
+  | 'stateChangedAt'
+  | 'dispatchedAt'
+  | 'heartbeatAt'
+  | 'dispatchNode'
+>;
+
+/** Columns the engine may change after creation. */
+export interface JobChanges {
+  state?: ServerJobState;
+  commandToPilot?: string | null;
+  serverErrorCode?: number | null;
+  serverErrorDiag?: string | null;
+  finalReported?: boolean;
+  pilotFinalState?: string | null;
+  report?: PilotReport;
+  dispatchedAt?: string | null;
+  heartbeatAt?: string | null;
+  dispatchNode?: string | null;
+}
+
+const COLUMN: Record<keyof JobChanges, string> = {
+  state: 'state',
+  commandToPilot: 'command_to_pilot',
+  serverErrorCode: 'server_error_code',
+  serverErrorDiag: 'server_error_diag',
+  finalReported: 'final_reported',
+  pilotFinalState: 'pilot_final_state',
+  report: 'report_json',
+  dispatchedAt: 'dispatched_at',
+  heartbeatAt: 'heartbeat_at',
+  dispatchNode: 'dispatch_node',
+};
+
+/** Job rows and history rows. */
+export class JobStore {
+  constructor(private readonly db: Db) {}
+
+  /** Inserts a job; `nameFor` makes the jobName from the PandaID SQLite assigned. */
+  insert(job: NewJob, nameFor: (pandaId: number) => string): JobRecord {
+    const info = this.db
+      .prepare(
+        `INSERT INTO jobs (task_id, slot, name, job_name, jobset_id, attempt_nr, state, command, cores,
+           min_ram_count, max_disk_count, max_walltime, resource_type, label, site, priority, log_guid,
+           retry_of, created_at, state_changed_at)
+         VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        job.taskId, job.slot, job.name, job.jobsetId, job.attemptNr, job.state, job.command, job.cores,
+        job.minRamCount, job.maxDiskCount, job.maxWalltime, job.resourceType, job.label, job.site,
+        job.priority, job.logGuid, job.retryOf, job.createdAt, job.createdAt,
+      );
+    const pandaId = Number(info.lastInsertRowid);
+    this.db.prepare(`UPDATE jobs SET job_name = ? WHERE panda_id = ?`).run(nameFor(pandaId), pandaId);
+    this.addHistory({ pandaId, at: job.createdAt, from: null, to: job.state, reason: 'created' });
+    const created = this.get(pandaId);
+    if (!created) throw new Error(`job ${pandaId} vanished after insert`);
+    return created;
+  }
+
+  get(pandaId: number): JobRecord | undefined {
+    const row = this.db.prepare(`SELECT * FROM jobs WHERE panda_id = ?`).get(pandaId) as JobRow | undefined;
+    return row && toRecord(row);
+  }
+
+  /** Jobs of a task (or all), oldest first. */
+  list(filter: { taskId?: number | undefined; state?: string | undefined } = {}): JobRecord[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (filter.taskId !== undefined) (where.push('task_id = ?'), args.push(filter.taskId));
+    if (filter.state !== undefined) (where.push('state = ?'), args.push(filter.state));
+    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY panda_id`;
+    return (this.db.prepare(sql).all(...args) as JobRow[]).map(toRecord);
+  }
+
+  /** Activated jobs on one site: the dispatch candidates. */
+  activatedOn(site: string): JobRecord[] {
+    return (this.db.prepare(`SELECT * FROM jobs WHERE state = 'activated' AND site = ?`).all(site) as JobRow[]).map(toRecord);
+  }
+
+  /** The latest attempt of every job slot of a task. */
+  latestAttempts(taskId: number): JobRecord[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM jobs j WHERE task_id = ? AND attempt_nr =
+           (SELECT MAX(attempt_nr) FROM jobs k WHERE k.task_id = j.task_id AND k.slot = j.slot)
+         ORDER BY slot`,
+      )
+      .all(taskId) as JobRow[];
+    return rows.map(toRecord);
+  }
+
+  /** Applies changes; with `ifState`, only when the job is still in that state. Returns whether a row changed. */
+  update(pandaId: number, changes: JobChanges, ifState?: ServerJobState): boolean {
+    const sets: string[] = [];
+    const args: (string | number | null)[] = [];
+    for (const [key, value] of Object.entries(changes) as [keyof JobChanges, JobChanges[keyof JobChanges]][]) {
+      if (value === undefined) continue;
+      sets.push(`${COLUMN[key]} = ?`);
+      if (key === 'report') args.push(JSON.stringify(value));
+      else if (typeof value === 'boolean') args.push(value ? 1 : 0);
+      else args.push(value as string | number | null);
+    }
+    if (sets.length === 0) return false;
+    let sql = `UPDATE jobs SET ${sets.join(', ')} WHERE panda_id = ?`;
+    args.push(pandaId);
+    if (ifState !== undefined) (sql += ' AND state = ?'), args.push(ifState);
+    return this.db.prepare(sql).run(...args).changes === 1;
+  }
+
+  /** Moves a job to a new state and records the transition. */
+  transition(pandaId: number, from: ServerJobState, to: ServerJobState, at: string, reason: string, extra: JobChanges = {}): boolean {
+    const changed = this.update(pandaId, { ...extra, state: to }, from);
+    if (changed) {
+      this.db.prepare(`UPDATE jobs SET state_changed_at = ? WHERE panda_id = ?`).run(at, pandaId);
+      this.addHistory({ pandaId, at, from, to, reason });
+    }
+    return changed;
+  }
+
+  addHistory(t: JobTransition): void {
+    this.db
+      .prepare(`INSERT INTO job_history (panda_id, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?)`)
+      .run(t.pandaId, t.at, t.from, t.to, t.reason);
+  }
+
+  history(pandaId: number): JobTransition[] {
+    const rows = this.db
+      .prepare(`SELECT panda_id, at, from_state, to_state, reason FROM job_history WHERE panda_id = ? ORDER BY id`)
+      .all(pandaId) as { panda_id: number; at: string; from_state: string | null; to_state: string; reason: string }[];
+    return rows.map((r) => ({
+      pandaId: r.panda_id,
+      at: r.at,
+      from: r.from_state as ServerJobState | null,
+      to: r.to_state as ServerJobState,
+      reason: r.reason,
+    }));
+  }
+
+  /** Number of jobs per state. */
+  countByState(): Record<string, number> {
+    const rows = this.db.prepare(`SELECT state, COUNT(*) AS n FROM jobs GROUP BY state`).all() as { state: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+  }
+}

@@ -1,0 +1,87 @@
+/** Tasks and submissions (PanDA's requests) in SQLite. */
+import type { TaskRecord, TaskStatus } from '../model/records.js';
+import type { Db } from './database.js';
+
+interface TaskRow {
+  task_id: number;
+  request_id: number;
+  workflow: string | null;
+  name: string;
+  site: string;
+  label: string;
+  cores: number;
+  memory_mb: number;
+  walltime_sec: number;
+  max_attempts: number;
+  priority: number;
+  after_json: string;
+  status: string;
+  created_at: string;
+}
+
+function toRecord(r: TaskRow): TaskRecord {
+  return {
+    taskId: r.task_id,
+    requestId: r.request_id,
+    workflow: r.workflow,
+    name: r.name,
+    site: r.site,
+    label: r.label,
+    cores: r.cores,
+    memoryMB: r.memory_mb,
+    walltimeSec: r.walltime_sec,
+    maxAttempts: r.max_attempts,
+    priority: r.priority,
+    after: JSON.parse(r.after_json) as number[],
+    status: r.status as TaskStatus,
+    createdAt: r.created_at,
+  };
+}
+
+/** Task rows. */
+export class TaskStore {
+  constructor(private readonly db: Db) {}
+
+  /** Opens a submission and returns its request id (PanDA's reqID). */
+  newRequest(workflow: string | null, at: string): number {
+    return Number(this.db.prepare(`INSERT INTO requests (workflow, submitted_at) VALUES (?, ?)`).run(workflow, at).lastInsertRowid);
+  }
+
+  insert(task: Omit<TaskRecord, 'taskId'>): TaskRecord {
+    const info = this.db
+      .prepare(
+        `INSERT INTO tasks (request_id, workflow, name, site, label, cores, memory_mb, walltime_sec, max_attempts,
+           priority, after_json, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        task.requestId, task.workflow, task.name, task.site, task.label, task.cores, task.memoryMB,
+        task.walltimeSec, task.maxAttempts, task.priority, JSON.stringify(task.after), task.status, task.createdAt,
+      );
+    const created = this.get(Number(info.lastInsertRowid));
+    if (!created) throw new Error('task vanished after insert');
+    return created;
+  }
+
+  get(taskId: number): TaskRecord | undefined {
+    const row = this.db.prepare(`SELECT * FROM tasks WHERE task_id = ?`).get(taskId) as TaskRow | undefined;
+    return row && toRecord(row);
+  }
+
+  list(): TaskRecord[] {
+    return (this.db.prepare(`SELECT * FROM tasks ORDER BY task_id`).all() as TaskRow[]).map(toRecord);
+  }
+
+  /** Tasks whose `after` names `taskId`. */
+  dependantsOf(taskId: number): TaskRecord[] {
+    return this.list().filter((t) => t.after.includes(taskId));
+  }
+
+  setStatus(taskId: number, status: TaskStatus): void {
+    this.db.prepare(`UPDATE tasks SET status = ? WHERE task_id = ?`).run(status, taskId);
+  }
+
+  countByStatus(): Record<string, number> {
+    const rows = this.db.prepare(`SELECT status, COUNT(*) AS n FROM tasks GROUP BY status`).all() as { status: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
+}

@@ -1,0 +1,74 @@
+/** Every update request a pilot sent, in arrival order, as received. */
+import type { Dialect, UpdateRecord } from '../model/records.js';
+import type { Db } from './database.js';
+
+interface UpdateRow {
+  id: number;
+  panda_id: number;
+  received_at: string;
+  dialect: string;
+  method: string;
+  params_json: string;
+  seq_header: string | null;
+  result: string;
+  command: string;
+  order_violation: string | null;
+}
+
+function toRecord(r: UpdateRow): UpdateRecord {
+  return {
+    id: r.id,
+    pandaId: r.panda_id,
+    receivedAt: r.received_at,
+    dialect: r.dialect as Dialect,
+    method: r.method,
+    params: JSON.parse(r.params_json) as Record<string, unknown>,
+    seqHeader: r.seq_header,
+    result: r.result,
+    command: r.command,
+    orderViolation: r.order_violation,
+  };
+}
+
+/** Update rows. */
+export class UpdateStore {
+  constructor(private readonly db: Db) {}
+
+  insert(u: Omit<UpdateRecord, 'id'>): UpdateRecord {
+    const info = this.db
+      .prepare(
+        `INSERT INTO updates (panda_id, received_at, dialect, method, params_json, seq_header, result, command, order_violation)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(u.pandaId, u.receivedAt, u.dialect, u.method, JSON.stringify(u.params), u.seqHeader, u.result, u.command, u.orderViolation);
+    return { ...u, id: Number(info.lastInsertRowid) };
+  }
+
+  /** All updates of a job, in the order they arrived. */
+  forJob(pandaId: number): UpdateRecord[] {
+    return (this.db.prepare(`SELECT * FROM updates WHERE panda_id = ? ORDER BY id`).all(pandaId) as UpdateRow[]).map(toRecord);
+  }
+
+  /** The most recent update of a job: what an order check compares against. */
+  last(pandaId: number): UpdateRecord | undefined {
+    const row = this.db.prepare(`SELECT * FROM updates WHERE panda_id = ? ORDER BY id DESC LIMIT 1`).get(pandaId) as UpdateRow | undefined;
+    return row && toRecord(row);
+  }
+
+  /** Totals for the summary. */
+  totals(): { total: number; byResult: Record<string, number>; byDialect: Record<string, number>; orderViolations: number } {
+    const count = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
+    const group = (col: string) =>
+      Object.fromEntries(
+        (this.db.prepare(`SELECT ${col} AS k, COUNT(*) AS n FROM updates GROUP BY ${col}`).all() as { k: string; n: number }[]).map(
+          (r) => [r.k, r.n],
+        ),
+      );
+    return {
+      total: count(`SELECT COUNT(*) AS n FROM updates`),
+      byResult: group('result'),
+      byDialect: group('dialect'),
+      orderViolations: count(`SELECT COUNT(*) AS n FROM updates WHERE order_violation IS NOT NULL`),
+    };
+  }
+}
