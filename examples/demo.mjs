@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+// The local demo loop: stub + two pilots (one per server dialect) run a small
+// Rubin-like workflow, with progress, a table by state, and a check that every
+// job reached the state it should. Exits non-zero if anything is off.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dist = (f) => path.join(root, 'dist', f);
+const workflowFile = process.argv[2] ?? path.join(root, 'examples', 'demo-workflow.json');
+const t0 = Date.now();
+const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s`;
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'panda-demo-'));
+const dataDir = path.join(scratch, 'stub-data');
+const pilotDir = path.join(scratch, 'pilots');
+
+function startStub() {
+  const stub = spawn(process.execPath, [dist('panda-stub.mjs'), 'serve', '--port', '0', '--data', dataDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stubLog = '';
+  stub.stderr.on('data', (d) => (stubLog += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`stub did not start:\n${stubLog}`)), 15_000);
+    const lines = createInterface({ input: stub.stdout });
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      const m = /^listening (http:\/\/\S+)$/.exec(line);
+      if (!m) reject(new Error(`unexpected first line from stub: ${line}`));
+      else resolve({ stub, url: m[1], log: () => stubLog });
+    });
+    stub.once('exit', (code) => reject(new Error(`stub exited (${code}):\n${stubLog}`)));
+  });
+}
+
+async function api(url, method = 'GET', body) {
+  const res = await fetch(url, {
+    method,
+    headers: body ? { 'Content-Type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${url}: HTTP ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+function startPilot(url, name, api) {
+  const args = [
+    dist('panda-pilot.mjs'), '-q', 'LOCAL_Rubin', '--url', url, '--api', api, '-a', pilotDir,
+    '--getjob-wait', '6', '--getjob-poll', '0.5', '--heartbeat', '2', '--quiet',
+  ];
+  const p = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] });
+  let err = '';
+  p.stderr.on('data', (d) => (err += d));
+  return new Promise((resolve) => p.once('exit', (code, signal) => resolve({ name, api, code, signal, err })));
+}
+
+function table(rows, columns) {
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
+  const line = (cells) => cells.map((c, i) => String(c ?? '').padEnd(widths[i])).join('  ');
+  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(columns.map((c) => r[c])))].join('\n');
+}
+
+let stubHandle;
+let ok = false;
+try {
+  stubHandle = await startStub();
+  const { url } = stubHandle;
+  console.log(`${elapsed()}  stub listening at ${url} (data in ${dataDir})`);
+  const workflow = JSON.parse(readFileSync(workflowFile, 'utf8'));
+  const submitted = await api(`${url}/stub/tasks`, 'POST', workflow);
+  console.log(`${elapsed()}  submitted ${path.basename(workflowFile)}: ${JSON.stringify(submitted.tasks?.map((t) => `${t.name}=${t.taskId}`) ?? submitted)}`);
+
+  const pilots = Promise.all([startPilot(url, 'pilot-1', 'legacy'), startPilot(url, 'pilot-2', 'v1')]);
+  console.log(`${elapsed()}  started 2 pilots (one legacy dialect, one v1)`);
+  let done = false;
+  void pilots.then(() => (done = true));
+  let last = '';
+  while (!done) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const s = await api(`${url}/stub/summary`);
+    const line = Object.entries(s.byState ?? s.states ?? {}).map(([k, v]) => `${k} ${v}`).join(' | ');
+    if (line !== last) console.log(`${elapsed()}  ${line}`);
+    last = line;
+  }
+  const results = await pilots;
+  for (const r of results) {
+    console.log(`${elapsed()}  ${r.name} (${r.api}) exited with ${r.code ?? r.signal}`);
+    if (r.code !== 0) console.log(r.err.split('\n').slice(-15).join('\n'));
+  }
+
+  const jobs = (await api(`${url}/stub/jobs`)).jobs;
+  const summary = await api(`${url}/stub/summary`);
+  console.log(`\nJobs (${jobs.length}):`);
+  const byTask = {};
+  for (const j of jobs) {
+    const key = `${j.taskName}/${j.state}`;
+    byTask[key] = (byTask[key] ?? 0) + 1;
+  }
+  console.log(table(Object.entries(byTask).map(([k, n]) => ({ task: k.split('/')[0], state: k.split('/')[1], jobs: n })), ['task', 'state', 'jobs']));
+
+  const failed = jobs.filter((j) => j.state === 'failed');
+  if (failed.length) {
+    console.log('\nFailed jobs:');
+    console.log(table(failed.map((j) => ({ PandaID: j.pandaId, task: j.taskName, attempt: j.attemptNr, code: j.pilotErrorCode, diag: j.pilotErrorDiag })), ['PandaID', 'task', 'attempt', 'code', 'diag']));
+  }
+
+  // What the workflow must end with: every job finished except the broken calibration,
+  // whose every attempt fails with the payload's own error code.
+  const problems = [];
+  for (const j of jobs) {
+    if (j.taskName === 'calibrate_broken') {
+      if (j.state !== 'failed' || Number(j.pilotErrorCode) !== 1305 || !/status 3/.test(j.pilotErrorDiag ?? '')) {
+        problems.push(`${j.pandaId} (${j.taskName}) should have failed with 1305 / status 3, is ${j.state} ${j.pilotErrorCode} ${j.pilotErrorDiag}`);
+      }
+    } else if (j.state !== 'finished') {
+      problems.push(`${j.pandaId} (${j.taskName}) should be finished, is ${j.state}`);
+    }
+  }
+  const expectedJobs = 1 + 20 + 1 + 2; // the broken job runs twice (maxAttempts 2)
+  if (jobs.length !== expectedJobs) problems.push(`expected ${expectedJobs} jobs (with the retry), found ${jobs.length}`);
+  if ((summary.orderViolations ?? 0) !== 0) problems.push(`stub counted ${summary.orderViolations} order violations`);
+  for (const r of results) if (r.code !== 0) problems.push(`${r.name} exited with ${r.code ?? r.signal}`);
+
+  console.log(`\nDemo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s.`);
+  if (problems.length) {
+    console.log(`NOT OK:\n- ${problems.join('\n- ')}`);
+  } else {
+    console.log('OK: every job reached its expected final state.');
+    ok = true;
+  }
+} catch (err) {
+  console.error(`demo failed: ${err.stack ?? err}`);
+  if (stubHandle) console.error(stubHandle.log().split('\n').slice(-20).join('\n'));
+} finally {
+  stubHandle?.stub.kill('SIGTERM');
+  if (ok) rmSync(scratch, { recursive: true, force: true });
+  else console.log(`kept ${scratch} for a look`);
+}
+process.exitCode = ok ? 0 : 1;

@@ -1,0 +1,132 @@
+/**
+ * The legacy dialect, `POST /server/panda/<method>`, as release 0.8.x serves
+ * it to pilot3: parameters become function arguments, so an unknown or
+ * missing name is an HTTP 500 with Python's TypeError text.
+ */
+import {
+  LEGACY_PARAMS,
+  LEGACY_REQUIRED,
+  StatusCode,
+  missingParams,
+  unknownParams,
+  type LegacyMethod,
+} from '../../../pilot/src/protocol/index.js';
+import { decodeLegacyParams } from '../http/body-codec.js';
+import { acceptsJson, encodeLegacyForm, legacyReply, textReply } from '../http/reply.js';
+import { header, type Route, type StubReply, type StubRequest } from '../http/types.js';
+import type { StubEngine } from '../engine/index.js';
+import { dispatchRequestFromLegacy, numberOf, reportFromLegacyNames } from './normalise.js';
+
+/** Python's wording for a call with wrong arguments, which is what the real server answers. */
+export function pythonArgumentError(method: string, params: Record<string, unknown>): string | null {
+  const allowed = LEGACY_PARAMS[method as LegacyMethod];
+  const unknown = unknownParams(params, allowed);
+  if (unknown.length > 0) return `${method}() got an unexpected keyword argument '${unknown[0]}'`;
+  const missing = missingParams(params, LEGACY_REQUIRED[method as LegacyMethod]).filter((k) => params[k] === undefined);
+  if (missing.length === 0) return null;
+  const names = missing.map((n) => `'${n}'`);
+  const list = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+  return `${method}() missing ${missing.length} required positional argument${missing.length > 1 ? 's' : ''}: ${list}`;
+}
+
+const INT_TEXT = /^\s*-?\d+\s*$/;
+
+/** What `updateJob` answers (shared by updateJobsInBulk), or the error text when the job id is not an integer (server: HTTP 500). */
+function updateJob(engine: StubEngine, params: Record<string, string>, seqHeader: string | null, method: string): Record<string, unknown> | string {
+  const jobId = params.jobId ?? '';
+  // pilot3 sends jobId=NULL to abort; the server acknowledges and does nothing.
+  if (jobId === 'NULL') return { StatusCode: StatusCode.OK };
+  if (!INT_TEXT.test(jobId)) return `invalid literal for int() with base 10: '${jobId}'`;
+  const attempt = params.attemptNr;
+  const outcome = engine.update({
+    dialect: 'legacy',
+    method,
+    pandaId: Number(jobId),
+    state: params.state ?? '',
+    // The server casts attemptNr with int() and drops it when that fails.
+    attemptNr: attempt !== undefined && INT_TEXT.test(attempt) ? Number(attempt) : undefined,
+    report: reportFromLegacyNames(params),
+    params,
+    seqHeader,
+  });
+  // An invalid state is acknowledged without a command, as the server does.
+  if (outcome.decision.kind === 'invalid') return { StatusCode: StatusCode.OK };
+  return { StatusCode: StatusCode.OK, command: outcome.command };
+}
+
+function getJob(engine: StubEngine, req: StubRequest, params: Record<string, string>): StubReply {
+  const request = dispatchRequestFromLegacy(params);
+  const jobs = engine.dispatch(request, params.node ?? null);
+  if (jobs.length === 0) {
+    const data: Record<string, unknown> = { StatusCode: StatusCode.NO_JOBS };
+    if (acceptsJson(req)) data.errorDialog = 'no jobs in PanDA';
+    return legacyReply(req, data);
+  }
+  // Each job is a whole reply of its own on the server (StatusCode, fields, nSent).
+  const replies = jobs.map((job) => ({ StatusCode: StatusCode.OK, ...job, nSent: 0 }));
+  if (params.nJobs === undefined) return legacyReply(req, replies[0] ?? {});
+  return legacyReply(req, { StatusCode: StatusCode.OK, jobs: replies });
+}
+
+function updateJobsInBulk(engine: StubEngine, req: StubRequest, params: Record<string, string>): StubReply {
+  const replies: unknown[] = [];
+  let list: unknown;
+  try {
+    list = JSON.parse(params.jobList ?? '');
+  } catch (err) {
+    return textReply(200, JSON.stringify([false, `updateJobsInBulk failed with JSONDecodeError ${(err as Error).message}`]));
+  }
+  if (!Array.isArray(list)) return textReply(200, JSON.stringify([false, 'updateJobsInBulk failed: jobList is not a list']));
+  for (const item of list as Record<string, unknown>[]) {
+    const one: Record<string, string> = {};
+    for (const [k, v] of Object.entries(item ?? {})) if (v !== null && v !== undefined) one[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
+    const error = pythonArgumentError('updateJob', one);
+    // The server stops at the first bad entry and answers false with the error text.
+    if (error) return textReply(200, JSON.stringify([false, `updateJobsInBulk failed with TypeError ${error}`]));
+    const result = updateJob(engine, one, header(req, 'x-panda-update-seq') ?? null, 'updateJobsInBulk');
+    if (typeof result === 'string') return textReply(200, JSON.stringify([false, `updateJobsInBulk failed with ValueError ${result}`]));
+    replies.push(acceptsJson(req) ? result : encodeLegacyForm(result));
+  }
+  return textReply(200, JSON.stringify([true, replies]));
+}
+
+function getStatus(engine: StubEngine, params: Record<string, string>): StubReply {
+  const ids = (params.ids ?? '').split(/\s+/).filter(Boolean);
+  const found = engine.statusOf(ids.map((id) => numberOf(id) ?? -1));
+  // The server joins with '+' and urlencodes, so the wire shows %2B; always urlencoded.
+  return textReply(
+    200,
+    encodeLegacyForm({
+      StatusCode: StatusCode.OK,
+      status: found.map((j) => j?.state ?? 'notfound').join('+'),
+      attemptNr: found.map((j) => j?.attemptNr ?? 0).join('+'),
+    }),
+  );
+}
+
+const IMPLEMENTED = new Set(['getJob', 'updateJob', 'updateJobsInBulk', 'getStatus']);
+
+/** Routes of the legacy dialect. */
+export function legacyRoutes(engine: StubEngine): Route[] {
+  const handler = (req: StubRequest, match: RegExpMatchArray): StubReply => {
+    const method = match[1] ?? '';
+    if (!Object.hasOwn(LEGACY_PARAMS, method)) return textReply(403, `ERROR : method ${method} is forbidden`);
+    if (!IMPLEMENTED.has(method)) return textReply(501, `ERROR : method ${method} is not implemented by panda-stub yet`);
+    const params = decodeLegacyParams(req);
+    const error = pythonArgumentError(method, params);
+    if (error) return textReply(500, error);
+    switch (method) {
+      case 'getJob':
+        return getJob(engine, req, params);
+      case 'updateJob': {
+        const result = updateJob(engine, params, header(req, 'x-panda-update-seq') ?? null, 'updateJob');
+        return typeof result === 'string' ? textReply(500, result) : legacyReply(req, result);
+      }
+      case 'updateJobsInBulk':
+        return updateJobsInBulk(engine, req, params);
+      default:
+        return getStatus(engine, params);
+    }
+  };
+  return [{ method: '*', pattern: /^\/server\/panda\/([A-Za-z_]\w*)$/, handler }];
+}

@@ -1,0 +1,72 @@
+/**
+ * The local PanDA-compatible server stub, embeddable: `startStub` opens the
+ * database under `dataDir`, serves both pilot dialects and the management
+ * API, and returns a handle whose `close()` stops it cleanly.
+ */
+import { legacyRoutes } from './api/legacy-pilot.js';
+import { managementRoutes } from './api/management.js';
+import { v1Routes } from './api/v1-pilot.js';
+import { StubEngine, type EngineOptions } from './engine/index.js';
+import { startHttpServer } from './http/server.js';
+import { textReply } from './http/reply.js';
+import { silentLogger, type Logger } from './log.js';
+import { openStores } from './store/index.js';
+
+export { StubEngine } from './engine/index.js';
+export type { EngineOptions, JobDetails, Summary } from './engine/index.js';
+export { parseTaskFile, type SubmissionSpec, type TaskSpec, type JobSpec } from './model/task-file.js';
+export type { JobRecord, TaskRecord, UpdateRecord, JobTransition } from './model/records.js';
+
+/** Options of `startStub`. */
+export interface StubOptions {
+  /** TCP port; 0 picks a free one. */
+  port: number;
+  /** Directory of the SQLite database; created if missing. */
+  dataDir: string;
+  /** Interface to listen on; default 127.0.0.1. */
+  host?: string;
+  /** Logger; default silent. */
+  log?: Logger;
+  /** Engine hooks (order check, resource types, clock). */
+  engine?: EngineOptions;
+}
+
+/** A running stub. */
+export interface RunningStub {
+  url: string;
+  port: number;
+  /** Stops serving and closes the database; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Starts the stub. */
+export async function startStub(options: StubOptions): Promise<RunningStub> {
+  const log = options.log ?? silentLogger();
+  const stores = openStores(options.dataDir);
+  const engine = new StubEngine(stores, options.engine);
+  const routes = [
+    ...legacyRoutes(engine),
+    ...v1Routes(engine),
+    ...managementRoutes(engine),
+    { method: 'GET' as const, pattern: /^\/$/, handler: () => textReply(200, 'panda-stub: see /stub/summary\n') },
+  ];
+  let server;
+  try {
+    server = await startHttpServer({ routes, port: options.port, host: options.host ?? '127.0.0.1', log });
+  } catch (err) {
+    stores.close();
+    throw err;
+  }
+  log.info({ url: server.url, dataDir: options.dataDir }, 'panda-stub listening');
+  let closing: Promise<void> | undefined;
+  const running = server;
+  return {
+    url: running.url,
+    port: running.port,
+    close: () =>
+      (closing ??= running.close().then(() => {
+        stores.close();
+        log.info('panda-stub stopped');
+      })),
+  };
+}
