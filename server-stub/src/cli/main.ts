@@ -1,0 +1,91 @@
+/**
+ * `panda-stub`: serve the local PanDA-compatible server, submit task files
+ * to it, and show job status.
+ */
+import { readFile } from 'node:fs/promises';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { startStub } from '../index.js';
+import { stderrLogger } from '../log.js';
+import type { JobRecord } from '../model/records.js';
+import { StubClientError, listJobs, submitTaskFile } from './client.js';
+import { formatJobTable } from './status-table.js';
+
+async function serve(args: { port: number; data: string; host: string }): Promise<void> {
+  const log = stderrLogger();
+  const stub = await startStub({ port: args.port, dataDir: args.data, host: args.host, log });
+  // The first stdout line is the contract with scripts and tests that start us.
+  process.stdout.write(`listening ${stub.url}\n`);
+  const stop = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    void stub.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+async function submit(args: { file: string; url: string }): Promise<void> {
+  const text = await readFile(args.file, 'utf8');
+  const reply = (await submitTaskFile(args.url, text)) as { tasks: { taskId: number; name: string; pandaIds: number[] }[] };
+  for (const t of reply.tasks) {
+    process.stderr.write(`task ${t.taskId} ${t.name}: ${t.pandaIds.length} job(s)\n`);
+    process.stdout.write(`${t.taskId}\n`);
+  }
+}
+
+async function status(args: { url: string; task: number | undefined }): Promise<void> {
+  const reply = (await listJobs(args.url, args.task)) as { jobs: JobRecord[] };
+  process.stdout.write(`${formatJobTable(reply.jobs)}\n`);
+}
+
+/** Runs the CLI with `argv` (without node and script). */
+export async function main(argv: string[]): Promise<void> {
+  await yargs(argv)
+    .scriptName('panda-stub')
+    .command(
+      'serve',
+      'run the stub server',
+      (y) =>
+        y
+          .option('port', { type: 'number', default: 0, describe: 'TCP port (0 = pick a free one)' })
+          .option('data', { type: 'string', demandOption: true, describe: 'directory for the SQLite state' })
+          .option('host', { type: 'string', default: '127.0.0.1', describe: 'interface to listen on' }),
+      (a) => serve({ port: a.port, data: a.data, host: a.host }),
+    )
+    .command(
+      'submit <file>',
+      'submit a task or workflow file; prints the task ids',
+      (y) =>
+        y
+          .positional('file', { type: 'string', demandOption: true, describe: 'task file (JSON)' })
+          .option('url', { type: 'string', demandOption: true, describe: 'stub base URL' }),
+      (a) => submit({ file: a.file, url: a.url }),
+    )
+    .command(
+      'status',
+      'show jobs as a table',
+      (y) =>
+        y
+          .option('url', { type: 'string', demandOption: true, describe: 'stub base URL' })
+          .option('task', { type: 'number', describe: 'only jobs of this task id' }),
+      (a) => status({ url: a.url, task: a.task }),
+    )
+    .demandCommand(1, 'give a command: serve, submit or status')
+    .strict()
+    .help()
+    .fail((msg, err) => {
+      throw err ?? new StubClientError(msg);
+    })
+    .parseAsync();
+}
+
+main(hideBin(process.argv)).catch((err: unknown) => {
+  process.stderr.write(`panda-stub: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(err instanceof StubClientError ? 2 : 1);
+});

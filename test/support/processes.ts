@@ -1,0 +1,94 @@
+/**
+ * Real processes for integration tests: the built stub and pilot from dist/,
+ * started as a batch system would start them, always stopped afterwards.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+export const PILOT_BIN = path.join(ROOT, 'dist', 'panda-pilot.mjs');
+export const STUB_BIN = path.join(ROOT, 'dist', 'panda-stub.mjs');
+
+export function scratchDir(prefix: string): string {
+  return mkdtempSync(path.join(tmpdir(), `${prefix}-`));
+}
+
+export interface StubProcess {
+  url: string;
+  proc: ChildProcess;
+  stderr: () => string;
+  stop: (signal?: NodeJS.Signals) => Promise<void>;
+}
+
+/** Starts `panda-stub serve --port 0` and waits for its `listening` line. */
+export async function startStubProcess(dataDir: string, extraArgs: string[] = []): Promise<StubProcess> {
+  const proc = spawn(process.execPath, [STUB_BIN, 'serve', '--port', '0', '--data', dataDir, ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  proc.stderr?.on('data', (d) => (err += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`stub did not start in 15 s:\n${err}`)), 15_000);
+    createInterface({ input: proc.stdout! }).once('line', (line) => {
+      clearTimeout(timer);
+      const m = /^listening (http:\/\/\S+)$/.exec(line);
+      if (m) resolve(m[1]!);
+      else reject(new Error(`unexpected first stub line: ${line}`));
+    });
+    proc.once('exit', (code) => reject(new Error(`stub exited with ${code}:\n${err}`)));
+  });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  return {
+    url,
+    proc,
+    stderr: () => err,
+    stop: async (signal = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      await exited;
+    },
+  };
+}
+
+export interface PilotRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the bundled pilot to completion (bounded by `timeoutMs`). */
+export function runPilotProcess(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<PilotRun> & { proc: ChildProcess } {
+  const proc = spawn(process.execPath, [PILOT_BIN, ...args], {
+    env: opts.env ?? process.env,
+    cwd: opts.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout?.on('data', (d) => (stdout += d));
+  proc.stderr?.on('data', (d) => (stderr += d));
+  const timer = setTimeout(() => proc.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+  const done = new Promise<PilotRun>((resolve) => {
+    proc.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  }) as Promise<PilotRun> & { proc: ChildProcess };
+  done.proc = proc;
+  return done;
+}
+
+/** JSON over HTTP to the stub's management API. */
+export async function stubApi<T = any>(url: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<T> {
+  const res = await fetch(url, {
+    method,
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${url}: HTTP ${res.status}: ${text}`);
+  return JSON.parse(text) as T;
+}
