@@ -52,7 +52,7 @@ async function api(url, method = 'GET', body) {
 function startPilot(url, name, api) {
   const args = [
     dist('panda-pilot.mjs'), '-q', 'LOCAL_Rubin', '--url', url, '--api', api, '-a', pilotDir,
-    '--getjob-wait', '6', '--getjob-poll', '0.5', '--heartbeat', '2', '--quiet',
+    '--getjob-wait', '4', '--getjob-poll', '0.5', '--heartbeat', '2', '--quiet',
   ];
   const p = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] });
   let err = '';
@@ -74,7 +74,7 @@ try {
   console.log(`${elapsed()}  stub listening at ${url} (data in ${dataDir})`);
   const workflow = JSON.parse(readFileSync(workflowFile, 'utf8'));
   const submitted = await api(`${url}/stub/tasks`, 'POST', workflow);
-  console.log(`${elapsed()}  submitted ${path.basename(workflowFile)}: ${JSON.stringify(submitted.tasks?.map((t) => `${t.name}=${t.taskId}`) ?? submitted)}`);
+  console.log(`${elapsed()}  submitted ${path.basename(workflowFile)}: ${submitted.tasks?.map((t) => `${t.name} (task ${t.taskId})`).join(', ')}`);
 
   const pilots = Promise.all([startPilot(url, 'pilot-1', 'legacy'), startPilot(url, 'pilot-2', 'v1')]);
   console.log(`${elapsed()}  started 2 pilots (one legacy dialect, one v1)`);
@@ -84,7 +84,7 @@ try {
   while (!done) {
     await new Promise((r) => setTimeout(r, 1000));
     const s = await api(`${url}/stub/summary`);
-    const line = Object.entries(s.byState ?? s.states ?? {}).map(([k, v]) => `${k} ${v}`).join(' | ');
+    const line = Object.entries(s.jobs ?? {}).map(([k, v]) => `${k} ${v}`).join(' | ');
     if (line !== last) console.log(`${elapsed()}  ${line}`);
     last = line;
   }
@@ -94,7 +94,13 @@ try {
     if (r.code !== 0) console.log(r.err.split('\n').slice(-15).join('\n'));
   }
 
-  const jobs = (await api(`${url}/stub/jobs`)).jobs;
+  const taskNames = Object.fromEntries((await api(`${url}/stub/tasks`)).tasks.map((t) => [t.taskId, t.name]));
+  const jobs = (await api(`${url}/stub/jobs`)).jobs.map((j) => ({
+    ...j,
+    taskName: taskNames[j.taskId],
+    pilotErrorCode: j.report?.pilotErrorCode ?? 0,
+    pilotErrorDiag: j.report?.pilotErrorDiag ?? j.serverErrorDiag ?? '',
+  }));
   const summary = await api(`${url}/stub/summary`);
   console.log(`\nJobs (${jobs.length}):`);
   const byTask = {};
@@ -124,7 +130,7 @@ try {
   }
   const expectedJobs = 1 + 20 + 1 + 2; // the broken job runs twice (maxAttempts 2)
   if (jobs.length !== expectedJobs) problems.push(`expected ${expectedJobs} jobs (with the retry), found ${jobs.length}`);
-  if ((summary.orderViolations ?? 0) !== 0) problems.push(`stub counted ${summary.orderViolations} order violations`);
+  if ((summary.order_violations ?? 0) !== 0) problems.push(`stub counted ${summary.order_violations} order violations`);
   for (const r of results) if (r.code !== 0) problems.push(`${r.name} exited with ${r.code ?? r.signal}`);
 
   console.log(`\nDemo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s.`);
