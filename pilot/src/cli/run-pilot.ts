@@ -85,7 +85,7 @@ export async function runPilot(opts: PilotOptions, env: NodeJS.ProcessEnv = proc
     const finished = result.outcomes.filter((o) => o.state === 'finished').length;
     const unacked = result.outcomes.filter((o) => !o.acknowledged).length;
     log.info(
-      { event: 'pilot_end', jobs: result.outcomes.length, finished, failed: result.outcomes.length - finished, unacknowledged: unacked, stoppedBy: result.stoppedBy, seconds: (Date.now() - startedAt) / 1000 },
+      { event: 'pilot_end', jobs: result.outcomes.length, finished, failed: result.outcomes.length - finished, unacknowledged: unacked, stoppedBy: result.stoppedBy, seconds: (Date.now() - startedAt) / 1000, maxRssKb: process.resourceUsage().maxRSS },
       'pilot done',
     );
     const reason = pilotStop.signal.reason as unknown;
