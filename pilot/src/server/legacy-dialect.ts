@@ -4,7 +4,7 @@
  */
 import { encodeForm, LEGACY_PARAMS, StatusCode, type LegacyMethod, type WireValue } from '../protocol/index.js';
 import type { HttpTransport } from './http-transport.js';
-import { parseCommand, type JobRequest, type JobUpdate, type PandaServer, type SendOptions, type UpdateReply } from './panda-server.js';
+import { legacyGetJobParams, parseCommand, type JobRequest, type JobUpdate, type PandaServer, type SendOptions, type UpdateReply } from './panda-server.js';
 import { HttpStatusError } from './retry-policy.js';
 
 /** A reply that came back but is not what the protocol promises. */
@@ -41,24 +41,7 @@ export class LegacyDialect implements PandaServer {
   }
 
   async getJob(req: JobRequest, opts?: SendOptions): Promise<Record<string, unknown> | null> {
-    const reply = await this.call(
-      'getJob',
-      {
-        siteName: req.siteName,
-        prodSourceLabel: req.prodSourceLabel,
-        mem: req.mem,
-        diskSpace: req.diskSpace,
-        node: req.node,
-        computingElement: req.computingElement,
-        resourceType: req.resourceType,
-        jobType: req.jobType,
-        remaining_time: req.remainingTime,
-        harvester_id: req.harvesterId,
-        worker_id: req.workerId,
-        schedulerID: req.schedulerID,
-      },
-      opts,
-    );
+    const reply = await this.call('getJob', legacyGetJobParams(req), opts);
     const status = Number(reply.StatusCode);
     if (status === StatusCode.NO_JOBS) return null;
     if (status !== StatusCode.OK) {

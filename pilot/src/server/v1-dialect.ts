@@ -6,7 +6,7 @@ import { V1_PARAMS, type V1Endpoint } from '../protocol/index.js';
 import { v1GetJobName, v1UpdateJobName } from '../protocol/index.js';
 import type { HttpTransport } from './http-transport.js';
 import { ProtocolError } from './legacy-dialect.js';
-import { parseCommand, type JobRequest, type JobUpdate, type PandaServer, type SendOptions, type UpdateReply } from './panda-server.js';
+import { legacyGetJobParams, parseCommand, type JobRequest, type JobUpdate, type PandaServer, type SendOptions, type UpdateReply } from './panda-server.js';
 import { HttpStatusError } from './retry-policy.js';
 
 export interface V1Envelope {
@@ -54,21 +54,7 @@ export class V1Dialect implements PandaServer {
 
   async getJob(req: JobRequest, opts?: SendOptions): Promise<Record<string, unknown> | null> {
     const params: Record<string, unknown> = { n_jobs: 1 };
-    const legacy: Record<string, unknown> = {
-      siteName: req.siteName,
-      prodSourceLabel: req.prodSourceLabel,
-      mem: req.mem,
-      diskSpace: req.diskSpace,
-      node: req.node,
-      computingElement: req.computingElement,
-      resourceType: req.resourceType,
-      jobType: req.jobType,
-      remaining_time: req.remainingTime,
-      harvester_id: req.harvesterId,
-      worker_id: req.workerId,
-      schedulerID: req.schedulerID,
-    };
-    for (const [k, v] of Object.entries(legacy)) if (v !== undefined) params[v1GetJobName(k)] = v;
+    for (const [k, v] of Object.entries(legacyGetJobParams(req))) if (v !== undefined) params[v1GetJobName(k)] = v;
     const env = await this.call('pilot/acquire_jobs', params, opts);
     if (!env.success) {
       if (/no jobs/i.test(env.message)) return null;
