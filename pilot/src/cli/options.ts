@@ -31,7 +31,21 @@ export interface PilotOptions {
   caFile: string | undefined;
   logLevel: string;
   quiet: boolean;
+  /** `--queuedata FILE|URL` (or pilot3's `--queuedata-url`). */
+  queuedata: string | undefined;
+  /** Options the command line set; queue data does not override these. */
+  given: ReadonlySet<keyof PilotOptions>;
 }
+
+/** Defaults of the options a queue's data may also set (applied when neither gives one). */
+export const TUNABLE_DEFAULTS = {
+  slots: 1,
+  lifetimeSec: 324000,
+  heartbeatSec: 1800,
+  getjobWaitSec: 60,
+  prodSourceLabel: 'managed',
+  pilotUser: 'generic',
+} as const;
 
 export const VERSION = '0.1.0';
 
@@ -47,7 +61,6 @@ const PILOT3_COMPAT_FLAGS: Record<string, { alias?: string; type: 'string' | 'bo
   x: { type: 'string' },
   b: { type: 'boolean' },
   k: { type: 'boolean' },
-  'queuedata-url': { type: 'string' },
   'storagedata-url': { type: 'string' },
   'es-executor-type': { type: 'string' },
   'harvester-workdir': { type: 'string' },
@@ -69,23 +82,24 @@ export function pilotFlags(y: Argv): Argv {
     .option('url', { type: 'string', default: 'http://127.0.0.1:25080', describe: 'PanDA server URL' })
     .option('p', { alias: 'port', type: 'number', describe: 'server port, added to --url when it has none' })
     .option('api', { choices: ['legacy', 'v1', 'auto'] as const, default: 'auto' as const, describe: 'server dialect' })
-    .option('j', { alias: 'job-label', type: 'string', default: 'managed', describe: 'prodSourceLabel to ask for' })
+    .option('j', { alias: 'job-label', type: 'string', defaultDescription: TUNABLE_DEFAULTS.prodSourceLabel, describe: 'prodSourceLabel to ask for' })
     .option('a', { alias: 'workdir', type: 'string', describe: 'parent of the pilot work dir (default: current dir)' })
     .option('max-jobs', { type: 'number', default: 0, describe: 'stop after this many jobs (0: no limit)' })
-    .option('heartbeat', { type: 'number', default: 1800, describe: 'heartbeat interval, seconds' })
+    .option('heartbeat', { type: 'number', defaultDescription: String(TUNABLE_DEFAULTS.heartbeatSec), describe: 'heartbeat interval, seconds' })
     .option('debug-heartbeat', { type: 'number', default: 60, describe: 'heartbeat interval in debug mode, seconds' })
-    .option('getjob-wait', { type: 'number', default: 60, describe: 'keep asking for jobs this long after the last one, seconds' })
+    .option('getjob-wait', { type: 'number', defaultDescription: String(TUNABLE_DEFAULTS.getjobWaitSec), describe: 'keep asking for jobs this long after the last one, seconds' })
     .option('getjob-poll', { type: 'number', default: 5, describe: 'seconds between getJob calls while the server has none' })
-    .option('slots', { type: 'number', default: 1, describe: 'jobs to run side by side' })
-    .option('l', { alias: 'lifetime', type: 'number', default: 324000, describe: 'pilot lifetime, seconds' })
+    .option('slots', { type: 'number', defaultDescription: 'queue corecount, else 1', describe: 'jobs to run side by side' })
+    .option('l', { alias: 'lifetime', type: 'number', defaultDescription: `${TUNABLE_DEFAULTS.lifetimeSec}, at most the queue's maxtime`, describe: 'pilot lifetime, seconds' })
     .option('kill-grace', { type: 'number', default: 10, describe: 'SIGTERM → SIGKILL grace for a payload, seconds' })
     .option('final-deadline', { type: 'number', default: 1200, describe: 'retry the final update this long before keeping it on disk, seconds' })
     .option('timeout', { type: 'number', default: 60, describe: 'per-request server timeout, seconds' })
-    .option('resource-type', { type: 'string', describe: 'resource type to ask for (e.g. SCORE, U4G)' })
+    .option('resource-type', { type: 'string', defaultDescription: "the queue's, when its memory range implies one", describe: 'resource type to ask for (e.g. U4G)' })
+    .option('queuedata', { alias: 'queuedata-url', type: 'string', describe: 'queue data file or URL (default: the release tree\'s, else the server\'s /cache/schedconfig/<queue>.all.json)' })
     .option('job-type', { type: 'string', describe: 'job type sent in getJob' })
-    .option('mem', { type: 'number', describe: 'memory (MB) offered in getJob' })
+    .option('mem', { type: 'number', defaultDescription: "the queue's maxrss", describe: 'memory (MB) offered in getJob' })
     .option('disk', { type: 'number', describe: 'disk (MB) offered in getJob' })
-    .option('pilot-user', { type: 'string', default: 'generic', describe: 'experiment plugin (rubin, generic)' })
+    .option('pilot-user', { type: 'string', defaultDescription: TUNABLE_DEFAULTS.pilotUser, describe: 'experiment plugin (rubin, generic)' })
     .option('harvester-submit-mode', { choices: ['pull', 'push'] as const, default: 'pull' as const })
     .option('cacert', { type: 'string', describe: 'CA bundle for https' })
     .option('d', { alias: 'debug', type: 'boolean', default: false, describe: 'debug logging' })
@@ -107,8 +121,22 @@ function positive(name: string, v: number, allowZero = false): number {
   return v;
 }
 
+/** Option name → the flag that sets it, for the options queue data may also set. */
+const TUNABLE_FLAGS: Record<string, keyof PilotOptions> = {
+  slots: 'slots',
+  l: 'lifetimeSec',
+  heartbeat: 'heartbeatSec',
+  'getjob-wait': 'getjobWaitSec',
+  j: 'prodSourceLabel',
+  'pilot-user': 'pilotUser',
+  mem: 'memMB',
+  'resource-type': 'resourceType',
+};
+
 export function toPilotOptions(argv: Record<string, unknown>, cwd = process.cwd()): PilotOptions {
   const queue = argv.q as string | undefined;
+  const given = new Set(Object.entries(TUNABLE_FLAGS).filter(([flag]) => argv[flag] !== undefined).map(([, key]) => key));
+  const orDefault = <T>(v: unknown, d: T): T => (v === undefined ? d : (v as T));
   if (!queue) throw new Error('-q/--queue is required');
   let url: string;
   try {
@@ -121,15 +149,15 @@ export function toPilotOptions(argv: Record<string, unknown>, cwd = process.cwd(
     site: (argv.s as string | undefined) ?? (argv.r as string | undefined) ?? queue,
     url,
     api: argv.api as PilotOptions['api'],
-    prodSourceLabel: argv.j as string,
+    prodSourceLabel: orDefault(argv.j, TUNABLE_DEFAULTS.prodSourceLabel),
     workdir: (argv.a as string | undefined) ?? cwd,
     maxJobs: positive('max-jobs', argv['max-jobs'] as number, true),
-    heartbeatSec: positive('heartbeat', argv.heartbeat as number),
+    heartbeatSec: positive('heartbeat', orDefault(argv.heartbeat, TUNABLE_DEFAULTS.heartbeatSec)),
     debugHeartbeatSec: positive('debug-heartbeat', argv['debug-heartbeat'] as number),
-    getjobWaitSec: positive('getjob-wait', argv['getjob-wait'] as number, true),
+    getjobWaitSec: positive('getjob-wait', orDefault(argv['getjob-wait'], TUNABLE_DEFAULTS.getjobWaitSec), true),
     pollSec: positive('getjob-poll', argv['getjob-poll'] as number),
-    slots: Math.floor(positive('slots', argv.slots as number)),
-    lifetimeSec: positive('lifetime', argv.l as number),
+    slots: Math.floor(positive('slots', orDefault(argv.slots, TUNABLE_DEFAULTS.slots))),
+    lifetimeSec: positive('lifetime', orDefault(argv.l, TUNABLE_DEFAULTS.lifetimeSec)),
     killGraceSec: positive('kill-grace', argv['kill-grace'] as number, true),
     finalDeadlineSec: positive('final-deadline', argv['final-deadline'] as number),
     timeoutSec: positive('timeout', argv.timeout as number),
@@ -137,11 +165,13 @@ export function toPilotOptions(argv: Record<string, unknown>, cwd = process.cwd(
     jobType: argv['job-type'] as string | undefined,
     memMB: argv.mem as number | undefined,
     diskMB: argv.disk as number | undefined,
-    pilotUser: argv['pilot-user'] as string,
+    pilotUser: orDefault(argv['pilot-user'], TUNABLE_DEFAULTS.pilotUser),
     harvesterSubmitMode: argv['harvester-submit-mode'] as 'pull' | 'push',
     caFile: argv.cacert as string | undefined,
     logLevel: (argv['log-level'] as string | undefined) ?? (argv.d ? 'debug' : 'info'),
     quiet: argv.quiet as boolean,
+    queuedata: argv.queuedata as string | undefined,
+    given,
   };
 }
 

@@ -8,9 +8,11 @@ import { createLogger } from '../log/index.js';
 import { createPilotHome } from '../run/index.js';
 import { authHeaders, HttpTransport, selectDialect, tokenSourceFromEnv } from '../server/index.js';
 import { VERSION, type PilotOptions } from './options.js';
+import { setUpQueue } from './queue-setup.js';
 
-export async function runPilot(opts: PilotOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const startedAt = Date.now();
+  let opts = cliOpts;
   let home: string;
   try {
     home = createPilotHome(opts.workdir);
@@ -26,8 +28,7 @@ export async function runPilot(opts: PilotOptions, env: NodeJS.ProcessEnv = proc
     log.error({ event: 'forced_exit', signal }, 'second interrupt: exiting now');
     process.exit(SIGNAL_EXIT[signal] ?? PilotExit.GENERAL);
   });
-  const lifetime = setTimeout(() => pilotStop.abort(new PilotError(1213, `pilot lifetime of ${opts.lifetimeSec} s reached`)), opts.lifetimeSec * 1000);
-  lifetime.unref();
+  let lifetime: NodeJS.Timeout | undefined;
 
   const http = new HttpTransport({
     baseUrl: opts.url,
@@ -37,10 +38,16 @@ export async function runPilot(opts: PilotOptions, env: NodeJS.ProcessEnv = proc
     authHeaders: authHeaders(tokenSourceFromEnv(env), env.PANDA_AUTH_ORIGIN),
   });
   log.info(
-    { event: 'pilot_start', version: VERSION, queue: opts.queue, site: opts.site, url: opts.url, api: opts.api, home, batchSystem: batch.batchSystem, batchId: batch.batchId },
+    { event: 'pilot_start', version: VERSION, node: process.version, runtime: process.execPath, queue: opts.queue, site: opts.site, url: opts.url, api: opts.api, home, batchSystem: batch.batchSystem, batchId: batch.batchId },
     'pilot starting',
   );
   try {
+    const queue = await setUpQueue(opts, http, env, log);
+    if (!queue.ok) return queue.exitCode;
+    opts = queue.opts;
+    const lifetimeSec = opts.lifetimeSec;
+    lifetime = setTimeout(() => pilotStop.abort(new PilotError(1213, `pilot lifetime of ${lifetimeSec} s reached`)), lifetimeSec * 1000);
+    lifetime.unref();
     const server = await selectDialect(http, opts.api, log, pilotStop.signal);
     const ctx: JobContext & { softkill: AbortSignal } = {
       server,
@@ -62,6 +69,7 @@ export async function runPilot(opts: PilotOptions, env: NodeJS.ProcessEnv = proc
       pilotSignal: pilotStop.signal,
       onSoftkill: () => softkill.abort(),
       softkill: softkill.signal,
+      queueLimits: queue.limits,
     };
     const result = await runPilotLoop(ctx, {
       request: {

@@ -1,5 +1,6 @@
 /** Everything a job run needs from the pilot around it. */
 import type { Logger } from 'pino';
+import type { QueueLimits } from '../config/index.js';
 import type { PandaServer, Sleep } from '../server/index.js';
 
 export interface PilotIdentity {
@@ -29,4 +30,6 @@ export interface JobContext {
   /** Told when the server asks this pilot to stop after the current work (softkill). */
   onSoftkill: () => void;
   sleep?: Sleep | undefined;
+  /** The queue's limits (max RSS, max time, cores) from its queue data; undefined when the pilot found none. */
+  queueLimits?: QueueLimits | undefined;
 }

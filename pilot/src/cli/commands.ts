@@ -1,0 +1,65 @@
+/**
+ * The pilot's command line: the default command pulls and runs jobs (the
+ * pilot3-compatible `panda-pilot -q QUEUE --url URL …`), and two admin
+ * commands check a site configuration and a release tree.
+ */
+import yargs, { type Argv } from 'yargs';
+import { PilotExit } from '../lifecycle/index.js';
+import { checkConfig } from './config-check.js';
+import { pilotFlags, toPilotOptions, VERSION } from './options.js';
+import { releaseVerify } from './release-verify.js';
+import { runPilot } from './run-pilot.js';
+
+/** Exit code of a command-line usage error (pilot3: general error). */
+const USAGE = PilotExit.GENERAL;
+
+/** Runs the command line `args` (without node and script); resolves to the exit code. */
+export async function runCommandLine(args: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  let code = 0;
+  const y: Argv = yargs(args)
+    .scriptName('panda-pilot')
+    .command(
+      '$0',
+      'pull PanDA jobs for a queue, run each payload, and report to the server',
+      (b) => pilotFlags(b).usage('$0 -q QUEUE --url URL [options]\n\nPulls PanDA jobs for QUEUE, runs each payload, and reports to the server.'),
+      async (argv) => {
+        let opts;
+        try {
+          opts = toPilotOptions(argv as Record<string, unknown>);
+        } catch (err) {
+          process.stderr.write(`panda-pilot: ${(err as Error).message}\nTry panda-pilot --help\n`);
+          code = USAGE;
+          return;
+        }
+        code = await runPilot(opts);
+      },
+    )
+    .command(
+      'config check <files..>',
+      'validate site-config files (queues, resource types, queue data) and explain what they mean',
+      (b) => b.positional('files', { type: 'string', array: true, demandOption: true, describe: 'JSON files or directories of them' }).strict(),
+      (argv) => {
+        code = checkConfig(argv.files as string[], out);
+      },
+    )
+    .command(
+      'release verify <dir>',
+      'check a release tree against its MANIFEST.sha256 (missing, extra and modified files)',
+      (b) => b.positional('dir', { type: 'string', demandOption: true, describe: 'a version directory, panda_env/, or panda_env/current' }).strict(),
+      async (argv) => {
+        code = await releaseVerify(argv.dir as string, out);
+      },
+    )
+    .version(VERSION)
+    .help('h')
+    .alias('h', 'help')
+    .strict(false)
+    .fail((msg, err) => {
+      if (err) throw err;
+      process.stderr.write(`panda-pilot: ${msg}\nTry panda-pilot --help\n`);
+      code = USAGE;
+    })
+    .wrap(Math.min(110, process.stdout.columns || 100));
+  await y.parseAsync();
+  return code;
+}

@@ -1,0 +1,97 @@
+/**
+ * The pilot's queue step, before any job is asked for: find the queue's
+ * data, refuse to run on an offline queue, and let the queue fill the
+ * options the command line left out.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import {
+  applyQueue,
+  loadQueueData,
+  QueueDataError,
+  queueLimits,
+  queueRefusal,
+  type Fetch,
+  type QueueLimits,
+} from '../config/index.js';
+import { HttpTransport } from '../server/index.js';
+import type { PilotOptions } from './options.js';
+
+export type QueueSetup = { ok: true; opts: PilotOptions; limits: QueueLimits | undefined } | { ok: false; exitCode: number };
+
+/**
+ * The release tree this pilot runs from: `PANDA_PILOT_RELEASE` (set by the
+ * tree's setup.sh), else the tree the bundle sits in (`<tree>/pilot/panda-pilot.mjs`).
+ */
+export function releaseDirOf(env: NodeJS.ProcessEnv, bundleUrl: string = import.meta.url): string | undefined {
+  if (env.PANDA_PILOT_RELEASE) return env.PANDA_PILOT_RELEASE;
+  if (!bundleUrl.startsWith('file:')) return undefined;
+  const tree = path.resolve(path.dirname(fileURLToPath(bundleUrl)), '..');
+  return existsSync(path.join(tree, 'config', 'queuedata')) ? tree : undefined;
+}
+
+/** A GET on an absolute URL with the pilot's CA and timeout. */
+function urlFetcher(opts: PilotOptions): Fetch {
+  return async (url) => {
+    const u = new URL(url);
+    const http = new HttpTransport({ baseUrl: u.origin, timeoutMs: opts.timeoutSec * 1000, caFile: opts.caFile });
+    try {
+      const r = await http.send('GET', `${u.pathname}${u.search}`, undefined, {});
+      return { status: r.status, body: r.body };
+    } finally {
+      await http.close().catch(() => undefined);
+    }
+  };
+}
+
+/** Runs the queue step; logs what it decided. */
+export async function setUpQueue(opts: PilotOptions, server: HttpTransport, env: NodeJS.ProcessEnv, log: Logger): Promise<QueueSetup> {
+  let loaded;
+  try {
+    loaded = await loadQueueData(opts.queue, {
+      queuedata: opts.queuedata,
+      releaseDir: releaseDirOf(env),
+      fetchUrl: urlFetcher(opts),
+      fetchServer: async (p) => {
+        const r = await server.send('GET', p, undefined, {});
+        return { status: r.status, body: r.body };
+      },
+    });
+  } catch (err) {
+    if (err instanceof QueueDataError) {
+      log.error({ event: 'queuedata_error', queue: opts.queue, err: err.message }, 'cannot use queue data');
+      return { ok: false, exitCode: err.exitCode };
+    }
+    throw err;
+  }
+  if (!loaded) {
+    log.warn({ event: 'queuedata_missing', queue: opts.queue }, 'no queue data found (release tree, server cache); running on command-line settings');
+    return { ok: true, opts, limits: undefined };
+  }
+  const refusal = queueRefusal(loaded.queue);
+  if (refusal) {
+    log.error({ event: 'queue_refused', queue: opts.queue, status: loaded.queue.status, state: loaded.queue.state, source: loaded.source }, refusal.reason);
+    return { ok: false, exitCode: refusal.exitCode };
+  }
+  const applied = applyQueue(opts, opts.given, loaded.queue);
+  const limits = queueLimits(loaded.queue, loaded.source);
+  log.info(
+    {
+      event: 'queuedata',
+      queue: opts.queue,
+      source: loaded.source,
+      status: loaded.queue.status,
+      maxrss: loaded.queue.maxrss,
+      maxtime: loaded.queue.maxtime,
+      corecount: loaded.queue.corecount,
+      mem: applied.memMB,
+      slots: applied.slots,
+      lifetime: applied.lifetimeSec,
+      resourceType: applied.resourceType,
+    },
+    'queue data applied',
+  );
+  return { ok: true, opts: applied, limits };
+}
