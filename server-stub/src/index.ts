@@ -5,6 +5,7 @@
  */
 import { legacyRoutes } from './api/legacy-pilot.js';
 import { managementRoutes } from './api/management.js';
+import { queueDataRoutes } from './api/queue-data.js';
 import { v1Routes } from './api/v1-pilot.js';
 import { StubEngine, type EngineOptions } from './engine/index.js';
 import { startHttpServer } from './http/server.js';
@@ -16,6 +17,7 @@ export { StubEngine } from './engine/index.js';
 export type { EngineOptions, JobDetails, Summary } from './engine/index.js';
 export { parseTaskFile, type SubmissionSpec, type TaskSpec, type JobSpec } from './model/task-file.js';
 export type { JobRecord, TaskRecord, UpdateRecord, JobTransition } from './model/records.js';
+export { ANY_SITE, brokerageRejection, candidateSites, memoryFits, queueAccepts, queueRejection, queuesFor, type BrokerJob } from './model/brokerage.js';
 
 /** Options of `startStub`. */
 export interface StubOptions {
@@ -27,7 +29,7 @@ export interface StubOptions {
   host?: string;
   /** Logger; default silent. */
   log?: Logger;
-  /** Engine hooks (order check, resource types, clock). */
+  /** Engine hooks (order check, resource types, site configuration, clock). */
   engine?: EngineOptions;
 }
 
@@ -48,6 +50,7 @@ export async function startStub(options: StubOptions): Promise<RunningStub> {
     ...legacyRoutes(engine),
     ...v1Routes(engine),
     ...managementRoutes(engine),
+    ...queueDataRoutes(engine),
     { method: 'GET' as const, pattern: /^\/$/, handler: () => textReply(200, 'panda-stub: see /stub/summary\n') },
   ];
   let server;

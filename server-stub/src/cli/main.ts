@@ -9,11 +9,13 @@ import { startStub } from '../index.js';
 import { stderrLogger } from '../log.js';
 import type { JobRecord } from '../model/records.js';
 import { StubClientError, listJobs, submitTaskFile } from './client.js';
+import { resolveSiteCatalog } from './site-config.js';
 import { formatJobTable } from './status-table.js';
 
-async function serve(args: { port: number; data: string; host: string }): Promise<void> {
+async function serve(args: { port: number; data: string; host: string; siteConfig: string | undefined }): Promise<void> {
   const log = stderrLogger();
-  const stub = await startStub({ port: args.port, dataDir: args.data, host: args.host, log });
+  const siteCatalog = resolveSiteCatalog(args.siteConfig, log);
+  const stub = await startStub({ port: args.port, dataDir: args.data, host: args.host, log, engine: { siteCatalog } });
   // The first stdout line is the contract with scripts and tests that start us.
   process.stdout.write(`listening ${stub.url}\n`);
   const stop = (signal: string) => {
@@ -55,8 +57,9 @@ export async function main(argv: string[]): Promise<void> {
         y
           .option('port', { type: 'number', default: 0, describe: 'TCP port (0 = pick a free one)' })
           .option('data', { type: 'string', demandOption: true, describe: 'directory for the SQLite state' })
-          .option('host', { type: 'string', default: '127.0.0.1', describe: 'interface to listen on' }),
-      (a) => serve({ port: a.port, data: a.data, host: a.host }),
+          .option('host', { type: 'string', default: '127.0.0.1', describe: 'interface to listen on' })
+          .option('site-config', { type: 'string', describe: "site-config directory for brokerage and queue data, or 'none' (default: the nearest site-config/ above the bundle or the working dir)" }),
+      (a) => serve({ port: a.port, data: a.data, host: a.host, siteConfig: a['site-config'] }),
     )
     .command(
       'submit <file>',

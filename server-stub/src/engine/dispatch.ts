@@ -1,5 +1,7 @@
 /** Hands activated jobs to a pilot: filter, order, and mark them `sent` atomically. */
-import { selectJobs, type DispatchRequest } from '../model/dispatch-filter.js';
+import type { SiteCatalog } from '../../../pilot/src/config/index.js';
+import { brokerageRejection, candidateSites } from '../model/brokerage.js';
+import { exactSite, selectJobs, type DispatchRequest, type SiteCheck } from '../model/dispatch-filter.js';
 import type { JobRecord } from '../model/records.js';
 import type { Stores } from '../store/index.js';
 import { refreshTaskStatus } from './job-end.js';
@@ -10,9 +12,13 @@ import { refreshTaskStatus } from './job-end.js';
  * the job still being `activated`, so two pilots (or two stub processes on
  * one database) never get the same job.
  */
-export function dispatchJobs(stores: Stores, req: DispatchRequest, node: string | null, at: string): JobRecord[] {
+export function dispatchJobs(stores: Stores, req: DispatchRequest, node: string | null, at: string, catalog?: SiteCatalog): JobRecord[] {
+  const sites = catalog ? candidateSites(req.siteName, catalog) : [req.siteName];
+  const siteCheck: SiteCheck = catalog
+    ? (job, siteName) => brokerageRejection(siteName, { site: job.site, minRamCount: job.minRamCount, cores: job.cores ?? 1, label: job.label }, catalog)
+    : exactSite;
   return stores.atomically(() => {
-    const chosen = selectJobs(stores.jobs.activatedOn(req.siteName), req);
+    const chosen = selectJobs(sites.flatMap((site) => stores.jobs.activatedOn(site)), req, siteCheck);
     const sent: JobRecord[] = [];
     for (const job of chosen) {
       const reason = `dispatched to ${node ?? 'a pilot'} on ${req.siteName}`;

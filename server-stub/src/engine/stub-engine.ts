@@ -2,10 +2,11 @@
  * The stub's logic behind one narrow object: the HTTP handlers see only
  * this, never SQL. Each method is one transaction over the stores.
  */
+import { toQueueData, type SiteCatalog } from '../../../pilot/src/config/index.js';
 import type { DispatchRequest } from '../model/dispatch-filter.js';
 import { buildJobDescription, type DescriptionValue } from '../model/job-description.js';
 import type { JobRecord, JobTransition, TaskRecord, UpdateRecord } from '../model/records.js';
-import type { ResourceTypeRow } from '../model/resource-types.js';
+import { fromConfigRow, type ResourceTypeRow } from '../model/resource-types.js';
 import type { SubmissionSpec } from '../model/task-file.js';
 import { acceptAnyOrder, type UpdateOrderCheck } from '../model/update-seq.js';
 import type { Stores } from '../store/index.js';
@@ -19,6 +20,8 @@ export interface EngineOptions {
   orderCheck?: UpdateOrderCheck;
   resourceTypes?: readonly ResourceTypeRow[];
   now?: () => Date;
+  /** Queues and resource types from site-config: brokerage by memory range and status, queue data to serve. Absent: jobs go to the queue they name. */
+  siteCatalog?: SiteCatalog;
 }
 
 /** A job with everything the management API shows about it. */
@@ -40,6 +43,7 @@ export interface Summary {
 export class StubEngine {
   private readonly orderCheck: UpdateOrderCheck;
   private readonly now: () => Date;
+  private readonly resourceTypes: readonly ResourceTypeRow[] | undefined;
 
   constructor(
     private readonly stores: Stores,
@@ -47,6 +51,14 @@ export class StubEngine {
   ) {
     this.orderCheck = options.orderCheck ?? acceptAnyOrder;
     this.now = options.now ?? (() => new Date());
+    const table = options.siteCatalog?.resourceTypes;
+    this.resourceTypes = options.resourceTypes ?? (table && table.length > 0 ? table.map(fromConfigRow) : undefined);
+  }
+
+  /** A queue's data as `/cache/schedconfig/<queue>.all.json` serves it; undefined for a queue the configuration does not know. */
+  queueData(queue: string): Record<string, unknown> | undefined {
+    const q = this.options.siteCatalog?.queues.get(queue);
+    return q && toQueueData(q, this.options.siteCatalog?.resourceTypes ?? []);
   }
 
   private at(): string {
@@ -54,12 +66,12 @@ export class StubEngine {
   }
 
   submit(spec: SubmissionSpec): SubmittedTask[] {
-    return submit(this.stores, spec, this.at(), this.options.resourceTypes);
+    return submit(this.stores, spec, this.at(), this.resourceTypes);
   }
 
   /** Dispatches jobs and returns their descriptions, ready for either dialect. */
   dispatch(req: DispatchRequest, node: string | null): Record<string, DescriptionValue>[] {
-    const jobs = dispatchJobs(this.stores, req, node, this.at());
+    const jobs = dispatchJobs(this.stores, req, node, this.at(), this.options.siteCatalog);
     return jobs.map((job) => {
       const task = this.stores.tasks.get(job.taskId);
       if (!task) throw new Error(`job ${job.pandaId} has no task ${job.taskId}`);

@@ -31,7 +31,15 @@ export interface DispatchCandidate {
   resourceType: string;
   label: string;
   priority: number;
+  /** Cores the job needs (1 when absent); brokerage compares it with the queue's corecount. */
+  cores?: number;
 }
+
+/** Whether a job's site lets the asking queue have it: a reason when not, else null. */
+export type SiteCheck = (job: DispatchCandidate, siteName: string) => string | null;
+
+/** Without site configuration a job goes only to the queue it names. */
+export const exactSite: SiteCheck = (job, siteName) => (job.site === siteName ? null : `site ${job.site}`);
 
 const USER_LABELS = ['user', 'panda', 'install'];
 const PRODUCTION_LABELS = ['managed', 'test', 'prod_test', 'install'];
@@ -48,9 +56,10 @@ export function acceptableLabels(requested: string | undefined): readonly string
 }
 
 /** The first criterion the job fails, or null when the request may take it. */
-export function rejectionReason(job: DispatchCandidate, req: DispatchRequest): string | null {
+export function rejectionReason(job: DispatchCandidate, req: DispatchRequest, siteCheck: SiteCheck = exactSite): string | null {
   if (job.state !== 'activated') return `state ${job.state}`;
-  if (job.site !== req.siteName) return `site ${job.site}`;
+  const site = siteCheck(job, req.siteName);
+  if (site !== null) return site;
   if (req.taskId !== undefined && job.taskId !== req.taskId) return `task ${job.taskId}`;
   if (req.mem !== undefined && job.minRamCount > 0 && job.minRamCount > req.mem) {
     return `minRamCount ${job.minRamCount} > mem ${req.mem}`;
@@ -74,9 +83,9 @@ export function dispatchOrder(a: DispatchCandidate, b: DispatchCandidate): numbe
 }
 
 /** The jobs to hand out for one request, best first, at most `nJobs`. */
-export function selectJobs<J extends DispatchCandidate>(jobs: readonly J[], req: DispatchRequest): J[] {
+export function selectJobs<J extends DispatchCandidate>(jobs: readonly J[], req: DispatchRequest, siteCheck: SiteCheck = exactSite): J[] {
   return jobs
-    .filter((job) => rejectionReason(job, req) === null)
+    .filter((job) => rejectionReason(job, req, siteCheck) === null)
     .sort(dispatchOrder)
     .slice(0, Math.max(0, req.nJobs));
 }

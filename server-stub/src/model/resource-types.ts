@@ -1,9 +1,10 @@
 /**
- * Resource types: rows of (name, core range, memory-per-core range) where the
- * first row that fits a job names it, else "Undefined" — the server's rule
- * (reference §8). This table is the stub's default; a site configuration can
- * pass its own.
+ * Resource types in the stub's vocabulary. The rule itself (first matching
+ * row, inclusive bounds, else "Undefined") is the pilot's config module's,
+ * so the stub and site-config files classify a job the same way. This table
+ * is the stub's default when it runs without a site configuration.
  */
+import { resourceTypeFor as classify, type ResourceTypeRow as ConfigRow } from '../../../pilot/src/config/index.js';
 
 /** One row of the resource-type table. Bounds are inclusive; null = unbounded. */
 export interface ResourceTypeRow {
@@ -22,17 +23,23 @@ const row = (name: string, minRamPerCore: number, maxRamPerCore: number): Resour
   maxRamPerCore,
 });
 
-/** Memory-per-core classes in the style Rubin queues use. */
+/** Memory-per-core classes in the style Rubin queues use (bounds shared: the earlier row takes the edge). */
 export const DEFAULT_RESOURCE_TYPES: readonly ResourceTypeRow[] = [
   row('U2G', 0, 2000),
-  row('U4G', 2001, 4000),
-  row('U8G', 4001, 8000),
-  row('U16G', 8001, 16000),
-  row('U32G', 16001, 32000),
+  row('U4G', 2000, 4000),
+  row('U8G', 4000, 8000),
+  row('U16G', 8000, 16000),
+  row('U32G', 16000, 32000),
 ];
 
-const within = (value: number, min: number | null, max: number | null): boolean =>
-  (min === null || value >= min) && (max === null || value <= max);
+/** A site-config row in the stub's vocabulary. */
+export function fromConfigRow(r: ConfigRow): ResourceTypeRow {
+  return { name: r.name, minCore: r.mincore, maxCore: r.maxcore, minRamPerCore: r.minrampercore, maxRamPerCore: r.maxrampercore };
+}
+
+function toConfigRow(r: ResourceTypeRow): ConfigRow {
+  return { name: r.name, mincore: r.minCore, maxcore: r.maxCore, minrampercore: r.minRamPerCore, maxrampercore: r.maxRamPerCore };
+}
 
 /** The resource type of a job needing `memoryMB` in total over `cores` cores. */
 export function resourceTypeFor(
@@ -40,8 +47,5 @@ export function resourceTypeFor(
   cores: number,
   table: readonly ResourceTypeRow[] = DEFAULT_RESOURCE_TYPES,
 ): string {
-  // Rounded up, as the integer bounds of the table expect (2000.5 MB/core is not U2G).
-  const perCore = Math.ceil(memoryMB / Math.max(1, cores));
-  const hit = table.find((r) => within(cores, r.minCore, r.maxCore) && within(perCore, r.minRamPerCore, r.maxRamPerCore));
-  return hit?.name ?? 'Undefined';
+  return classify(memoryMB, cores, table.map(toConfigRow));
 }
