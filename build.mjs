@@ -28,5 +28,7 @@ await build({
   outfile: 'dist/panda-stub.mjs',
   external: ['better-sqlite3'],
 });
+// The release builder (cvmfs-layout/): run by `npm run release`, never shipped.
+await build({ ...common, entryPoints: ['cvmfs-layout/src/main.ts'], outfile: 'dist/panda-release.mjs' });
 await chmod('dist/panda-pilot.mjs', 0o755);
 await chmod('dist/panda-stub.mjs', 0o755);
