@@ -108,6 +108,8 @@ describe('loadQueueData: --queuedata, then the release tree, then the server', (
 
   it('runs without queue data when the server has none or cannot be reached, but not with bad data', async () => {
     expect(await loadQueueData('Q', { fetchUrl: noUrl, fetchServer: server(404, 'no') })).toBeNull();
+    expect(await loadQueueData('Q', { fetchUrl: noUrl, fetchServer: server(200, '{"StatusCode":20}') })).toBeNull();
+    await expect(loadQueueData('Q', { fetchUrl: noUrl, fetchServer: server(200, data('Q', { maxrss: -1 })) })).rejects.toMatchObject({ exitCode: 72 });
     expect(await loadQueueData('Q', { fetchUrl: noUrl, fetchServer: async () => Promise.reject(new Error('ECONNREFUSED')) })).toBeNull();
     await expect(loadQueueData('Q', { fetchUrl: noUrl, fetchServer: server(200, '{not json') })).rejects.toMatchObject({ exitCode: 72 });
   });

@@ -112,7 +112,18 @@ export async function loadQueueData(queueName: string, sources: QueueDataSources
       // Unreachable server: getJob will meet the same problem and report it with the right code.
       return null;
     }
-    if (reply.status === 200) return queueFromText(`server ${p}`, reply.body, queueName);
+    // Some servers answer every path with 200 and their own JSON; that is "no queue data", not bad queue data.
+    if (reply.status === 200 && looksLikeQueueData(reply.body)) return queueFromText(`server ${p}`, reply.body, queueName);
   }
   return null;
+}
+
+/** Whether a reply is a queue document at all (a JSON object naming a queue), whatever its quality. */
+export function looksLikeQueueData(text: string): boolean {
+  try {
+    const v = JSON.parse(text) as Record<string, unknown>;
+    return v !== null && typeof v === 'object' && ['name', 'nickname', 'panda_resource'].some((k) => typeof v[k] === 'string');
+  } catch {
+    return true; // broken JSON at the queue data path is bad queue data: let the parser say so
+  }
 }
