@@ -5,12 +5,12 @@
  * `bin/node` and the licence are kept.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { extract } from 'tar';
+import { digestFile } from '../../pilot/src/release/index.js';
 
 const run = promisify(execFile);
 
@@ -34,14 +34,8 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** sha512 of a file in npm's integrity form (`sha512-<base64>`). */
-export function integrityOf(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha512');
-    createReadStream(file)
-      .on('data', (c) => hash.update(c))
-      .on('error', reject)
-      .on('end', () => resolve(`sha512-${hash.digest('base64')}`));
-  });
+export async function integrityOf(file: string): Promise<string> {
+  return `sha512-${await digestFile(file, 'sha512', 'base64')}`;
 }
 
 export interface RuntimePackage {

@@ -13,16 +13,19 @@ export const MANIFEST_FILE = 'MANIFEST.sha256';
 /** Relative path (always '/'-separated) → sha256 hex. */
 export type Manifest = Map<string, string>;
 
-/** sha256 of a file, streamed (the runtime binary is ~100 MB). */
-export function sha256File(file: string): Promise<string> {
+/** A file's digest, streamed (the runtime binary is ~100 MB). */
+export function digestFile(file: string, algorithm: 'sha256' | 'sha512', encoding: 'hex' | 'base64'): Promise<string> {
   return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
+    const hash = createHash(algorithm);
     createReadStream(file)
       .on('data', (chunk) => hash.update(chunk))
       .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')));
+      .on('end', () => resolve(hash.digest(encoding)));
   });
 }
+
+/** sha256 of a file, hex. */
+export const sha256File = (file: string): Promise<string> => digestFile(file, 'sha256', 'hex');
 
 /** What is in a tree: regular files, and anything else (symlinks, sockets) that a manifest cannot vouch for. */
 export interface TreeListing {
