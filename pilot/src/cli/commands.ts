@@ -13,6 +13,10 @@ import { runPilot } from './run-pilot.js';
 /** Exit code of a command-line usage error (pilot3: general error). */
 const USAGE = PilotExit.GENERAL;
 
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
 /** Runs the command line `args` (without node and script); resolves to the exit code. */
 export async function runCommandLine(args: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
   let code = 0;
@@ -34,32 +38,48 @@ export async function runCommandLine(args: string[], out: NodeJS.WritableStream 
         code = await runPilot(opts);
       },
     )
-    .command(
-      'config check <files..>',
-      'validate site-config files (queues, resource types, queue data) and explain what they mean',
-      (b) => b.positional('files', { type: 'string', array: true, demandOption: true, describe: 'JSON files or directories of them' }).strict(),
-      (argv) => {
-        code = checkConfig(argv.files as string[], out);
-      },
+    .command('config', 'site configuration commands', (b) =>
+      b
+        .command(
+          'check <files..>',
+          'validate site-config files (queues, resource types, queue data) and explain what they mean',
+          (c) => c.positional('files', { type: 'string', array: true, demandOption: true, describe: 'JSON files or directories of them' }),
+          (argv) => {
+            code = checkConfig(argv.files as string[], out);
+          },
+        )
+        .demandCommand(1, 'give a config command: check')
+        .strict(),
     )
-    .command(
-      'release verify <dir>',
-      'check a release tree against its MANIFEST.sha256 (missing, extra and modified files)',
-      (b) => b.positional('dir', { type: 'string', demandOption: true, describe: 'a version directory, panda_env/, or panda_env/current' }).strict(),
-      async (argv) => {
-        code = await releaseVerify(argv.dir as string, out);
-      },
+    .command('release', 'release tree commands', (b) =>
+      b
+        .command(
+          'verify <dir>',
+          'check a release tree against its MANIFEST.sha256 (missing, extra and modified files)',
+          (c) => c.positional('dir', { type: 'string', demandOption: true, describe: 'a version directory, panda_env/, or panda_env/current' }),
+          async (argv) => {
+            code = await releaseVerify(argv.dir as string, out);
+          },
+        )
+        .demandCommand(1, 'give a release command: verify')
+        .strict(),
     )
+    .epilog('Admin commands:\n  panda-pilot config check FILE|DIR…   validate and explain site configuration\n  panda-pilot release verify DIR       check a release tree against its manifest')
     .version(VERSION)
     .help('h')
     .alias('h', 'help')
     .strict(false)
     .fail((msg, err) => {
-      if (err) throw err;
-      process.stderr.write(`panda-pilot: ${msg}\nTry panda-pilot --help\n`);
-      code = USAGE;
+      // Thrown so yargs runs no handler after a usage error; caught below.
+      throw err ?? new UsageError(msg);
     })
     .wrap(Math.min(110, process.stdout.columns || 100));
-  await y.parseAsync();
+  try {
+    await y.parseAsync();
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`panda-pilot: ${err.message}\nTry panda-pilot --help\n`);
+    return USAGE;
+  }
   return code;
 }

@@ -3,7 +3,7 @@
  * already pass to pilot3, so this pilot drops into existing wrappers; flags
  * that only matter to pilot3 are accepted and ignored.
  */
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
 
 export interface PilotOptions {
   queue: string;
@@ -173,15 +173,4 @@ export function toPilotOptions(argv: Record<string, unknown>, cwd = process.cwd(
     queuedata: argv.queuedata as string | undefined,
     given,
   };
-}
-
-export function parser(args: string[]): Argv {
-  return pilotFlags(yargs(args))
-    .scriptName('panda-pilot')
-    .usage('$0 -q QUEUE --url URL [options]\n\nPulls PanDA jobs for QUEUE, runs each payload, and reports to the server.')
-    .version(VERSION)
-    .help('h')
-    .alias('h', 'help')
-    .strict(false)
-    .wrap(Math.min(110, process.stdout.columns || 100));
 }
