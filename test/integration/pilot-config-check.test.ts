@@ -31,6 +31,15 @@ describe('panda-pilot config check', () => {
     expect(r.stdout).toMatch(/3 problem\(s\)/);
   });
 
+  it('a command without its arguments is a usage error (65) that runs nothing', () => {
+    for (const args of [['config'], ['config', 'check'], ['release', 'verify'], ['config', 'nonsense', 'x']]) {
+      const r = spawnSync(process.execPath, [PILOT_BIN, ...args], { encoding: 'utf8', timeout: 15_000 });
+      expect(r.status, args.join(' ')).toBe(65);
+      expect(r.stderr).toMatch(/Try panda-pilot --help/);
+      expect(r.stdout).toBe('');
+    }
+  });
+
   it('keeps the pull loop as the default command', () => {
     const r = spawnSync(process.execPath, [PILOT_BIN, '--url', 'http://127.0.0.1:1'], { encoding: 'utf8', timeout: 15_000 });
     expect(r.status).toBe(65);
