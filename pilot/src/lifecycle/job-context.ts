@@ -1,6 +1,7 @@
 /** Everything a job run needs from the pilot around it. */
 import type { Logger } from 'pino';
 import type { PandaServer, Sleep } from '../server/index.js';
+import type { MonitorSettings } from './payload-guard.js';
 
 export interface PilotIdentity {
   node: string;
@@ -29,4 +30,6 @@ export interface JobContext {
   /** Told when the server asks this pilot to stop after the current work (softkill). */
   onSoftkill: () => void;
   sleep?: Sleep | undefined;
+  /** How payloads are watched (cgroups, watchdogs, sampling interval); defaults when absent. */
+  monitor?: MonitorSettings | undefined;
 }
