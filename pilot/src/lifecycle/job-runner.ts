@@ -107,7 +107,10 @@ class JobRun {
   private metrics: MetricsSummary | null = null;
   /** CPU seconds the launcher measured for the whole tree, once it ended. */
   private exitCpuSec = 0;
+  /** Set while the payload runs (heartbeats read its figures). */
   private guard: PayloadGuard | null = null;
+  /** Kept until the end of run(), which removes the payload's cgroup. */
+  private guardToClean: PayloadGuard | null = null;
   private heartbeatWake = new AbortController();
   private payload: PayloadProcess | null = null;
   private startedAt: Date | null = null;
@@ -201,7 +204,7 @@ class JobRun {
     } finally {
       this.ctx.pilotSignal.removeEventListener('abort', onPilotStop);
       if (this.payload?.running) await this.payload.stop(this.ctx.killGraceMs);
-      await this.guard?.cleanup();
+      await this.guardToClean?.cleanup();
     }
   }
 
@@ -218,6 +221,7 @@ class JobRun {
     });
     const guard = PayloadGuard.prepare(this.job, this.ctx.monitor ?? DEFAULT_MONITOR_SETTINGS, this.log);
     this.guard = guard;
+    this.guardToClean = guard;
     const payload = PayloadProcess.start({ command, cwd: jobDir, env, stdoutPath, stderrPath, cgroupProcsFile: guard.cgroup?.procsFile });
     this.payload = payload;
     this.startedAt = new Date();
