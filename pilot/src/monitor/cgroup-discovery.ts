@@ -74,7 +74,8 @@ export function parseMountInfo(text: string): MountEntry[] {
 export function cgroupDir(mount: MountEntry, cgroupPath: string): string {
   const root = mount.root === '/' ? '' : mount.root;
   const rel = root && (cgroupPath === root || cgroupPath.startsWith(`${root}/`)) ? cgroupPath.slice(root.length) : cgroupPath;
-  return path.join(mount.mountPoint, rel);
+  const dir = path.join(mount.mountPoint, rel);
+  return dir.length > 1 ? dir.replace(/\/+$/, '') : dir;
 }
 
 export interface DiscoverOptions {
