@@ -37,7 +37,8 @@ export interface PayloadStart {
 // kernel refuses, it says so on fd 3 and runs nothing.
 const LAUNCHER = [
   'if [ -n "$2" ]; then { echo $$ > "$2"; } 2>/dev/null || { echo "cgroup-join-failed" >&3; exit 125; }; fi',
-  '/bin/bash -c "$1"; rc=$?; times >&3 2>/dev/null; exit $rc',
+  // fd 3 is closed for the payload: a daemon it leaves behind must not hold the pipe open.
+  '/bin/bash -c "$1" 3>&-; rc=$?; times >&3 2>/dev/null; exit $rc',
 ].join('\n');
 
 const SIGNAL_BY_NUMBER = new Map<number, NodeJS.Signals>(
