@@ -9,7 +9,8 @@ import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import type { PilotError } from '../errors/index.js';
 import { freeSpaceMB } from '../run/index.js';
-import { realSleep, type Sleep } from '../server/index.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Sleep } from '../server/index.js';
 import { readCgroupFigures, cgroupPids, type CgroupFigures } from './cgroup-memory.js';
 import type { CgroupLocation } from './cgroup-discovery.js';
 import { newestMtimeMs, totalSize } from './job-dir-facts.js';
@@ -113,7 +114,7 @@ export class PayloadMonitor {
   }
 
   private async run(): Promise<void> {
-    const sleep = this.opts.sleep ?? realSleep;
+    const sleep: Sleep = this.opts.sleep ?? ((ms, signal) => delay(ms, undefined, { signal }));
     while (!this.abort.signal.aborted) {
       this.sampleOnce();
       try {
