@@ -3,29 +3,17 @@
  * this machine has): the payload's launcher joins its cgroup before the
  * payload runs, the kernel enforces the limit, and removal kills leftovers.
  */
-import { readFileSync, mkdtempSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PayloadCgroup, PayloadMonitor, NO_LIMITS } from '../../pilot/src/monitor/index.js';
-import { PayloadProcess } from '../../pilot/src/run/index.js';
 import { cgroupAvailability } from '../support/cgroups.js';
+import { startPayload } from '../support/payloads.js';
 
 const { parent, skipReason } = cgroupAvailability();
 if (skipReason) console.warn(`payload-cgroup tests skipped: ${skipReason}`);
 
-function start(command: string, cg: PayloadCgroup) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'pcg-'));
-  const p = PayloadProcess.start({
-    command,
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    stdoutPath: path.join(dir, 'payload.stdout'),
-    stderrPath: path.join(dir, 'payload.stderr'),
-    cgroupProcsFile: cg.procsFile,
-  });
-  return { p, dir };
-}
+const start = (command: string, cg: PayloadCgroup) => startPayload(command, { cgroupProcsFile: cg.procsFile });
 
 describe.skipIf(skipReason !== null)(`payload cgroup (real, v${parent?.version ?? '?'})`, () => {
   it('the payload is inside its cgroup from its first instruction', async () => {

@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { parseBashTimes, PayloadProcess, signalFromStatus } from '../../pilot/src/run/index.js';
+import { parseBashTimes, signalFromStatus } from '../../pilot/src/run/index.js';
+import { startPayload } from '../support/payloads.js';
 import { sessionProcesses } from '../../pilot/src/monitor/index.js';
 
-function start(command: string) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'ppp-'));
-  const p = PayloadProcess.start({
-    command,
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    stdoutPath: path.join(dir, 'payload.stdout'),
-    stderrPath: path.join(dir, 'payload.stderr'),
-  });
-  return { p, dir };
-}
+const start = (command: string) => startPayload(command);
 
 /** Alive and not a zombie (an orphaned zombie waits for init, which may never reap it in a container). */
 const alive = (pid: number) => {
