@@ -53,9 +53,9 @@ if (cg) {
   await own.stop();
 }
 let t = 0;
-const loop = mon({ workDir: jobDir, limits: { ...m.NO_LIMITS, loopingLimitSec: 7200 } });
-// force the walk every sample (normally once per min(900 s, limit/4))
-rows.push(['session scan + looping walk (1000 files)', cpuMsPer(() => loop.sampleOnce(Date.now() + (t += 2_000_000)))]);
+const loop = mon({ workDir: jobDir, limits: { ...m.NO_LIMITS, loopingLimitSec: 1e12 } });
+// force the walk every sample (normally once per min(900 s, limit/4)); the huge limit keeps the verdict away
+rows.push(['session scan + looping walk (1000 files)', cpuMsPer(() => loop.sampleOnce(Date.now() + (t += 1_000_000)))]);
 await scan.stop();
 await loop.stop();
 
