@@ -53,6 +53,9 @@ function startPilot(url, name, api) {
   const args = [
     dist('panda-pilot.mjs'), '-q', 'LOCAL_Rubin', '--url', url, '--api', api, '-a', pilotDir,
     '--getjob-wait', '4', '--getjob-poll', '0.5', '--heartbeat', '2', '--quiet',
+    // Sample payloads often and enforce each job's memory: by a kernel cgroup where
+    // the pilot may make one (root), else by the pilot's own watchdog.
+    '--monitor-interval', '0.2', '--max-rss', 'job',
   ];
   const p = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] });
   let err = '';
@@ -116,11 +119,42 @@ try {
     console.log(table(failed.map((j) => ({ PandaID: j.pandaId, task: j.taskName, attempt: j.attemptNr, code: j.pilotErrorCode, diag: j.pilotErrorDiag })), ['PandaID', 'task', 'attempt', 'code', 'diag']));
   }
 
+  // The out-of-memory job: attempt 1 killed for memory, attempt 2 with boosted memory finished.
+  const oomAttempts = jobs.filter((j) => j.taskName === 'makeWarp_bigmem').sort((a, b) => a.attemptNr - b.attemptNr);
+  const [oom1, oom2] = oomAttempts;
+  if (oom1) {
+    const code = Number(oom1.pilotErrorCode);
+    const how = code === 1212
+      ? 'the kernel OOM-killed it inside its memory cgroup (pilot ran as root)'
+      : code === 1235
+        ? "cgroups not writable here: the pilot's own memory watchdog stopped it"
+        : `unexpected code ${code}`;
+    console.log(`\nOut-of-memory retry (${how}):`);
+    console.log(table(oomAttempts.map((j) => ({
+      PandaID: j.pandaId,
+      attempt: j.attemptNr,
+      memoryMB: j.minRamCount,
+      resourceType: j.resourceType,
+      queue: j.site,
+      state: j.state,
+      code: j.pilotErrorCode,
+      maxRSSkB: j.report?.maxRSS ?? '',
+      diag: j.pilotErrorDiag,
+    })), ['PandaID', 'attempt', 'memoryMB', 'resourceType', 'queue', 'state', 'code', 'maxRSSkB', 'diag']));
+  }
+
   // What the workflow must end with: every job finished except the broken calibration,
-  // whose every attempt fails with the payload's own error code.
+  // whose every attempt fails with the payload's own error code, and the first attempt
+  // of the memory-hungry job, killed for memory (1212 kernel, 1235 pilot watchdog).
   const problems = [];
   for (const j of jobs) {
-    if (j.taskName === 'calibrate_broken') {
+    if (j.taskName === 'makeWarp_bigmem' && j.attemptNr === 1) {
+      const code = Number(j.pilotErrorCode);
+      const diagOk = code === 1212 ? /out of memory/i.test(j.pilotErrorDiag) : code === 1235 ? /memory/.test(j.pilotErrorDiag) : false;
+      if (j.state !== 'failed' || !diagOk) problems.push(`${j.pandaId} (${j.taskName}) attempt 1 should have failed with 1212/1235, is ${j.state} ${code} ${j.pilotErrorDiag}`);
+    } else if (j.taskName === 'makeWarp_bigmem') {
+      if (j.state !== 'finished' || j.minRamCount !== 400) problems.push(`${j.pandaId} (${j.taskName}) attempt ${j.attemptNr} should have finished with 400 MB, is ${j.state} with ${j.minRamCount} MB`);
+    } else if (j.taskName === 'calibrate_broken') {
       if (j.state !== 'failed' || Number(j.pilotErrorCode) !== 1305 || !/status 3/.test(j.pilotErrorDiag ?? '')) {
         problems.push(`${j.pandaId} (${j.taskName}) should have failed with 1305 / status 3, is ${j.state} ${j.pilotErrorCode} ${j.pilotErrorDiag}`);
       }
@@ -128,7 +162,8 @@ try {
       problems.push(`${j.pandaId} (${j.taskName}) should be finished, is ${j.state}`);
     }
   }
-  const expectedJobs = 1 + 20 + 1 + 2; // the broken job runs twice (maxAttempts 2)
+  const expectedJobs = 1 + 20 + 2 + 2 + 1; // the broken job runs twice (maxAttempts 2), the OOM job twice (boosted retry)
+  if (oomAttempts.length !== 2) problems.push(`expected 2 attempts of makeWarp_bigmem, found ${oomAttempts.length}`);
   if (jobs.length !== expectedJobs) problems.push(`expected ${expectedJobs} jobs (with the retry), found ${jobs.length}`);
   if ((summary.order_violations ?? 0) !== 0) problems.push(`stub counted ${summary.order_violations} order violations`);
   for (const r of results) if (r.code !== 0) problems.push(`${r.name} exited with ${r.code ?? r.signal}`);

@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { parseBashTimes, PayloadProcess, signalFromStatus } from '../../pilot/src/run/index.js';
+import { parseBashTimes, signalFromStatus } from '../../pilot/src/run/index.js';
+import { startPayload } from '../support/payloads.js';
 import { sessionProcesses } from '../../pilot/src/monitor/index.js';
 
-function start(command: string) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'ppp-'));
-  const p = PayloadProcess.start({
-    command,
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    stdoutPath: path.join(dir, 'payload.stdout'),
-    stderrPath: path.join(dir, 'payload.stderr'),
-  });
-  return { p, dir };
-}
+const start = (command: string) => startPayload(command);
 
 /** Alive and not a zombie (an orphaned zombie waits for init, which may never reap it in a container). */
 const alive = (pid: number) => {
@@ -48,14 +38,14 @@ describe('PayloadProcess', () => {
 
   it('stops the whole process group, grandchildren included, escalating to SIGKILL', async () => {
     const { p, dir } = start(`trap '' TERM; (trap '' TERM; sleep 300) & echo $! > child.pid; sleep 300`);
-    for (let i = 0; i < 50 && !existsSync(path.join(dir, 'child.pid')); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 500 && !existsSync(path.join(dir, 'child.pid')); i++) await new Promise((r) => setTimeout(r, 20));
     const grandchild = Number(readFileSync(path.join(dir, 'child.pid'), 'utf8'));
     expect(alive(grandchild)).toBe(true);
     expect(sessionProcesses(p.pid).map((s) => s.pid)).toContain(grandchild);
     const t0 = Date.now();
     await p.stop(300);
     expect(Date.now() - t0).toBeLessThan(5_000);
-    for (let i = 0; i < 50 && alive(grandchild); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 500 && alive(grandchild); i++) await new Promise((r) => setTimeout(r, 20));
     expect(alive(grandchild)).toBe(false);
   });
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 
 describe('decideRetry', () => {
   const task = { maxAttempts: 3 };
-  const failed = { attemptNr: 1, minRamCount: 2000, killed: false };
+  const failed = { attemptNr: 1, minRamCount: 2000, cores: 1, killed: false };
 
   it('retries with the next attempt number while attempts remain', () => {
     expect(decideRetry(failed, task, 1305, 'exit 1')).toMatchObject({ action: 'retry', attemptNr: 2, minRamCount: 2000 });

@@ -35,6 +35,20 @@ export interface PilotOptions {
   queuedata: string | undefined;
   /** Options the command line set; queue data does not override these. */
   given: ReadonlySet<keyof PilotOptions>;
+  monitor: MonitorFlags;
+}
+
+/** Payload monitoring and watchdog flags (0 switches a limit off). */
+export interface MonitorFlags {
+  intervalSec: number;
+  cgroups: 'auto' | 'off';
+  cgroupLimit: 'job' | 'slot' | 'none';
+  memoryGracePct: number;
+  maxRss: number | 'job' | null;
+  loopingLimitSec: number | null;
+  maxtimeSec: number | null;
+  minDiskMB: number | null;
+  maxStdoutMB: number | null;
 }
 
 /** Defaults of the options a queue's data may also set (applied when neither gives one). */
@@ -102,6 +116,15 @@ export function pilotFlags(y: Argv): Argv {
     .option('pilot-user', { type: 'string', defaultDescription: TUNABLE_DEFAULTS.pilotUser, describe: 'experiment plugin (rubin, generic)' })
     .option('harvester-submit-mode', { choices: ['pull', 'push'] as const, default: 'pull' as const })
     .option('cacert', { type: 'string', describe: 'CA bundle for https' })
+    .option('monitor-interval', { type: 'number', default: 60, describe: 'seconds between payload monitor samples' })
+    .option('cgroups', { choices: ['auto', 'off'] as const, default: 'auto' as const, describe: 'put each payload in its own memory cgroup when the pilot may (root or delegated)' })
+    .option('cgroup-limit', { choices: ['job', 'slot', 'none'] as const, default: 'job' as const, describe: "payload cgroup memory limit: the job's minRamCount (else --mem), --mem, or none" })
+    .option('memory-grace', { type: 'number', default: 0, describe: 'percent added to the memory limit' })
+    .option('max-rss', { type: 'string', describe: "pilot's own memory watchdog (1235): MB, or 'job' (the job's memory where no cgroup enforces it)" })
+    .option('looping-limit', { type: 'number', default: 7200, describe: 'kill a payload whose job dir had no file modified for this long, seconds (0: off)' })
+    .option('maxtime', { type: 'number', default: 0, describe: "queue maxtime: walltime limit for jobs without maxWalltime, seconds (0: none)" })
+    .option('min-disk', { type: 'number', default: 1024, describe: 'free MB the job dir must keep while the payload runs (0: off)' })
+    .option('max-stdout', { type: 'number', default: 0, describe: 'largest payload stdout+stderr, MB (0: no limit)' })
     .option('d', { alias: 'debug', type: 'boolean', default: false, describe: 'debug logging' })
     .option('log-level', { type: 'string', describe: 'pino log level (overrides -d)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'no log lines on stderr (the log file still gets them)' });
@@ -172,5 +195,30 @@ export function toPilotOptions(argv: Record<string, unknown>, cwd = process.cwd(
     quiet: argv.quiet as boolean,
     queuedata: argv.queuedata as string | undefined,
     given,
+    monitor: toMonitorFlags(argv),
+  };
+}
+
+const offWhenZero = (name: string, v: unknown): number | null => (positive(name, v as number, true) === 0 ? null : (v as number));
+
+function toMonitorFlags(argv: Record<string, unknown>): MonitorFlags {
+  const rawMaxRss = argv['max-rss'] as string | undefined;
+  let maxRss: MonitorFlags['maxRss'] = null;
+  if (rawMaxRss === 'job') maxRss = 'job';
+  else if (rawMaxRss !== undefined && rawMaxRss !== '') {
+    const mb = Number(rawMaxRss);
+    if (!Number.isFinite(mb) || mb <= 0) throw new Error(`--max-rss must be a positive number of MB or 'job', got ${rawMaxRss}`);
+    maxRss = mb;
+  }
+  return {
+    intervalSec: positive('monitor-interval', argv['monitor-interval'] as number),
+    cgroups: argv.cgroups as MonitorFlags['cgroups'],
+    cgroupLimit: argv['cgroup-limit'] as MonitorFlags['cgroupLimit'],
+    memoryGracePct: positive('memory-grace', argv['memory-grace'] as number, true),
+    maxRss,
+    loopingLimitSec: offWhenZero('looping-limit', argv['looping-limit']),
+    maxtimeSec: offWhenZero('maxtime', argv.maxtime),
+    minDiskMB: offWhenZero('min-disk', argv['min-disk']),
+    maxStdoutMB: offWhenZero('max-stdout', argv['max-stdout']),
   };
 }

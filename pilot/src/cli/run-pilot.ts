@@ -3,12 +3,41 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { readBatchIdentity } from '../config/index.js';
 import { PilotError } from '../errors/index.js';
+import { canCreateChildren, discoverMemoryCgroup } from '../monitor/index.js';
 import { installSignalHandlers, PilotExit, PilotSignalError, runPilotLoop, SIGNAL_EXIT, type JobContext } from '../lifecycle/index.js';
 import { createLogger } from '../log/index.js';
 import { createPilotHome } from '../run/index.js';
 import { authHeaders, HttpTransport, selectDialect, tokenSourceFromEnv } from '../server/index.js';
+import type { Logger } from 'pino';
+import type { MonitorSettings } from '../lifecycle/index.js';
+import type { QueueLimits } from '../config/index.js';
 import { VERSION, type PilotOptions } from './options.js';
 import { setUpQueue } from './queue-setup.js';
+
+/** Flags + the cgroup the pilot finds itself in → how payloads are watched. */
+function monitorSettings(opts: PilotOptions, queue: QueueLimits | undefined, log: Logger): MonitorSettings {
+  const m = opts.monitor;
+  const parent = discoverMemoryCgroup();
+  const writable = m.cgroups === 'auto' && parent !== null && canCreateChildren(parent);
+  log.info(
+    { event: 'cgroup_discovered', version: parent?.version ?? null, dir: parent?.dir ?? null, payloadCgroups: writable },
+    parent ? `memory cgroup v${parent.version} at ${parent.dir}${writable ? '; payloads get their own' : '; watching it, no payload cgroups'}` : 'no memory cgroup found; watching process trees only',
+  );
+  return {
+    intervalMs: m.intervalSec * 1000,
+    cgroupParent: parent,
+    cgroupWritable: writable,
+    memoryLimit: m.cgroupLimit,
+    slotMemoryMB: opts.memMB ?? null,
+    memoryGracePct: m.memoryGracePct,
+    maxRss: m.maxRss,
+    loopingLimitSec: m.loopingLimitSec,
+    // A job without maxWalltime is held to the queue's job limit (params.job_maxwalltime), then its maxtime.
+    queueMaxtimeSec: m.maxtimeSec ?? queue?.jobMaxWalltimeSec ?? queue?.maxtimeSec ?? null,
+    minDiskMB: m.minDiskMB,
+    maxStdoutMB: m.maxStdoutMB,
+  };
+}
 
 export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const startedAt = Date.now();
@@ -70,6 +99,7 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
       onSoftkill: () => softkill.abort(),
       softkill: softkill.signal,
       queueLimits: queue.limits,
+      monitor: monitorSettings(opts, queue.limits, log),
     };
     const result = await runPilotLoop(ctx, {
       request: {

@@ -5,3 +5,4 @@ export type { JobContext, PilotIdentity } from './job-context.js';
 export { judgePayload, type PayloadVerdict } from './payload-outcome.js';
 export { payloadEnv } from './payload-env.js';
 export { installSignalHandlers, PilotSignalError, HANDLED_SIGNALS } from './signals.js';
+export { PayloadGuard, memoryPlan, watchdogLimits, DEFAULT_MONITOR_SETTINGS, type MonitorSettings, type MemoryPlan } from './payload-guard.js';

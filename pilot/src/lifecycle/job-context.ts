@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { QueueLimits } from '../config/index.js';
 import type { PandaServer, Sleep } from '../server/index.js';
+import type { MonitorSettings } from './payload-guard.js';
 
 export interface PilotIdentity {
   node: string;
@@ -32,4 +33,6 @@ export interface JobContext {
   sleep?: Sleep | undefined;
   /** The queue's limits (max RSS, max time, cores) from its queue data; undefined when the pilot found none. */
   queueLimits?: QueueLimits | undefined;
+  /** How payloads are watched (cgroups, watchdogs, sampling interval); defaults when absent. */
+  monitor?: MonitorSettings | undefined;
 }

@@ -10,13 +10,14 @@ import { ErrorCode, pandaTime } from '../protocol/index.js';
 import { PilotError, truncateDiag } from '../errors/index.js';
 import { parseJobDescription, MalformedJobError, type JobDescription } from '../job/index.js';
 import { jobLogger } from '../log/index.js';
-import { sessionProcesses, totals } from '../monitor/index.js';
+import { jobMetrics, MetricsAccumulator, updateFields, type MetricsSummary } from '../monitor/index.js';
 import { OrderedUpdateChannel, type FinalOutcome } from '../report/index.js';
 import { adler32File, buildPayloadCommand, createJobDir, PayloadProcess, writeLogTarball, type PayloadExit } from '../run/index.js';
 import { realSleep, type UpdateReply } from '../server/index.js';
 import type { JobContext } from './job-context.js';
 import { judgePayload, type PayloadVerdict } from './payload-outcome.js';
 import { payloadEnv } from './payload-env.js';
+import { DEFAULT_MONITOR_SETTINGS, PayloadGuard } from './payload-guard.js';
 
 export interface JobOutcome {
   pandaId: number | null;
@@ -47,19 +48,6 @@ function tail(file: string, bytes = 4096): string {
     }
   } catch {
     return '';
-  }
-}
-
-class PeakTracker {
-  maxRssKb = 0;
-  maxVmemKb = 0;
-  cpuSec = 0;
-  sample(sid: number): void {
-    const t = totals(sessionProcesses(sid));
-    if (t.nprocs === 0) return;
-    this.maxRssKb = Math.max(this.maxRssKb, t.rssKb);
-    this.maxVmemKb = Math.max(this.maxVmemKb, t.vmemKb);
-    this.cpuSec = Math.max(this.cpuSec, t.cpuSec);
   }
 }
 
@@ -115,7 +103,15 @@ class JobRun {
   private readonly channel: OrderedUpdateChannel;
   private readonly jobStop = new AbortController();
   private heartbeatSec: number;
-  private readonly peak = new PeakTracker();
+  /** Latest monitor figures (heartbeats read them; the monitor loop writes them). */
+  private metrics: MetricsSummary | null = null;
+  /** CPU seconds the launcher measured for the whole tree, once it ended. */
+  private exitCpuSec = 0;
+  /** Set while the payload runs (heartbeats read its figures). */
+  private guard: PayloadGuard | null = null;
+  /** Kept until the end of run(), which removes the payload's cgroup. */
+  private guardToClean: PayloadGuard | null = null;
+  private heartbeatWake = new AbortController();
   private payload: PayloadProcess | null = null;
   private startedAt: Date | null = null;
 
@@ -145,6 +141,7 @@ class JobRun {
         break;
       case 'debug':
         this.heartbeatSec = this.ctx.debugHeartbeatSec;
+        this.heartbeatWake.abort(); // the pending (long) wait ends now, not after the old interval
         this.log.info({ event: 'debug_on', text: reply.commandText }, 'server switched the job to debug heartbeats');
         break;
       case 'debugoff':
@@ -168,12 +165,11 @@ class JobRun {
   private fields(extra: Record<string, string | number> = {}): Record<string, string | number> {
     const f: Record<string, string | number> = { ...identityFields(this.ctx), coreCount: this.job.coreCount, timestamp: new Date().toISOString() };
     if (this.startedAt) f.startTime = pandaTime(this.startedAt);
-    if (this.peak.maxRssKb > 0) {
-      f.maxRSS = this.peak.maxRssKb;
-      f.maxVMEM = this.peak.maxVmemKb;
-    }
-    if (this.peak.cpuSec > 0) {
-      f.cpuConsumptionTime = Math.round(this.peak.cpuSec);
+    const m = this.guard?.summary() ?? this.metrics;
+    if (m) Object.assign(f, updateFields(m));
+    const cpuSec = Math.max(m?.cpuSec ?? 0, this.exitCpuSec);
+    if (cpuSec > 0) {
+      f.cpuConsumptionTime = Math.round(cpuSec);
       f.cpuConsumptionUnit = 's';
     }
     return { ...f, ...extra };
@@ -208,6 +204,7 @@ class JobRun {
     } finally {
       this.ctx.pilotSignal.removeEventListener('abort', onPilotStop);
       if (this.payload?.running) await this.payload.stop(this.ctx.killGraceMs);
+      await this.guardToClean?.cleanup();
     }
   }
 
@@ -222,10 +219,17 @@ class JobRun {
       jobDir,
       cores: this.job.coreCount,
     });
-    const payload = PayloadProcess.start({ command, cwd: jobDir, env, stdoutPath, stderrPath });
+    const guard = PayloadGuard.prepare(this.job, this.ctx.monitor ?? DEFAULT_MONITOR_SETTINGS, this.log);
+    this.guard = guard;
+    this.guardToClean = guard;
+    const payload = PayloadProcess.start({ command, cwd: jobDir, env, stdoutPath, stderrPath, cgroupProcsFile: guard.cgroup?.procsFile });
     this.payload = payload;
     this.startedAt = new Date();
-    this.log.info({ event: 'payload_start', pid: payload.pid }, 'payload started');
+    this.log.info({ event: 'payload_start', pid: payload.pid, cgroup: guard.cgroup?.dir ?? null }, 'payload started');
+    guard.start(payload.pid, jobDir, [stdoutPath, stderrPath], (verdict) => {
+      this.log.warn({ event: 'watchdog', code: verdict.code, diag: verdict.diagnostic }, 'payload broke a limit');
+      this.stopJob(verdict);
+    }, this.ctx.sleep);
     this.channel.stateChange('running', this.fields());
 
     const onStop = () => {
@@ -241,29 +245,35 @@ class JobRun {
     await heartbeats;
     this.jobStop.signal.removeEventListener('abort', onStop);
     this.log.info({ event: 'payload_exit', exitCode: exit.exitCode, signal: exit.signal }, 'payload ended');
-    if (exit.cpuUserSec !== null && exit.cpuSysSec !== null) this.peak.cpuSec = Math.max(this.peak.cpuSec, exit.cpuUserSec + exit.cpuSysSec);
+    if (exit.launchError) throw new PilotError(ErrorCode.INTERNALPILOTPROBLEM, exit.launchError);
+    if (exit.cpuUserSec !== null && exit.cpuSysSec !== null) this.exitCpuSec = exit.cpuUserSec + exit.cpuSysSec;
     const stopReason = this.jobStop.signal.aborted ? (this.jobStop.signal.reason as PilotError) : null;
-    return judgePayload({ exit, stopReason, stderrTail: tail(stderrPath) }, signalNumber);
+    const failed = exit.exitCode !== 0 || exit.signal !== null;
+    const end = await guard.finish(exit, failed && !stopReason);
+    this.metrics = end.summary;
+    this.guard = null; // heartbeats are over; the final update reads the frozen figures
+    this.log.info({ event: 'monitor_end', samples: end.summary?.samples ?? 0, sampleCpuMs: Math.round(end.sampleCpuMs * 10) / 10 }, 'monitor stopped');
+    return judgePayload({ exit, stopReason, stderrTail: tail(stderrPath), oom: end.oom }, signalNumber);
   }
 
-  /** Samples the payload and sends `running` heartbeats until it ends. */
+  /** Sends `running` heartbeats until the payload ends; the figures come from the monitor loop. */
   private async heartbeatLoop(payload: PayloadProcess): Promise<void> {
     const sleep = this.ctx.sleep ?? realSleep;
     const done = new AbortController();
     void payload.done.then(() => done.abort());
-    const sampleMs = Math.min(1_000, this.heartbeatSec * 1000);
     let nextBeat = Date.now() + this.jitter(this.heartbeatSec * 1000);
     while (!done.signal.aborted) {
-      this.peak.sample(payload.pid);
-      if (Date.now() >= nextBeat) {
-        this.channel.heartbeat('running', this.fields());
-        nextBeat = Date.now() + this.jitter(this.heartbeatSec * 1000);
-      }
       try {
-        await sleep(Math.max(50, Math.min(sampleMs, nextBeat - Date.now())), done.signal);
+        await sleep(Math.max(0, nextBeat - Date.now()), AbortSignal.any([done.signal, this.heartbeatWake.signal]));
       } catch {
-        break;
+        if (done.signal.aborted) break;
+        // woken by `debug`: beat on the new, shorter interval from now
+        this.heartbeatWake = new AbortController();
+        nextBeat = Math.min(nextBeat, Date.now() + this.jitter(this.heartbeatSec * 1000));
+        continue;
       }
+      this.channel.heartbeat('running', this.fields());
+      nextBeat = Date.now() + this.jitter(this.heartbeatSec * 1000);
     }
   }
 
@@ -281,7 +291,7 @@ class JobRun {
       exeErrorCode: verdict.exeErrorCode,
       exeErrorDiag: verdict.exeErrorDiag,
       endTime: pandaTime(endedAt),
-      jobMetrics: `coreCount=${this.job.coreCount}`,
+      jobMetrics: jobMetrics(this.metrics ?? this.guard?.summary() ?? new MetricsAccumulator().summary(), { coreCount: this.job.coreCount }),
     };
     if (!this.startedAt) extra.startTime = pandaTime(endedAt);
     if (jobDir) {

@@ -4,6 +4,7 @@
  */
 import { ErrorCode } from '../protocol/index.js';
 import { PilotError, truncateDiag } from '../errors/index.js';
+import type { OomEvidence } from '../monitor/index.js';
 import type { PayloadExit } from '../run/index.js';
 
 export interface PayloadVerdict {
@@ -21,6 +22,8 @@ export interface VerdictFacts {
   stopReason: PilotError | null;
   /** Last lines of payload.stderr, for the diagnostic. */
   stderrTail: string;
+  /** Evidence that the kernel killed the payload for memory (kernel log, cgroup OOM counter or limit). */
+  oom?: OomEvidence | null;
 }
 
 /** The status the shell would report: the exit code, or 128+N for a signal. */
@@ -44,6 +47,18 @@ export function judgePayload(facts: VerdictFacts, signalNumber: (s: NodeJS.Signa
   }
   if (status === 0) {
     return { state: 'finished', transExitCode: 0, pilotErrorCode: 0, pilotErrorDiag: '', exeErrorCode: 0, exeErrorDiag: '' };
+  }
+  if (facts.oom) {
+    // 1212 only on evidence: the kernel's record or the cgroup's counter, never on exit 137 alone.
+    return {
+      state: 'failed',
+      transExitCode: status,
+      pilotErrorCode: ErrorCode.PAYLOADOUTOFMEMORY,
+      // The kernel's words lead ("Memory cgroup out of memory: Killed process …"): keep the head.
+      pilotErrorDiag: facts.oom.diagnostic.slice(0, 250),
+      exeErrorCode: status,
+      exeErrorDiag: truncateDiag(lastLine),
+    };
   }
   const how = facts.exit.signal ? `was killed by ${facts.exit.signal} (status ${status})` : `exited with status ${status}`;
   return {

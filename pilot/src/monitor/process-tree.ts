@@ -77,3 +77,52 @@ export function totals(samples: ProcessSample[]): TreeTotals {
     { nprocs: 0, rssKb: 0, vmemKb: 0, cpuSec: 0 },
   );
 }
+
+/** Memory and I/O counters beyond /proc/<pid>/stat. kB for memory, bytes for I/O. */
+export interface ProcessDetail extends ProcessSample {
+  pss: number;
+  swap: number;
+  rchar: number;
+  wchar: number;
+  readBytes: number;
+  writeBytes: number;
+}
+
+/** `Pss:` and `Swap:` (kB) from /proc/<pid>/smaps_rollup. */
+export function parseSmapsRollup(text: string): { pss: number; swap: number } {
+  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+  return { pss: kb('Pss'), swap: kb('Swap') };
+}
+
+/** rchar/wchar/read_bytes/write_bytes (bytes) from /proc/<pid>/io. */
+export function parseProcIo(text: string): { rchar: number; wchar: number; readBytes: number; writeBytes: number } {
+  const n = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  return { rchar: n('rchar'), wchar: n('wchar'), readBytes: n('read_bytes'), writeBytes: n('write_bytes') };
+}
+
+function readOr(file: string, fallback: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+
+/** Adds PSS, swap and I/O to stat samples (a vanished process reads as zeros). */
+export function withDetails(samples: ProcessSample[], procRoot = '/proc'): ProcessDetail[] {
+  return samples.map((s) => ({
+    ...s,
+    ...parseSmapsRollup(readOr(`${procRoot}/${s.pid}/smaps_rollup`, '')),
+    ...parseProcIo(readOr(`${procRoot}/${s.pid}/io`, '')),
+  }));
+}
+
+/** Stat samples of the given PIDs (e.g. a cgroup's cgroup.procs): no scan of all of /proc. */
+export function pidProcesses(pids: readonly number[], procRoot = '/proc'): ProcessSample[] {
+  const out: ProcessSample[] = [];
+  for (const pid of pids) {
+    const sample = parseProcStat(readOr(`${procRoot}/${pid}/stat`, ''));
+    if (sample) out.push(sample);
+  }
+  return out;
+}

@@ -16,6 +16,8 @@ export interface PayloadExit {
   cpuSysSec: number | null;
   startedAt: Date;
   endedAt: Date;
+  /** Set when the launcher could not join the payload's cgroup and ran nothing. */
+  launchError?: string;
 }
 
 export interface PayloadStart {
@@ -24,11 +26,20 @@ export interface PayloadStart {
   env: NodeJS.ProcessEnv;
   stdoutPath: string;
   stderrPath: string;
+  /** cgroup.procs of the payload's own cgroup: the launcher joins it before running the payload. */
+  cgroupProcsFile?: string | undefined;
 }
 
 // The outer shell waits for the payload and prints its children's CPU times on fd 3:
 // Node cannot get rusage for a child, and bash's `times` is exact for reaped descendants.
-const LAUNCHER = '/bin/bash -c "$1"; rc=$?; times >&3 2>/dev/null; exit $rc';
+// With a cgroup ($2), it first moves itself in, so the payload is inside before its
+// first instruction (race-free: nothing is forked until the write succeeded); when the
+// kernel refuses, it says so on fd 3 and runs nothing.
+const LAUNCHER = [
+  'if [ -n "$2" ]; then { echo $$ > "$2"; } 2>/dev/null || { echo "cgroup-join-failed" >&3; exit 125; }; fi',
+  // fd 3 is closed for the payload: a daemon it leaves behind must not hold the pipe open.
+  '/bin/bash -c "$1" 3>&-; rc=$?; times >&3 2>/dev/null; exit $rc',
+].join('\n');
 
 const SIGNAL_BY_NUMBER = new Map<number, NodeJS.Signals>(
   Object.entries(osConstants.signals).map(([name, num]) => [num, name as NodeJS.Signals]),
@@ -64,7 +75,9 @@ export class PayloadProcess {
       child.once('close', (code, signal) => {
         this.exited = true;
         const cpu = parseBashTimes(times);
+        const joinFailed = times.includes('cgroup-join-failed');
         resolve({
+          ...(joinFailed ? { launchError: 'the payload launcher could not join its memory cgroup' } : {}),
           exitCode: code,
           signal: signal ?? signalFromStatus(code),
           cpuUserSec: cpu?.user ?? null,
@@ -81,7 +94,7 @@ export class PayloadProcess {
     const out = openSync(opts.stdoutPath, 'a');
     const err = openSync(opts.stderrPath, 'a');
     try {
-      const child = spawn('/bin/bash', ['-c', LAUNCHER, 'panda-payload', opts.command], {
+      const child = spawn('/bin/bash', ['-c', LAUNCHER, 'panda-payload', opts.command, opts.cgroupProcsFile ?? ''], {
         cwd: opts.cwd,
         env: opts.env,
         detached: true, // setsid: the payload leads its own process group

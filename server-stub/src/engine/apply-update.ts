@@ -6,6 +6,7 @@
 import { decideUpdate, type UpdateDecision } from '../model/job-state-machine.js';
 import type { Dialect, PilotReport } from '../model/records.js';
 import { acceptAnyOrder, type UpdateOrderCheck } from '../model/update-seq.js';
+import type { ResourceTypeRow } from '../model/resource-types.js';
 import type { Stores } from '../store/index.js';
 import { finaliseJob } from './job-end.js';
 
@@ -37,7 +38,13 @@ function resultName(d: UpdateDecision): string {
 }
 
 /** Applies one update. `orderCheck` is where update-order rules plug in. */
-export function applyUpdate(stores: Stores, input: UpdateInput, at: string, orderCheck: UpdateOrderCheck = acceptAnyOrder): UpdateOutcome {
+export function applyUpdate(
+  stores: Stores,
+  input: UpdateInput,
+  at: string,
+  orderCheck: UpdateOrderCheck = acceptAnyOrder,
+  resourceTypes?: readonly ResourceTypeRow[],
+): UpdateOutcome {
   return stores.atomically(() => {
     const job = stores.jobs.get(input.pandaId);
     const decision = decideUpdate(job, { state: input.state, attemptNr: input.attemptNr });
@@ -50,7 +57,7 @@ export function applyUpdate(stores: Stores, input: UpdateInput, at: string, orde
       }
       if (decision.final !== null) {
         stores.jobs.update(job.pandaId, { finalReported: true, pilotFinalState: decision.final });
-        finaliseJob(stores, job.pandaId, decision.final, at);
+        finaliseJob(stores, job.pandaId, decision.final, at, resourceTypes);
       }
     }
     const command = decision.kind === 'invalid' ? 'NULL' : decision.command;

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { finalStateAfterHolding } from '../model/job-state-machine.js';
 import { pandaJobName } from '../model/job-description.js';
 import type { JobRecord } from '../model/records.js';
+import { resourceTypeFor, type ResourceTypeRow } from '../model/resource-types.js';
 import { decideRetry } from '../model/retry-policy.js';
 import { dependencyVerdict, taskOutcome, taskStatus } from '../model/task-progress.js';
 import type { Stores } from '../store/index.js';
@@ -47,13 +48,13 @@ export function resolveDependants(stores: Stores, taskId: number, at: string): v
 }
 
 /** Creates the next attempt of a failed job when the retry policy says so. Returns its PandaID. */
-function maybeRetry(stores: Stores, job: JobRecord, at: string): number | null {
+function maybeRetry(stores: Stores, job: JobRecord, at: string, resourceTypes?: readonly ResourceTypeRow[]): number | null {
   const task = stores.tasks.get(job.taskId);
   if (!task) return null;
   const code = typeof job.report.pilotErrorCode === 'number' ? job.report.pilotErrorCode : undefined;
   const diag = typeof job.report.pilotErrorDiag === 'string' ? job.report.pilotErrorDiag : undefined;
   const killed = job.commandToPilot === 'tobekilled';
-  const action = decideRetry({ attemptNr: job.attemptNr, minRamCount: job.minRamCount, killed }, task, code, diag);
+  const action = decideRetry({ attemptNr: job.attemptNr, minRamCount: job.minRamCount, cores: job.cores, killed }, task, code, diag);
   stores.jobs.addHistory({ pandaId: job.pandaId, at, from: job.state, to: job.state, reason: `retry decision: ${action.reason}` });
   if (action.action !== 'retry') return null;
   const next = stores.jobs.insert(
@@ -69,7 +70,8 @@ function maybeRetry(stores: Stores, job: JobRecord, at: string): number | null {
       minRamCount: action.minRamCount,
       maxDiskCount: job.maxDiskCount,
       maxWalltime: job.maxWalltime,
-      resourceType: job.resourceType,
+      // More memory can mean another resource type (U8G → U16G), and so other queues.
+      resourceType: action.memoryBoosted ? resourceTypeFor(action.minRamCount, job.cores, resourceTypes) : job.resourceType,
       label: job.label,
       site: job.site,
       priority: job.priority,
@@ -86,7 +88,13 @@ function maybeRetry(stores: Stores, job: JobRecord, at: string): number | null {
  * Finalises a job the pilot reported final (now holding): finished or failed,
  * with a server-side reason when it was killed, then retry and dependants.
  */
-export function finaliseJob(stores: Stores, pandaId: number, pilotFinal: 'finished' | 'failed', at: string): void {
+export function finaliseJob(
+  stores: Stores,
+  pandaId: number,
+  pilotFinal: 'finished' | 'failed',
+  at: string,
+  resourceTypes?: readonly ResourceTypeRow[],
+): void {
   const job = stores.jobs.get(pandaId);
   if (!job || job.state !== 'holding') return;
   const killed = job.commandToPilot === 'tobekilled';
@@ -96,7 +104,7 @@ export function finaliseJob(stores: Stores, pandaId: number, pilotFinal: 'finish
   stores.jobs.transition(pandaId, 'holding', end, at, reason, extra);
   if (end === 'failed') {
     const ended = stores.jobs.get(pandaId);
-    if (ended) maybeRetry(stores, ended, at);
+    if (ended) maybeRetry(stores, ended, at, resourceTypes);
   }
   refreshTaskStatus(stores, job.taskId);
   resolveDependants(stores, job.taskId, at);

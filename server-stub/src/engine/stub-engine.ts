@@ -80,7 +80,7 @@ export class StubEngine {
   }
 
   update(input: UpdateInput): UpdateOutcome {
-    return applyUpdate(this.stores, input, this.at(), this.orderCheck);
+    return applyUpdate(this.stores, input, this.at(), this.orderCheck, this.options.resourceTypes);
   }
 
   kill(pandaId: number): KillResult | undefined {

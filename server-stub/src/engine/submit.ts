@@ -43,6 +43,8 @@ export function submit(
         memoryMB: t.memoryMB,
         walltimeSec: t.walltimeSec,
         maxAttempts: t.maxAttempts,
+        memoryBoost: t.memoryBoost,
+        maxMemoryMB: t.maxMemoryMB,
         priority: t.priority,
         after,
         status: after.length > 0 ? 'waiting' : 'running',

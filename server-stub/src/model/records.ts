@@ -21,6 +21,9 @@ export interface TaskRecord {
   memoryMB: number;
   walltimeSec: number;
   maxAttempts: number;
+  /** OOM retries: memory multiplier (null = the memory ladder) and cap (MB, null = none). */
+  memoryBoost: number | null;
+  maxMemoryMB: number | null;
   priority: number;
   after: number[];
   status: TaskStatus;

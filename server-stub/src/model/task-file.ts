@@ -26,6 +26,10 @@ const taskFields = {
   memoryMB: positiveInt.default(2000),
   walltimeSec: positiveInt.default(3600),
   maxAttempts: positiveInt.max(100).default(1),
+  /** After an OOM (1212/1235), multiply memory by this instead of climbing the memory ladder. */
+  memoryBoost: z.number().gt(1, 'memoryBoost must be more than 1').max(16).optional(),
+  /** Memory boosts stop here (MB). */
+  maxMemoryMB: positiveInt.optional(),
   priority: z.number().int().default(500),
   jobs: z.array(jobSchema).min(1, 'jobs must list at least one job').optional(),
   command: z.string().min(1, 'command must not be empty').optional(),
@@ -70,6 +74,8 @@ export interface TaskSpec {
   memoryMB: number;
   walltimeSec: number;
   maxAttempts: number;
+  memoryBoost: number | null;
+  maxMemoryMB: number | null;
   priority: number;
   /** Names of tasks in the same submission this one waits for. */
   after: string[];
@@ -111,7 +117,9 @@ function stripUndefined<T extends object>(value: T): T {
 
 function toTaskSpec(task: RawTask): TaskSpec {
   const { name: taskName, site, label, cores, memoryMB, walltimeSec, maxAttempts, priority, after } = task;
-  return { name: taskName, site, label, cores, memoryMB, walltimeSec, maxAttempts, priority, after, jobs: expandJobs(task) };
+  const memoryBoost = task.memoryBoost ?? null;
+  const maxMemoryMB = task.maxMemoryMB ?? null;
+  return { name: taskName, site, label, cores, memoryMB, walltimeSec, maxAttempts, memoryBoost, maxMemoryMB, priority, after, jobs: expandJobs(task) };
 }
 
 /** Cross-field checks zod cannot express per object: unique names, known dependencies, no cycles. */

@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS tasks (
   memory_mb INTEGER NOT NULL,
   walltime_sec INTEGER NOT NULL,
   max_attempts INTEGER NOT NULL,
+  memory_boost REAL,
+  max_memory_mb INTEGER,
   priority INTEGER NOT NULL,
   after_json TEXT NOT NULL,
   status TEXT NOT NULL,
@@ -97,6 +99,19 @@ CREATE TABLE IF NOT EXISTS updates (
 CREATE INDEX IF NOT EXISTS updates_by_job ON updates(panda_id, id);
 `;
 
+/** Columns added after the first schema: a database made by an older stub gains them (NULL = the default). */
+const ADDED_COLUMNS: readonly [table: string, column: string, type: string][] = [
+  ['tasks', 'memory_boost', 'REAL'],
+  ['tasks', 'max_memory_mb', 'INTEGER'],
+];
+
+function addMissingColumns(db: Db): void {
+  for (const [table, column, type] of ADDED_COLUMNS) {
+    const cols = db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as { name: string }[];
+    if (!cols.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  }
+}
+
 /** Starts an AUTOINCREMENT sequence at `first` unless it already runs. */
 function seedSequence(db: Db, table: string, first: number): void {
   db.prepare(
@@ -115,6 +130,7 @@ export function openDatabase(dataDir: string): Db {
   db.pragma('busy_timeout = 5000');
   db.transaction(() => {
     db.exec(SCHEMA);
+    addMissingColumns(db);
     seedSequence(db, 'jobs', FIRST_PANDA_ID);
     seedSequence(db, 'tasks', FIRST_TASK_ID);
     seedSequence(db, 'requests', FIRST_REQUEST_ID);

@@ -13,6 +13,8 @@ interface TaskRow {
   memory_mb: number;
   walltime_sec: number;
   max_attempts: number;
+  memory_boost: number | null;
+  max_memory_mb: number | null;
   priority: number;
   after_json: string;
   status: string;
@@ -31,6 +33,8 @@ function toRecord(r: TaskRow): TaskRecord {
     memoryMB: r.memory_mb,
     walltimeSec: r.walltime_sec,
     maxAttempts: r.max_attempts,
+    memoryBoost: r.memory_boost ?? null,
+    maxMemoryMB: r.max_memory_mb ?? null,
     priority: r.priority,
     after: JSON.parse(r.after_json) as number[],
     status: r.status as TaskStatus,
@@ -51,11 +55,11 @@ export class TaskStore {
     const info = this.db
       .prepare(
         `INSERT INTO tasks (request_id, workflow, name, site, label, cores, memory_mb, walltime_sec, max_attempts,
-           priority, after_json, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           memory_boost, max_memory_mb, priority, after_json, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         task.requestId, task.workflow, task.name, task.site, task.label, task.cores, task.memoryMB,
-        task.walltimeSec, task.maxAttempts, task.priority, JSON.stringify(task.after), task.status, task.createdAt,
+        task.walltimeSec, task.maxAttempts, task.memoryBoost, task.maxMemoryMB, task.priority, JSON.stringify(task.after), task.status, task.createdAt,
       );
     const created = this.get(Number(info.lastInsertRowid));
     if (!created) throw new Error('task vanished after insert');

@@ -1,0 +1,120 @@
+/**
+ * A child cgroup for one payload, with a memory limit the kernel enforces.
+ * The payload's launcher writes its own PID into `procsFile` before it runs
+ * the payload (see run/payload-process.ts), so nothing the payload starts can
+ * escape the limit. `remove()` kills whatever is left and removes the directory.
+ */
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { CgroupLocation } from './cgroup-discovery.js';
+import { CGROUP_FILES, cgroupPids, readCgroupFigures, type CgroupFigures } from './cgroup-memory.js';
+
+export interface PayloadCgroupOptions {
+  /** Name of the child directory (unique per payload, e.g. `panda-<PandaID>-<attempt>`). */
+  name: string;
+  /** Memory limit in MB (RAM + swap); null = no limit, watch only. */
+  limitMB: number | null;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * cgroup v2 lets only leaf cgroups hold processes once a controller is
+ * enabled for children. When the pilot sits in the cgroup it was given
+ * (a delegated one), it first moves itself into a `pilot` leaf so the
+ * memory controller can be switched on for its siblings, the payloads.
+ */
+function enableV2Memory(parent: string): void {
+  const subtree = path.join(parent, 'cgroup.subtree_control');
+  if (readFileSync(subtree, 'utf8').split(/\s+/).includes('memory')) return;
+  try {
+    writeFileSync(subtree, '+memory');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EBUSY') throw err;
+    const leaf = path.join(parent, 'pilot');
+    mkdirSync(leaf, { recursive: true });
+    for (const pid of cgroupPids(parent)) writeFileSync(path.join(leaf, 'cgroup.procs'), String(pid));
+    writeFileSync(subtree, '+memory');
+  }
+}
+
+export class PayloadCgroup {
+  private constructor(
+    readonly dir: string,
+    /** The path the kernel names it by (oom-kill records: `task_memcg=`). */
+    readonly cgroupPath: string,
+    readonly version: CgroupLocation['version'],
+    readonly limitMB: number | null,
+  ) {}
+
+  /** The file the launcher writes its PID into, before it starts the payload. */
+  get procsFile(): string {
+    return path.join(this.dir, 'cgroup.procs');
+  }
+
+  /** Makes the child cgroup under `parent` and sets its limit. Throws when the kernel refuses. */
+  static create(parent: CgroupLocation, opts: PayloadCgroupOptions): PayloadCgroup {
+    if (!/^[A-Za-z0-9._-]+$/.test(opts.name)) throw new Error(`bad cgroup name ${JSON.stringify(opts.name)}`);
+    if (parent.version === 2) enableV2Memory(parent.dir);
+    const dir = path.join(parent.dir, opts.name);
+    mkdirSync(dir);
+    const cg = new PayloadCgroup(dir, path.posix.join(parent.cgroupPath, opts.name), parent.version, opts.limitMB);
+    try {
+      if (opts.limitMB !== null) cg.setLimit(opts.limitMB);
+    } catch (err) {
+      rmdirSync(dir);
+      throw err;
+    }
+    return cg;
+  }
+
+  private setLimit(limitMB: number): void {
+    const files = CGROUP_FILES[this.version];
+    const bytes = String(Math.floor(limitMB * 1024 * 1024));
+    writeFileSync(path.join(this.dir, files.limit), bytes);
+    // No swap beyond the limit, as Slurm's ConstrainSwapSpace does: a payload
+    // over its memory is killed, not slowed to a crawl. Absent without swap accounting.
+    try {
+      writeFileSync(path.join(this.dir, files.swapLimit), this.version === 1 ? bytes : '0');
+    } catch {
+      // swap accounting is off on this kernel: RAM is still limited
+    }
+  }
+
+  read(): CgroupFigures {
+    return readCgroupFigures(this.dir, this.version);
+  }
+
+  pids(): number[] {
+    return cgroupPids(this.dir);
+  }
+
+  /**
+   * Kills leftovers (a payload's daemon that left its session still sits
+   * here), waits for the cgroup to empty, and removes it. Returns false when
+   * it could not be removed within `waitMs`; the directory then stays for the
+   * batch system's own cleanup.
+   */
+  async remove(waitMs = 2_000): Promise<boolean> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const pids = this.pids();
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      try {
+        rmdirSync(this.dir);
+        return true;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') return true;
+        if (Date.now() >= deadline) return false;
+      }
+      await sleep(50);
+    }
+  }
+}
