@@ -10,7 +10,9 @@ import { v1Routes } from './api/v1-pilot.js';
 import { StubEngine, type EngineOptions } from './engine/index.js';
 import { startHttpServer } from './http/server.js';
 import { textReply } from './http/reply.js';
+import { runWatchdog } from './engine/watchdog.js';
 import { silentLogger, type Logger } from './log.js';
+import { REAL_SERVER_LIMITS, type WatchdogLimits } from './model/watchdog-rules.js';
 import { openStores } from './store/index.js';
 
 export { StubEngine } from './engine/index.js';
@@ -18,6 +20,7 @@ export type { EngineOptions, JobDetails, Summary } from './engine/index.js';
 export { parseTaskFile, type SubmissionSpec, type TaskSpec, type JobSpec } from './model/task-file.js';
 export type { JobRecord, TaskRecord, UpdateRecord, JobTransition } from './model/records.js';
 export { ANY_SITE, brokerageRejection, candidateSites, memoryFits, queueAccepts, queueRejection, queuesFor, type BrokerJob } from './model/brokerage.js';
+export { REAL_SERVER_LIMITS, type WatchdogLimits } from './model/watchdog-rules.js';
 
 /** Options of `startStub`. */
 export interface StubOptions {
@@ -31,6 +34,8 @@ export interface StubOptions {
   log?: Logger;
   /** Engine hooks (order check, resource types, site configuration, clock). */
   engine?: EngineOptions;
+  /** Runs the watchdog (sent → 102, lost heartbeat → 100) with these limits, sweeping every `intervalSec`. */
+  watchdog?: { limits: WatchdogLimits; intervalSec: number } | undefined;
 }
 
 /** A running stub. */
@@ -61,15 +66,23 @@ export async function startStub(options: StubOptions): Promise<RunningStub> {
     throw err;
   }
   log.info({ url: server.url, dataDir: options.dataDir }, 'panda-stub listening');
+  const stopWatchdog = new AbortController();
+  const watchdogLimits = options.watchdog?.limits ?? REAL_SERVER_LIMITS;
+  const watchdog = options.watchdog
+    ? runWatchdog(() => engine.watchdogSweep(watchdogLimits), { intervalSec: options.watchdog.intervalSec, signal: stopWatchdog.signal, log })
+    : Promise.resolve();
   let closing: Promise<void> | undefined;
   const running = server;
   return {
     url: running.url,
     port: running.port,
     close: () =>
-      (closing ??= running.close().then(() => {
+      (closing ??= (async () => {
+        stopWatchdog.abort();
+        await watchdog;
+        await running.close();
         stores.close();
         log.info('panda-stub stopped');
-      })),
+      })()),
   };
 }

@@ -54,14 +54,17 @@ describe('management API', () => {
       ['legacy', `${id}:1:1`, 'applied', 'NULL'],
       ['v1', `${id}:1:2`, 'applied', 'NULL'],
       ['legacy', `${id}:1:3`, 'applied', 'NULL'],
-      ['legacy', null, 'skipped', 'NULL'],
+      // A heartbeat after the final update is refused by the order rules (no sequence needed for that).
+      ['legacy', null, 'refused', 'NULL'],
     ]);
+    expect(d.updates[3].orderViolation).toBe('running after the final update (finished)');
+    expect(d.order_violations).toBe(1);
     expect(d.updates[1].params).toEqual({ job_id: id, job_status: 'running', attempt_nr: 1, max_rss: 2048, cpu_consumption_time: 3 });
     expect(d.updates[0].receivedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(d.history.map((h: any) => h.to)).toEqual(['activated', 'sent', 'starting', 'running', 'holding', 'finished']);
 
     const summary = JSON.parse((await get(`${stub.url}/stub/summary`)).text);
-    expect(summary).toMatchObject({ jobs: { finished: 1 }, order_violations: 0, updates: { total: 4, byDialect: { legacy: 3, v1: 1 } } });
+    expect(summary).toMatchObject({ jobs: { finished: 1 }, order_violations: 1, updates: { total: 4, byDialect: { legacy: 3, v1: 1 } } });
   });
 });
 

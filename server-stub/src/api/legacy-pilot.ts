@@ -15,6 +15,7 @@ import { decodeLegacyParams } from '../http/body-codec.js';
 import { acceptsJson, encodeLegacyForm, legacyReply, textReply } from '../http/reply.js';
 import { header, type Route, type StubReply, type StubRequest } from '../http/types.js';
 import type { StubEngine } from '../engine/index.js';
+import { BULK_SEQ_HEADER, parseBulkSeqHeader } from '../model/update-seq.js';
 import { dispatchRequestFromLegacy, numberOf, reportFromLegacyNames } from './normalise.js';
 
 /** Python's wording for a call with wrong arguments, which is what the real server answers. */
@@ -49,8 +50,10 @@ function updateJob(engine: StubEngine, params: Record<string, string>, seqHeader
     params,
     seqHeader,
   });
+  // Refused by the order rules: not applied, and the reply says so (a real server would have applied it).
+  if (outcome.order.kind === 'violation' && outcome.command === 'NULL') return { StatusCode: StatusCode.FAILED, errorDialog: `order violation: ${outcome.order.reason}` };
   // An invalid state is acknowledged without a command, as the server does.
-  if (outcome.decision.kind === 'invalid') return { StatusCode: StatusCode.OK };
+  if (outcome.decision?.kind === 'invalid') return { StatusCode: StatusCode.OK };
   return { StatusCode: StatusCode.OK, command: outcome.command };
 }
 
@@ -77,13 +80,15 @@ function updateJobsInBulk(engine: StubEngine, req: StubRequest, params: Record<s
     return textReply(200, JSON.stringify([false, `updateJobsInBulk failed with JSONDecodeError ${(err as Error).message}`]));
   }
   if (!Array.isArray(list)) return textReply(200, JSON.stringify([false, 'updateJobsInBulk failed: jobList is not a list']));
+  // One header cannot carry a sequence per job: bulk requests carry a JSON map PandaID → sequence.
+  const seqs = parseBulkSeqHeader(header(req, BULK_SEQ_HEADER));
   for (const item of list as Record<string, unknown>[]) {
     const one: Record<string, string> = {};
     for (const [k, v] of Object.entries(item ?? {})) if (v !== null && v !== undefined) one[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
     const error = pythonArgumentError('updateJob', one);
     // The server stops at the first bad entry and answers false with the error text.
     if (error) return textReply(200, JSON.stringify([false, `updateJobsInBulk failed with TypeError ${error}`]));
-    const result = updateJob(engine, one, header(req, 'x-panda-update-seq') ?? null, 'updateJobsInBulk');
+    const result = updateJob(engine, one, seqs.get(one.jobId ?? '') ?? null, 'updateJobsInBulk');
     if (typeof result === 'string') return textReply(200, JSON.stringify([false, `updateJobsInBulk failed with ValueError ${result}`]));
     replies.push(acceptsJson(req) ? result : encodeLegacyForm(result));
   }

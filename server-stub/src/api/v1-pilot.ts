@@ -8,6 +8,7 @@ import { decodeV1Body, decodeV1Query } from '../http/body-codec.js';
 import { textReply, v1Reply, jsonReply } from '../http/reply.js';
 import { BadRequestError, header, type Route, type StubReply, type StubRequest } from '../http/types.js';
 import type { StubEngine } from '../engine/index.js';
+import { BULK_SEQ_HEADER, parseBulkSeqHeader } from '../model/update-seq.js';
 import { dispatchRequestFromV1, reportFromLegacyNames, v1UpdateToLegacyNames } from './normalise.js';
 import { coerceV1Params } from './v1-types.js';
 
@@ -15,6 +16,7 @@ import { coerceV1Params } from './v1-types.js';
 const SERVED: Partial<Record<V1Endpoint, 'GET' | 'POST'>> = {
   'pilot/acquire_jobs': 'POST',
   'pilot/update_job': 'POST',
+  'pilot/update_jobs_bulk': 'POST',
   'pilot/get_job_status': 'GET',
   'system/is_alive': 'GET',
 };
@@ -36,25 +38,71 @@ function acquireJobs(engine: StubEngine, p: Record<string, unknown>): StubReply 
   return v1Reply(true, '', { StatusCode: StatusCode.OK, jobs: jobs.map((job) => ({ StatusCode: StatusCode.OK, ...job, nSent: 0 })) });
 }
 
-function updateJob(engine: StubEngine, req: StubRequest, raw: Record<string, unknown>, p: Record<string, unknown>): StubReply {
+/** The `{success, message, data}` envelope of one update_job, shared with update_jobs_bulk. */
+interface Envelope {
+  success: boolean;
+  message: string;
+  data: unknown;
+}
+
+function updateOne(engine: StubEngine, raw: Record<string, unknown>, p: Record<string, unknown>, seqHeader: string | null, method: string): Envelope {
   const state = String(p.job_status);
   if (!isPilotJobState(state)) {
     // Refused before the database on v1; still recorded so a developer sees what was sent.
-    engine.update({ dialect: 'v1', method: 'pilot/update_job', pandaId: Number(p.job_id), state, report: {}, params: raw, seqHeader: header(req, 'x-panda-update-seq') ?? null });
-    return v1Reply(false, `Invalid job status: ${state}`, { StatusCode: StatusCode.INVALID });
+    engine.update({ dialect: 'v1', method, pandaId: Number(p.job_id), state, report: {}, params: raw, seqHeader });
+    return { success: false, message: `Invalid job status: ${state}`, data: { StatusCode: StatusCode.INVALID } };
   }
   const legacy = v1UpdateToLegacyNames(p);
   const outcome = engine.update({
     dialect: 'v1',
-    method: 'pilot/update_job',
+    method,
     pandaId: Number(p.job_id),
     state,
     attemptNr: typeof p.attempt_nr === 'number' ? p.attempt_nr : undefined,
     report: reportFromLegacyNames(legacy),
     params: raw,
-    seqHeader: header(req, 'x-panda-update-seq') ?? null,
+    seqHeader,
   });
-  return v1Reply(true, '', { StatusCode: StatusCode.OK, command: outcome.command });
+  if (outcome.order.kind === 'violation' && outcome.command === 'NULL') {
+    // As the server answers a database-side failure: success, with a failed StatusCode and the reason.
+    const message = `order violation: ${outcome.order.reason}`;
+    return { success: true, message, data: { StatusCode: StatusCode.FAILED, ErrorDiag: message } };
+  }
+  return { success: true, message: '', data: { StatusCode: StatusCode.OK, command: outcome.command } };
+}
+
+function updateJob(engine: StubEngine, req: StubRequest, raw: Record<string, unknown>, p: Record<string, unknown>): StubReply {
+  const e = updateOne(engine, raw, p, header(req, 'x-panda-update-seq') ?? null, 'pilot/update_job');
+  return v1Reply(e.success, e.message, e.data);
+}
+
+/**
+ * `update_jobs_bulk`: the server calls update_job once per entry and answers
+ * the list of their envelopes; an entry it cannot even call (no job_id, an
+ * unknown name) fails the whole request with nothing in data. Entries before
+ * it stay applied, as on the server. Sequences come in the bulk header.
+ */
+function updateJobsBulk(engine: StubEngine, req: StubRequest, p: Record<string, unknown>): StubReply {
+  const list = p.job_list;
+  if (!Array.isArray(list)) return v1Reply(false, 'failed with TypeError job_list is not a list', []);
+  const seqs = parseBulkSeqHeader(header(req, BULK_SEQ_HEADER));
+  const data: Envelope[] = [];
+  for (const item of list as unknown[]) {
+    if (!item || typeof item !== 'object' || Array.isArray(item)) return v1Reply(false, 'failed with TypeError job_list entries must be objects', []);
+    const entry = item as Record<string, unknown>;
+    if (entry.job_id === undefined || entry.job_status === undefined) {
+      return v1Reply(false, `failed with KeyError '${entry.job_id === undefined ? 'job_id' : 'job_status'}'`, []);
+    }
+    const argError = v1ArgumentError('pilot/update_job', entry);
+    if (argError) return v1Reply(false, `failed with TypeError ${argError.replace(/^Argument error: /, '')}`, []);
+    const coerced = coerceV1Params('pilot/update_job', entry);
+    if (!coerced.ok) {
+      data.push({ success: false, message: coerced.message, data: null });
+      continue;
+    }
+    data.push(updateOne(engine, entry, coerced.values, seqs.get(String(coerced.values.job_id)) ?? null, 'pilot/update_jobs_bulk'));
+  }
+  return v1Reply(true, '', data);
 }
 
 function getJobStatus(engine: StubEngine, p: Record<string, unknown>): StubReply {
@@ -89,6 +137,8 @@ function handle(engine: StubEngine, req: StubRequest, endpoint: string): StubRep
       return acquireJobs(engine, coerced.values);
     case 'pilot/update_job':
       return updateJob(engine, req, raw, coerced.values);
+    case 'pilot/update_jobs_bulk':
+      return updateJobsBulk(engine, req, coerced.values);
     case 'pilot/get_job_status':
       return getJobStatus(engine, coerced.values);
     default:

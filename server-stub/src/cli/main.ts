@@ -5,17 +5,37 @@
 import { readFile } from 'node:fs/promises';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { startStub } from '../index.js';
+import { REAL_SERVER_LIMITS, startStub } from '../index.js';
 import { stderrLogger } from '../log.js';
 import type { JobRecord } from '../model/records.js';
 import { StubClientError, listJobs, submitTaskFile } from './client.js';
 import { resolveSiteCatalog } from './site-config.js';
 import { formatJobTable } from './status-table.js';
 
-async function serve(args: { port: number; data: string; host: string; siteConfig: string | undefined }): Promise<void> {
+interface ServeArgs {
+  port: number;
+  data: string;
+  host: string;
+  siteConfig: string | undefined;
+  watchdogSent: number;
+  watchdogHeartbeat: number;
+  watchdogInterval: number;
+}
+
+async function serve(args: ServeArgs): Promise<void> {
   const log = stderrLogger();
+  for (const [flag, v] of [['watchdog-sent', args.watchdogSent], ['watchdog-heartbeat', args.watchdogHeartbeat], ['watchdog-interval', args.watchdogInterval]] as const) {
+    if (!Number.isFinite(v) || v <= 0) throw new StubClientError(`--${flag} must be a positive number of seconds, got ${v}`);
+  }
   const siteCatalog = resolveSiteCatalog(args.siteConfig, log);
-  const stub = await startStub({ port: args.port, dataDir: args.data, host: args.host, log, engine: { siteCatalog } });
+  const stub = await startStub({
+    port: args.port,
+    dataDir: args.data,
+    host: args.host,
+    log,
+    engine: { siteCatalog },
+    watchdog: { limits: { sentSec: args.watchdogSent, heartbeatSec: args.watchdogHeartbeat }, intervalSec: args.watchdogInterval },
+  });
   // The first stdout line is the contract with scripts and tests that start us.
   process.stdout.write(`listening ${stub.url}\n`);
   const stop = (signal: string) => {
@@ -58,8 +78,20 @@ export async function main(argv: string[]): Promise<void> {
           .option('port', { type: 'number', default: 0, describe: 'TCP port (0 = pick a free one)' })
           .option('data', { type: 'string', demandOption: true, describe: 'directory for the SQLite state' })
           .option('host', { type: 'string', default: '127.0.0.1', describe: 'interface to listen on' })
-          .option('site-config', { type: 'string', describe: "site-config directory for brokerage and queue data, or 'none' (default: the nearest site-config/ above the bundle or the working dir)" }),
-      (a) => serve({ port: a.port, data: a.data, host: a.host, siteConfig: a['site-config'] }),
+          .option('site-config', { type: 'string', describe: "site-config directory for brokerage and queue data, or 'none' (default: the nearest site-config/ above the bundle or the working dir)" })
+          .option('watchdog-sent', { type: 'number', default: REAL_SERVER_LIMITS.sentSec, describe: 'fail a sent job with no pilot reply after this many seconds (code 102)' })
+          .option('watchdog-heartbeat', { type: 'number', default: REAL_SERVER_LIMITS.heartbeatSec, describe: 'fail a starting/running job without heartbeat after this many seconds (code 100)' })
+          .option('watchdog-interval', { type: 'number', default: 60, describe: 'seconds between watchdog sweeps' }),
+      (a) =>
+        serve({
+          port: a.port,
+          data: a.data,
+          host: a.host,
+          siteConfig: a['site-config'],
+          watchdogSent: a['watchdog-sent'],
+          watchdogHeartbeat: a['watchdog-heartbeat'],
+          watchdogInterval: a['watchdog-interval'],
+        }),
     )
     .command(
       'submit <file>',

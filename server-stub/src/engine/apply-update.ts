@@ -1,12 +1,13 @@
 /**
- * One pilot update, end to end: the state machine's decision, the write, the
- * finalisation of a final report, and the record of the request itself —
- * all in one transaction, so the stored history always matches the replies.
+ * One pilot update, end to end: the order rules, the state machine's
+ * decision, the write, the finalisation of a final report, and the record of
+ * the request itself — all in one transaction, so the stored history always
+ * matches the replies.
  */
 import { decideUpdate, type UpdateDecision } from '../model/job-state-machine.js';
-import type { Dialect, PilotReport } from '../model/records.js';
-import { acceptAnyOrder, type UpdateOrderCheck } from '../model/update-seq.js';
+import type { Dialect, PilotReport, UpdateRecord } from '../model/records.js';
 import type { ResourceTypeRow } from '../model/resource-types.js';
+import { checkUpdateOrder, orderStateOf, paramsKey, type OrderVerdict, type PastUpdate, type UpdateOrderCheck } from '../model/update-seq.js';
 import type { Stores } from '../store/index.js';
 import { finaliseJob } from './job-end.js';
 
@@ -27,27 +28,62 @@ export interface UpdateInput {
 
 /** What the reply needs. */
 export interface UpdateOutcome {
-  decision: UpdateDecision;
+  /** The state machine's decision; null when the order rules refused or deduplicated the update. */
+  decision: UpdateDecision | null;
+  order: OrderVerdict;
   /** The command for the reply; `NULL` when none. */
   command: string;
 }
+
+/** Result names an update record can carry besides the state machine's. */
+export const DUPLICATE_RESULT = 'duplicate';
+export const REFUSED_RESULT = 'refused';
 
 function resultName(d: UpdateDecision): string {
   if (d.kind === 'reject') return d.command;
   return d.kind === 'apply' ? 'applied' : d.kind === 'skip' ? 'skipped' : 'invalid';
 }
 
-/** Applies one update. `orderCheck` is where update-order rules plug in. */
+/** A stored update as the order rules see it. */
+export function pastUpdate(r: UpdateRecord): PastUpdate {
+  return {
+    seqHeader: r.seqHeader,
+    state: String(r.params.state ?? r.params.job_status ?? ''),
+    accepted: r.orderViolation === null && r.result !== DUPLICATE_RESULT && r.result !== 'invalid',
+    paramsKey: paramsKey(r.params),
+    command: r.command,
+  };
+}
+
+/** Applies one update. `orderCheck` decides whether it may reach the state machine at all. */
 export function applyUpdate(
   stores: Stores,
   input: UpdateInput,
   at: string,
-  orderCheck: UpdateOrderCheck = acceptAnyOrder,
+  orderCheck: UpdateOrderCheck = checkUpdateOrder,
   resourceTypes?: readonly ResourceTypeRow[],
 ): UpdateOutcome {
   return stores.atomically(() => {
     const job = stores.jobs.get(input.pandaId);
+    const order = orderCheck(orderStateOf(stores.updates.forJob(input.pandaId).map(pastUpdate)), {
+      pandaId: input.pandaId,
+      attemptNr: input.attemptNr,
+      seqHeader: input.seqHeader,
+      state: input.state,
+      paramsKey: paramsKey(input.params),
+    });
+    const record = { pandaId: input.pandaId, receivedAt: at, dialect: input.dialect, method: input.method, params: input.params, seqHeader: input.seqHeader };
+    if (order.kind === 'duplicate') {
+      stores.updates.insert({ ...record, result: DUPLICATE_RESULT, command: order.command, orderViolation: null });
+      return { decision: null, order, command: order.command };
+    }
     const decision = decideUpdate(job, { state: input.state, attemptNr: input.attemptNr });
+    if (order.kind === 'violation') {
+      // Not applied. When the real server's guards would refuse it too (alreadydone, tobekilled), say what they say.
+      const command = decision.kind === 'reject' ? decision.command : 'NULL';
+      stores.updates.insert({ ...record, result: REFUSED_RESULT, command, orderViolation: order.reason });
+      return { decision: null, order, command };
+    }
     if (job && decision.kind === 'apply') {
       const changes = { report: { ...job.report, ...input.report }, heartbeatAt: at };
       if (decision.state !== job.state) {
@@ -61,22 +97,7 @@ export function applyUpdate(
       }
     }
     const command = decision.kind === 'invalid' ? 'NULL' : decision.command;
-    const previous = stores.updates.last(input.pandaId);
-    const verdict = orderCheck(
-      previous && { seqHeader: previous.seqHeader, state: String(previous.params.state ?? previous.params.job_status ?? '') },
-      { seqHeader: input.seqHeader, state: input.state },
-    );
-    stores.updates.insert({
-      pandaId: input.pandaId,
-      receivedAt: at,
-      dialect: input.dialect,
-      method: input.method,
-      params: input.params,
-      seqHeader: input.seqHeader,
-      result: resultName(decision),
-      command,
-      orderViolation: verdict,
-    });
-    return { decision, command };
+    stores.updates.insert({ ...record, result: resultName(decision), command, orderViolation: null });
+    return { decision, order, command };
   });
 }

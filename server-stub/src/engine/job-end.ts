@@ -47,12 +47,21 @@ export function resolveDependants(stores: Stores, taskId: number, at: string): v
   }
 }
 
-/** Creates the next attempt of a failed job when the retry policy says so. Returns its PandaID. */
-function maybeRetry(stores: Stores, job: JobRecord, at: string, resourceTypes?: readonly ResourceTypeRow[]): number | null {
+/**
+ * Creates the next attempt of a failed job when the retry policy says so.
+ * Returns its PandaID. `failure` overrides the pilot's code (a server-side failure).
+ */
+function maybeRetry(
+  stores: Stores,
+  job: JobRecord,
+  at: string,
+  resourceTypes?: readonly ResourceTypeRow[],
+  failure?: { code: number; diag: string },
+): number | null {
   const task = stores.tasks.get(job.taskId);
   if (!task) return null;
-  const code = typeof job.report.pilotErrorCode === 'number' ? job.report.pilotErrorCode : undefined;
-  const diag = typeof job.report.pilotErrorDiag === 'string' ? job.report.pilotErrorDiag : undefined;
+  const code = failure?.code ?? (typeof job.report.pilotErrorCode === 'number' ? job.report.pilotErrorCode : undefined);
+  const diag = failure?.diag ?? (typeof job.report.pilotErrorDiag === 'string' ? job.report.pilotErrorDiag : undefined);
   const killed = job.commandToPilot === 'tobekilled';
   const action = decideRetry({ attemptNr: job.attemptNr, minRamCount: job.minRamCount, cores: job.cores, killed }, task, code, diag);
   stores.jobs.addHistory({ pandaId: job.pandaId, at, from: job.state, to: job.state, reason: `retry decision: ${action.reason}` });
@@ -108,4 +117,27 @@ export function finaliseJob(
   }
   refreshTaskStatus(stores, job.taskId);
   resolveDependants(stores, job.taskId, at);
+}
+
+/**
+ * Fails a job on the server's own account (the watchdog), if it is still in
+ * `from`: records the code and diagnostic, then retry and dependants as for
+ * any failure. Returns whether it changed the job.
+ */
+export function failByServer(
+  stores: Stores,
+  pandaId: number,
+  from: JobRecord['state'],
+  failure: { code: number; diag: string },
+  at: string,
+  resourceTypes?: readonly ResourceTypeRow[],
+): boolean {
+  const { code, diag } = failure;
+  if (!stores.jobs.transition(pandaId, from, 'failed', at, `server: ${diag}`, { serverErrorCode: code, serverErrorDiag: diag })) return false;
+  const failed = stores.jobs.get(pandaId);
+  if (!failed) return true;
+  maybeRetry(stores, failed, at, resourceTypes, failure);
+  refreshTaskStatus(stores, failed.taskId);
+  resolveDependants(stores, failed.taskId, at);
+  return true;
 }

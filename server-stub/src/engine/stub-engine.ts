@@ -8,14 +8,16 @@ import { buildJobDescription, type DescriptionValue } from '../model/job-descrip
 import type { JobRecord, JobTransition, TaskRecord, UpdateRecord } from '../model/records.js';
 import { fromConfigRow, type ResourceTypeRow } from '../model/resource-types.js';
 import type { SubmissionSpec } from '../model/task-file.js';
-import { acceptAnyOrder, type UpdateOrderCheck } from '../model/update-seq.js';
+import { checkUpdateOrder, type UpdateOrderCheck } from '../model/update-seq.js';
 import type { Stores } from '../store/index.js';
 import { applyUpdate, type UpdateInput, type UpdateOutcome } from './apply-update.js';
 import { dispatchJobs } from './dispatch.js';
 import { killJob, type KillResult } from './kill.js';
+import { watchdogSweep, type WatchdogAction } from './watchdog.js';
+import type { WatchdogLimits } from '../model/watchdog-rules.js';
 import { submit, type SubmittedTask } from './submit.js';
 
-/** Options that later issues fill in (order rules, site resource types, a fake clock in tests). */
+/** Options: order rules (default: `checkUpdateOrder`), site resource types, a fake clock in tests. */
 export interface EngineOptions {
   orderCheck?: UpdateOrderCheck;
   resourceTypes?: readonly ResourceTypeRow[];
@@ -29,6 +31,8 @@ export interface JobDetails {
   job: JobRecord;
   history: JobTransition[];
   updates: UpdateRecord[];
+  /** Updates of this job refused by the order rules. */
+  order_violations: number;
 }
 
 /** Counts for `GET /stub/summary`. */
@@ -49,7 +53,7 @@ export class StubEngine {
     private readonly stores: Stores,
     private readonly options: EngineOptions = {},
   ) {
-    this.orderCheck = options.orderCheck ?? acceptAnyOrder;
+    this.orderCheck = options.orderCheck ?? checkUpdateOrder;
     this.now = options.now ?? (() => new Date());
     const table = options.siteCatalog?.resourceTypes;
     this.resourceTypes = options.resourceTypes ?? (table && table.length > 0 ? table.map(fromConfigRow) : undefined);
@@ -83,6 +87,11 @@ export class StubEngine {
     return applyUpdate(this.stores, input, this.at(), this.orderCheck, this.options.resourceTypes);
   }
 
+  /** One watchdog pass with these limits, at the engine's clock. */
+  watchdogSweep(limits: WatchdogLimits): WatchdogAction[] {
+    return watchdogSweep(this.stores, limits, this.now(), this.resourceTypes);
+  }
+
   kill(pandaId: number): KillResult | undefined {
     return killJob(this.stores, pandaId, this.at());
   }
@@ -110,7 +119,8 @@ export class StubEngine {
   jobDetails(pandaId: number): JobDetails | undefined {
     const job = this.stores.jobs.get(pandaId);
     if (!job) return undefined;
-    return { job, history: this.stores.jobs.history(pandaId), updates: this.stores.updates.forJob(pandaId) };
+    const updates = this.stores.updates.forJob(pandaId);
+    return { job, history: this.stores.jobs.history(pandaId), updates, order_violations: updates.filter((u) => u.orderViolation !== null).length };
   }
 
   summary(): Summary {

@@ -98,10 +98,10 @@ export interface UpdateRecord {
   params: Record<string, unknown>;
   /** The raw `X-PanDA-Update-Seq` header, if any. */
   seqHeader: string | null;
-  /** What the state machine did: applied, skipped, alreadydone, tobekilled, invalid. */
+  /** What the state machine did (applied, skipped, alreadydone, tobekilled, invalid), or what the order rules did (duplicate, refused). */
   result: string;
   /** The command returned to the pilot. */
   command: string;
-  /** Null until an order check runs; later issues set it. */
+  /** Why the order rules refused the update (`model/update-seq.ts`); null when they did not. */
   orderViolation: string | null;
 }

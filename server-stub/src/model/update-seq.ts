@@ -1,8 +1,15 @@
 /**
- * The `X-PanDA-Update-Seq: <PandaID>:<attemptNr>:<n>` header our pilot stamps
- * on each update so the stub can check their order. This issue only parses
- * and stores it; `checkUpdateOrder` is where a later issue puts the rules.
+ * Update order rules. Our pilot stamps each update with
+ * `X-PanDA-Update-Seq: <PandaID>:<attemptNr>:<n>` (bulk requests carry a JSON
+ * map, see `parseBulkSeqHeader`). The stub refuses, and counts as an order
+ * violation, an update that would move a job backwards: a sequence not newer
+ * than the last accepted one, a state regression, or anything after the
+ * final update. An exact resend of an update already accepted (a retry after
+ * a timeout whose first copy did arrive) is an idempotent duplicate: answered
+ * like the first copy, not applied again, not a violation. Plain functions
+ * over plain data; the engine feeds them the job's stored updates.
  */
+import { isFinalPilotState, isPilotJobState, PILOT_STATE_RANK, type PilotJobState } from '../../../pilot/src/protocol/index.js';
 
 /** A parsed sequence header. */
 export interface UpdateSeq {
@@ -18,21 +25,127 @@ export function parseUpdateSeq(raw: string | null | undefined): UpdateSeq | null
   return { pandaId: Number(m[1]), attemptNr: Number(m[2]), n: Number(m[3]) };
 }
 
-/** The part of a recorded update an order check needs. */
-export interface SequencedUpdate {
-  seqHeader: string | null;
-  state: string;
+/** Header of a bulk update request: a JSON object PandaID → that job's sequence header. */
+export const BULK_SEQ_HEADER = 'X-PanDA-Update-Seq-Bulk';
+
+/** Parses the bulk header; an unreadable header counts as absent (every entry then has no sequence). */
+export function parseBulkSeqHeader(raw: string | null | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!raw) return out;
+  try {
+    const value: unknown = JSON.parse(raw);
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out.set(k, v);
+    }
+  } catch {
+    // Not JSON: no sequences, so only the state rules apply.
+  }
+  return out;
 }
 
-/** Verdict of an order check: null when fine, else what is wrong. */
-export type OrderVerdict = string | null;
+/** An earlier update of the same job, as stored. */
+export interface PastUpdate {
+  seqHeader: string | null;
+  state: string;
+  /** True when the update passed the order rules and went to the state machine. */
+  accepted: boolean;
+  /** Canonical text of its parameters, to tell an exact resend from a reused sequence. */
+  paramsKey: string;
+  /** The command it was answered with. */
+  command: string;
+}
+
+/** What the order rules remember about a job: derived from its accepted updates. */
+export interface OrderState {
+  lastSeq: UpdateSeq | null;
+  /** Highest state rank accepted so far (-1: none). */
+  lastRank: number;
+  lastState: string | null;
+  finalAccepted: boolean;
+  /** Accepted updates by their raw sequence header. */
+  acceptedBySeq: ReadonlyMap<string, { paramsKey: string; command: string }>;
+}
+
+/** Folds a job's stored updates (oldest first) into the state the rules need. */
+export function orderStateOf(history: readonly PastUpdate[]): OrderState {
+  let lastSeq: UpdateSeq | null = null;
+  let lastRank = -1;
+  let lastState: string | null = null;
+  let finalAccepted = false;
+  const acceptedBySeq = new Map<string, { paramsKey: string; command: string }>();
+  for (const u of history) {
+    if (!u.accepted || !isPilotJobState(u.state)) continue;
+    const seq = parseUpdateSeq(u.seqHeader);
+    if (seq && (!lastSeq || seq.n > lastSeq.n)) lastSeq = seq;
+    if (seq && u.seqHeader) acceptedBySeq.set(u.seqHeader.trim(), { paramsKey: u.paramsKey, command: u.command });
+    const rank = PILOT_STATE_RANK[u.state];
+    if (rank >= lastRank) {
+      lastRank = rank;
+      lastState = u.state;
+    }
+    if (isFinalPilotState(u.state)) finalAccepted = true;
+  }
+  return { lastSeq, lastRank, lastState, finalAccepted, acceptedBySeq };
+}
+
+/** An incoming update, as the order rules see it. */
+export interface IncomingUpdateOrder {
+  pandaId: number;
+  /** The attempt number the update names, if it names one. */
+  attemptNr?: number | undefined;
+  seqHeader: string | null;
+  state: string;
+  paramsKey: string;
+}
+
+/** accept: go on to the state machine; duplicate: answer `command`, apply nothing; violation: refuse. */
+export type OrderVerdict =
+  | { kind: 'accept' }
+  | { kind: 'duplicate'; command: string; note: string }
+  | { kind: 'violation'; reason: string };
+
+/** The order check the engine runs for every update. */
+export type UpdateOrderCheck = (state: OrderState, incoming: IncomingUpdateOrder) => OrderVerdict;
+
+/** Canonical text of a parameter dict (key order does not matter). */
+export function paramsKey(params: Record<string, unknown>): string {
+  return JSON.stringify(Object.keys(params).sort().map((k) => [k, params[k]]));
+}
 
 /**
- * Checks an incoming update against the previous one for the same job.
- * Until the ordering issue lands every order is accepted; the engine already
- * calls this for each update and stores a non-null verdict as a violation.
+ * The rules. Updates without a sequence header (pilot3) get the state rules
+ * only; a state the pilot may not send at all is left to the state machine.
  */
-export type UpdateOrderCheck = (previous: SequencedUpdate | undefined, incoming: SequencedUpdate) => OrderVerdict;
+export const checkUpdateOrder: UpdateOrderCheck = (state, incoming) => {
+  if (!isPilotJobState(incoming.state)) return { kind: 'accept' };
+  const raw = incoming.seqHeader?.trim() || null;
+  const seq = parseUpdateSeq(raw);
+  if (raw !== null && seq === null) return { kind: 'violation', reason: `unreadable sequence header "${raw.slice(0, 60)}"` };
+  if (seq && raw) {
+    if (seq.pandaId !== incoming.pandaId) return { kind: 'violation', reason: `sequence ${raw} names job ${seq.pandaId}, not ${incoming.pandaId}` };
+    if (incoming.attemptNr !== undefined && seq.attemptNr !== incoming.attemptNr) {
+      return { kind: 'violation', reason: `sequence ${raw} names attempt ${seq.attemptNr}, the update says ${incoming.attemptNr}` };
+    }
+    const earlier = state.acceptedBySeq.get(raw);
+    if (earlier) {
+      if (earlier.paramsKey === incoming.paramsKey) return { kind: 'duplicate', command: earlier.command, note: `resend of ${raw}, already applied` };
+      return { kind: 'violation', reason: `sequence ${raw} reused with different content` };
+    }
+    if (state.lastSeq && seq.n <= state.lastSeq.n) {
+      return { kind: 'violation', reason: `sequence ${seq.n} is not newer than ${state.lastSeq.n}` };
+    }
+  }
+  return stateRule(state, incoming.state);
+};
 
-/** The check used until ordering rules exist: accepts everything. */
-export const acceptAnyOrder: UpdateOrderCheck = () => null;
+function stateRule(state: OrderState, incoming: PilotJobState): OrderVerdict {
+  if (state.finalAccepted) {
+    return isFinalPilotState(incoming)
+      ? { kind: 'violation', reason: `second final update (${incoming} after ${state.lastState})` }
+      : { kind: 'violation', reason: `${incoming} after the final update (${state.lastState})` };
+  }
+  if (PILOT_STATE_RANK[incoming] < state.lastRank) {
+    return { kind: 'violation', reason: `state regression: ${incoming} after ${state.lastState}` };
+  }
+  return { kind: 'accept' };
+}
