@@ -9,6 +9,7 @@ import { checkConfig } from './config-check.js';
 import { pilotFlags, toPilotOptions, VERSION } from './options.js';
 import { releaseVerify } from './release-verify.js';
 import { runPilot } from './run-pilot.js';
+import { runRecover } from './run-recover.js';
 
 /** Exit code of a command-line usage error (pilot3: general error). */
 const USAGE = PilotExit.GENERAL;
@@ -35,7 +36,7 @@ export async function runCommandLine(args: string[], out: NodeJS.WritableStream 
           code = USAGE;
           return;
         }
-        code = await runPilot(opts);
+        code = opts.recoverDir !== undefined ? await runRecover({ ...opts, recoverDir: opts.recoverDir }) : await runPilot(opts);
       },
     )
     .command('config', 'site configuration commands', (b) =>

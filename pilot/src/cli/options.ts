@@ -36,6 +36,15 @@ export interface PilotOptions {
   /** Options the command line set; queue data does not override these. */
   given: ReadonlySet<keyof PilotOptions>;
   monitor: MonitorFlags;
+  /** `--recover DIR`: only re-send the final updates kept under DIR, then exit. */
+  recoverDir: string | undefined;
+  /** Whether --url was given (recovery otherwise uses the URL each kept update names). */
+  urlGiven: boolean;
+  bulkHeartbeats: boolean;
+  /** Cap of the update retry backoff, seconds. */
+  retryMaxDelaySec: number;
+  /** Benchmark baseline only: unordered updates. */
+  naiveUpdates: boolean;
 }
 
 /** Payload monitoring and watchdog flags (0 switches a limit off). */
@@ -60,6 +69,8 @@ export const TUNABLE_DEFAULTS = {
   prodSourceLabel: 'managed',
   pilotUser: 'generic',
 } as const;
+
+export const DEFAULT_URL = 'http://127.0.0.1:25080';
 
 export const VERSION = '0.1.0';
 
@@ -93,7 +104,7 @@ export function pilotFlags(y: Argv): Argv {
     .option('q', { alias: 'queue', type: 'string', describe: 'PanDA queue (required)' })
     .option('r', { alias: 'resource', type: 'string', describe: 'PanDA resource (pilot3 compatibility; defaults to the queue)' })
     .option('s', { alias: 'site', type: 'string', describe: 'site name sent in getJob (defaults to the queue)' })
-    .option('url', { type: 'string', default: 'http://127.0.0.1:25080', describe: 'PanDA server URL' })
+    .option('url', { type: 'string', describe: `PanDA server URL (default ${DEFAULT_URL})` })
     .option('p', { alias: 'port', type: 'number', describe: 'server port, added to --url when it has none' })
     .option('api', { choices: ['legacy', 'v1', 'auto'] as const, default: 'auto' as const, describe: 'server dialect' })
     .option('j', { alias: 'job-label', type: 'string', defaultDescription: TUNABLE_DEFAULTS.prodSourceLabel, describe: 'prodSourceLabel to ask for' })
@@ -127,7 +138,11 @@ export function pilotFlags(y: Argv): Argv {
     .option('max-stdout', { type: 'number', default: 0, describe: 'largest payload stdout+stderr, MB (0: no limit)' })
     .option('d', { alias: 'debug', type: 'boolean', default: false, describe: 'debug logging' })
     .option('log-level', { type: 'string', describe: 'pino log level (overrides -d)' })
-    .option('quiet', { type: 'boolean', default: false, describe: 'no log lines on stderr (the log file still gets them)' });
+    .option('quiet', { type: 'boolean', default: false, describe: 'no log lines on stderr (the log file still gets them)' })
+    .option('bulk-heartbeats', { type: 'boolean', default: false, describe: "send the heartbeats of this pilot's jobs as one bulk request per interval" })
+    .option('recover', { type: 'string', describe: 're-send the unacknowledged final updates kept under DIR (final-update.json), then exit' })
+    .option('retry-max-delay', { type: 'number', default: 60, hidden: true, describe: 'cap of the update retry backoff, seconds' })
+    .option('naive-updates', { type: 'boolean', default: false, hidden: true, describe: 'benchmark baseline: fire updates unordered' });
   for (const [name, spec] of Object.entries(PILOT3_COMPAT_FLAGS)) a = a.option(name, { type: spec.type, hidden: true });
   return a;
 }
@@ -157,13 +172,17 @@ const TUNABLE_FLAGS: Record<string, keyof PilotOptions> = {
 };
 
 export function toPilotOptions(argv: Record<string, unknown>, cwd = process.cwd()): PilotOptions {
-  const queue = argv.q as string | undefined;
+  const recoverDir = argv.recover as string | undefined;
+  if (recoverDir === '') throw new Error('--recover needs a directory');
+  // --recover needs no queue: it only re-sends what earlier pilots kept.
+  const queue = (argv.q as string | undefined) ?? '';
   const given = new Set(Object.entries(TUNABLE_FLAGS).filter(([flag]) => argv[flag] !== undefined).map(([, key]) => key));
   const orDefault = <T>(v: unknown, d: T): T => (v === undefined ? d : (v as T));
-  if (!queue) throw new Error('-q/--queue is required');
+  if (!queue && recoverDir === undefined) throw new Error('-q/--queue is required');
+  const urlGiven = argv.url !== undefined;
   let url: string;
   try {
-    url = serverUrl(argv.url as string, argv.p as number | undefined);
+    url = serverUrl((argv.url as string | undefined) ?? DEFAULT_URL, argv.p as number | undefined);
   } catch {
     throw new Error(`--url is not a URL: ${String(argv.url)}`);
   }
@@ -196,6 +215,11 @@ export function toPilotOptions(argv: Record<string, unknown>, cwd = process.cwd(
     queuedata: argv.queuedata as string | undefined,
     given,
     monitor: toMonitorFlags(argv),
+    recoverDir,
+    urlGiven,
+    bulkHeartbeats: Boolean(argv['bulk-heartbeats']),
+    retryMaxDelaySec: positive('retry-max-delay', (argv['retry-max-delay'] as number | undefined) ?? 60),
+    naiveUpdates: Boolean(argv['naive-updates']),
   };
 }
 

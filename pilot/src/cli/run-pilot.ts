@@ -11,6 +11,8 @@ import { authHeaders, HttpTransport, selectDialect, tokenSourceFromEnv } from '.
 import type { Logger } from 'pino';
 import type { MonitorSettings } from '../lifecycle/index.js';
 import type { QueueLimits } from '../config/index.js';
+import { BulkHeartbeatBatcher } from '../report/index.js';
+import { recoverEarlierFinals, updateBackoff } from './update-setup.js';
 import { VERSION, type PilotOptions } from './options.js';
 import { setUpQueue } from './queue-setup.js';
 
@@ -78,6 +80,16 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     lifetime = setTimeout(() => pilotStop.abort(new PilotError(1213, `pilot lifetime of ${lifetimeSec} s reached`)), lifetimeSec * 1000);
     lifetime.unref();
     const server = await selectDialect(http, opts.api, log, pilotStop.signal);
+    await recoverEarlierFinals(opts, server, log, pilotStop.signal);
+    const sendBulk = server.updateJobsBulk?.bind(server);
+    const bulk =
+      opts.bulkHeartbeats && sendBulk
+        ? {
+            // Jobs beat on one grid, so their heartbeats meet in the batcher's gather window.
+            batcher: new BulkHeartbeatBatcher({ sendBulk: (items) => sendBulk(items), gatherMs: Math.min(250, (opts.heartbeatSec * 1000) / 4), log }),
+            gridOriginMs: Date.now(),
+          }
+        : undefined;
     const ctx: JobContext & { softkill: AbortSignal } = {
       server,
       serverUrl: opts.url,
@@ -100,6 +112,9 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
       softkill: softkill.signal,
       queueLimits: queue.limits,
       monitor: monitorSettings(opts, queue.limits, log),
+      backoff: updateBackoff(opts),
+      bulk,
+      naiveUpdates: opts.naiveUpdates,
     };
     const result = await runPilotLoop(ctx, {
       request: {
@@ -123,7 +138,18 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     const finished = result.outcomes.filter((o) => o.state === 'finished').length;
     const unacked = result.outcomes.filter((o) => !o.acknowledged).length;
     log.info(
-      { event: 'pilot_end', jobs: result.outcomes.length, finished, failed: result.outcomes.length - finished, unacknowledged: unacked, stoppedBy: result.stoppedBy, seconds: (Date.now() - startedAt) / 1000, maxRssKb: process.resourceUsage().maxRSS },
+      {
+        event: 'pilot_end',
+        jobs: result.outcomes.length,
+        finished,
+        failed: result.outcomes.length - finished,
+        unacknowledged: unacked,
+        bulkRequests: bulk?.batcher.stats.requests,
+        bulkUpdates: bulk?.batcher.stats.updates,
+        stoppedBy: result.stoppedBy,
+        seconds: (Date.now() - startedAt) / 1000,
+        maxRssKb: process.resourceUsage().maxRSS,
+      },
       'pilot done',
     );
     const reason = pilotStop.signal.reason as unknown;

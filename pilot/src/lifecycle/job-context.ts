@@ -1,8 +1,9 @@
 /** Everything a job run needs from the pilot around it. */
 import type { Logger } from 'pino';
 import type { QueueLimits } from '../config/index.js';
-import type { PandaServer, Sleep } from '../server/index.js';
+import type { BackoffOptions, PandaServer, Sleep } from '../server/index.js';
 import type { MonitorSettings } from './payload-guard.js';
+import type { BulkHeartbeatBatcher } from '../report/index.js';
 
 export interface PilotIdentity {
   node: string;
@@ -35,4 +36,10 @@ export interface JobContext {
   queueLimits?: QueueLimits | undefined;
   /** How payloads are watched (cgroups, watchdogs, sampling interval); defaults when absent. */
   monitor?: MonitorSettings | undefined;
+  /** Retry backoff for updates (default: server/retry-policy's). */
+  backoff?: BackoffOptions | undefined;
+  /** With `--bulk-heartbeats`: heartbeats go through this batcher, on a grid starting at `gridOriginMs`. */
+  bulk?: { batcher: BulkHeartbeatBatcher; gridOriginMs: number } | undefined;
+  /** Benchmark baseline only (hidden `--naive-updates`): fire updates unordered. */
+  naiveUpdates?: boolean | undefined;
 }

@@ -11,10 +11,19 @@ import { PilotError, truncateDiag } from '../errors/index.js';
 import { parseJobDescription, MalformedJobError, type JobDescription } from '../job/index.js';
 import { jobLogger } from '../log/index.js';
 import { jobMetrics, MetricsAccumulator, updateFields, type MetricsSummary } from '../monitor/index.js';
-import { OrderedUpdateChannel, type FinalOutcome } from '../report/index.js';
+import {
+  HeartbeatSchedule,
+  NaiveUpdateSender,
+  OrderedUpdateChannel,
+  writeFinalUpdate,
+  type FinalOutcome,
+  type JobUpdateSender,
+  type SendUpdate,
+} from '../report/index.js';
 import { adler32File, buildPayloadCommand, createJobDir, PayloadProcess, writeLogTarball, type PayloadExit } from '../run/index.js';
 import { realSleep, type UpdateReply } from '../server/index.js';
 import type { JobContext } from './job-context.js';
+import { commandAction, type JobPhase } from './server-command.js';
 import { judgePayload, type PayloadVerdict } from './payload-outcome.js';
 import { payloadEnv } from './payload-env.js';
 import { DEFAULT_MONITOR_SETTINGS, PayloadGuard } from './payload-guard.js';
@@ -61,6 +70,15 @@ export async function runJob(ctx: JobContext, rawJob: Record<string, unknown>): 
   return new JobRun(ctx, job).run();
 }
 
+/** The update sender of one job attempt: heartbeats through the bulk batcher when there is one. */
+function updateSender(ctx: JobContext, pandaId: number, attemptNr: number, log: JobContext['log'], onReply?: (reply: UpdateReply) => void): JobUpdateSender {
+  const bulk = ctx.bulk?.batcher;
+  const send: SendUpdate = (u, headers, signal, kind) =>
+    kind === 'heartbeat' && bulk ? bulk.send(u, headers, signal) : ctx.server.updateJob(u, { headers, signal });
+  const opts = { pandaId, attemptNr, send, log, sleep: ctx.sleep, backoff: ctx.backoff, finalDeadlineMs: ctx.finalDeadlineMs, onReply };
+  return ctx.naiveUpdates ? new NaiveUpdateSender(opts) : new OrderedUpdateChannel(opts);
+}
+
 /** A malformed description is still reported, to the job it names, so the server does not wait 30 min for it. */
 async function refuseMalformed(ctx: JobContext, err: MalformedJobError): Promise<JobOutcome> {
   ctx.log.error({ event: 'job_refused', pandaId: err.pandaId, code: err.code, diag: err.diagnostic }, 'refusing malformed job description');
@@ -73,14 +91,7 @@ async function refuseMalformed(ctx: JobContext, err: MalformedJobError): Promise
     acknowledged: false,
   };
   if (err.pandaId === null) return outcome;
-  const channel = new OrderedUpdateChannel({
-    pandaId: err.pandaId,
-    attemptNr: err.attemptNr ?? 1,
-    send: (u, headers, signal) => ctx.server.updateJob(u, { headers, signal }),
-    log: jobLogger(ctx.log, err.pandaId, err.attemptNr ?? 1),
-    sleep: ctx.sleep,
-    finalDeadlineMs: ctx.finalDeadlineMs,
-  });
+  const channel = updateSender(ctx, err.pandaId, err.attemptNr ?? 1, jobLogger(ctx.log, err.pandaId, err.attemptNr ?? 1));
   const fin = await channel.final('failed', {
     ...identityFields(ctx),
     pilotErrorCode: err.code,
@@ -88,7 +99,25 @@ async function refuseMalformed(ctx: JobContext, err: MalformedJobError): Promise
     transExitCode: 0,
     timestamp: new Date().toISOString(),
   });
-  return { ...outcome, acknowledged: fin.acknowledged };
+  const finalUpdateFile = fin.acknowledged ? undefined : keepFinalUpdate(ctx, ctx.pilotHome, channel, fin);
+  return { ...outcome, acknowledged: fin.acknowledged, finalUpdateFile };
+}
+
+/** Invariant 2: a final update the server never acknowledged is kept where the next pilot will find it. */
+function keepFinalUpdate(ctx: JobContext, dir: string, channel: JobUpdateSender, outcome: FinalOutcome): string {
+  const file = writeFinalUpdate(dir, {
+    serverUrl: ctx.serverUrl,
+    dialect: ctx.server.dialect,
+    seqHeader: channel.seqHeader(outcome.seq),
+    update: outcome.update,
+    error: outcome.error,
+    writtenAt: new Date().toISOString(),
+  });
+  ctx.log.error(
+    { event: 'final_update_kept', pandaId: outcome.update.jobId, attemptNr: outcome.update.attemptNr, file, error: outcome.error },
+    'final update not acknowledged; kept on disk for recovery',
+  );
+  return file;
 }
 
 function identityFields(ctx: JobContext): Record<string, string | number> {
@@ -100,9 +129,8 @@ function identityFields(ctx: JobContext): Record<string, string | number> {
 
 class JobRun {
   private readonly log;
-  private readonly channel: OrderedUpdateChannel;
+  private readonly channel: JobUpdateSender;
   private readonly jobStop = new AbortController();
-  private heartbeatSec: number;
   /** Latest monitor figures (heartbeats read them; the monitor loop writes them). */
   private metrics: MetricsSummary | null = null;
   /** CPU seconds the launcher measured for the whole tree, once it ended. */
@@ -112,6 +140,8 @@ class JobRun {
   /** Kept until the end of run(), which removes the payload's cgroup. */
   private guardToClean: PayloadGuard | null = null;
   private heartbeatWake = new AbortController();
+  private readonly schedule: HeartbeatSchedule;
+  private phase: JobPhase = 'preparing';
   private payload: PayloadProcess | null = null;
   private startedAt: Date | null = null;
 
@@ -120,34 +150,33 @@ class JobRun {
     private readonly job: JobDescription,
   ) {
     this.log = jobLogger(ctx.log, job.pandaId, job.attemptNr);
-    this.heartbeatSec = job.debug ? ctx.debugHeartbeatSec : ctx.heartbeatSec;
-    this.channel = new OrderedUpdateChannel({
-      pandaId: job.pandaId,
-      attemptNr: job.attemptNr,
-      send: (u, headers, signal) => ctx.server.updateJob(u, { headers, signal }),
-      log: this.log,
-      sleep: ctx.sleep,
-      finalDeadlineMs: ctx.finalDeadlineMs,
-      onReply: (reply) => this.onCommand(reply),
+    this.schedule = new HeartbeatSchedule({
+      intervalMs: (job.debug ? ctx.debugHeartbeatSec : ctx.heartbeatSec) * 1000,
+      gridOriginMs: ctx.bulk?.gridOriginMs,
     });
+    this.channel = updateSender(ctx, job.pandaId, job.attemptNr, this.log, (reply) => this.onCommand(reply));
   }
 
   /** Commands come back on this job's own channel, so they can only ever touch this job. */
   private onCommand(reply: UpdateReply): void {
-    switch (reply.command) {
-      case 'tobekilled':
-        this.log.warn({ event: 'server_kill' }, 'server asked to kill this job');
+    const action = commandAction(reply.command, this.phase);
+    switch (action.kind) {
+      case 'kill':
+        this.log.warn({ event: 'server_kill', phase: this.phase }, 'server asked to kill this job');
         this.stopJob(new PilotError(ErrorCode.PANDAKILL, 'job killed by the server (command tobekilled)'));
         break;
-      case 'debug':
-        this.heartbeatSec = this.ctx.debugHeartbeatSec;
+      case 'stale-kill':
+        this.log.warn({ event: 'server_kill_ignored', phase: this.phase }, 'tobekilled for a job whose payload already ended: ignored');
+        break;
+      case 'debug': {
+        const sec = action.on || this.job.debug ? this.ctx.debugHeartbeatSec : this.ctx.heartbeatSec;
+        this.schedule.setInterval(sec * 1000);
         this.heartbeatWake.abort(); // the pending (long) wait ends now, not after the old interval
-        this.log.info({ event: 'debug_on', text: reply.commandText }, 'server switched the job to debug heartbeats');
+        this.log.info({ event: action.on ? 'debug_on' : 'debug_off', text: reply.commandText, heartbeatSec: sec }, 'server changed the heartbeat interval');
         break;
-      case 'debugoff':
-        this.heartbeatSec = this.job.debug ? this.ctx.debugHeartbeatSec : this.ctx.heartbeatSec;
-        break;
+      }
       case 'softkill':
+        this.log.info({ event: 'softkill' }, 'server asked the pilot to stop after the current jobs');
         this.ctx.onSoftkill();
         break;
       case 'alreadydone':
@@ -224,6 +253,7 @@ class JobRun {
     this.guardToClean = guard;
     const payload = PayloadProcess.start({ command, cwd: jobDir, env, stdoutPath, stderrPath, cgroupProcsFile: guard.cgroup?.procsFile });
     this.payload = payload;
+    this.phase = 'running';
     this.startedAt = new Date();
     this.log.info({ event: 'payload_start', pid: payload.pid, cgroup: guard.cgroup?.dir ?? null }, 'payload started');
     guard.start(payload.pid, jobDir, [stdoutPath, stderrPath], (verdict) => {
@@ -243,6 +273,7 @@ class JobRun {
     const heartbeats = this.heartbeatLoop(payload);
     const exit: PayloadExit = await payload.done;
     await heartbeats;
+    this.phase = 'reporting';
     this.jobStop.signal.removeEventListener('abort', onStop);
     this.log.info({ event: 'payload_exit', exitCode: exit.exitCode, signal: exit.signal }, 'payload ended');
     if (exit.launchError) throw new PilotError(ErrorCode.INTERNALPILOTPROBLEM, exit.launchError);
@@ -261,28 +292,22 @@ class JobRun {
     const sleep = this.ctx.sleep ?? realSleep;
     const done = new AbortController();
     void payload.done.then(() => done.abort());
-    let nextBeat = Date.now() + this.jitter(this.heartbeatSec * 1000);
     while (!done.signal.aborted) {
       try {
-        await sleep(Math.max(0, nextBeat - Date.now()), AbortSignal.any([done.signal, this.heartbeatWake.signal]));
+        await sleep(this.schedule.msUntilDue(), AbortSignal.any([done.signal, this.heartbeatWake.signal]));
       } catch {
         if (done.signal.aborted) break;
-        // woken by `debug`: beat on the new, shorter interval from now
+        // woken by `debug`: the schedule already holds the new, sooner beat
         this.heartbeatWake = new AbortController();
-        nextBeat = Math.min(nextBeat, Date.now() + this.jitter(this.heartbeatSec * 1000));
         continue;
       }
       this.channel.heartbeat('running', this.fields());
-      nextBeat = Date.now() + this.jitter(this.heartbeatSec * 1000);
+      this.schedule.beaten();
     }
   }
 
-  /** ±10 %, so pilots started together do not beat together. */
-  private jitter(ms: number): number {
-    return Math.round(ms * (0.9 + Math.random() * 0.2));
-  }
-
   private async report(jobDir: string, verdict: PayloadVerdict): Promise<JobOutcome> {
+    this.phase = 'reporting';
     const endedAt = new Date();
     const extra: Record<string, string | number> = {
       transExitCode: verdict.transExitCode,
@@ -301,7 +326,7 @@ class JobRun {
     const outcome: FinalOutcome = await this.channel.final(verdict.state, this.fields(extra));
     let finalUpdateFile: string | undefined;
     if (!outcome.acknowledged) {
-      finalUpdateFile = this.keepFinalUpdate(jobDir || this.ctx.pilotHome, outcome);
+      finalUpdateFile = keepFinalUpdate(this.ctx, jobDir || this.ctx.pilotHome, this.channel, outcome);
     }
     this.log.info(
       { event: 'job_end', state: verdict.state, pilotErrorCode: verdict.pilotErrorCode, acknowledged: outcome.acknowledged },
@@ -330,21 +355,4 @@ class JobRun {
       return null;
     }
   }
-
-  /** Invariant 2: a final update the server never acknowledged is kept where the next pilot will find it. */
-  private keepFinalUpdate(dir: string, outcome: FinalOutcome): string {
-    const file = path.join(dir, 'final-update.json');
-    const record = {
-      serverUrl: this.ctx.serverUrl,
-      dialect: this.ctx.server.dialect,
-      seqHeader: this.channel.seqHeader(outcome.seq),
-      update: outcome.update,
-      error: outcome.error,
-      writtenAt: new Date().toISOString(),
-    };
-    writeFileSync(file, `${JSON.stringify(record, null, 1)}\n`, { mode: 0o600 });
-    this.log.error({ event: 'final_update_kept', file, error: outcome.error }, 'final update not acknowledged; kept on disk for recovery');
-    return file;
-  }
 }
-

@@ -1,1 +1,22 @@
-export { OrderedUpdateChannel, SEQ_HEADER, type FinalOutcome, type QueuedUpdate, type SendUpdate, type UpdateChannelOptions, type UpdateKind } from './ordered-update-channel.js';
+export {
+  OrderedUpdateChannel,
+  SEQ_HEADER,
+  type FinalOutcome,
+  type JobUpdateSender,
+  type QueuedUpdate,
+  type SendUpdate,
+  type UpdateChannelOptions,
+  type UpdateKind,
+} from './ordered-update-channel.js';
+export { NaiveUpdateSender } from './naive-update-sender.js';
+export { BulkHeartbeatBatcher, type BulkHeartbeatOptions, type SendBulk } from './bulk-heartbeats.js';
+export { HeartbeatSchedule, type HeartbeatScheduleOptions } from './heartbeat-schedule.js';
+export { sendUntilAnswered, type RetryOptions } from './retry-send.js';
+export {
+  FINAL_UPDATE_FILE,
+  findFinalUpdates,
+  parseFinalUpdate,
+  writeFinalUpdate,
+  type FinalUpdateRecord,
+} from './final-update-file.js';
+export { recoverFinalUpdates, type RecoverDeps, type RecoverySummary, type RecoveryResult } from './recover.js';

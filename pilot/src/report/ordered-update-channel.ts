@@ -1,24 +1,19 @@
 /**
  * The one way a job's status reaches the server. Updates leave in the order
- * they were made, one at a time, each stamped with a sequence when made; a
- * pending heartbeat is replaced by a newer one; a state never regresses; the
- * final update waits for everything before it and is retried until the server
+ * they were made, one at a time, each stamped with a sequence when made. An
+ * update that went out is resent, same sequence, until the server answers,
+ * before anything newer leaves: a copy that arrives late is then an exact
+ * duplicate, never an overtaken one. A heartbeat still waiting is replaced by
+ * any newer update; a state change never is; a state never regresses;
+ * nothing follows the final update, which is retried until the server
  * acknowledges it or the deadline passes.
  */
 import type { Logger } from 'pino';
-import { isFinalPilotState, PILOT_STATE_RANK, type PilotJobState } from '../protocol/index.js';
-import {
-  backoffDelay,
-  DEFAULT_BACKOFF,
-  isRetryable,
-  realSleep,
-  type BackoffOptions,
-  type JobUpdate,
-  type Sleep,
-  type UpdateReply,
-} from '../server/index.js';
+import { isFinalPilotState, PILOT_STATE_RANK, SEQ_HEADER, type PilotJobState } from '../protocol/index.js';
+import type { BackoffOptions, JobUpdate, Sleep, UpdateReply } from '../server/index.js';
+import { sendUntilAnswered } from './retry-send.js';
 
-export const SEQ_HEADER = 'X-PanDA-Update-Seq';
+export { SEQ_HEADER };
 
 export type UpdateKind = 'heartbeat' | 'state' | 'final';
 
@@ -28,21 +23,21 @@ export interface QueuedUpdate {
   update: JobUpdate;
 }
 
-export type SendUpdate = (update: JobUpdate, headers: Record<string, string>, signal?: AbortSignal) => Promise<UpdateReply>;
+/** Sends one update with its headers; `kind` lets a caller route heartbeats differently (bulk). */
+export type SendUpdate = (update: JobUpdate, headers: Record<string, string>, signal: AbortSignal | undefined, kind: UpdateKind) => Promise<UpdateReply>;
 
 export interface UpdateChannelOptions {
   pandaId: number;
   attemptNr: number;
   send: SendUpdate;
   log: Logger;
-  /** Called for every acknowledged update, with the reply the server gave to that update. */
+  /** Called for every answered update, with the reply the server gave to that update. */
   onReply?: ((reply: UpdateReply, sent: QueuedUpdate) => void) | undefined;
   sleep?: Sleep | undefined;
   backoff?: BackoffOptions | undefined;
   random?: (() => number) | undefined;
   /** How long the final update keeps trying (ms) before the caller must persist it. */
   finalDeadlineMs?: number | undefined;
-  now?: (() => number) | undefined;
 }
 
 export interface FinalOutcome {
@@ -54,8 +49,22 @@ export interface FinalOutcome {
   error?: string | undefined;
 }
 
-export class OrderedUpdateChannel {
-  private readonly queue: QueuedUpdate[] = [];
+/** What a job runner needs from whatever sends its updates (the ordered channel; the bench's naive sender). */
+export interface JobUpdateSender {
+  readonly closed: boolean;
+  seqHeader(n: number): string;
+  heartbeat(state: PilotJobState, fields: Record<string, string | number>): void;
+  stateChange(state: PilotJobState, fields: Record<string, string | number>): boolean;
+  final(state: 'finished' | 'failed', fields: Record<string, string | number>): Promise<FinalOutcome>;
+  flush(): Promise<void>;
+  abort(reason: string): void;
+}
+
+export class OrderedUpdateChannel implements JobUpdateSender {
+  /** Made but not yet sent. */
+  private readonly waiting: QueuedUpdate[] = [];
+  /** Sent at least once and not yet answered: it owns the wire until answered. */
+  private inFlight: QueuedUpdate | null = null;
   private seq = 0;
   private highestRank = -1;
   private finalMade = false;
@@ -76,19 +85,21 @@ export class OrderedUpdateChannel {
     return this.closedByServer || this.finalMade;
   }
 
-  /** Queues a heartbeat; a heartbeat still waiting to leave is replaced by this newer one. */
+  /** Updates made and not yet answered (for tests and logs). */
+  get pending(): number {
+    return this.waiting.length + (this.inFlight ? 1 : 0);
+  }
+
+  /** Queues a heartbeat, replacing one still waiting. Ignored after the final update or when it would regress. */
   heartbeat(state: PilotJobState, fields: Record<string, string | number>): void {
-    if (this.closed || this.rankOf(state) < this.highestRank) return;
-    const tail = this.queue.at(-1);
-    const tailWaiting = tail && !(this.queue.length === 1 && this.draining);
-    if (tail && tailWaiting && tail.kind === 'heartbeat') this.queue.pop();
+    if (this.closed || PILOT_STATE_RANK[state] < this.highestRank) return;
     this.enqueue('heartbeat', state, fields);
   }
 
   /** Queues a state change (never coalesced away). A regression is refused and logged. */
   stateChange(state: PilotJobState, fields: Record<string, string | number>): boolean {
     if (this.closed) return false;
-    if (this.rankOf(state) < this.highestRank) {
+    if (PILOT_STATE_RANK[state] < this.highestRank) {
       this.opts.log.warn({ event: 'state_regression_refused', state }, `refusing to send ${state} after a later state`);
       return false;
     }
@@ -107,22 +118,20 @@ export class OrderedUpdateChannel {
     const item = this.enqueue('final', state, fields);
     this.finalMade = true;
     const deadline = this.opts.finalDeadlineMs ?? 20 * 60_000;
-    const timer = setTimeout(() => this.stop.abort(new Error('final update deadline passed')), deadline);
+    const timer = setTimeout(() => this.stop.abort(new Error(`final update not acknowledged within ${Math.round(deadline / 1000)} s`)), deadline);
     try {
       await this.flush();
     } finally {
       clearTimeout(timer);
     }
-    this.finalResult ??= { acknowledged: false, update: item.update, seq: item.seq, error: String(this.stop.signal.reason ?? 'not delivered') };
+    this.finalResult ??= { acknowledged: false, update: item.update, seq: item.seq, error: errorText(this.stop.signal.reason) };
     return this.finalResult;
   }
 
-  /** Resolves when nothing is queued or in flight. */
+  /** Resolves when nothing is waiting or in flight (or the channel was stopped). */
   async flush(): Promise<void> {
-    while (this.queue.length > 0 && !this.stop.signal.aborted) {
-      this.draining ??= this.drain().finally(() => {
-        this.draining = null;
-      });
+    while (this.pending > 0 && !this.stop.signal.aborted) {
+      this.startDrain();
       await this.draining;
     }
   }
@@ -132,71 +141,75 @@ export class OrderedUpdateChannel {
     this.stop.abort(new Error(reason));
   }
 
-  private rankOf(state: PilotJobState): number {
-    return PILOT_STATE_RANK[state];
-  }
-
   private enqueue(kind: UpdateKind, state: PilotJobState, fields: Record<string, string | number>): QueuedUpdate {
+    // Any newer update supersedes a heartbeat that has not left yet; what has left is never taken back.
+    const tail = this.waiting.at(-1);
+    if (tail?.kind === 'heartbeat') this.waiting.pop();
     this.seq += 1;
-    this.highestRank = Math.max(this.highestRank, this.rankOf(state));
+    this.highestRank = Math.max(this.highestRank, PILOT_STATE_RANK[state]);
     const item: QueuedUpdate = { seq: this.seq, kind, update: { jobId: this.opts.pandaId, state, attemptNr: this.opts.attemptNr, fields } };
-    this.queue.push(item);
-    if (!this.draining) {
-      this.draining = this.drain().finally(() => {
-        this.draining = null;
-      });
-      this.draining.catch(() => undefined);
-    }
+    this.waiting.push(item);
+    this.startDrain();
     return item;
   }
 
+  private startDrain(): void {
+    if (this.draining) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = null;
+      // Something made in the instant between the loop's last look and now must not wait for the next update.
+      if (this.waiting.length > 0 && !this.stop.signal.aborted) this.startDrain();
+    });
+    this.draining.catch(() => undefined);
+  }
+
   private async drain(): Promise<void> {
-    const sleep = this.opts.sleep ?? realSleep;
-    while (this.queue.length > 0 && !this.stop.signal.aborted) {
-      const head = this.queue[0] as QueuedUpdate;
-      let attempt = 0;
-      for (;;) {
-        attempt += 1;
-        try {
-          const reply = await this.opts.send(head.update, { [SEQ_HEADER]: this.seqHeader(head.seq) }, this.stop.signal);
-          this.queue.shift();
-          this.acknowledge(head, reply);
-          break;
-        } catch (err) {
-          if (this.stop.signal.aborted) return;
-          const retryable = isRetryable(err);
-          const newerWaiting = this.queue.length > 1;
-          this.opts.log.warn(
-            { event: 'update_failed', seq: head.seq, state: head.update.state, kind: head.kind, attempt, retryable, err: (err as Error).message },
-            'job update not acknowledged',
-          );
-          if (!retryable || (head.kind === 'heartbeat' && newerWaiting && attempt >= 3)) {
-            // An answer that is not a success will not change by resending; a stale heartbeat is superseded.
-            this.queue.shift();
-            if (head.kind === 'final') this.finalResult = { acknowledged: false, update: head.update, seq: head.seq, error: (err as Error).message };
-            break;
-          }
-          try {
-            await sleep(backoffDelay(attempt, this.opts.backoff ?? DEFAULT_BACKOFF, this.opts.random), this.stop.signal);
-          } catch {
-            return;
-          }
-        }
+    while (!this.stop.signal.aborted) {
+      const head = this.waiting.shift();
+      if (!head) return;
+      this.inFlight = head;
+      try {
+        const headers = { [SEQ_HEADER]: this.seqHeader(head.seq) };
+        const reply = await sendUntilAnswered(() => this.opts.send(head.update, headers, this.stop.signal, head.kind), {
+          signal: this.stop.signal,
+          sleep: this.opts.sleep,
+          backoff: this.opts.backoff,
+          random: this.opts.random,
+          onFailure: (err, attempt, willRetry) =>
+            this.opts.log.warn(
+              { event: 'update_failed', seq: head.seq, state: head.update.state, kind: head.kind, attempt, willRetry, err: errorText(err) },
+              willRetry ? 'job update not answered; resending the same update' : 'job update refused',
+            ),
+        });
+        this.acknowledge(head, reply);
+      } catch (err) {
+        if (this.stop.signal.aborted) return;
+        // Not retryable: the server answered, and resending will not change that answer.
+        if (head.kind === 'final') this.finalResult = { acknowledged: false, update: head.update, seq: head.seq, error: errorText(err) };
+      } finally {
+        this.inFlight = null;
       }
     }
   }
 
   private acknowledge(item: QueuedUpdate, reply: UpdateReply): void {
+    if (reply.statusCode !== 0) {
+      this.opts.log.warn({ event: 'update_status', seq: item.seq, statusCode: reply.statusCode, raw: reply.raw }, 'server answered the update with a non-zero StatusCode');
+    }
     if (item.kind === 'final' || isFinalPilotState(item.update.state)) {
       this.finalResult = { acknowledged: true, reply, update: item.update, seq: item.seq };
     }
     if (reply.command === 'alreadydone') {
       this.closedByServer = true;
       // Nothing after this can matter to the server; drop what is left except a final we owe a result for.
-      const rest = this.queue.splice(0);
+      const rest = this.waiting.splice(0);
       const fin = rest.find((q) => q.kind === 'final');
       if (fin) this.finalResult = { acknowledged: true, reply, update: fin.update, seq: fin.seq, error: 'server said alreadydone' };
     }
     this.opts.onReply?.(reply, item);
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err ?? 'not delivered');
 }

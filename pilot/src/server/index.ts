@@ -1,8 +1,8 @@
 export { HttpTransport, TransportError, type TransportOptions, type HttpReply } from './http-transport.js';
 export { HttpStatusError, isRetryable, backoffDelay, realSleep, DEFAULT_BACKOFF, type BackoffOptions, type Sleep } from './retry-policy.js';
-export { LegacyDialect, ProtocolError } from './legacy-dialect.js';
-export { V1Dialect, type V1Envelope } from './v1-dialect.js';
+export { LegacyDialect, ProtocolError, legacyUpdateParams } from './legacy-dialect.js';
+export { V1Dialect, v1UpdateParams, type V1Envelope } from './v1-dialect.js';
 export { selectDialect, detectV1, type ApiChoice } from './dialect-select.js';
-export type { PandaServer, JobRequest, JobUpdate, UpdateReply, SendOptions } from './panda-server.js';
+export type { PandaServer, JobRequest, JobUpdate, UpdateReply, SendOptions, BulkUpdateItem } from './panda-server.js';
 export { parseCommand } from './panda-server.js';
 export { tokenSourceFromEnv, authHeaders, type TokenSource } from './auth.js';

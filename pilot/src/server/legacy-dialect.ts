@@ -4,7 +4,8 @@
  */
 import { encodeForm, LEGACY_PARAMS, StatusCode, type LegacyMethod, type WireValue } from '../protocol/index.js';
 import type { HttpTransport } from './http-transport.js';
-import { legacyGetJobParams, parseCommand, type JobRequest, type JobUpdate, type PandaServer, type SendOptions, type UpdateReply } from './panda-server.js';
+import { BULK_SEQ_HEADER } from '../protocol/index.js';
+import { legacyGetJobParams, parseCommand, type BulkUpdateItem, type JobRequest, type JobUpdate, type PandaServer, type SendOptions, type UpdateReply } from './panda-server.js';
 import { HttpStatusError } from './retry-policy.js';
 
 /** A reply that came back but is not what the protocol promises. */
@@ -17,6 +18,13 @@ export class LegacyDialect implements PandaServer {
   constructor(private readonly http: HttpTransport) {}
 
   async call(method: LegacyMethod, params: Record<string, WireValue>, opts: SendOptions = {}): Promise<Record<string, unknown>> {
+    const parsed = await this.callRaw(method, params, opts);
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ProtocolError(`${method}: reply is not a JSON object`);
+    return parsed as Record<string, unknown>;
+  }
+
+  /** The call, with the reply JSON-decoded but not checked for shape (updateJobsInBulk answers a list). */
+  async callRaw(method: LegacyMethod, params: Record<string, WireValue>, opts: SendOptions = {}): Promise<unknown> {
     const allowed = new Set<string>(LEGACY_PARAMS[method]);
     for (const key of Object.keys(params)) {
       // Sending a name the server does not know is an HTTP 500 in production: catch it here instead.
@@ -32,11 +40,9 @@ export class LegacyDialect implements PandaServer {
     );
     if (reply.status !== 200) throw new HttpStatusError(reply.status, reply.body, path);
     try {
-      const parsed: unknown = JSON.parse(reply.body);
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-      return parsed as Record<string, unknown>;
+      return JSON.parse(reply.body) as unknown;
     } catch (err) {
-      throw new ProtocolError(`${method}: reply is not a JSON object: ${reply.body.slice(0, 200)}`, { cause: err });
+      throw new ProtocolError(`${method}: reply is not JSON: ${reply.body.slice(0, 200)}`, { cause: err });
     }
   }
 
@@ -52,14 +58,40 @@ export class LegacyDialect implements PandaServer {
   }
 
   async updateJob(update: JobUpdate, opts?: SendOptions): Promise<UpdateReply> {
-    const params: Record<string, WireValue> = {
-      jobId: update.jobId,
-      state: update.state,
-      attemptNr: update.attemptNr,
-      ...update.fields,
-    };
-    const reply = await this.call('updateJob', params, opts);
-    const { command, commandText } = parseCommand(reply.command);
-    return { statusCode: Number(reply.StatusCode ?? 0), command, commandText, raw: reply };
+    return legacyUpdateReply(await this.call('updateJob', legacyUpdateParams(update), opts));
   }
+
+  /** `updateJobsInBulk`: jobList is JSON text; the server answers `[true, [reply, …]]` or `[false, "why"]`. */
+  async updateJobsBulk(items: readonly BulkUpdateItem[], opts: SendOptions = {}): Promise<(UpdateReply | Error)[]> {
+    const jobList = JSON.stringify(items.map((i) => legacyUpdateParams(i.update)));
+    const headers = { ...opts.headers, [BULK_SEQ_HEADER]: bulkSeqHeader(items) };
+    const reply = await this.callRaw('updateJobsInBulk', { jobList }, { ...opts, headers });
+    if (!Array.isArray(reply) || reply.length !== 2) throw new ProtocolError('updateJobsInBulk: reply is not [ok, replies]');
+    const [ok, replies] = reply as [unknown, unknown];
+    if (ok !== true) throw new ProtocolError(`updateJobsInBulk refused: ${String(replies).slice(0, 200)}`);
+    if (!Array.isArray(replies) || replies.length !== items.length) {
+      throw new ProtocolError(`updateJobsInBulk: ${Array.isArray(replies) ? replies.length : 'no'} replies for ${items.length} updates`);
+    }
+    // Each entry is a reply dict, or its urlencoded text when the server did not send JSON.
+    return replies.map((r: unknown) => {
+      if (typeof r === 'string') return legacyUpdateReply(Object.fromEntries(new URLSearchParams(r)));
+      if (r && typeof r === 'object' && !Array.isArray(r)) return legacyUpdateReply(r as Record<string, unknown>);
+      return new ProtocolError(`updateJobsInBulk: unreadable reply entry ${JSON.stringify(r).slice(0, 100)}`);
+    });
+  }
+}
+
+/** updateJob parameters of one update, in legacy names. */
+export function legacyUpdateParams(update: JobUpdate): Record<string, WireValue> {
+  return { jobId: update.jobId, state: update.state, attemptNr: update.attemptNr, ...update.fields };
+}
+
+function legacyUpdateReply(reply: Record<string, unknown>): UpdateReply {
+  const { command, commandText } = parseCommand(reply.command);
+  return { statusCode: Number(reply.StatusCode ?? 0), command, commandText, raw: reply };
+}
+
+/** The bulk sequence header: PandaID → that job's sequence. */
+export function bulkSeqHeader(items: readonly BulkUpdateItem[]): string {
+  return JSON.stringify(Object.fromEntries(items.map((i) => [String(i.update.jobId), i.seqHeader])));
 }

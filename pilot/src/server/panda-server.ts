@@ -46,11 +46,23 @@ export interface SendOptions {
   headers?: Record<string, string> | undefined;
 }
 
+/** One entry of a bulk update: the update and its sequence header value. */
+export interface BulkUpdateItem {
+  update: JobUpdate;
+  seqHeader: string;
+}
+
 export interface PandaServer {
   readonly dialect: 'legacy' | 'v1';
   /** A raw job description (field → value) or null when the server has none. */
   getJob(req: JobRequest, opts?: SendOptions): Promise<Record<string, unknown> | null>;
   updateJob(update: JobUpdate, opts?: SendOptions): Promise<UpdateReply>;
+  /**
+   * Several jobs' updates in one request. Resolves with one entry per item,
+   * in order: the reply to that job's update, or the error the server gave
+   * for it alone. Rejects when the request as a whole failed.
+   */
+  updateJobsBulk?(items: readonly BulkUpdateItem[], opts?: SendOptions): Promise<(UpdateReply | Error)[]>;
 }
 
 /** The getJob parameters by their legacy names; undefined values are left off the wire. */

@@ -6,7 +6,9 @@ import { V1_PARAMS, type V1Endpoint } from '../protocol/index.js';
 import { v1GetJobName, v1UpdateJobName } from '../protocol/index.js';
 import type { HttpTransport } from './http-transport.js';
 import { ProtocolError } from './legacy-dialect.js';
-import { legacyGetJobParams, parseCommand, type JobRequest, type JobUpdate, type PandaServer, type SendOptions, type UpdateReply } from './panda-server.js';
+import { BULK_SEQ_HEADER } from '../protocol/index.js';
+import { bulkSeqHeader } from './legacy-dialect.js';
+import { legacyGetJobParams, parseCommand, type BulkUpdateItem, type JobRequest, type JobUpdate, type PandaServer, type SendOptions, type UpdateReply } from './panda-server.js';
 import { HttpStatusError } from './retry-policy.js';
 
 export interface V1Envelope {
@@ -66,21 +68,42 @@ export class V1Dialect implements PandaServer {
   }
 
   async updateJob(update: JobUpdate, opts?: SendOptions): Promise<UpdateReply> {
-    const params: Record<string, unknown> = {
-      job_id: update.jobId,
-      job_status: update.state,
-      attempt_nr: update.attemptNr,
-    };
-    for (const [k, v] of Object.entries(update.fields)) {
-      if (k === 'timestamp') continue; // v1 has no timestamp parameter
-      params[v1UpdateJobName(k)] = v;
-    }
-    const env = await this.call('pilot/update_job', params, opts);
-    if (!env.success) throw new ProtocolError(`update_job refused: ${env.message}`);
-    // Servers put the reply dict in data; tolerate a bare command string too.
-    const data: Record<string, unknown> =
-      env.data && typeof env.data === 'object' ? (env.data as Record<string, unknown>) : { command: env.data };
-    const { command, commandText } = parseCommand(data.command);
-    return { statusCode: Number(data.StatusCode ?? 0), command, commandText, raw: data };
+    return v1UpdateReply(await this.call('pilot/update_job', v1UpdateParams(update), opts));
   }
+
+  /** `pilot/update_jobs_bulk`: job_list of update_job dicts; data is the list of their envelopes. */
+  async updateJobsBulk(items: readonly BulkUpdateItem[], opts: SendOptions = {}): Promise<(UpdateReply | Error)[]> {
+    const headers = { ...opts.headers, [BULK_SEQ_HEADER]: bulkSeqHeader(items) };
+    const env = await this.call('pilot/update_jobs_bulk', { job_list: items.map((i) => v1UpdateParams(i.update)) }, { ...opts, headers });
+    if (!env.success) throw new ProtocolError(`update_jobs_bulk refused: ${env.message}`);
+    if (!Array.isArray(env.data) || env.data.length !== items.length) {
+      throw new ProtocolError(`update_jobs_bulk: ${Array.isArray(env.data) ? env.data.length : 'no'} replies for ${items.length} updates`);
+    }
+    return env.data.map((one: unknown) => {
+      if (!one || typeof one !== 'object' || typeof (one as V1Envelope).success !== 'boolean') return new ProtocolError('update_jobs_bulk: entry lacks the envelope');
+      try {
+        return v1UpdateReply(one as V1Envelope);
+      } catch (err) {
+        return err as Error;
+      }
+    });
+  }
+}
+
+/** update_job parameters of one update, in v1 names. */
+export function v1UpdateParams(update: JobUpdate): Record<string, unknown> {
+  const params: Record<string, unknown> = { job_id: update.jobId, job_status: update.state, attempt_nr: update.attemptNr };
+  for (const [k, v] of Object.entries(update.fields)) {
+    if (k === 'timestamp') continue; // v1 has no timestamp parameter
+    params[v1UpdateJobName(k)] = v;
+  }
+  return params;
+}
+
+function v1UpdateReply(env: V1Envelope): UpdateReply {
+  if (!env.success) throw new ProtocolError(`update_job refused: ${env.message}`);
+  // Servers put the reply dict in data; tolerate a bare command string too.
+  const data: Record<string, unknown> = env.data && typeof env.data === 'object' ? (env.data as Record<string, unknown>) : { command: env.data };
+  const { command, commandText } = parseCommand(data.command);
+  return { statusCode: Number(data.StatusCode ?? 0), command, commandText, raw: data };
 }

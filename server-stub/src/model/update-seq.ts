@@ -11,6 +11,8 @@
  */
 import { isFinalPilotState, isPilotJobState, PILOT_STATE_RANK, type PilotJobState } from '../../../pilot/src/protocol/index.js';
 
+export { BULK_SEQ_HEADER } from '../../../pilot/src/protocol/index.js';
+
 /** A parsed sequence header. */
 export interface UpdateSeq {
   pandaId: number;
@@ -24,9 +26,6 @@ export function parseUpdateSeq(raw: string | null | undefined): UpdateSeq | null
   if (!m) return null;
   return { pandaId: Number(m[1]), attemptNr: Number(m[2]), n: Number(m[3]) };
 }
-
-/** Header of a bulk update request: a JSON object PandaID → that job's sequence header. */
-export const BULK_SEQ_HEADER = 'X-PanDA-Update-Seq-Bulk';
 
 /** Parses the bulk header; an unreadable header counts as absent (every entry then has no sequence). */
 export function parseBulkSeqHeader(raw: string | null | undefined): Map<string, string> {

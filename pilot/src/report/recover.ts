@@ -1,0 +1,90 @@
+/**
+ * Re-sends final updates kept on disk: each with its original sequence
+ * header, through the dialect of the server it was meant for, a bounded
+ * number of tries. Acknowledged files become `final-update.json.acked`;
+ * ones the server refuses (it does not know that job attempt, or the order
+ * rules say no) `.refused`; unreadable ones `.invalid`; the rest stay for
+ * the next try.
+ */
+import type { Logger } from 'pino';
+import { SEQ_HEADER } from '../protocol/index.js';
+import type { BackoffOptions, PandaServer, Sleep, UpdateReply } from '../server/index.js';
+import { claimFinalUpdate, readFinalUpdate, releaseFinalUpdate, type FinalUpdateRecord } from './final-update-file.js';
+import { sendUntilAnswered } from './retry-send.js';
+
+export type RecoveryResult = 'delivered' | 'refused' | 'invalid' | 'left' | 'skipped';
+
+export interface RecoverDeps {
+  /** The server to send a record to, or null to leave it for another time (e.g. another server's job). */
+  serverFor: (record: FinalUpdateRecord) => PandaServer | null;
+  log: Logger;
+  signal: AbortSignal;
+  maxAttempts: number;
+  sleep?: Sleep | undefined;
+  backoff?: BackoffOptions | undefined;
+}
+
+export interface RecoverySummary {
+  found: number;
+  delivered: number;
+  refused: number;
+  invalid: number;
+  /** Not delivered this time (server away, or skipped); still on disk. */
+  left: number;
+  files: { file: string; result: RecoveryResult; pandaId?: number | undefined; detail?: string | undefined }[];
+}
+
+/** Whether a reply means the server now has this final update. */
+function accepted(reply: UpdateReply): boolean {
+  // alreadydone: the server has a final for this job already (ours, or its own ending) — nothing left to deliver.
+  return reply.statusCode === 0 && reply.command !== 'tobekilled';
+}
+
+async function recoverOne(file: string, deps: RecoverDeps): Promise<RecoverySummary['files'][number]> {
+  const claimed = claimFinalUpdate(file);
+  if (!claimed) return { file, result: 'skipped', detail: 'taken by another process' };
+  let record: FinalUpdateRecord;
+  try {
+    record = readFinalUpdate(claimed);
+  } catch (err) {
+    const kept = releaseFinalUpdate(claimed, '.invalid');
+    deps.log.error({ event: 'final_update_invalid', file: kept, err: (err as Error).message }, 'kept final update is unreadable');
+    return { file, result: 'invalid', detail: (err as Error).message };
+  }
+  const pandaId = record.update.jobId;
+  const server = deps.serverFor(record);
+  if (!server) {
+    releaseFinalUpdate(claimed, '');
+    return { file, result: 'skipped', pandaId, detail: `meant for ${record.serverUrl}` };
+  }
+  try {
+    const reply = await sendUntilAnswered(() => server.updateJob(record.update, { headers: { [SEQ_HEADER]: record.seqHeader }, signal: deps.signal }), {
+      signal: deps.signal,
+      maxAttempts: deps.maxAttempts,
+      sleep: deps.sleep,
+      backoff: deps.backoff,
+    });
+    const ok = accepted(reply);
+    releaseFinalUpdate(claimed, ok ? '.acked' : '.refused');
+    deps.log.info({ event: ok ? 'final_update_recovered' : 'final_update_refused', pandaId, command: reply.command, statusCode: reply.statusCode }, ok ? 'kept final update delivered' : 'server refused the kept final update');
+    return { file, result: ok ? 'delivered' : 'refused', pandaId, detail: `StatusCode ${reply.statusCode}, command ${reply.command}` };
+  } catch (err) {
+    releaseFinalUpdate(claimed, '');
+    deps.log.warn({ event: 'final_update_not_recovered', pandaId, err: (err as Error)?.message }, 'kept final update still not delivered');
+    return { file, result: 'left', pandaId, detail: (err as Error)?.message };
+  }
+}
+
+/** Sends each file in turn (one at a time: each is one job's one final update). */
+export async function recoverFinalUpdates(files: readonly string[], deps: RecoverDeps): Promise<RecoverySummary> {
+  const summary: RecoverySummary = { found: files.length, delivered: 0, refused: 0, invalid: 0, left: 0, files: [] };
+  for (const file of files) {
+    const one = deps.signal.aborted ? { file, result: 'left' as const, detail: 'stopped' } : await recoverOne(file, deps);
+    summary.files.push(one);
+    if (one.result === 'delivered') summary.delivered += 1;
+    else if (one.result === 'refused') summary.refused += 1;
+    else if (one.result === 'invalid') summary.invalid += 1;
+    else summary.left += 1;
+  }
+  return summary;
+}
