@@ -99,7 +99,7 @@ async function refuseMalformed(ctx: JobContext, err: MalformedJobError): Promise
     transExitCode: 0,
     timestamp: new Date().toISOString(),
   });
-  const finalUpdateFile = fin.acknowledged ? undefined : keepFinalUpdate(ctx, ctx.pilotHome, channel, fin);
+  const finalUpdateFile = fin.acknowledged || ctx.naiveUpdates ? undefined : keepFinalUpdate(ctx, ctx.pilotHome, channel, fin);
   return { ...outcome, acknowledged: fin.acknowledged, finalUpdateFile };
 }
 
@@ -325,7 +325,8 @@ class JobRun {
     }
     const outcome: FinalOutcome = await this.channel.final(verdict.state, this.fields(extra));
     let finalUpdateFile: string | undefined;
-    if (!outcome.acknowledged) {
+    // The naive baseline loses an unacknowledged final, as pilot3 does; everything else keeps it.
+    if (!outcome.acknowledged && !this.ctx.naiveUpdates) {
       finalUpdateFile = keepFinalUpdate(this.ctx, jobDir || this.ctx.pilotHome, this.channel, outcome);
     }
     this.log.info(
