@@ -84,7 +84,7 @@ export class StubEngine {
   }
 
   update(input: UpdateInput): UpdateOutcome {
-    return applyUpdate(this.stores, input, this.at(), this.orderCheck, this.options.resourceTypes);
+    return applyUpdate(this.stores, input, this.at(), this.orderCheck, this.resourceTypes);
   }
 
   /** One watchdog pass with these limits, at the engine's clock. */
