@@ -2,3 +2,4 @@ export * from './param-names.js';
 export * from './error-codes.js';
 export * from './form-codec.js';
 export * from './job-states.js';
+export * from './event-ranges.js';
