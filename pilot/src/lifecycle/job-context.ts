@@ -1,6 +1,7 @@
 /** Everything a job run needs from the pilot around it. */
 import type { Logger } from 'pino';
 import type { QueueLimits } from '../config/index.js';
+import type { EsSettings } from '../eventservice/index.js';
 import type { PandaServer, Sleep } from '../server/index.js';
 import type { MonitorSettings } from './payload-guard.js';
 
@@ -35,4 +36,6 @@ export interface JobContext {
   queueLimits?: QueueLimits | undefined;
   /** How payloads are watched (cgroups, watchdogs, sampling interval); defaults when absent. */
   monitor?: MonitorSettings | undefined;
+  /** Event-service settings (CLI flags); defaults when absent. */
+  eventService?: EsSettings | undefined;
 }

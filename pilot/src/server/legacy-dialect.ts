@@ -3,6 +3,7 @@
  * value a string; we ask for JSON replies (Accept) as pilot3's fallback does.
  */
 import { encodeForm, LEGACY_PARAMS, StatusCode, type LegacyMethod, type WireValue } from '../protocol/index.js';
+import { decodeRangeList, decodeRangeReportReply, type RangeReport, type RangeReportReply, type RangeRequest } from './event-range-calls.js';
 import type { HttpTransport } from './http-transport.js';
 import { legacyGetJobParams, parseCommand, type JobRequest, type JobUpdate, type PandaServer, type SendOptions, type UpdateReply } from './panda-server.js';
 import { HttpStatusError } from './retry-policy.js';
@@ -61,5 +62,29 @@ export class LegacyDialect implements PandaServer {
     const reply = await this.call('updateJob', params, opts);
     const { command, commandText } = parseCommand(reply.command);
     return { statusCode: Number(reply.StatusCode ?? 0), command, commandText, raw: reply };
+  }
+
+  async getEventRanges(req: RangeRequest, opts?: SendOptions): Promise<unknown[]> {
+    const reply = await this.call(
+      'getEventRanges',
+      { pandaID: req.pandaId, jobsetID: req.jobsetId, taskID: req.taskId, nRanges: req.nRanges },
+      opts,
+    );
+    if (Number(reply.StatusCode) !== StatusCode.OK) throw new ProtocolError(`getEventRanges: StatusCode ${String(reply.StatusCode)}`);
+    try {
+      return decodeRangeList(reply.eventRanges);
+    } catch (err) {
+      throw new ProtocolError(`getEventRanges: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async updateEventRanges(pandaId: number, reports: readonly RangeReport[], opts?: SendOptions): Promise<RangeReportReply> {
+    const reply = await this.call('updateEventRanges', { eventRanges: JSON.stringify(reports), version: 0, pandaID: pandaId }, opts);
+    if (Number(reply.StatusCode) !== StatusCode.OK) throw new ProtocolError(`updateEventRanges: StatusCode ${String(reply.StatusCode)}`);
+    try {
+      return decodeRangeReportReply(reply.Returns, reply.Command, reports.length);
+    } catch (err) {
+      throw new ProtocolError(`updateEventRanges: ${(err as Error).message}`, { cause: err });
+    }
   }
 }
