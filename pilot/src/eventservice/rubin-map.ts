@@ -145,13 +145,13 @@ export function fillTemplate(command: string, range: EventRange): string {
  * change that). Without one, pilot3's fallback: `<label>:<file>^<startEvent>`.
  */
 export function rangeCommand(command: string, range: EventRange, map: RubinEsMap | null): { ok: true; command: string } | { ok: false; error: string } {
-  const filled = fillTemplate(command, range);
   const input = rangeInput(range);
   if (!input) {
     if (map) return { ok: false, error: `LFN ${range.LFN} is not <label>:<file>_<n>, so it cannot be looked up in the Rubin ES map` };
-    return { ok: true, command: filled };
+    return { ok: true, command: fillTemplate(command, range) };
   }
   const entry = map ? map[input.label]?.[String(input.orderId)] : `${input.fileKey}^${range.startEvent}`;
   if (entry === undefined) return { ok: false, error: `the Rubin ES map has no entry ${input.label}/${input.orderId} for range ${range.eventRangeID}` };
-  return { ok: true, command: replaceToken(filled, input.fileKey, entry).text };
+  // Template fields go in after the replacement, so {LFN} is the range's own LFN.
+  return { ok: true, command: fillTemplate(replaceToken(command, input.fileKey, entry).text, range) };
 }
