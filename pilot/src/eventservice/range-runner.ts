@@ -4,7 +4,7 @@
  * that says what to report: finished, failed (retry may help) or fatal
  * (it will not).
  */
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { ErrorCode } from '../protocol/index.js';
@@ -74,6 +74,16 @@ export function newestMtimeMs(dir: string, depth = 3, budget = { n: 2000 }): num
     }
   }
   return newest;
+}
+
+/** The last non-empty line of a range's stderr, for its diagnostic. */
+function lastStderrLine(dir: string): string {
+  try {
+    const text = readFileSync(path.join(dir, 'payload.stderr'), 'utf8').slice(-4096);
+    return text.trim().split('\n').filter(Boolean).pop() ?? '';
+  } catch {
+    return '';
+  }
 }
 
 function shellStatus(exit: PayloadExit): number {
@@ -148,5 +158,7 @@ export async function runRange(input: RangeRunInput): Promise<RangeResult> {
   if (status === 0) return { ...base, status: 'finished', errorCode: 0, errorDiag: '' };
   const how = exit.signal && exit.exitCode === null ? `was killed by ${exit.signal}` : `exited with status ${status}`;
   const fatal = input.fatalExitCodes.has(status);
-  return { ...base, status: fatal ? 'fatal' : 'failed', errorCode: status, errorDiag: truncateDiag(`event range ${how}${fatal ? ' (fatal: not retried)' : ''}`) };
+  const last = lastStderrLine(dir);
+  const diag = `event range ${how}${fatal ? ' (fatal: not retried)' : ''}${last ? `: ${last}` : ''}`;
+  return { ...base, status: fatal ? 'fatal' : 'failed', errorCode: status, errorDiag: truncateDiag(diag) };
 }
