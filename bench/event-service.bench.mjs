@@ -45,10 +45,12 @@ async function plain() {
 }
 
 async function startStub(name) {
-  const stub = spawn(process.execPath, [dist('panda-stub.mjs'), 'serve', '--port', '0', '--data', path.join(scratch, name)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const stub = spawn(process.execPath, [dist('panda-stub.mjs'), 'serve', '--port', '0', '--data', path.join(scratch, name)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  stub.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
   const url = await new Promise((resolve, reject) => {
     createInterface({ input: stub.stdout }).once('line', (l) => (l.startsWith('listening ') ? resolve(l.slice(10)) : reject(new Error(l))));
-    stub.once('exit', (c) => reject(new Error(`stub exited ${c}`)));
+    stub.once('exit', (c) => reject(new Error(`stub exited ${c}: ${err}`)));
   });
   return { url, stop: () => stub.kill('SIGTERM') };
 }

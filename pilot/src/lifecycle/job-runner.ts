@@ -215,17 +215,14 @@ class JobRun {
     }
   }
 
+  private jobEnv(jobDir: string, cores: number): NodeJS.ProcessEnv {
+    return payloadEnv({ job: this.job, base: this.ctx.env, serverUrl: this.ctx.serverUrl, siteName: this.ctx.identity.siteName, jobDir, cores });
+  }
+
   private async execute(jobDir: string, command: string): Promise<PayloadVerdict> {
     const stdoutPath = path.join(jobDir, 'payload.stdout');
     const stderrPath = path.join(jobDir, 'payload.stderr');
-    const env = payloadEnv({
-      job: this.job,
-      base: this.ctx.env,
-      serverUrl: this.ctx.serverUrl,
-      siteName: this.ctx.identity.siteName,
-      jobDir,
-      cores: this.job.coreCount,
-    });
+    const env = this.jobEnv(jobDir, this.job.coreCount);
     const guard = PayloadGuard.prepare(this.job, this.ctx.monitor ?? DEFAULT_MONITOR_SETTINGS, this.log);
     this.guard = guard;
     this.guardToClean = guard;
@@ -270,14 +267,7 @@ class JobRun {
       throw new PilotError(ErrorCode.INTERNALPILOTPROBLEM, `the ${server.dialect} server connection has no event-range calls`);
     }
     const settings = this.ctx.eventService ?? DEFAULT_ES_SETTINGS;
-    const env = payloadEnv({
-      job: this.job,
-      base: this.ctx.env,
-      serverUrl: this.ctx.serverUrl,
-      siteName: this.ctx.identity.siteName,
-      jobDir,
-      cores: esConcurrency(settings, this.ctx.env, this.job.coreCount),
-    });
+    const env = this.jobEnv(jobDir, esConcurrency(settings, this.ctx.env, this.job.coreCount));
     // The job's own payload files exist even when no range ever runs (the log tarball lists them).
     writeFileSync(path.join(jobDir, 'payload.stdout'), '', { flag: 'a' });
     writeFileSync(path.join(jobDir, 'payload.stderr'), '', { flag: 'a' });
