@@ -4,12 +4,12 @@
  * that says what to report: finished, failed (retry may help) or fatal
  * (it will not).
  */
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { ErrorCode } from '../protocol/index.js';
 import { PilotError, truncateDiag } from '../errors/index.js';
-import { sessionProcesses, totals } from '../monitor/index.js';
+import { newestMtimeMs, sessionProcesses, totals } from '../monitor/index.js';
 import { PayloadProcess, type PayloadExit } from '../run/index.js';
 import { realSleep, type Sleep } from '../server/index.js';
 import type { EventRange } from './event-range.js';
@@ -50,30 +50,6 @@ export interface RangeRunInput {
   /** Each sample's RSS of this range's process group, for the job's peak. */
   onSample?: ((rssKb: number) => void) | undefined;
   sleep?: Sleep | undefined;
-}
-
-/** Newest modification time under `dir` (a few levels deep, bounded), so output of any kind counts as progress. */
-export function newestMtimeMs(dir: string, depth = 3, budget = { n: 2000 }): number {
-  let newest = 0;
-  let entries: string[];
-  try {
-    newest = statSync(dir).mtimeMs;
-    entries = readdirSync(dir);
-  } catch {
-    return newest;
-  }
-  for (const name of entries) {
-    if (--budget.n < 0) break;
-    const p = path.join(dir, name);
-    try {
-      const st = statSync(p);
-      newest = Math.max(newest, st.mtimeMs);
-      if (st.isDirectory() && depth > 0) newest = Math.max(newest, newestMtimeMs(p, depth - 1, budget));
-    } catch {
-      // gone between readdir and stat
-    }
-  }
-  return newest;
 }
 
 /** The last non-empty line of a range's stderr, for its diagnostic. */
@@ -138,7 +114,7 @@ export async function runRange(input: RangeRunInput): Promise<RangeResult> {
       const now = Date.now();
       if (input.limits.loopingMs > 0 && now - lastLoopCheck >= loopEvery) {
         lastLoopCheck = now;
-        quietSince = Math.max(quietSince, newestMtimeMs(dir));
+        quietSince = Math.max(quietSince, newestMtimeMs(dir) ?? 0);
       }
       const verdict = guardVerdict(input.limits, { rssKb: t.rssKb, elapsedMs: now - started, quietMs: input.limits.loopingMs > 0 ? now - quietSince : 0 });
       if (verdict) stopWith(verdict);
