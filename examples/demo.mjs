@@ -162,7 +162,15 @@ try {
       problems.push(`${j.pandaId} (${j.taskName}) should be finished, is ${j.state}`);
     }
   }
-  const expectedJobs = 1 + 20 + 2 + 2 + 1; // the broken job runs twice (maxAttempts 2), the OOM job twice (boosted retry)
+  // The 20 isr_clustered quanta run as event ranges, 10 per job: 2 jobs, every range done.
+  for (const j of jobs.filter((x) => x.taskName === 'isr_clustered')) {
+    const d = await api(`${url}/stub/jobs/${j.pandaId}`);
+    const ranges = d.eventRanges ?? [];
+    const notDone = ranges.filter((r) => r.statusName !== 'done');
+    if (ranges.length !== 10 || notDone.length) problems.push(`${j.pandaId} (isr_clustered) should have 10 done ranges, has ${ranges.length} (${notDone.length} not done)`);
+  }
+  console.log(`\nEvent ranges: ${Object.entries(summary.eventRanges ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}; PanDA calls served: ${summary.requests?.total}`);
+  const expectedJobs = 1 + 20 + 2 + 2 + 2 + 1; // isr_clustered: 20 quanta in 2 jobs; the broken job runs twice (maxAttempts 2), the OOM job twice (boosted retry)
   if (oomAttempts.length !== 2) problems.push(`expected 2 attempts of makeWarp_bigmem, found ${oomAttempts.length}`);
   if (jobs.length !== expectedJobs) problems.push(`expected ${expectedJobs} jobs (with the retry), found ${jobs.length}`);
   if ((summary.order_violations ?? 0) !== 0) problems.push(`stub counted ${summary.order_violations} order violations`);

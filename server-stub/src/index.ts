@@ -11,6 +11,7 @@ import { StubEngine, type EngineOptions } from './engine/index.js';
 import { startHttpServer } from './http/server.js';
 import { textReply } from './http/reply.js';
 import { runWatchdog } from './engine/watchdog.js';
+import { RequestCounter } from './http/request-counter.js';
 import { silentLogger, type Logger } from './log.js';
 import { REAL_SERVER_LIMITS, type WatchdogLimits } from './model/watchdog-rules.js';
 import { openStores } from './store/index.js';
@@ -51,16 +52,17 @@ export async function startStub(options: StubOptions): Promise<RunningStub> {
   const log = options.log ?? silentLogger();
   const stores = openStores(options.dataDir);
   const engine = new StubEngine(stores, options.engine);
+  const counter = new RequestCounter();
   const routes = [
     ...legacyRoutes(engine),
     ...v1Routes(engine),
-    ...managementRoutes(engine),
+    ...managementRoutes(engine, counter),
     ...queueDataRoutes(engine),
     { method: 'GET' as const, pattern: /^\/$/, handler: () => textReply(200, 'panda-stub: see /stub/summary\n') },
   ];
   let server;
   try {
-    server = await startHttpServer({ routes, port: options.port, host: options.host ?? '127.0.0.1', log });
+    server = await startHttpServer({ routes, port: options.port, host: options.host ?? '127.0.0.1', log, onRequest: (p) => counter.count(p) });
   } catch (err) {
     stores.close();
     throw err;

@@ -4,6 +4,7 @@
  * that only matter to pilot3 are accepted and ignored.
  */
 import type { Argv } from 'yargs';
+import { DEFAULT_ES_SETTINGS, type EsSettings } from '../eventservice/index.js';
 
 export interface PilotOptions {
   queue: string;
@@ -45,6 +46,8 @@ export interface PilotOptions {
   retryMaxDelaySec: number;
   /** Benchmark baseline only: unordered updates. */
   naiveUpdates: boolean;
+  /** Event-service executor settings. */
+  eventService: EsSettings;
 }
 
 /** Payload monitoring and watchdog flags (0 switches a limit off). */
@@ -142,7 +145,11 @@ export function pilotFlags(y: Argv): Argv {
     .option('bulk-heartbeats', { type: 'boolean', default: false, describe: "send the heartbeats of this pilot's jobs as one bulk request per interval" })
     .option('recover', { type: 'string', describe: 're-send the unacknowledged final updates kept under DIR (final-update.json), then exit' })
     .option('retry-max-delay', { type: 'number', default: 60, hidden: true, describe: 'cap of the update retry backoff, seconds' })
-    .option('naive-updates', { type: 'boolean', default: false, hidden: true, describe: 'benchmark baseline: fire updates unordered' });
+    .option('naive-updates', { type: 'boolean', default: false, hidden: true, describe: 'benchmark baseline: fire updates unordered' })
+    .option('es-cores', { type: 'number', describe: 'event ranges run side by side (default: RUBIN_ES_CORES, else the job\'s coreCount)' })
+    .option('es-fatal-exit-codes', { type: 'string', default: DEFAULT_ES_SETTINGS.fatalExitCodes.join(','), describe: 'range exit codes reported fatal (never retried), comma-separated' })
+    .option('es-looping-limit', { type: 'number', default: DEFAULT_ES_SETTINGS.loopingLimitSec, describe: 'stop a range whose directory saw no file change this long, seconds (0: off)' })
+    .option('es-report-delay', { type: 'number', default: DEFAULT_ES_SETTINGS.reportDelayMs / 1000, describe: 'longest a range result waits to be sent with others, seconds' });
   for (const [name, spec] of Object.entries(PILOT3_COMPAT_FLAGS)) a = a.option(name, { type: spec.type, hidden: true });
   return a;
 }
@@ -220,6 +227,23 @@ export function toPilotOptions(argv: Record<string, unknown>, cwd = process.cwd(
     bulkHeartbeats: Boolean(argv['bulk-heartbeats']),
     retryMaxDelaySec: positive('retry-max-delay', (argv['retry-max-delay'] as number | undefined) ?? 60),
     naiveUpdates: Boolean(argv['naive-updates']),
+    eventService: esSettings(argv),
+  };
+}
+
+function esSettings(argv: Record<string, unknown>): EsSettings {
+  const cores = argv['es-cores'] as number | undefined;
+  const codes = String(argv['es-fatal-exit-codes'] ?? DEFAULT_ES_SETTINGS.fatalExitCodes.join(','))
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
+  if (!codes.every((c) => /^\d{1,3}$/.test(c))) throw new Error(`--es-fatal-exit-codes must list exit codes, got ${String(argv['es-fatal-exit-codes'])}`);
+  return {
+    ...DEFAULT_ES_SETTINGS,
+    cores: cores === undefined ? undefined : Math.floor(positive('es-cores', cores)),
+    fatalExitCodes: codes.map(Number),
+    loopingLimitSec: positive('es-looping-limit', (argv['es-looping-limit'] as number | undefined) ?? DEFAULT_ES_SETTINGS.loopingLimitSec, true),
+    reportDelayMs: positive('es-report-delay', (argv['es-report-delay'] as number | undefined) ?? DEFAULT_ES_SETTINGS.reportDelayMs / 1000, true) * 1000,
   };
 }
 

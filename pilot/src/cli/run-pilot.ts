@@ -109,6 +109,7 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
       finalDeadlineMs: opts.finalDeadlineSec * 1000,
       pilotSignal: pilotStop.signal,
       onSoftkill: () => softkill.abort(),
+      eventService: opts.eventService,
       softkill: softkill.signal,
       queueLimits: queue.limits,
       monitor: monitorSettings(opts, queue.limits, log),

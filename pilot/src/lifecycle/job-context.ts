@@ -1,6 +1,7 @@
 /** Everything a job run needs from the pilot around it. */
 import type { Logger } from 'pino';
 import type { QueueLimits } from '../config/index.js';
+import type { EsSettings } from '../eventservice/index.js';
 import type { BackoffOptions, PandaServer, Sleep } from '../server/index.js';
 import type { MonitorSettings } from './payload-guard.js';
 import type { BulkHeartbeatBatcher } from '../report/index.js';
@@ -42,4 +43,6 @@ export interface JobContext {
   bulk?: { batcher: BulkHeartbeatBatcher; gridOriginMs: number } | undefined;
   /** Benchmark baseline only (hidden `--naive-updates`): fire updates unordered. */
   naiveUpdates?: boolean | undefined;
+  /** Event-service settings (CLI flags); defaults when absent. */
+  eventService?: EsSettings | undefined;
 }

@@ -8,6 +8,7 @@ import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { ErrorCode, pandaTime } from '../protocol/index.js';
 import { PilotError, truncateDiag } from '../errors/index.js';
+import { DEFAULT_ES_SETTINGS, esConcurrency, runEventService, type PeakSink } from '../eventservice/index.js';
 import { parseJobDescription, MalformedJobError, type JobDescription } from '../job/index.js';
 import { jobLogger } from '../log/index.js';
 import { jobMetrics, MetricsAccumulator, updateFields, type MetricsSummary } from '../monitor/index.js';
@@ -131,6 +132,8 @@ class JobRun {
   private readonly log;
   private readonly channel: JobUpdateSender;
   private readonly jobStop = new AbortController();
+  /** Aborted when the server says softkill: an event-service job takes no more ranges. */
+  private readonly softkill = new AbortController();
   /** Latest monitor figures (heartbeats read them; the monitor loop writes them). */
   private metrics: MetricsSummary | null = null;
   /** CPU seconds the launcher measured for the whole tree, once it ended. */
@@ -142,6 +145,8 @@ class JobRun {
   private heartbeatWake = new AbortController();
   private readonly schedule: HeartbeatSchedule;
   private phase: JobPhase = 'preparing';
+  /** Peak figures of an event-service job's ranges (its heartbeats and final update read them). */
+  private readonly esPeak: PeakSink = { maxRssKb: 0, maxVmemKb: 0, cpuSec: 0 };
   private payload: PayloadProcess | null = null;
   private startedAt: Date | null = null;
 
@@ -177,6 +182,7 @@ class JobRun {
       }
       case 'softkill':
         this.log.info({ event: 'softkill' }, 'server asked the pilot to stop after the current jobs');
+        this.softkill.abort();
         this.ctx.onSoftkill();
         break;
       case 'alreadydone':
@@ -196,7 +202,8 @@ class JobRun {
     if (this.startedAt) f.startTime = pandaTime(this.startedAt);
     const m = this.guard?.summary() ?? this.metrics;
     if (m) Object.assign(f, updateFields(m));
-    const cpuSec = Math.max(m?.cpuSec ?? 0, this.exitCpuSec);
+    else if (this.esPeak.maxRssKb > 0) f.maxRSS = this.esPeak.maxRssKb;
+    const cpuSec = Math.max(m?.cpuSec ?? 0, this.exitCpuSec, this.esPeak.cpuSec);
     if (cpuSec > 0) {
       f.cpuConsumptionTime = Math.round(cpuSec);
       f.cpuConsumptionUnit = 's';
@@ -216,7 +223,7 @@ class JobRun {
       writeFileSync(path.join(jobDir, 'job-description.json'), `${JSON.stringify(this.job.raw, null, 1)}\n`);
       const command = buildPayloadCommand(this.job, this.ctx.env, jobDir);
       if (this.jobStop.signal.aborted) throw this.jobStop.signal.reason;
-      const verdict = await this.execute(jobDir, command);
+      const verdict = this.job.eventService ? await this.executeEventService(jobDir, command) : await this.execute(jobDir, command);
       return await this.report(jobDir, verdict);
     } catch (err) {
       const failure = PilotError.from(err);
@@ -237,17 +244,14 @@ class JobRun {
     }
   }
 
+  private jobEnv(jobDir: string, cores: number): NodeJS.ProcessEnv {
+    return payloadEnv({ job: this.job, base: this.ctx.env, serverUrl: this.ctx.serverUrl, siteName: this.ctx.identity.siteName, jobDir, cores });
+  }
+
   private async execute(jobDir: string, command: string): Promise<PayloadVerdict> {
     const stdoutPath = path.join(jobDir, 'payload.stdout');
     const stderrPath = path.join(jobDir, 'payload.stderr');
-    const env = payloadEnv({
-      job: this.job,
-      base: this.ctx.env,
-      serverUrl: this.ctx.serverUrl,
-      siteName: this.ctx.identity.siteName,
-      jobDir,
-      cores: this.job.coreCount,
-    });
+    const env = this.jobEnv(jobDir, this.job.coreCount);
     const guard = PayloadGuard.prepare(this.job, this.ctx.monitor ?? DEFAULT_MONITOR_SETTINGS, this.log);
     this.guard = guard;
     this.guardToClean = guard;
@@ -270,7 +274,7 @@ class JobRun {
     this.jobStop.signal.addEventListener('abort', onStop, { once: true });
     if (this.jobStop.signal.aborted) onStop();
 
-    const heartbeats = this.heartbeatLoop(payload);
+    const heartbeats = this.heartbeatLoop(payload.done);
     const exit: PayloadExit = await payload.done;
     await heartbeats;
     this.phase = 'reporting';
@@ -287,11 +291,49 @@ class JobRun {
     return judgePayload({ exit, stopReason, stderrTail: tail(stderrPath), oom: end.oom }, signalNumber);
   }
 
-  /** Sends `running` heartbeats until the payload ends; the figures come from the monitor loop. */
-  private async heartbeatLoop(payload: PayloadProcess): Promise<void> {
+  /** Event-service job: the ranges run as their own payloads (pilot/src/eventservice); heartbeats go on meanwhile. */
+  private async executeEventService(jobDir: string, command: string): Promise<PayloadVerdict> {
+    const server = this.ctx.server;
+    if (!server.getEventRanges || !server.updateEventRanges) {
+      throw new PilotError(ErrorCode.INTERNALPILOTPROBLEM, `the ${server.dialect} server connection has no event-range calls`);
+    }
+    const settings = this.ctx.eventService ?? DEFAULT_ES_SETTINGS;
+    const env = this.jobEnv(jobDir, esConcurrency(settings, this.ctx.env, this.job.coreCount));
+    // The job's own payload files exist even when no range ever runs (the log tarball lists them).
+    writeFileSync(path.join(jobDir, 'payload.stdout'), '', { flag: 'a' });
+    writeFileSync(path.join(jobDir, 'payload.stderr'), '', { flag: 'a' });
+    this.startedAt = new Date();
+    this.phase = 'running';
+    this.channel.stateChange('running', this.fields());
+    this.log.info({ event: 'es_start', cores: env.RUBIN_ES_CORES }, 'event-service job: running ranges');
+    const done = runEventService({
+      job: this.job,
+      jobDir,
+      command,
+      env,
+      server: { getEventRanges: server.getEventRanges.bind(server), updateEventRanges: server.updateEventRanges.bind(server) },
+      log: this.log,
+      settings,
+      killGraceMs: this.ctx.killGraceMs,
+      stop: this.jobStop.signal,
+      softkill: this.softkill.signal,
+      onCommand: (command) => this.onCommand({ statusCode: 0, command, raw: {} }),
+      peak: this.esPeak,
+      reportDeadlineMs: this.ctx.finalDeadlineMs,
+      sleep: this.ctx.sleep,
+    });
+    await this.heartbeatLoop(done);
+    const result = await done;
+    this.log.info({ event: 'es_end', ranges: result.ranges, requests: result.requests, state: result.verdict.state, code: result.verdict.pilotErrorCode }, 'event-service job: ranges done');
+    return result.verdict;
+  }
+
+  /** Sends `running` heartbeats until `ended` settles; the figures come from the monitor loop (or the ranges). */
+  private async heartbeatLoop(ended: Promise<unknown>): Promise<void> {
     const sleep = this.ctx.sleep ?? realSleep;
     const done = new AbortController();
-    void payload.done.then(() => done.abort());
+    const stop = () => done.abort();
+    void ended.then(stop, stop);
     while (!done.signal.aborted) {
       try {
         await sleep(this.schedule.msUntilDue(), AbortSignal.any([done.signal, this.heartbeatWake.signal]));

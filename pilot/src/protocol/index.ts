@@ -3,3 +3,4 @@ export * from './error-codes.js';
 export * from './form-codec.js';
 export * from './job-states.js';
 export * from './seq-headers.js';
+export * from './event-ranges.js';

@@ -6,3 +6,4 @@ export { selectDialect, detectV1, type ApiChoice } from './dialect-select.js';
 export type { PandaServer, JobRequest, JobUpdate, UpdateReply, SendOptions, BulkUpdateItem } from './panda-server.js';
 export { parseCommand } from './panda-server.js';
 export { tokenSourceFromEnv, authHeaders, type TokenSource } from './auth.js';
+export { decodeRangeList, decodeRangeReportReply, type EventRangeApi, type RangeRequest, type RangeReport, type RangeReportReply } from './event-range-calls.js';

@@ -3,6 +3,7 @@
  * value a string; we ask for JSON replies (Accept) as pilot3's fallback does.
  */
 import { encodeForm, LEGACY_PARAMS, StatusCode, type LegacyMethod, type WireValue } from '../protocol/index.js';
+import { decodeRangeList, decodeRangeReportReply, type RangeReport, type RangeReportReply, type RangeRequest } from './event-range-calls.js';
 import type { HttpTransport } from './http-transport.js';
 import { BULK_SEQ_HEADER } from '../protocol/index.js';
 import { legacyGetJobParams, parseCommand, type BulkUpdateItem, type JobRequest, type JobUpdate, type PandaServer, type SendOptions, type UpdateReply } from './panda-server.js';
@@ -78,6 +79,30 @@ export class LegacyDialect implements PandaServer {
       if (r && typeof r === 'object' && !Array.isArray(r)) return legacyUpdateReply(r as Record<string, unknown>);
       return new ProtocolError(`updateJobsInBulk: unreadable reply entry ${JSON.stringify(r).slice(0, 100)}`);
     });
+  }
+
+  async getEventRanges(req: RangeRequest, opts?: SendOptions): Promise<unknown[]> {
+    const reply = await this.call(
+      'getEventRanges',
+      { pandaID: req.pandaId, jobsetID: req.jobsetId, taskID: req.taskId, nRanges: req.nRanges },
+      opts,
+    );
+    if (Number(reply.StatusCode) !== StatusCode.OK) throw new ProtocolError(`getEventRanges: StatusCode ${String(reply.StatusCode)}`);
+    try {
+      return decodeRangeList(reply.eventRanges);
+    } catch (err) {
+      throw new ProtocolError(`getEventRanges: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async updateEventRanges(pandaId: number, reports: readonly RangeReport[], opts?: SendOptions): Promise<RangeReportReply> {
+    const reply = await this.call('updateEventRanges', { eventRanges: JSON.stringify(reports), version: 0, pandaID: pandaId }, opts);
+    if (Number(reply.StatusCode) !== StatusCode.OK) throw new ProtocolError(`updateEventRanges: StatusCode ${String(reply.StatusCode)}`);
+    try {
+      return decodeRangeReportReply(reply.Returns, reply.Command, reports.length);
+    } catch (err) {
+      throw new ProtocolError(`updateEventRanges: ${(err as Error).message}`, { cause: err });
+    }
   }
 }
 

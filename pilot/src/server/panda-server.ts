@@ -3,6 +3,7 @@
  * implement it over HTTP; tests may pass an object literal.
  */
 import type { PilotJobState, ServerCommand } from '../protocol/index.js';
+import type { EventRangeApi } from './event-range-calls.js';
 
 /** What the pilot asks for in getJob (legacy names; dialects translate). */
 export interface JobRequest {
@@ -63,6 +64,9 @@ export interface PandaServer {
    * for it alone. Rejects when the request as a whole failed.
    */
   updateJobsBulk?(items: readonly BulkUpdateItem[], opts?: SendOptions): Promise<(UpdateReply | Error)[]>;
+  /** Event-range calls; both dialects have them, a test double may leave them out. */
+  getEventRanges?: EventRangeApi['getEventRanges'];
+  updateEventRanges?: EventRangeApi['updateEventRanges'];
 }
 
 /** The getJob parameters by their legacy names; undefined values are left off the wire. */

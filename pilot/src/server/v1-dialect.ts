@@ -4,6 +4,7 @@
  */
 import { V1_PARAMS, type V1Endpoint } from '../protocol/index.js';
 import { v1GetJobName, v1UpdateJobName } from '../protocol/index.js';
+import { decodeRangeList, decodeRangeReportReply, type RangeReport, type RangeReportReply, type RangeRequest } from './event-range-calls.js';
 import type { HttpTransport } from './http-transport.js';
 import { ProtocolError } from './legacy-dialect.js';
 import { BULK_SEQ_HEADER } from '../protocol/index.js';
@@ -87,6 +88,32 @@ export class V1Dialect implements PandaServer {
         return err as Error;
       }
     });
+  }
+
+  async getEventRanges(req: RangeRequest, opts?: SendOptions): Promise<unknown[]> {
+    const env = await this.call(
+      'event/acquire_event_ranges',
+      { job_id: req.pandaId, jobset_id: req.jobsetId, task_id: req.taskId, n_ranges: req.nRanges },
+      opts,
+    );
+    if (!env.success) throw new ProtocolError(`acquire_event_ranges refused: ${env.message}`);
+    try {
+      return decodeRangeList(env.data);
+    } catch (err) {
+      throw new ProtocolError(`acquire_event_ranges: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async updateEventRanges(_pandaId: number, reports: readonly RangeReport[], opts?: SendOptions): Promise<RangeReportReply> {
+    const env = await this.call('event/update_event_ranges', { event_ranges: JSON.stringify(reports), version: 0 }, opts);
+    if (!env.success) throw new ProtocolError(`update_event_ranges refused: ${env.message}`);
+    const data = (env.data ?? {}) as { Returns?: unknown; Commands?: unknown; Command?: unknown };
+    try {
+      // v1 names it Commands; accept the legacy spelling too.
+      return decodeRangeReportReply(data.Returns, data.Commands ?? data.Command, reports.length);
+    } catch (err) {
+      throw new ProtocolError(`update_event_ranges: ${(err as Error).message}`, { cause: err });
+    }
   }
 }
 

@@ -12,10 +12,11 @@ import {
   type LegacyMethod,
 } from '../../../pilot/src/protocol/index.js';
 import { decodeLegacyParams } from '../http/body-codec.js';
-import { acceptsJson, encodeLegacyForm, legacyReply, textReply } from '../http/reply.js';
+import { acceptsJson, encodeLegacyForm, jsonReply, legacyReply, textReply } from '../http/reply.js';
 import { header, type Route, type StubReply, type StubRequest } from '../http/types.js';
 import type { StubEngine } from '../engine/index.js';
 import { BULK_SEQ_HEADER, parseBulkSeqHeader } from '../model/update-seq.js';
+import { decodeRangeReports, reportVersion } from './event-ranges.js';
 import { dispatchRequestFromLegacy, numberOf, reportFromLegacyNames } from './normalise.js';
 
 /** Python's wording for a call with wrong arguments, which is what the real server answers. */
@@ -109,7 +110,51 @@ function getStatus(engine: StubEngine, params: Record<string, string>): StubRepl
   );
 }
 
-const IMPLEMENTED = new Set(['getJob', 'updateJob', 'updateJobsInBulk', 'getStatus']);
+/** An integer parameter as the server's int() reads it, or undefined. */
+function intOf(text: string | undefined): number | undefined {
+  return text !== undefined && INT_TEXT.test(text) ? Number(text) : undefined;
+}
+
+function getEventRanges(engine: StubEngine, req: StubRequest, params: Record<string, string>): StubReply {
+  const pandaId = intOf(params.pandaID);
+  const jobsetId = intOf(params.jobsetID);
+  // The server's query fails on a non-numeric id and answers "failed".
+  if (pandaId === undefined || jobsetId === undefined) return legacyReply(req, { StatusCode: StatusCode.FAILED });
+  const ranges = engine.acquireRanges(pandaId, jobsetId, intOf(params.nRanges) ?? 10);
+  // JSON replies carry the list; urlencoded ones its JSON text (encodeLegacyForm does that).
+  return legacyReply(req, { StatusCode: StatusCode.OK, eventRanges: ranges });
+}
+
+function updateEventRanges(engine: StubEngine, req: StubRequest, params: Record<string, string>): StubReply {
+  const decoded = decodeRangeReports(params.eventRanges, reportVersion(params.version));
+  // The server's bulk update fails as a whole on bad JSON and answers [false].
+  const result = decoded.ok ? engine.reportRanges(decoded.items) : { returns: [false], commands: {} };
+  // Version 0 replies carry Returns and Command as JSON text, whatever the encoding.
+  return legacyReply(req, { StatusCode: StatusCode.OK, Returns: JSON.stringify(result.returns), Command: JSON.stringify(result.commands) });
+}
+
+function updateEventRange(engine: StubEngine, req: StubRequest, params: Record<string, string>): StubReply {
+  const { ok, command } = engine.reportSingleRange({
+    eventRangeID: params.eventRangeID,
+    eventStatus: params.eventStatus,
+    coreCount: params.coreCount,
+    cpuConsumptionTime: params.cpuConsumptionTime,
+  });
+  return legacyReply(req, ok ? { StatusCode: StatusCode.OK, Command: command ?? 'NULL' } : { StatusCode: StatusCode.FAILED });
+}
+
+function checkEventsAvailability(engine: StubEngine, params: Record<string, string>): StubReply {
+  const pandaId = intOf(params.pandaID);
+  const jobsetId = intOf(params.jobsetID);
+  if (pandaId === undefined || jobsetId === undefined) return jsonReply(200, { StatusCode: StatusCode.FAILED });
+  // This method always answers JSON on the server.
+  return jsonReply(200, { StatusCode: StatusCode.OK, nEventRanges: engine.availableRanges(pandaId, jobsetId) });
+}
+
+const IMPLEMENTED = new Set([
+  'getJob', 'updateJob', 'updateJobsInBulk', 'getStatus',
+  'getEventRanges', 'updateEventRanges', 'updateEventRange', 'checkEventsAvailability',
+]);
 
 /** Routes of the legacy dialect. */
 export function legacyRoutes(engine: StubEngine): Route[] {
@@ -129,6 +174,14 @@ export function legacyRoutes(engine: StubEngine): Route[] {
       }
       case 'updateJobsInBulk':
         return updateJobsInBulk(engine, req, params);
+      case 'getEventRanges':
+        return getEventRanges(engine, req, params);
+      case 'updateEventRanges':
+        return updateEventRanges(engine, req, params);
+      case 'updateEventRange':
+        return updateEventRange(engine, req, params);
+      case 'checkEventsAvailability':
+        return checkEventsAvailability(engine, params);
       default:
         return getStatus(engine, params);
     }

@@ -6,6 +6,7 @@
 import { maybeGunzip } from '../../../pilot/src/protocol/index.js';
 import type { StubEngine } from '../engine/index.js';
 import { jsonReply } from '../http/reply.js';
+import type { RequestCounter } from '../http/request-counter.js';
 import type { Route, StubReply, StubRequest } from '../http/types.js';
 import { parseTaskFile } from '../model/task-file.js';
 
@@ -51,19 +52,20 @@ function jobDetails(engine: StubEngine, id: number): StubReply {
   return details ? jsonReply(200, details) : jsonReply(404, { error: `no job ${id}` });
 }
 
-function kill(engine: StubEngine, id: number): StubReply {
-  const result = engine.kill(id);
+function kill(engine: StubEngine, id: number, soft = false): StubReply {
+  const result = soft ? engine.softkill(id) : engine.kill(id);
   return result ? jsonReply(200, result) : jsonReply(404, { error: `no job ${id}` });
 }
 
 /** Routes of the management API. */
-export function managementRoutes(engine: StubEngine): Route[] {
+export function managementRoutes(engine: StubEngine, counter?: RequestCounter): Route[] {
   return [
     { method: 'POST', pattern: /^\/stub\/tasks$/, handler: (req) => submitTasks(engine, req) },
     { method: 'GET', pattern: /^\/stub\/tasks$/, handler: () => listTasks(engine) },
     { method: 'GET', pattern: /^\/stub\/jobs$/, handler: (req) => listJobs(engine, req) },
     { method: 'GET', pattern: /^\/stub\/jobs\/(\d+)$/, handler: (_req, m) => jobDetails(engine, Number(m[1])) },
     { method: 'POST', pattern: /^\/stub\/jobs\/(\d+)\/kill$/, handler: (_req, m) => kill(engine, Number(m[1])) },
-    { method: 'GET', pattern: /^\/stub\/summary$/, handler: () => jsonReply(200, engine.summary()) },
+    { method: 'POST', pattern: /^\/stub\/jobs\/(\d+)\/softkill$/, handler: (_req, m) => kill(engine, Number(m[1]), true) },
+    { method: 'GET', pattern: /^\/stub\/summary$/, handler: () => jsonReply(200, { ...engine.summary(), requests: counter?.snapshot() ?? null }) },
   ];
 }

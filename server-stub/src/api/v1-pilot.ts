@@ -9,6 +9,7 @@ import { textReply, v1Reply, jsonReply } from '../http/reply.js';
 import { BadRequestError, header, type Route, type StubReply, type StubRequest } from '../http/types.js';
 import type { StubEngine } from '../engine/index.js';
 import { BULK_SEQ_HEADER, parseBulkSeqHeader } from '../model/update-seq.js';
+import { decodeRangeReports, reportVersion } from './event-ranges.js';
 import { dispatchRequestFromV1, reportFromLegacyNames, v1UpdateToLegacyNames } from './normalise.js';
 import { coerceV1Params } from './v1-types.js';
 
@@ -19,6 +20,10 @@ const SERVED: Partial<Record<V1Endpoint, 'GET' | 'POST'>> = {
   'pilot/update_jobs_bulk': 'POST',
   'pilot/get_job_status': 'GET',
   'system/is_alive': 'GET',
+  'event/acquire_event_ranges': 'POST',
+  'event/update_event_ranges': 'POST',
+  'event/update_single_event_range': 'POST',
+  'event/get_available_event_range_count': 'GET',
 };
 
 /** The server's "Argument error" for names its function signature does not bind. */
@@ -115,6 +120,32 @@ function getJobStatus(engine: StubEngine, p: Record<string, unknown>): StubReply
   );
 }
 
+/** Event-range endpoints; parameters are already type-checked. */
+function eventCall(engine: StubEngine, endpoint: V1Endpoint, p: Record<string, unknown>): StubReply {
+  switch (endpoint) {
+    case 'event/acquire_event_ranges':
+      return v1Reply(true, '', engine.acquireRanges(p.job_id as number, p.jobset_id as number, (p.n_ranges as number | undefined) ?? 10));
+    case 'event/update_event_ranges': {
+      const decoded = decodeRangeReports(p.event_ranges, reportVersion(p.version));
+      if (!decoded.ok) return v1Reply(false, decoded.error);
+      const { returns, commands } = engine.reportRanges(decoded.items);
+      // v1 says Commands where legacy says Command (reference §12).
+      return v1Reply(true, '', { Returns: returns, Commands: commands });
+    }
+    case 'event/update_single_event_range': {
+      const { ok, command } = engine.reportSingleRange({
+        eventRangeID: p.event_range_id,
+        eventStatus: p.event_range_status,
+        coreCount: p.core_count,
+        cpuConsumptionTime: p.cpu_consumption_time,
+      });
+      return ok ? v1Reply(true, '', { Command: command }) : v1Reply(false, 'database error: event range not updated');
+    }
+    default:
+      return v1Reply(true, '', engine.availableRanges(p.job_id as number, p.jobset_id as number));
+  }
+}
+
 function handle(engine: StubEngine, req: StubRequest, endpoint: string): StubReply {
   if (!Object.hasOwn(V1_PARAMS, endpoint)) return textReply(403, `ERROR : method ${endpoint} is forbidden`);
   const known = endpoint as V1Endpoint;
@@ -141,6 +172,11 @@ function handle(engine: StubEngine, req: StubRequest, endpoint: string): StubRep
       return updateJobsBulk(engine, req, coerced.values);
     case 'pilot/get_job_status':
       return getJobStatus(engine, coerced.values);
+    case 'event/acquire_event_ranges':
+    case 'event/update_event_ranges':
+    case 'event/update_single_event_range':
+    case 'event/get_available_event_range_count':
+      return eventCall(engine, known, coerced.values);
     default:
       return v1Reply(true, '');
   }

@@ -32,6 +32,14 @@ export const V1_TYPES: Record<string, Record<string, V1Type>> = {
     ),
   },
   'pilot/get_job_status': { job_ids: 'int-list', timeout: 'int' },
+  'event/acquire_event_ranges': { ...typed('int', 'job_id jobset_id task_id n_ranges timeout segment_id'), scattered: 'bool' },
+  'event/update_event_ranges': { event_ranges: 'str', ...typed('int', 'timeout version') },
+  'event/update_single_event_range': {
+    ...typed('str', 'event_range_id event_range_status'),
+    ...typed('int', 'core_count timeout'),
+    cpu_consumption_time: 'number',
+  },
+  'event/get_available_event_range_count': typed('int', 'job_id jobset_id task_id timeout'),
 };
 
 /** Python's name for a JSON value's type, for messages that read like the server's. */

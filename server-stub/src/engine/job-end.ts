@@ -9,6 +9,7 @@ import { pandaJobName } from '../model/job-description.js';
 import type { JobRecord } from '../model/records.js';
 import { resourceTypeFor, type ResourceTypeRow } from '../model/resource-types.js';
 import { decideRetry } from '../model/retry-policy.js';
+import { carryRanges, endEsJob } from './event-service.js';
 import { dependencyVerdict, taskOutcome, taskStatus } from '../model/task-progress.js';
 import type { Stores } from '../store/index.js';
 
@@ -49,7 +50,8 @@ export function resolveDependants(stores: Stores, taskId: number, at: string): v
 
 /**
  * Creates the next attempt of a failed job when the retry policy says so.
- * Returns its PandaID. `failure` overrides the pilot's code (a server-side failure).
+ * Returns its PandaID. `failure` overrides the pilot's code (a server-side failure);
+ * `esPending` is how many event ranges an event-service job still has to run.
  */
 function maybeRetry(
   stores: Stores,
@@ -57,9 +59,15 @@ function maybeRetry(
   at: string,
   resourceTypes?: readonly ResourceTypeRow[],
   failure?: { code: number; diag: string },
+  esPending?: number,
 ): number | null {
   const task = stores.tasks.get(job.taskId);
   if (!task) return null;
+  if (esPending === 0) {
+    // An event-service job whose every range is done, fatal or out of attempts: a retry would have nothing to run.
+    stores.jobs.addHistory({ pandaId: job.pandaId, at, from: job.state, to: job.state, reason: 'retry decision: no event ranges left to retry' });
+    return null;
+  }
   const code = failure?.code ?? (typeof job.report.pilotErrorCode === 'number' ? job.report.pilotErrorCode : undefined);
   const diag = failure?.diag ?? (typeof job.report.pilotErrorDiag === 'string' ? job.report.pilotErrorDiag : undefined);
   const killed = job.commandToPilot === 'tobekilled';
@@ -90,6 +98,7 @@ function maybeRetry(
     },
     (pandaId) => pandaJobName(task.name, job.name, pandaId),
   );
+  carryRanges(stores, job, next.pandaId, at);
   return next.pandaId;
 }
 
@@ -107,13 +116,20 @@ export function finaliseJob(
   const job = stores.jobs.get(pandaId);
   if (!job || job.state !== 'holding') return;
   const killed = job.commandToPilot === 'tobekilled';
-  const end = finalStateAfterHolding(pilotFinal, killed);
-  const reason = killed ? `finalised: killed (pilot reported ${pilotFinal})` : `finalised: pilot reported ${pilotFinal}`;
-  const extra = killed ? { serverErrorCode: SERVER_KILL_CODE, serverErrorDiag: SERVER_KILL_DIAG } : {};
+  // An event-service job ends as its ranges say, and the pilot's word alone cannot finish it.
+  const es = endEsJob(stores, job, pilotFinal, killed, at);
+  const end = es?.state ?? finalStateAfterHolding(pilotFinal, killed);
+  let reason = killed ? `finalised: killed (pilot reported ${pilotFinal})` : `finalised: pilot reported ${pilotFinal}`;
+  if (es) reason += `; ${es.reason}`;
+  const extra = killed
+    ? { serverErrorCode: SERVER_KILL_CODE, serverErrorDiag: SERVER_KILL_DIAG }
+    : es && end !== pilotFinal
+      ? { serverErrorDiag: `event service: ${es.reason}` }
+      : {};
   stores.jobs.transition(pandaId, 'holding', end, at, reason, extra);
   if (end === 'failed') {
     const ended = stores.jobs.get(pandaId);
-    if (ended) maybeRetry(stores, ended, at, resourceTypes);
+    if (ended) maybeRetry(stores, ended, at, resourceTypes, undefined, es?.pending);
   }
   refreshTaskStatus(stores, job.taskId);
   resolveDependants(stores, job.taskId, at);

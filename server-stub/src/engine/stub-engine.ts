@@ -3,6 +3,7 @@
  * this, never SQL. Each method is one transaction over the stores.
  */
 import { toQueueData, type SiteCatalog } from '../../../pilot/src/config/index.js';
+import { eventRangeStatusName, type EventRangeWire } from '../../../pilot/src/protocol/index.js';
 import type { DispatchRequest } from '../model/dispatch-filter.js';
 import { buildJobDescription, type DescriptionValue } from '../model/job-description.js';
 import type { JobRecord, JobTransition, TaskRecord, UpdateRecord } from '../model/records.js';
@@ -12,9 +13,18 @@ import { checkUpdateOrder, type UpdateOrderCheck } from '../model/update-seq.js'
 import type { Stores } from '../store/index.js';
 import { applyUpdate, type UpdateInput, type UpdateOutcome } from './apply-update.js';
 import { dispatchJobs } from './dispatch.js';
-import { killJob, type KillResult } from './kill.js';
 import { watchdogSweep, type WatchdogAction } from './watchdog.js';
 import type { WatchdogLimits } from '../model/watchdog-rules.js';
+import {
+  acquireRanges,
+  availableRanges,
+  esDescriptionFields,
+  reportRanges,
+  reportSingleRange,
+  type RangeReportResult,
+  type RangeView,
+} from './event-service.js';
+import { killJob, softkillJob, type KillResult } from './kill.js';
 import { submit, type SubmittedTask } from './submit.js';
 
 /** Options: order rules (default: `checkUpdateOrder`), site resource types, a fake clock in tests. */
@@ -33,6 +43,8 @@ export interface JobDetails {
   updates: UpdateRecord[];
   /** Updates of this job refused by the order rules. */
   order_violations: number;
+  /** Every range row of an event-service job (all attempts), with its status by name. */
+  eventRanges?: RangeView[];
 }
 
 /** Counts for `GET /stub/summary`. */
@@ -41,6 +53,8 @@ export interface Summary {
   tasks: Record<string, number>;
   updates: { total: number; byResult: Record<string, number>; byDialect: Record<string, number> };
   order_violations: number;
+  /** Event ranges by status name (event-service tasks only). */
+  eventRanges: Record<string, number>;
 }
 
 /** The stub's logic over its stores. */
@@ -79,8 +93,33 @@ export class StubEngine {
     return jobs.map((job) => {
       const task = this.stores.tasks.get(job.taskId);
       if (!task) throw new Error(`job ${job.pandaId} has no task ${job.taskId}`);
-      return buildJobDescription(job, task);
+      const es = esDescriptionFields(this.stores, job, task.name);
+      return es ? { ...buildJobDescription(job, task), ...es } : buildJobDescription(job, task);
     });
+  }
+
+  /** Hands ready ranges to a live job (getEventRanges / acquire_event_ranges). */
+  acquireRanges(pandaId: number, jobsetId: number, n: number): EventRangeWire[] {
+    return acquireRanges(this.stores, pandaId, jobsetId, n, this.at());
+  }
+
+  /** A bulk range report (updateEventRanges / update_event_ranges, version 0). */
+  reportRanges(items: readonly unknown[]): RangeReportResult {
+    return reportRanges(this.stores, items, this.at());
+  }
+
+  /** One range report (updateEventRange / update_single_event_range). */
+  reportSingleRange(report: Record<string, unknown>): { ok: boolean; command: string | null } {
+    return reportSingleRange(this.stores, report, this.at());
+  }
+
+  /** Ranges still ready in the job's jobset. */
+  availableRanges(pandaId: number, jobsetId: number): number {
+    return availableRanges(this.stores, pandaId, jobsetId);
+  }
+
+  softkill(pandaId: number): KillResult | undefined {
+    return softkillJob(this.stores, pandaId, this.at());
   }
 
   update(input: UpdateInput): UpdateOutcome {
@@ -120,7 +159,16 @@ export class StubEngine {
     const job = this.stores.jobs.get(pandaId);
     if (!job) return undefined;
     const updates = this.stores.updates.forJob(pandaId);
-    return { job, history: this.stores.jobs.history(pandaId), updates, order_violations: updates.filter((u) => u.orderViolation !== null).length };
+    const details: JobDetails = {
+      job,
+      history: this.stores.jobs.history(pandaId),
+      updates,
+      order_violations: updates.filter((u) => u.orderViolation !== null).length,
+    };
+    if (this.stores.ranges.task(job.taskId)) {
+      details.eventRanges = this.stores.ranges.forJob(pandaId).map((r) => ({ ...r, statusName: eventRangeStatusName(r.status) }));
+    }
+    return details;
   }
 
   summary(): Summary {
@@ -130,6 +178,9 @@ export class StubEngine {
       tasks: this.stores.tasks.countByStatus(),
       updates,
       order_violations: orderViolations,
+      eventRanges: Object.fromEntries(
+        Object.entries(this.stores.ranges.countByStatus()).map(([code, n]) => [eventRangeStatusName(Number(code)), n]),
+      ),
     };
   }
 }

@@ -2,9 +2,28 @@
 import { randomUUID } from 'node:crypto';
 import { pandaJobName } from '../model/job-description.js';
 import { resourceTypeFor, type ResourceTypeRow } from '../model/resource-types.js';
-import type { SubmissionSpec } from '../model/task-file.js';
+import { clusterQuanta, esJobCommand, type EsChunk } from '../model/event-service.js';
+import type { JobSpec, SubmissionSpec, TaskSpec } from '../model/task-file.js';
 import type { Stores } from '../store/index.js';
+import { createRanges } from './event-service.js';
 import { refreshTaskStatus } from './job-end.js';
+
+/**
+ * The PanDA jobs of a task: its payloads one job each, or, for an
+ * event-service task, clustered into jobs of ranges that take the task's
+ * cores, memory and walltime.
+ */
+function jobsOf(t: TaskSpec): (JobSpec & { chunk?: EsChunk })[] {
+  if (!t.eventService) return t.jobs;
+  return clusterQuanta(t.jobs, t.eventService.rangesPerJob).map((chunk) => ({
+    name: `eventservice_${chunk.firstOrderId}`,
+    command: esJobCommand(t.name, chunk),
+    cores: t.cores,
+    memoryMB: t.memoryMB,
+    walltimeSec: t.walltimeSec,
+    chunk,
+  }));
+}
 
 /** What a submission created. */
 export interface SubmittedTask {
@@ -51,7 +70,8 @@ export function submit(
         createdAt: at,
       });
       idByName.set(t.name, task.taskId);
-      const pandaIds = t.jobs.map((j, slot) => {
+      if (t.eventService) stores.ranges.setTask(task.taskId, t.eventService);
+      const pandaIds = jobsOf(t).map((j, slot) => {
         const job = stores.jobs.insert(
           {
             taskId: task.taskId,
@@ -76,6 +96,7 @@ export function submit(
           },
           (pandaId) => pandaJobName(t.name, j.name, pandaId),
         );
+        if (j.chunk) createRanges(stores, job, t.name, j.chunk, at);
         return job.pandaId;
       });
       refreshTaskStatus(stores, task.taskId);

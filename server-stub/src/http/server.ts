@@ -37,9 +37,10 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-async function handle(routes: readonly Route[], log: Logger, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(routes: readonly Route[], log: Logger, req: IncomingMessage, res: ServerResponse, onRequest?: (path: string) => void): Promise<void> {
   const started = Date.now();
   const url = new URL(req.url ?? '/', 'http://stub.invalid');
+  onRequest?.(url.pathname);
   let reply: StubReply;
   try {
     const stubReq: StubRequest = {
@@ -64,10 +65,17 @@ async function handle(routes: readonly Route[], log: Logger, req: IncomingMessag
 }
 
 /** Listens on host:port (0 = any free port) and serves `routes`. */
-export function startHttpServer(options: { routes: readonly Route[]; port: number; host: string; log: Logger }): Promise<RunningServer> {
+export function startHttpServer(options: {
+  routes: readonly Route[];
+  port: number;
+  host: string;
+  log: Logger;
+  /** Told the path of every request received (the request counter). */
+  onRequest?: (path: string) => void;
+}): Promise<RunningServer> {
   const { routes, log } = options;
   const server: Server = createServer((req, res) => {
-    void handle(routes, log, req, res);
+    void handle(routes, log, req, res, options.onRequest);
   });
   // Pilots keep connections alive between heartbeats; do not hold shutdown for them.
   server.keepAliveTimeout = 5_000;

@@ -34,10 +34,21 @@ const taskFields = {
   jobs: z.array(jobSchema).min(1, 'jobs must list at least one job').optional(),
   command: z.string().min(1, 'command must not be empty').optional(),
   count: positiveInt.max(100_000).optional(),
+  /** Event service: the jobs above become event ranges, clustered `rangesPerJob` to a PanDA job. */
+  eventService: z.boolean().default(false),
+  rangesPerJob: positiveInt.max(1000).optional(),
+  /** Attempts a failed range gets (the first one included) before it fails for good. */
+  rangeAttempts: positiveInt.max(100).optional(),
 };
 
 /** Either `jobs`, or `command` (with an optional `count`): exactly one way to say what runs. */
-function checkJobSource(task: { jobs?: unknown; command?: unknown; count?: unknown }, ctx: z.RefinementCtx): void {
+function checkJobSource(
+  task: { jobs?: unknown; command?: unknown; count?: unknown; eventService?: boolean; rangesPerJob?: unknown; rangeAttempts?: unknown },
+  ctx: z.RefinementCtx,
+): void {
+  for (const key of ['rangesPerJob', 'rangeAttempts'] as const) {
+    if (task[key] !== undefined && !task.eventService) ctx.addIssue({ code: 'custom', path: [key], message: `${key} needs "eventService": true` });
+  }
   if (task.jobs !== undefined && task.command !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['command'], message: 'give either jobs or command (with count), not both' });
   } else if (task.jobs === undefined && task.command === undefined) {
@@ -79,8 +90,14 @@ export interface TaskSpec {
   priority: number;
   /** Names of tasks in the same submission this one waits for. */
   after: string[];
+  /** The payloads; for an event-service task each is one event range (a quantum), not a job. */
   jobs: JobSpec[];
+  /** Present for an event-service task. */
+  eventService?: { rangesPerJob: number; rangeAttempts: number } | undefined;
 }
+
+/** Defaults of an event-service task: ten ranges per job as pilot3 asks for, three tries per range. */
+export const ES_DEFAULTS = { rangesPerJob: 10, rangeAttempts: 3 } as const;
 
 /** A whole submission, tasks ordered so that every task comes after the tasks it waits for. */
 export interface SubmissionSpec {
@@ -119,7 +136,14 @@ function toTaskSpec(task: RawTask): TaskSpec {
   const { name: taskName, site, label, cores, memoryMB, walltimeSec, maxAttempts, priority, after } = task;
   const memoryBoost = task.memoryBoost ?? null;
   const maxMemoryMB = task.maxMemoryMB ?? null;
-  return { name: taskName, site, label, cores, memoryMB, walltimeSec, maxAttempts, memoryBoost, maxMemoryMB, priority, after, jobs: expandJobs(task) };
+  const spec: TaskSpec = { name: taskName, site, label, cores, memoryMB, walltimeSec, maxAttempts, memoryBoost, maxMemoryMB, priority, after, jobs: expandJobs(task) };
+  if (task.eventService) {
+    spec.eventService = {
+      rangesPerJob: task.rangesPerJob ?? ES_DEFAULTS.rangesPerJob,
+      rangeAttempts: task.rangeAttempts ?? ES_DEFAULTS.rangeAttempts,
+    };
+  }
+  return spec;
 }
 
 /** Cross-field checks zod cannot express per object: unique names, known dependencies, no cycles. */

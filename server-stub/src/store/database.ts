@@ -6,6 +6,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { EVENT_RANGE_SCHEMA } from './event-range-store.js';
 
 export type Db = Database.Database;
 
@@ -131,6 +132,7 @@ export function openDatabase(dataDir: string): Db {
   db.transaction(() => {
     db.exec(SCHEMA);
     addMissingColumns(db);
+    db.exec(EVENT_RANGE_SCHEMA);
     seedSequence(db, 'jobs', FIRST_PANDA_ID);
     seedSequence(db, 'tasks', FIRST_TASK_ID);
     seedSequence(db, 'requests', FIRST_REQUEST_ID);

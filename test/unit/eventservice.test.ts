@@ -1,0 +1,218 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import {
+  batchSize,
+  coalesce,
+  decideEsOutcome,
+  findMapSources,
+  guardVerdict,
+  loadRubinEsMap,
+  parseEventRange,
+  prefixLines,
+  rangeCommand,
+  rangeInput,
+  RangeReporter,
+  type EsFacts,
+  type EventRange,
+} from '../../pilot/src/eventservice/index.js';
+import { formatEventRangeId, parseEventRangeId } from '../../pilot/src/protocol/index.js';
+import { PilotError } from '../../pilot/src/errors/index.js';
+import { decodeRangeReportReply, TransportError, type RangeReport, type RangeReportReply } from '../../pilot/src/server/index.js';
+
+const fixtures = path.join(import.meta.dirname, '..', 'fixtures');
+const fixtureRanges = (JSON.parse(readFileSync(path.join(fixtures, 'eventranges-reply.json'), 'utf8')) as { eventRanges: unknown[] }).eventRanges;
+const log = pino({ level: 'silent' });
+
+function range(over: Partial<Record<string, unknown>> = {}): EventRange {
+  const parsed = parseEventRange({ eventRangeID: '20979-20726429-68354452-3-1', startEvent: 3, lastEvent: 3, LFN: 'isr:eventservice_1', GUID: 'NULL', scope: 'pseudo_dataset', ...over });
+  if (!parsed.ok) throw new Error(parsed.error);
+  return parsed.range;
+}
+
+describe('event range IDs', () => {
+  it('parses the five integers and formats them back', () => {
+    const id = parseEventRangeId('20979-20726429-68354452-10-2');
+    expect(id).toEqual({ taskId: 20979, pandaId: 20726429, fileId: 68354452, processId: 10, attemptNr: 2 });
+    expect(formatEventRangeId(id!)).toBe('20979-20726429-68354452-10-2');
+  });
+  it.each(['', '1-2-3-4', '1-2-3-4-5-6', 'a-2-3-4-5', '1-2-3-4-5/..', '../1-2-3-4-5', '-1-2-3-4-5', 12345])('refuses %j', (bad) => {
+    expect(parseEventRangeId(bad)).toBeNull();
+  });
+  it('accepts every range of the fixture reply and refuses unusable ones with a reason', () => {
+    expect(fixtureRanges.map((r) => parseEventRange(r).ok)).toEqual(fixtureRanges.map(() => true));
+    const noLfn = parseEventRange({ eventRangeID: '1-2-3-4-5', startEvent: 1, lastEvent: 1 });
+    expect(noLfn).toMatchObject({ ok: false, eventRangeID: '1-2-3-4-5', error: expect.stringMatching(/LFN/) });
+    expect(parseEventRange({ eventRangeID: '1-2-3-4-5', startEvent: 4, lastEvent: 2, LFN: 'x:y_1' })).toMatchObject({ ok: false, error: expect.stringMatching(/lastEvent/) });
+    expect(parseEventRange('nope')).toMatchObject({ ok: false, eventRangeID: null });
+  });
+});
+
+describe('Rubin map substitution', () => {
+  const map = JSON.parse(readFileSync(path.join(fixtures, 'rubin-es-map.json'), 'utf8'));
+  const command = 'export X=1; pipetask run --qgraph-node isr:eventservice_1 --out isr:eventservice_1^10; echo isr:eventservice_10';
+
+  it('finds the order id as n + startEvent − 1 and replaces every label:file of that file', () => {
+    expect(rangeInput(range())).toEqual({ label: 'isr', fileKey: 'isr:eventservice_1', orderId: 3 });
+    expect(rangeInput(range({ LFN: 'pseudo_dataset:isr:file_11', startEvent: 2 }))).toMatchObject({ label: 'isr', orderId: 12 });
+    const out = rangeCommand(command, range(), map);
+    // The whole name is replaced; isr:eventservice_10 is another file and stays.
+    expect(out).toEqual({ ok: true, command: 'export X=1; pipetask run --qgraph-node isr:visit_detector_000003 --out isr:visit_detector_000003^10; echo isr:eventservice_10' });
+  });
+  it('refuses a range the map has no entry for, naming it', () => {
+    const out = rangeCommand(command, range({ eventRangeID: '1-2-3-40-1', startEvent: 40, lastEvent: 40 }), map);
+    expect(out).toMatchObject({ ok: false, error: expect.stringMatching(/no entry isr\/40/) });
+  });
+  it('without a map falls back to <file>^<startEvent> as pilot3 does, and fills template fields', () => {
+    expect(rangeCommand('run isr:eventservice_1 {eventRangeID} {startEvent}-{lastEvent} {LFN}', range(), null)).toEqual({
+      ok: true,
+      command: 'run isr:eventservice_1^3 20979-20726429-68354452-3-1 3-3 isr:eventservice_1',
+    });
+  });
+  it('reads the map from the command (inline RUBIN_ES_MAP over RUBIN_ES_MAP_FILE) or the environment', () => {
+    const file = path.join(fixtures, 'rubin-es-map.json');
+    const cmd = `RUBIN_ES_MAP_FILE=${file}; export RUBIN_ES_MAP='{"isr":{"3":"isr:override_3"},"calib":{"1":"calib:x"}}'; go isr:eventservice_1`;
+    const sources = findMapSources(cmd, {});
+    expect(sources).toEqual({ file, inline: '{"isr":{"3":"isr:override_3"},"calib":{"1":"calib:x"}}' });
+    const loaded = loadRubinEsMap(sources, (f) => readFileSync(f, 'utf8'))!;
+    expect(loaded.isr!['3']).toBe('isr:override_3');
+    expect(loaded.isr!['4']).toBe('isr:visit_detector_000004');
+    expect(findMapSources('go', { RUBIN_ES_MAP_FILE: '/x/map.json' })).toEqual({ file: '/x/map.json', inline: undefined });
+    expect(() => loadRubinEsMap({ inline: '{"isr": [1]}' }, () => '')).toThrow(/label isr is not an object/);
+    expect(() => loadRubinEsMap({ file: '/no/such/map.json' }, (f) => readFileSync(f, 'utf8'))).toThrow(/cannot read RUBIN_ES_MAP_FILE/);
+  });
+});
+
+describe('range report coalescing and delivery', () => {
+  const rep = (id: string, eventStatus: RangeReport['eventStatus']): RangeReport => ({ eventRangeID: id, eventStatus });
+
+  it('replaces a pending running report by the final one and keeps the first final', () => {
+    const pending: RangeReport[] = [];
+    coalesce(pending, rep('1-1-1-1-1', 'running'));
+    coalesce(pending, rep('1-1-1-2-1', 'running'));
+    coalesce(pending, rep('1-1-1-1-1', 'finished'));
+    coalesce(pending, rep('1-1-1-1-1', 'running'));
+    coalesce(pending, rep('1-1-1-1-1', 'failed'));
+    expect(pending).toEqual([rep('1-1-1-1-1', 'finished'), rep('1-1-1-2-1', 'running')]);
+  });
+
+  it('sends in order, one batch in flight, retries a lost batch, and passes the job command on', async () => {
+    const batches: string[][] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let calls = 0;
+    const commands: string[] = [];
+    const reporter = new RangeReporter({
+      pandaId: 7,
+      log,
+      maxBatch: 3,
+      maxDelayMs: 5,
+      backoff: { initialMs: 1, maxMs: 2, factor: 1, jitter: 0 },
+      onCommand: (c) => commands.push(c),
+      send: async (reports): Promise<RangeReportReply> => {
+        inFlight += 1;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        calls += 1;
+        await new Promise((r) => setTimeout(r, 2));
+        inFlight -= 1;
+        if (calls === 1) throw new TransportError('connection reset', 'network');
+        batches.push(reports.map((r) => `${r.eventRangeID}:${r.eventStatus}`));
+        return { returns: reports.map((r) => (r.eventStatus === 'running' ? null : true)), commands: { '7': 'softkill' } };
+      },
+    });
+    for (let i = 1; i <= 7; i++) reporter.report(rep(`1-7-1-${i}-1`, 'finished'));
+    await reporter.flush(5_000);
+    reporter.close();
+    expect(maxInFlight).toBe(1);
+    expect(batches.flat()).toEqual(Array.from({ length: 7 }, (_, i) => `1-7-1-${i + 1}-1:finished`));
+    expect(batches.every((b) => b.length <= 3)).toBe(true);
+    expect(reporter.undelivered).toEqual([]);
+    expect(commands).toContain('softkill');
+  });
+
+  it('keeps refused and undeliverable finals instead of dropping them silently', async () => {
+    const reporter = new RangeReporter({
+      pandaId: 7,
+      log,
+      maxBatch: 10,
+      maxDelayMs: 1,
+      send: async (reports) => ({ returns: reports.map((_, i) => i !== 0), commands: {} }),
+    });
+    reporter.report(rep('1-7-1-1-1', 'finished'));
+    reporter.report(rep('1-7-1-2-1', 'failed'));
+    await reporter.flush(1_000);
+    expect(reporter.undelivered.map((r) => r.eventRangeID)).toEqual(['1-7-1-1-1']);
+    expect(reporter.failuresTaken).toBe(1);
+    reporter.close();
+  });
+
+  it('decodes Returns and Command as JSON text (legacy) or JSON (v1), and refuses a short Returns', () => {
+    expect(decodeRangeReportReply('[true, null, false]', '{"5": "softkill", "6": null}', 3)).toEqual({ returns: [true, null, false], commands: { '5': 'softkill' } });
+    expect(decodeRangeReportReply([true], { '5': 'NULL' }, 1)).toEqual({ returns: [true], commands: {} });
+    expect(() => decodeRangeReportReply('[true]', '{}', 2)).toThrow(/list of 2/);
+  });
+});
+
+describe('event-service job outcome', () => {
+  const r = (processId: number, attemptNr: number, status: 'finished' | 'failed' | 'fatal', delivered = true) => ({
+    range: range({ eventRangeID: `1-2-3-${processId}-${attemptNr}` }),
+    status,
+    errorCode: status === 'finished' ? 0 : status === 'fatal' ? 65 : 3,
+    errorDiag: status === 'finished' ? '' : `exited with ${status === 'fatal' ? 65 : 3}`,
+    exitCode: status === 'finished' ? 0 : status === 'fatal' ? 65 : 3,
+    delivered,
+  });
+  const facts = (results: EsFacts['results'], over: Partial<EsFacts> = {}): EsFacts => ({
+    results,
+    received: results.length,
+    unprocessed: 0,
+    stopReason: null,
+    fetchError: null,
+    softkilled: false,
+    ...over,
+  });
+
+  it('finishes when every range is done, even one that failed before succeeding on retry', () => {
+    const v = decideEsOutcome(facts([r(1, 1, 'finished'), r(2, 1, 'failed'), r(2, 2, 'finished')]));
+    expect(v).toMatchObject({ state: 'finished', pilotErrorCode: 0 });
+  });
+  it('1224 for failed ranges, 1228 when one is fatal, 1238 for no ranges at all', () => {
+    expect(decideEsOutcome(facts([r(1, 1, 'finished'), r(2, 1, 'failed'), r(2, 2, 'failed')]))).toMatchObject({ state: 'failed', pilotErrorCode: 1224, transExitCode: 3 });
+    const fatal = decideEsOutcome(facts([r(1, 1, 'failed'), r(2, 1, 'fatal')]));
+    expect(fatal).toMatchObject({ state: 'failed', pilotErrorCode: 1228 });
+    expect(fatal.pilotErrorDiag).toMatch(/0 of 2 ranges done, 1 failed, 1 fatal; 1-2-3-2-1: exited with 65/);
+    expect(decideEsOutcome(facts([]))).toMatchObject({ state: 'failed', pilotErrorCode: 1238 });
+  });
+  it('a finished range whose report never arrived, or ranges left by softkill, keep the job from finishing', () => {
+    expect(decideEsOutcome(facts([r(1, 1, 'finished', false)]))).toMatchObject({ pilotErrorCode: 1224 });
+    const soft = decideEsOutcome(facts([r(1, 1, 'finished')], { received: 3, unprocessed: 2, softkilled: true }));
+    expect(soft).toMatchObject({ state: 'failed', pilotErrorCode: 1224 });
+    expect(soft.pilotErrorDiag).toMatch(/after softkill: 1 of 3 ranges done.*2 not run/);
+  });
+  it('a stop (server kill, signal) wins, with its own code', () => {
+    const v = decideEsOutcome(facts([r(1, 1, 'finished')], { stopReason: new PilotError(1144, 'job killed by the server') }));
+    expect(v).toMatchObject({ state: 'failed', pilotErrorCode: 1144 });
+  });
+});
+
+describe('executor helpers', () => {
+  it('asks for about ten minutes of work per core, within bounds', () => {
+    expect(batchSize(2, null)).toBe(20);
+    expect(batchSize(2, 0.1)).toBe(100);
+    expect(batchSize(4, 120)).toBe(20);
+    expect(batchSize(1, 3600)).toBe(2);
+  });
+  it('stops a range over its memory, walltime or looping limit with the matching code', () => {
+    const limits = { maxRssKb: 1000, walltimeMs: 10_000, loopingMs: 5_000 };
+    expect(guardVerdict(limits, { rssKb: 999, elapsedMs: 9_999, quietMs: 4_999 })).toBeNull();
+    expect(guardVerdict(limits, { rssKb: 2000, elapsedMs: 0, quietMs: 0 })?.code).toBe(1235);
+    expect(guardVerdict(limits, { rssKb: 0, elapsedMs: 10_001, quietMs: 0 })?.code).toBe(1213);
+    expect(guardVerdict(limits, { rssKb: 0, elapsedMs: 0, quietMs: 5_001 })?.code).toBe(1150);
+    expect(guardVerdict({ maxRssKb: 0, walltimeMs: 0, loopingMs: 0 }, { rssKb: 1e9, elapsedMs: 1e9, quietMs: 1e9 })).toBeNull();
+  });
+  it('prefixes every line of a range log with its worker', () => {
+    expect(prefixLines('a\nb\n', 3)).toBe('Worker 3: a\nWorker 3: b\n');
+    expect(prefixLines('last', 1)).toBe('Worker 1: last\n');
+  });
+});
