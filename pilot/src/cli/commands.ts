@@ -9,6 +9,7 @@ import { checkConfig } from './config-check.js';
 import { pilotFlags, toPilotOptions, VERSION } from './options.js';
 import { releaseVerify } from './release-verify.js';
 import { runPilot } from './run-pilot.js';
+import { runWorkerStatus } from './worker-status.js';
 
 /** Exit code of a command-line usage error (pilot3: general error). */
 const USAGE = PilotExit.GENERAL;
@@ -38,6 +39,14 @@ export async function runCommandLine(args: string[], out: NodeJS.WritableStream 
         code = await runPilot(opts);
       },
     )
+    .command(
+      'worker-status',
+      'tell the server this Harvester worker started or finished (the wrapper calls it; needs HARVESTER_ID, HARVESTER_WORKER_ID)',
+      (b) => pilotFlags(b).option('status', { choices: ['started', 'finished'] as const, demandOption: true, describe: 'what to report' }),
+      async (argv) => {
+        code = await runWorkerStatus(argv as Record<string, unknown>);
+      },
+    )
     .command('config', 'site configuration commands', (b) =>
       b
         .command(
@@ -64,7 +73,7 @@ export async function runCommandLine(args: string[], out: NodeJS.WritableStream 
         .demandCommand(1, 'give a release command: verify')
         .strict(),
     )
-    .epilog('Admin commands:\n  panda-pilot config check FILE|DIR…   validate and explain site configuration\n  panda-pilot release verify DIR       check a release tree against its manifest')
+    .epilog('Admin commands:\n  panda-pilot config check FILE|DIR…   validate and explain site configuration\n  panda-pilot release verify DIR       check a release tree against its manifest\n  panda-pilot worker-status --status started|finished [pilot flags]   worker status report (wrapper)')
     .version(VERSION)
     .help('h')
     .alias('h', 'help')

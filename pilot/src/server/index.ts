@@ -6,3 +6,4 @@ export { selectDialect, detectV1, type ApiChoice } from './dialect-select.js';
 export type { PandaServer, JobRequest, JobUpdate, UpdateReply, SendOptions } from './panda-server.js';
 export { parseCommand } from './panda-server.js';
 export { tokenSourceFromEnv, authHeaders, type TokenSource } from './auth.js';
+export { updateWorkerStatus, type WorkerStatus, type WorkerStatusReport } from './worker-status.js';
