@@ -104,7 +104,20 @@ function getStatus(engine: StubEngine, params: Record<string, string>): StubRepl
   );
 }
 
-const IMPLEMENTED = new Set(['getJob', 'updateJob', 'updateJobsInBulk', 'getStatus']);
+/** The real server answers StatusCode 0 once Harvester's worker row is updated; the stub keeps the report. */
+function updateWorkerPilotStatus(engine: StubEngine, req: StubRequest, params: Record<string, string>): StubReply {
+  engine.workerStatus({
+    dialect: 'legacy',
+    harvesterId: params.harvesterID ?? '',
+    workerId: params.workerID ?? '',
+    status: params.status ?? '',
+    nodeId: params.node_id ?? null,
+    site: params.site ?? null,
+  });
+  return legacyReply(req, { StatusCode: StatusCode.OK });
+}
+
+const IMPLEMENTED = new Set(['getJob', 'updateJob', 'updateJobsInBulk', 'getStatus', 'updateWorkerPilotStatus']);
 
 /** Routes of the legacy dialect. */
 export function legacyRoutes(engine: StubEngine): Route[] {
@@ -124,6 +137,8 @@ export function legacyRoutes(engine: StubEngine): Route[] {
       }
       case 'updateJobsInBulk':
         return updateJobsInBulk(engine, req, params);
+      case 'updateWorkerPilotStatus':
+        return updateWorkerPilotStatus(engine, req, params);
       default:
         return getStatus(engine, params);
     }

@@ -64,6 +64,7 @@ export function managementRoutes(engine: StubEngine): Route[] {
     { method: 'GET', pattern: /^\/stub\/jobs$/, handler: (req) => listJobs(engine, req) },
     { method: 'GET', pattern: /^\/stub\/jobs\/(\d+)$/, handler: (_req, m) => jobDetails(engine, Number(m[1])) },
     { method: 'POST', pattern: /^\/stub\/jobs\/(\d+)\/kill$/, handler: (_req, m) => kill(engine, Number(m[1])) },
+    { method: 'GET', pattern: /^\/stub\/workers$/, handler: () => jsonReply(200, { workers: engine.workerReports() }) },
     { method: 'GET', pattern: /^\/stub\/summary$/, handler: () => jsonReply(200, engine.summary()) },
   ];
 }

@@ -16,6 +16,7 @@ const SERVED: Partial<Record<V1Endpoint, 'GET' | 'POST'>> = {
   'pilot/acquire_jobs': 'POST',
   'pilot/update_job': 'POST',
   'pilot/get_job_status': 'GET',
+  'pilot/update_worker_status': 'POST',
   'system/is_alive': 'GET',
 };
 
@@ -91,6 +92,18 @@ function handle(engine: StubEngine, req: StubRequest, endpoint: string): StubRep
       return updateJob(engine, req, raw, coerced.values);
     case 'pilot/get_job_status':
       return getJobStatus(engine, coerced.values);
+    case 'pilot/update_worker_status': {
+      const p = coerced.values;
+      engine.workerStatus({
+        dialect: 'v1',
+        harvesterId: String(p.harvester_id),
+        workerId: String(p.worker_id),
+        status: String(p.status),
+        nodeId: p.node_id === undefined || p.node_id === null ? null : String(p.node_id),
+        site: null,
+      });
+      return v1Reply(true, '');
+    }
     default:
       return v1Reply(true, '');
   }

@@ -32,6 +32,7 @@ export const V1_TYPES: Record<string, Record<string, V1Type>> = {
     ),
   },
   'pilot/get_job_status': { job_ids: 'int-list', timeout: 'int' },
+  'pilot/update_worker_status': { worker_id: 'int', timeout: 'int', ...typed('str', 'harvester_id status node_id') },
 };
 
 /** Python's name for a JSON value's type, for messages that read like the server's. */

@@ -9,7 +9,7 @@ import type { JobRecord, JobTransition, TaskRecord, UpdateRecord } from '../mode
 import { fromConfigRow, type ResourceTypeRow } from '../model/resource-types.js';
 import type { SubmissionSpec } from '../model/task-file.js';
 import { acceptAnyOrder, type UpdateOrderCheck } from '../model/update-seq.js';
-import type { Stores } from '../store/index.js';
+import type { Stores, WorkerStatusRecord } from '../store/index.js';
 import { applyUpdate, type UpdateInput, type UpdateOutcome } from './apply-update.js';
 import { dispatchJobs } from './dispatch.js';
 import { killJob, type KillResult } from './kill.js';
@@ -81,6 +81,15 @@ export class StubEngine {
 
   update(input: UpdateInput): UpdateOutcome {
     return applyUpdate(this.stores, input, this.at(), this.orderCheck, this.options.resourceTypes);
+  }
+
+  /** Records a worker status report (Harvester's worker started/finished). */
+  workerStatus(report: Omit<WorkerStatusRecord, 'id' | 'receivedAt'>): WorkerStatusRecord {
+    return this.stores.workers.insert({ ...report, receivedAt: this.at() });
+  }
+
+  workerReports(): WorkerStatusRecord[] {
+    return this.stores.workers.list();
   }
 
   kill(pandaId: number): KillResult | undefined {

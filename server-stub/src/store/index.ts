@@ -3,10 +3,12 @@ import { openDatabase, type Db } from './database.js';
 import { JobStore } from './job-store.js';
 import { TaskStore } from './task-store.js';
 import { UpdateStore } from './update-store.js';
+import { WorkerStore } from './worker-store.js';
 
 export type { Db } from './database.js';
 export type { NewJob, JobChanges } from './job-store.js';
-export { JobStore, TaskStore, UpdateStore };
+export type { WorkerStatusRecord } from './worker-store.js';
+export { JobStore, TaskStore, UpdateStore, WorkerStore };
 
 /** The stores over one database, and a way to run work atomically across them. */
 export interface Stores {
@@ -14,6 +16,7 @@ export interface Stores {
   readonly jobs: JobStore;
   readonly tasks: TaskStore;
   readonly updates: UpdateStore;
+  readonly workers: WorkerStore;
   /** Runs `fn` in one write transaction (BEGIN IMMEDIATE), so concurrent writers never interleave. */
   atomically<T>(fn: () => T): T;
   close(): void;
@@ -27,6 +30,7 @@ export function openStores(dataDir: string): Stores {
     jobs: new JobStore(db),
     tasks: new TaskStore(db),
     updates: new UpdateStore(db),
+    workers: new WorkerStore(db),
     atomically: <T>(fn: () => T): T => db.transaction(fn).immediate(),
     close: () => db.close(),
   };
