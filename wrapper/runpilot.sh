@@ -296,9 +296,10 @@ run_prolog() {
     for name in $(compgen -e); do
       grep -Eq "^declare -x ${name}(=|\$)" "$dump" || unset "$name" 2>/dev/null
     done
-    # The child shell's own bookkeeping is not the prolog's doing.
+    # The child shell's own bookkeeping is not the prolog's doing; -g because
+    # `declare` inside a function would make the variables local to it.
     # shellcheck disable=SC1090  # the prolog's own environment, written by bash itself
-    . <(grep -Ev '^declare -x (SHLVL|_|PWD|OLDPWD)(=|$)' "$dump") 2>/dev/null
+    . <(grep -Ev '^declare -[a-zA-Z]+ (SHLVL|_|PWD|OLDPWD)(=|$)' "$dump" | sed -E 's/^declare -([a-zA-Z]+) /declare -g\1 /') 2>/dev/null
   fi
   rm -f -- "$dump"
   if [ "$rc" -ne 0 ]; then
