@@ -8,5 +8,21 @@ export default defineConfig({
     // Integration tests start real processes and servers; two cores do not like many at once.
     maxWorkers: 2,
     reporters: ['default'],
+    projects: [
+      { extends: true, test: { name: 'main', exclude: ['test/batch/**', '**/node_modules/**'] } },
+      {
+        // Real Slurm and ARC-CE: one file at a time (they share the one-node
+        // cluster and its daemons), after everything else.
+        extends: true,
+        test: {
+          name: 'batch',
+          include: ['test/batch/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 240_000,
+          hookTimeout: 360_000,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });
