@@ -68,6 +68,9 @@ if [ -z "$HOST" ] || { [ "$HOST" != "$(hostname)" ] && [ "$HOST" != "$(hostname 
   HOST=$(cert_host)
 fi
 
+# the client connects by that name, so it must resolve here
+getent hosts "$HOST" >/dev/null || echo "127.0.0.1 $HOST" >>/etc/hosts
+
 # 3. configuration: the zero-conf setup with the Slurm backend
 NEW=$(mktemp)
 cat >"$NEW" <<EOF
