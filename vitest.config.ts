@@ -2,14 +2,14 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Integration tests start real processes and servers; two cores do not like many at once.
     maxWorkers: 2,
     reporters: ['default'],
+    // `include` is per project: with `extends`, a root include would be merged into both.
     projects: [
-      { extends: true, test: { name: 'main', exclude: ['test/batch/**', '**/node_modules/**'] } },
+      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: ['test/batch/**', '**/node_modules/**'] } },
       {
         // Real Slurm and ARC-CE: one file at a time (they share the one-node
         // cluster and its daemons), after everything else.

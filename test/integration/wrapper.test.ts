@@ -281,7 +281,7 @@ if (shellcheckMissing) {
 }
 describe.skipIf(shellcheckMissing)('shell scripts lint', () => {
   it('shellcheck finds nothing in the wrapper, templates and harness scripts', () => {
-    const files = ['wrapper/runpilot.sh', 'wrapper/slurm/pilot.sbatch', 'test/support/slurm-local.sh', 'test/support/arc-local.sh'];
+    const files = ['wrapper/runpilot.sh', 'wrapper/slurm/pilot.sbatch', 'test/support/slurm-local.sh', 'test/support/arc-local.sh', 'test/support/daemon-lib.sh'];
     const res = spawnSync('shellcheck', ['-x', ...files], { cwd: ROOT, encoding: 'utf8' });
     expect(res.stdout + res.stderr).toBe('');
     expect(res.status).toBe(0);

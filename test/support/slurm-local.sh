@@ -17,23 +17,8 @@ PACKAGES=(slurm-wlm slurmctld slurmd slurm-client munge)
 CGCONF=/etc/slurm/cgroup.conf
 STAMP=/run/slurm-local.confsum
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
-stop_pidfile() {
-  local f=$1 p
-  [ -f "$f" ] || return 0
-  p=$(cat "$f")
-  if kill -0 "$p" 2>/dev/null; then
-    kill "$p"
-    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$p" 2>/dev/null; then kill -9 "$p"; fi
-  fi
-  rm -f "$f"
-}
-
-install_packages() {
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
-}
+# shellcheck source=test/support/daemon-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/daemon-lib.sh"
 
 case ${1:-start} in
   install) install_packages; exit 0 ;;

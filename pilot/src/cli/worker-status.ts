@@ -6,8 +6,9 @@
 import { hostname } from 'node:os';
 import { readBatchIdentity } from '../config/index.js';
 import { PilotExit } from '../lifecycle/index.js';
-import { authHeaders, HttpTransport, selectDialect, tokenSourceFromEnv, updateWorkerStatus, type WorkerStatus } from '../server/index.js';
+import { selectDialect, updateWorkerStatus, type WorkerStatus } from '../server/index.js';
 import { toPilotOptions } from './options.js';
+import { serverTransport } from './server-transport.js';
 
 /** Runs `worker-status` with the parsed flags (pilot flags plus --status); resolves to the exit code. */
 export async function runWorkerStatus(argv: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -23,13 +24,7 @@ export async function runWorkerStatus(argv: Record<string, unknown>, env: NodeJS
     process.stderr.write('panda-pilot worker-status: HARVESTER_ID and HARVESTER_WORKER_ID must both be set\n');
     return PilotExit.GENERAL;
   }
-  const http = new HttpTransport({
-    baseUrl: opts.url,
-    timeoutMs: opts.timeoutSec * 1000,
-    caFile: opts.caFile,
-    proxyFile: env.X509_USER_PROXY,
-    authHeaders: authHeaders(tokenSourceFromEnv(env), env.PANDA_AUTH_ORIGIN),
-  });
+  const http = serverTransport(opts, env);
   try {
     const server = await selectDialect(http, opts.api);
     const report = { site: opts.site, harvesterId: batch.harvesterId, workerId: batch.workerId, status: argv.status as WorkerStatus, nodeId: hostname() };
