@@ -111,10 +111,11 @@ describe.skipIf(skip)('runpilot.sh under Slurm (sbatch pilot.sbatch)', () => {
   it('--signal=B:USR1 near the time limit: the wrapper forwards it, the stub gets 1207', async () => {
     const queue = nextSite();
     const [pandaId] = await submitJobs(stub.url, taskFile(queue, ['echo until the limit; sleep 300']));
-    // One minute limit, USR1 30 s before it (Slurm delivers it coarsely, 30–45 s early).
-    const id = await sbatch(['--time=1', '--signal=B:USR1@30', SBATCH, ...pilotArgs(queue), '--kill-grace', '3'], { cwd: dir, env: env() });
+    // Two minutes limit, USR1 due 110 s before it: slurmctld only looks every
+    // 30–60 s, so it arrives some 10–70 s after the start, well before the limit.
+    const id = await sbatch(['--time=2', '--signal=B:USR1@110', SBATCH, ...pilotArgs(queue), '--kill-grace', '3'], { cwd: dir, env: env() });
     await waitRunning(pandaId!);
-    const final = await waitFinal(pandaId!, 90_000);
+    const final = await waitFinal(pandaId!, 150_000);
     const slurmJob = await waitSlurmJob(id, 60_000);
     expect(errorCodeOf(final)).toBe(1207);
     expect(batchLog(id)).toContain('received SIGUSR1: forwarding it to the pilot');

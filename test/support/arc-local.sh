@@ -108,17 +108,18 @@ SUM=$(md5sum <"$CONF" | cut -d' ' -f1)
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$SUM" ]; then
   for f in "${PIDS[@]}"; do stop_pidfile "$f"; done
 fi
-pid_alive /run/arched-arex.pid || /usr/share/arc/arc-arex-start >&2
+# The web service first: A-REX's info provider probes its port when it starts,
+# and a CE that looked down then refuses submissions until the next probe.
 pid_alive /run/arched-arex-ws.pid || /usr/share/arc/arc-arex-ws-start >&2
+pid_alive /run/arched-arex.pid || /usr/share/arc/arc-arex-start >&2
 echo "$SUM" >"$STAMP"
 
-# 6. wait until the endpoint answers
+# 6. wait until the info system calls the CE healthy (clients match against it)
 ENDPOINT="https://$HOST:443/arex"
-for _ in $(seq 1 60); do
-  X509_USER_PROXY=$DIR/proxy.pem X509_CERT_DIR=/etc/grid-security/certificates \
-    arcinfo -c "$ENDPOINT" >/dev/null 2>&1 && break
-  sleep 1
-done
+INFO=/var/spool/arc/jobstatus/info.xml
+healthy() { [ -s "$INFO" ] && grep -q '<HealthState>ok</HealthState>' "$INFO" && ! grep -q '<HealthState>critical</HealthState>' "$INFO"; }
+for _ in $(seq 1 180); do healthy && break; sleep 1; done
+healthy || { echo "A-REX is not healthy after 180 s: $(grep -o '<HealthStateInfo>[^<]*' "$INFO" 2>/dev/null | sort -u)" >&2; exit 1; }
 echo "ARC_ENDPOINT=$ENDPOINT"
 echo "X509_USER_PROXY=$DIR/proxy.pem"
 echo "X509_CERT_DIR=/etc/grid-security/certificates"
