@@ -15,7 +15,7 @@ readonly WRAPPER_VERSION=0.1.0
 readonly MIN_NODE_MAJOR=20 MIN_NODE_MINOR=19
 readonly FORWARDED_SIGNALS=(TERM INT QUIT USR1 USR2 XCPU BUS)
 # Exit codes of the wrapper's own failures (the pilot's codes pass through).
-readonly EXIT_SETUP=1 EXIT_RELEASE=64 EXIT_MKDIR=66 EXIT_NOSPACE=69 EXIT_PILOT_CRASH=70
+readonly EXIT_SETUP=1 EXIT_PROLOG=3 EXIT_RELEASE=64 EXIT_MKDIR=66 EXIT_NOSPACE=69 EXIT_PILOT_CRASH=70
 WRAPPER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly WRAPPER_DIR
 
@@ -49,8 +49,9 @@ Wrapper options:
   -h, --help            this text
 
 Environment: LSST_LOCAL_PROLOG (sourced before the pilot; exported variables
-reach the payload), LSST_LOCAL_EPILOG (run after the pilot with the work dir
-as $1 and the exit code as $2), LSST_LOCAL_HOOK_TIMEOUT (seconds, default 600),
+reach the payload; if it fails, the pilot does not start: exit 3),
+LSST_LOCAL_EPILOG (run in the work dir after the pilot, with the work dir as $1
+and the exit code as $2), LSST_LOCAL_HOOK_TIMEOUT (seconds, default 600),
 HARVESTER_ID + HARVESTER_WORKER_ID (report the worker started/finished).
 EOF
 }
@@ -156,8 +157,8 @@ run_epilog() {
   fi
   log "running site epilog $LSST_LOCAL_EPILOG (work dir $WORKDIR, exit code $rc)"
   # Its own process: whatever it does (exit, set -e, a failure) cannot touch our exit code.
-  PANDA_PILOT_WORKDIR=$WORKDIR PANDA_PILOT_EXIT_CODE=$rc \
-    timeout -k 10 "${LSST_LOCAL_HOOK_TIMEOUT:-600}" bash "$LSST_LOCAL_EPILOG" "$WORKDIR" "$rc" &
+  (cd "$WORKDIR" && PANDA_PILOT_WORKDIR=$WORKDIR PANDA_PILOT_EXIT_CODE=$rc \
+    exec timeout -k 10 "${LSST_LOCAL_HOOK_TIMEOUT:-600}" bash "$LSST_LOCAL_EPILOG" "$WORKDIR" "$rc") &
   CHILD_PID=$! CHILD_KIND=epilog
   wait_child
   local hook_rc=$?
@@ -302,8 +303,11 @@ run_prolog() {
     . <(grep -Ev '^declare -[a-zA-Z]+ (SHLVL|_|PWD|OLDPWD)(=|$)' "$dump" | sed -E 's/^declare -([a-zA-Z]+) /declare -g\1 /') 2>/dev/null
   fi
   rm -f -- "$dump"
+  # A site's prolog is where it checks the node is fit; when it says no, no
+  # PanDA job is pulled onto this node (a failing node would fail them all).
   if [ "$rc" -ne 0 ]; then
-    err "site prolog $LSST_LOCAL_PROLOG failed with status $rc; continuing with the environment it left"
+    err "site prolog $LSST_LOCAL_PROLOG failed with status $rc: the pilot will not start (exit $EXIT_PROLOG)"
+    finish "$EXIT_PROLOG"
   fi
 }
 

@@ -52,16 +52,30 @@ describe('runpilot.sh site hooks', () => {
     expect(Number(finalUpdate(details).params.transExitCode ?? finalUpdate(details).params.trans_exit_code)).toBe(42);
   });
 
-  it('a prolog that fails is logged, the pilot still runs and its exit code is kept', async () => {
+  it('a prolog that fails is logged; no pilot starts on the unfit node; the epilog still runs; exit 3', async () => {
     const dir = scratchDir('hook-fail');
     const queue = nextSite();
     const [id] = await submitJobs(stub.url, taskFile(queue, [check]));
-    const prolog = script(dir, 'prolog.sh', 'export SITE_SETUP_MARK=from-prolog\necho "mounting scratch failed" >&2\nexit 3');
-    const run = await runWrapper(pilotArgs(queue), { env: { LSST_LOCAL_PROLOG: prolog } });
-    expect(run.output).toMatch(/ERROR: site prolog .*prolog\.sh failed with status 3/);
+    const prolog = script(dir, 'prolog.sh', 'export SITE_SETUP_MARK=from-prolog\necho "scratch not mounted" >&2\nexit 7');
+    const epilog = script(dir, 'epilog.sh', `echo "rc=$2" > ${dir}/epilog-ran`);
+    const run = await runWrapper(pilotArgs(queue), { env: { LSST_LOCAL_PROLOG: prolog, LSST_LOCAL_EPILOG: epilog } });
+    expect(run.output).toContain('scratch not mounted');
+    expect(run.output).toMatch(/ERROR: site prolog .*prolog\.sh failed with status 7: the pilot will not start \(exit 3\)/);
+    expect(run.code, run.output).toBe(3);
+    expect(run.output).not.toContain('starting:');
+    expect(readFileSync(path.join(dir, 'epilog-ran'), 'utf8').trim()).toBe('rc=3');
+    expect((await stubJob(stub.url, id!)).job.state).toBe('activated');
+  });
+
+  it('the example site hooks work with the wrapper', async () => {
+    const queue = nextSite();
+    await submitJobs(stub.url, taskFile(queue, ['test -n "$DAF_BUTLER_REPOSITORY_INDEX"']));
+    const run = await runWrapper(pilotArgs(queue), {
+      env: { LSST_LOCAL_PROLOG: path.join(ROOT, 'site-config/examples/prolog.sh'), LSST_LOCAL_EPILOG: path.join(ROOT, 'site-config/examples/epilog.sh') },
+    });
     expect(run.code, run.output).toBe(0);
-    // What it exported before failing still reaches the payload.
-    expect((await stubJob(stub.url, id!)).job.state).toBe('finished');
+    expect(run.output).toMatch(/prolog: \S+ ok, \d+ MB free/);
+    expect(run.output).toContain('epilog: pilot exited with 0');
   });
 
   it('a missing prolog or epilog is logged clearly and skipped', async () => {
