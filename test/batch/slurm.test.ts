@@ -124,28 +124,22 @@ describe.skipIf(skip)('runpilot.sh under Slurm (sbatch pilot.sbatch)', () => {
     expect(slurmJob.exitCode).toBe('138:0');
   });
 
-  describe('a --mem limited allocation with a memory-hungry payload', () => {
-    let oom: { final: any; slurm: Awaited<ReturnType<typeof waitSlurmJob>> } | undefined;
-
-    it('the kernel OOM-kills the payload inside the allocation; the job is reported failed', async () => {
-      const queue = nextSite();
-      // tail keeps a line without newlines in memory: 1 GB of zeros never fits in 250 MB.
-      const [pandaId] = await submitJobs(stub.url, taskFile(queue, ['echo allocating; head -c 1000M /dev/zero | tail >/dev/null']));
-      const id = await sbatch(['--mem=250M', SBATCH, ...pilotArgs(queue), '--kill-grace', '3'], { cwd: dir, env: env() });
-      const final = await waitFinal(pandaId!, 90_000);
-      oom = { final, slurm: await waitSlurmJob(id, 60_000) };
-      expect(oom.slurm.state).toBe('OUT_OF_MEMORY');
-      expect(final.params.job_status ?? final.params.state).toBe('failed');
-      expect(Number(final.params.trans_exit_code ?? final.params.transExitCode)).toBe(137); // SIGKILL
-    });
-
-    // Needs the pilot's OOM detection (issue 4: cgroup oom_kill counter / dmesg).
-    // Until it lands the pilot reports 1305 here, so this runs and is expected
-    // to fail; vitest reports it as failing as soon as 1212 arrives: then make it it().
-    it.fails('the stub gets 1212 with the kernel\'s diagnostic', () => {
-      expect(oom, 'the OOM run above produced no final update').toBeDefined();
-      expect(errorCodeOf(oom!.final), JSON.stringify(oom!.final.params)).toBe(1212);
-      expect(oom!.final.params.pilotErrorDiag ?? oom!.final.params.pilot_error_diag).toMatch(/out of memory/i);
-    });
+  it('a --mem limited allocation with a memory-hungry payload: the kernel kills it, the stub gets 1212', async () => {
+    const queue = nextSite();
+    // tail keeps a line without newlines in memory: 1 GB of zeros never fits in 250 MB.
+    // The job itself may use 2 GB, so only the allocation's limit can be the one that bites.
+    const [pandaId] = await submitJobs(stub.url, taskFile(queue, ['echo allocating; head -c 1000M /dev/zero | tail >/dev/null'], { memoryMB: 2000 }));
+    const id = await sbatch(['--mem=250M', SBATCH, ...pilotArgs(queue), '--kill-grace', '3'], { cwd: dir, env: env() });
+    const final = await waitFinal(pandaId!, 90_000);
+    const slurmJob = await waitSlurmJob(id, 60_000);
+    expect(final.params.job_status ?? final.params.state).toBe('failed');
+    expect(Number(final.params.trans_exit_code ?? final.params.transExitCode)).toBe(137); // SIGKILL
+    expect(errorCodeOf(final), JSON.stringify(final.params)).toBe(1212);
+    expect(final.params.pilotErrorDiag ?? final.params.pilot_error_diag).toMatch(/out of memory/i);
+    // The pilot survived and reported, so the wrapper ends normally. Slurm calls the
+    // job OUT_OF_MEMORY only when the kill shows in its own step cgroup; the pilot
+    // runs payloads in child cgroups, where its v1 counter does not look.
+    expect(['COMPLETED', 'OUT_OF_MEMORY']).toContain(slurmJob.state);
+    expect(slurmJob.fields.MinMemoryNode).toBe('250M');
   });
 });
