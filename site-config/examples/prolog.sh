@@ -1,7 +1,7 @@
 #!/bin/bash
-# Example site prolog: the wrapper runs the script named by LSST_LOCAL_PROLOG
-# before it starts the pilot, in the pilot's environment (a failing prolog
-# stops the batch job before any PanDA job is pulled).
+# Example site prolog: the wrapper sources the script named by LSST_LOCAL_PROLOG
+# before it starts the pilot; what it exports reaches the pilot and payloads
+# (a failing prolog stops the batch job before any PanDA job is pulled: exit 3).
 #
 #   export LSST_LOCAL_PROLOG=/cvmfs/sw.lsst.eu/linux-x86_64/panda_env/current/config/site-config/examples/prolog.sh
 #

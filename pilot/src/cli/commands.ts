@@ -10,6 +10,7 @@ import { pilotFlags, toPilotOptions, VERSION } from './options.js';
 import { releaseVerify } from './release-verify.js';
 import { runPilot } from './run-pilot.js';
 import { runRecover } from './run-recover.js';
+import { runWorkerStatus } from './worker-status.js';
 
 /** Exit code of a command-line usage error (pilot3: general error). */
 const USAGE = PilotExit.GENERAL;
@@ -39,6 +40,14 @@ export async function runCommandLine(args: string[], out: NodeJS.WritableStream 
         code = opts.recoverDir !== undefined ? await runRecover({ ...opts, recoverDir: opts.recoverDir }) : await runPilot(opts);
       },
     )
+    .command(
+      'worker-status',
+      'tell the server this Harvester worker started or finished (the wrapper calls it; needs HARVESTER_ID, HARVESTER_WORKER_ID)',
+      (b) => pilotFlags(b).option('status', { choices: ['started', 'finished'] as const, demandOption: true, describe: 'what to report' }),
+      async (argv) => {
+        code = await runWorkerStatus(argv as Record<string, unknown>);
+      },
+    )
     .command('config', 'site configuration commands', (b) =>
       b
         .command(
@@ -65,7 +74,7 @@ export async function runCommandLine(args: string[], out: NodeJS.WritableStream 
         .demandCommand(1, 'give a release command: verify')
         .strict(),
     )
-    .epilog('Admin commands:\n  panda-pilot config check FILE|DIR…   validate and explain site configuration\n  panda-pilot release verify DIR       check a release tree against its manifest')
+    .epilog('Admin commands:\n  panda-pilot config check FILE|DIR…   validate and explain site configuration\n  panda-pilot release verify DIR       check a release tree against its manifest\n  panda-pilot worker-status --status started|finished [pilot flags]   worker status report (wrapper)')
     .version(VERSION)
     .help('h')
     .alias('h', 'help')

@@ -7,7 +7,7 @@ import { canCreateChildren, discoverMemoryCgroup } from '../monitor/index.js';
 import { installSignalHandlers, PilotExit, PilotSignalError, runPilotLoop, SIGNAL_EXIT, type JobContext } from '../lifecycle/index.js';
 import { createLogger } from '../log/index.js';
 import { createPilotHome } from '../run/index.js';
-import { authHeaders, HttpTransport, selectDialect, tokenSourceFromEnv } from '../server/index.js';
+import { selectDialect } from '../server/index.js';
 import type { Logger } from 'pino';
 import type { MonitorSettings } from '../lifecycle/index.js';
 import type { QueueLimits } from '../config/index.js';
@@ -15,6 +15,7 @@ import { BulkHeartbeatBatcher } from '../report/index.js';
 import { recoverEarlierFinals, updateBackoff } from './update-setup.js';
 import { VERSION, type PilotOptions } from './options.js';
 import { setUpQueue } from './queue-setup.js';
+import { serverTransport } from './server-transport.js';
 
 /** Flags + the cgroup the pilot finds itself in → how payloads are watched. */
 function monitorSettings(opts: PilotOptions, queue: QueueLimits | undefined, log: Logger): MonitorSettings {
@@ -61,13 +62,7 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
   });
   let lifetime: NodeJS.Timeout | undefined;
 
-  const http = new HttpTransport({
-    baseUrl: opts.url,
-    timeoutMs: opts.timeoutSec * 1000,
-    caFile: opts.caFile,
-    proxyFile: env.X509_USER_PROXY,
-    authHeaders: authHeaders(tokenSourceFromEnv(env), env.PANDA_AUTH_ORIGIN),
-  });
+  const http = serverTransport(opts, env);
   log.info(
     { event: 'pilot_start', version: VERSION, node: process.version, runtime: process.execPath, queue: opts.queue, site: opts.site, url: opts.url, api: opts.api, home, batchSystem: batch.batchSystem, batchId: batch.batchId },
     'pilot starting',

@@ -13,8 +13,9 @@ export interface BatchIdentity {
 }
 
 export function readBatchIdentity(env: NodeJS.ProcessEnv = process.env): BatchIdentity {
-  const harvesterId = env.HARVESTER_ID ?? null;
-  const workerId = env.HARVESTER_WORKER_ID ?? null;
+  // An empty variable is an unset one (wrappers and batch templates export empty defaults).
+  const harvesterId = env.HARVESTER_ID || null;
+  const workerId = env.HARVESTER_WORKER_ID || null;
   const intOrNull = (v: string | undefined) => (v && /^\d+$/.test(v) ? Number(v) : null);
   if (env.SLURM_JOB_ID) {
     return { batchSystem: 'SLURM', batchId: env.SLURM_JOB_ID, harvesterId, workerId, cores: intOrNull(env.SLURM_CPUS_ON_NODE) };

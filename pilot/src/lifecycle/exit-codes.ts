@@ -29,5 +29,6 @@ export const SIGNAL_EXIT: Readonly<Record<string, number>> = {
   SIGSEGV: 139,
   SIGXCPU: 152,
   SIGUSR1: 138,
+  SIGUSR2: 140,
   SIGBUS: 135,
 };

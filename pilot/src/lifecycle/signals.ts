@@ -5,7 +5,12 @@
 import { SIGNAL_ERROR_CODE } from '../protocol/index.js';
 import { PilotError } from '../errors/index.js';
 
-export const HANDLED_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGXCPU', 'SIGBUS'];
+/**
+ * SIGUSR2 has no PanDA code of its own (it gets KILLSIGNAL, 1200), but batch
+ * systems and wrappers send it, and Node's default for it is to die without
+ * a word, which would lose the final update.
+ */
+export const HANDLED_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGXCPU', 'SIGBUS'];
 
 export class PilotSignalError extends PilotError {
   constructor(readonly signal: NodeJS.Signals) {

@@ -7,3 +7,4 @@ export type { PandaServer, JobRequest, JobUpdate, UpdateReply, SendOptions, Bulk
 export { parseCommand } from './panda-server.js';
 export { tokenSourceFromEnv, authHeaders, type TokenSource } from './auth.js';
 export { decodeRangeList, decodeRangeReportReply, type EventRangeApi, type RangeRequest, type RangeReport, type RangeReportReply } from './event-range-calls.js';
+export { updateWorkerStatus, type WorkerStatus, type WorkerStatusReport } from './worker-status.js';

@@ -110,6 +110,20 @@ function getStatus(engine: StubEngine, params: Record<string, string>): StubRepl
   );
 }
 
+/** The real server answers StatusCode 0 once Harvester's worker row is updated; the stub keeps the report. */
+function updateWorkerPilotStatus(engine: StubEngine, req: StubRequest, params: Record<string, string>): StubReply {
+  engine.workerStatus({
+    dialect: 'legacy',
+    harvesterId: params.harvesterID ?? '',
+    workerId: params.workerID ?? '',
+    status: params.status ?? '',
+    nodeId: params.node_id ?? null,
+    site: params.site ?? null,
+  });
+  return legacyReply(req, { StatusCode: StatusCode.OK });
+}
+
+
 /** An integer parameter as the server's int() reads it, or undefined. */
 function intOf(text: string | undefined): number | undefined {
   return text !== undefined && INT_TEXT.test(text) ? Number(text) : undefined;
@@ -153,7 +167,7 @@ function checkEventsAvailability(engine: StubEngine, params: Record<string, stri
 
 const IMPLEMENTED = new Set([
   'getJob', 'updateJob', 'updateJobsInBulk', 'getStatus',
-  'getEventRanges', 'updateEventRanges', 'updateEventRange', 'checkEventsAvailability',
+  'getEventRanges', 'updateEventRanges', 'updateEventRange', 'checkEventsAvailability', 'updateWorkerPilotStatus',
 ]);
 
 /** Routes of the legacy dialect. */
@@ -182,6 +196,8 @@ export function legacyRoutes(engine: StubEngine): Route[] {
         return updateEventRange(engine, req, params);
       case 'checkEventsAvailability':
         return checkEventsAvailability(engine, params);
+      case 'updateWorkerPilotStatus':
+        return updateWorkerPilotStatus(engine, req, params);
       default:
         return getStatus(engine, params);
     }

@@ -66,6 +66,7 @@ export function managementRoutes(engine: StubEngine, counter?: RequestCounter): 
     { method: 'GET', pattern: /^\/stub\/jobs\/(\d+)$/, handler: (_req, m) => jobDetails(engine, Number(m[1])) },
     { method: 'POST', pattern: /^\/stub\/jobs\/(\d+)\/kill$/, handler: (_req, m) => kill(engine, Number(m[1])) },
     { method: 'POST', pattern: /^\/stub\/jobs\/(\d+)\/softkill$/, handler: (_req, m) => kill(engine, Number(m[1]), true) },
+    { method: 'GET', pattern: /^\/stub\/workers$/, handler: () => jsonReply(200, { workers: engine.workerReports() }) },
     { method: 'GET', pattern: /^\/stub\/summary$/, handler: () => jsonReply(200, { ...engine.summary(), requests: counter?.snapshot() ?? null }) },
   ];
 }

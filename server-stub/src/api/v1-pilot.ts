@@ -19,6 +19,7 @@ const SERVED: Partial<Record<V1Endpoint, 'GET' | 'POST'>> = {
   'pilot/update_job': 'POST',
   'pilot/update_jobs_bulk': 'POST',
   'pilot/get_job_status': 'GET',
+  'pilot/update_worker_status': 'POST',
   'system/is_alive': 'GET',
   'event/acquire_event_ranges': 'POST',
   'event/update_event_ranges': 'POST',
@@ -177,6 +178,18 @@ function handle(engine: StubEngine, req: StubRequest, endpoint: string): StubRep
     case 'event/update_single_event_range':
     case 'event/get_available_event_range_count':
       return eventCall(engine, known, coerced.values);
+    case 'pilot/update_worker_status': {
+      const p = coerced.values;
+      engine.workerStatus({
+        dialect: 'v1',
+        harvesterId: String(p.harvester_id),
+        workerId: String(p.worker_id),
+        status: String(p.status),
+        nodeId: p.node_id === undefined || p.node_id === null ? null : String(p.node_id),
+        site: null,
+      });
+      return v1Reply(true, '');
+    }
     default:
       return v1Reply(true, '');
   }

@@ -40,6 +40,7 @@ export const V1_TYPES: Record<string, Record<string, V1Type>> = {
     cpu_consumption_time: 'number',
   },
   'event/get_available_event_range_count': typed('int', 'job_id jobset_id task_id timeout'),
+  'pilot/update_worker_status': { worker_id: 'int', timeout: 'int', ...typed('str', 'harvester_id status node_id') },
 };
 
 /** Python's name for a JSON value's type, for messages that read like the server's. */

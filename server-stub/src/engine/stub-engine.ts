@@ -10,7 +10,7 @@ import type { JobRecord, JobTransition, TaskRecord, UpdateRecord } from '../mode
 import { fromConfigRow, type ResourceTypeRow } from '../model/resource-types.js';
 import type { SubmissionSpec } from '../model/task-file.js';
 import { checkUpdateOrder, type UpdateOrderCheck } from '../model/update-seq.js';
-import type { Stores } from '../store/index.js';
+import type { Stores, WorkerStatusRecord } from '../store/index.js';
 import { applyUpdate, type UpdateInput, type UpdateOutcome } from './apply-update.js';
 import { dispatchJobs } from './dispatch.js';
 import { watchdogSweep, type WatchdogAction } from './watchdog.js';
@@ -129,6 +129,15 @@ export class StubEngine {
   /** One watchdog pass with these limits, at the engine's clock. */
   watchdogSweep(limits: WatchdogLimits): WatchdogAction[] {
     return watchdogSweep(this.stores, limits, this.now(), this.resourceTypes);
+  }
+
+  /** Records a worker status report (Harvester's worker started/finished). */
+  workerStatus(report: Omit<WorkerStatusRecord, 'id' | 'receivedAt'>): WorkerStatusRecord {
+    return this.stores.workers.insert({ ...report, receivedAt: this.at() });
+  }
+
+  workerReports(): WorkerStatusRecord[] {
+    return this.stores.workers.list();
   }
 
   kill(pandaId: number): KillResult | undefined {

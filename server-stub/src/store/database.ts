@@ -98,6 +98,16 @@ CREATE TABLE IF NOT EXISTS updates (
   order_violation TEXT
 );
 CREATE INDEX IF NOT EXISTS updates_by_job ON updates(panda_id, id);
+CREATE TABLE IF NOT EXISTS worker_status (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  received_at TEXT NOT NULL,
+  dialect TEXT NOT NULL,
+  harvester_id TEXT NOT NULL,
+  worker_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  node_id TEXT,
+  site TEXT
+);
 `;
 
 /** Columns added after the first schema: a database made by an older stub gains them (NULL = the default). */

@@ -4,11 +4,13 @@ import { EventRangeStore } from './event-range-store.js';
 import { JobStore } from './job-store.js';
 import { TaskStore } from './task-store.js';
 import { UpdateStore } from './update-store.js';
+import { WorkerStore } from './worker-store.js';
 
 export type { Db } from './database.js';
 export type { NewJob, JobChanges } from './job-store.js';
 export type { EsTaskSettings, RangeChanges } from './event-range-store.js';
-export { JobStore, TaskStore, UpdateStore, EventRangeStore };
+export type { WorkerStatusRecord } from './worker-store.js';
+export { JobStore, TaskStore, UpdateStore, EventRangeStore, WorkerStore };
 
 /** The stores over one database, and a way to run work atomically across them. */
 export interface Stores {
@@ -17,6 +19,7 @@ export interface Stores {
   readonly tasks: TaskStore;
   readonly updates: UpdateStore;
   readonly ranges: EventRangeStore;
+  readonly workers: WorkerStore;
   /** Runs `fn` in one write transaction (BEGIN IMMEDIATE), so concurrent writers never interleave. */
   atomically<T>(fn: () => T): T;
   close(): void;
@@ -31,6 +34,7 @@ export function openStores(dataDir: string): Stores {
     tasks: new TaskStore(db),
     updates: new UpdateStore(db),
     ranges: new EventRangeStore(db),
+    workers: new WorkerStore(db),
     atomically: <T>(fn: () => T): T => db.transaction(fn).immediate(),
     close: () => db.close(),
   };

@@ -1,0 +1,166 @@
+/**
+ * Real batch systems for the batch tests: a one-node Slurm (slurm-local.sh)
+ * and an ARC-CE in front of it (arc-local.sh), started when a test file
+ * begins and stopped by PID when it ends, unless they were already running.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ROOT } from './processes.js';
+
+const run = promisify(execFile);
+const SLURM_SCRIPT = path.join(ROOT, 'test', 'support', 'slurm-local.sh');
+const ARC_SCRIPT = path.join(ROOT, 'test', 'support', 'arc-local.sh');
+
+function onPath(cmd: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(path.join(dir, cmd)));
+}
+
+/** Why Slurm cannot run here, or null when it can. */
+export function slurmUnavailable(): string | null {
+  if (process.platform !== 'linux') return 'Slurm tests need Linux';
+  if (process.getuid?.() !== 0) return 'Slurm tests need root (they start slurmctld/slurmd)';
+  for (const cmd of ['sbatch', 'scancel', 'scontrol', 'munged']) if (!onPath(cmd) && !existsSync(`/usr/sbin/${cmd}`)) return `${cmd} is not installed (apt-get install slurm-wlm slurmctld slurmd slurm-client munge, as .ci/run does)`;
+  if (!existsSync('/usr/sbin/slurmctld') || !existsSync('/usr/sbin/slurmd')) return 'slurmctld/slurmd are not installed';
+  return null;
+}
+
+/** Why ARC-CE cannot run here, or null when it can. */
+export function arcUnavailable(): string | null {
+  const slurm = slurmUnavailable();
+  if (slurm) return slurm;
+  if (!onPath('arcsub') || !existsSync('/usr/share/arc/arc-arex-start')) return 'ARC-CE is not installed (nordugrid-arc-* packages, as .ci/run installs)';
+  return null;
+}
+
+/**
+ * Skip reason for a batch test group, printed; in CI (CI=true) a missing
+ * batch system is an error instead, because .ci/run must provide it.
+ */
+export function batchSkipReason(reason: string | null, what: string): boolean {
+  if (reason === null) return false;
+  if (process.env.CI === 'true') throw new Error(`${what} must run in CI but cannot: ${reason}`);
+  console.warn(`skipping ${what}: ${reason}`);
+  return true;
+}
+
+export interface Daemons {
+  /** Stops the daemons if this process started them. */
+  stop: () => Promise<void>;
+}
+
+async function script(file: string, args: string[], timeoutMs: number): Promise<string> {
+  const { stdout } = await run('bash', [file, ...args], { timeout: timeoutMs, maxBuffer: 4 << 20 });
+  return stdout;
+}
+
+async function isRunning(file: string): Promise<boolean> {
+  return script(file, ['running'], 10_000).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Starts (configuring if needed) the local Slurm; stop() stops it only if it was not running before. */
+export async function startSlurm(): Promise<Daemons> {
+  const wasRunning = await isRunning(SLURM_SCRIPT);
+  await script(SLURM_SCRIPT, ['start'], 180_000);
+  return { stop: async () => void (wasRunning || (await script(SLURM_SCRIPT, ['stop'], 60_000))) };
+}
+
+export interface ArcCe extends Daemons {
+  endpoint: string;
+  /** Environment for arc* client commands (proxy, CA dir). */
+  env: NodeJS.ProcessEnv;
+}
+
+/** Starts A-REX (Slurm backend) with a user proxy in `dir`; needs startSlurm() first. */
+export async function startArc(dir: string): Promise<ArcCe> {
+  const wasRunning = await isRunning(ARC_SCRIPT);
+  const out = await script(ARC_SCRIPT, ['start', dir], 300_000);
+  const vars = Object.fromEntries(
+    out
+      .split('\n')
+      .map((l) => /^([A-Z0-9_]+)=(.*)$/.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1]!, m[2]!]),
+  );
+  if (!vars.ARC_ENDPOINT) throw new Error(`arc-local.sh printed no endpoint:\n${out}`);
+  return {
+    endpoint: vars.ARC_ENDPOINT,
+    env: { ...process.env, X509_USER_PROXY: vars.X509_USER_PROXY, X509_CERT_DIR: vars.X509_CERT_DIR },
+    stop: async () => void (wasRunning || (await script(ARC_SCRIPT, ['stop'], 60_000))),
+  };
+}
+
+/** Runs a command and returns its stdout; throws with stderr on failure. */
+export async function sh(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<string> {
+  try {
+    const { stdout } = await run(cmd, args, { env: opts.env, cwd: opts.cwd, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 4 << 20 });
+    return stdout;
+  } catch (err) {
+    const e = err as Error & { stderr?: string };
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`);
+  }
+}
+
+/** `sbatch --parsable …` → the Slurm job id. */
+export async function sbatch(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd: string }): Promise<string> {
+  const out = await sh('sbatch', ['--parsable', ...args], opts);
+  const id = out.trim().split(';')[0] ?? '';
+  if (!/^\d+$/.test(id)) throw new Error(`sbatch printed no job id: ${out}`);
+  return id;
+}
+
+export interface SlurmJobInfo {
+  state: string;
+  exitCode: string;
+  fields: Record<string, string>;
+}
+
+/** `scontrol show job` (there is no slurmdbd, so no sacct). */
+export async function slurmJob(id: string): Promise<SlurmJobInfo> {
+  const out = await sh('scontrol', ['show', 'job', '-o', id]);
+  const fields = Object.fromEntries(
+    out
+      .trim()
+      .split(/\s+/)
+      .map((kv) => kv.split('='))
+      .filter((p) => p.length >= 2)
+      .map(([k, ...v]) => [k!, v.join('=')]),
+  );
+  return { state: fields.JobState ?? 'UNKNOWN', exitCode: fields.ExitCode ?? '', fields };
+}
+
+const SLURM_DONE = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'OUT_OF_MEMORY', 'TIMEOUT', 'NODE_FAIL', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE']);
+
+/** Polls until the Slurm job reached a final state; returns it and when it was seen. */
+export async function waitSlurmJob(id: string, timeoutMs: number, pollMs = 200): Promise<SlurmJobInfo & { seenAt: number }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const info = await slurmJob(id);
+    if (SLURM_DONE.has(info.state)) return { ...info, seenAt: Date.now() };
+    if (Date.now() > deadline) throw new Error(`Slurm job ${id} still ${info.state} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+/** Slurm's KillWait (seconds between SIGTERM and SIGKILL on scancel). */
+export async function slurmKillWaitSec(): Promise<number> {
+  const out = await sh('scontrol', ['show', 'config']);
+  const m = /^KillWait\s*=\s*(\d+)/m.exec(out);
+  if (!m) throw new Error('KillWait not in scontrol show config');
+  return Number(m[1]);
+}
+
+/** Polls `check` until it returns a value (not undefined), bounded by `timeoutMs`. */
+export async function pollUntil<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, pollMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
