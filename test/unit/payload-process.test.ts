@@ -37,9 +37,11 @@ describe('PayloadProcess', () => {
   });
 
   it('stops the whole process group, grandchildren included, escalating to SIGKILL', async () => {
-    const { p, dir } = start(`trap '' TERM; (trap '' TERM; sleep 300) & echo $! > child.pid; sleep 300`);
+    // Written under another name and renamed, so the test never reads a half-written pid.
+    const { p, dir } = start(`trap '' TERM; (trap '' TERM; sleep 300) & echo $! > child.tmp && mv child.tmp child.pid; sleep 300`);
     for (let i = 0; i < 500 && !existsSync(path.join(dir, 'child.pid')); i++) await new Promise((r) => setTimeout(r, 20));
     const grandchild = Number(readFileSync(path.join(dir, 'child.pid'), 'utf8'));
+    expect(grandchild).toBeGreaterThan(0);
     expect(alive(grandchild)).toBe(true);
     expect(sessionProcesses(p.pid).map((s) => s.pid)).toContain(grandchild);
     const t0 = Date.now();
