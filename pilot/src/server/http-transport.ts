@@ -3,7 +3,8 @@
  * failure says whether trying again could help (see retry-policy.ts).
  */
 import { readFileSync } from 'node:fs';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 export interface HttpReply {
   status: number;
@@ -37,24 +38,29 @@ export class TransportError extends Error {
 }
 
 export class HttpTransport {
-  private readonly dispatcher: Dispatcher;
+  private readonly agent: HttpAgent | HttpsAgent;
+  private readonly client: typeof httpRequest;
   readonly baseUrl: string;
 
   constructor(private readonly options: TransportOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    const tls: Record<string, string | Buffer> = {};
-    if (options.caFile) tls.ca = readFileSync(options.caFile);
-    if (options.proxyFile) {
-      const pem = readFileSync(options.proxyFile);
-      tls.cert = pem;
-      tls.key = pem;
+    const secure = new URL(this.baseUrl).protocol === 'https:';
+    // node:http rather than a client library: the pilot starts once per short job, and
+    // loading a large HTTP client cost more start-up time than the rest of the pilot.
+    if (secure) {
+      const tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
+      if (options.caFile) tls.ca = readFileSync(options.caFile);
+      if (options.proxyFile) {
+        const pem = readFileSync(options.proxyFile);
+        tls.cert = pem;
+        tls.key = pem;
+      }
+      this.agent = new HttpsAgent({ keepAlive: true, keepAliveMsecs: 4_000, maxSockets: 8, ...tls });
+      this.client = httpsRequest as unknown as typeof httpRequest;
+    } else {
+      this.agent = new HttpAgent({ keepAlive: true, keepAliveMsecs: 4_000, maxSockets: 8 });
+      this.client = httpRequest;
     }
-    this.dispatcher = new Agent({
-      connect: { ...tls, timeout: options.timeoutMs },
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-      keepAliveTimeout: 4_000,
-    });
   }
 
   async send(
@@ -66,28 +72,33 @@ export class HttpTransport {
   ): Promise<HttpReply> {
     const deadline = AbortSignal.timeout(this.options.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    const url = `${this.baseUrl}${path}`;
+    const allHeaders: Record<string, string | number> = { 'User-Agent': 'panda-node-pilot', ...this.options.authHeaders?.(), ...headers };
+    if (body !== undefined) allHeaders['Content-Length'] = Buffer.byteLength(body);
     try {
-      const res = await request(`${this.baseUrl}${path}`, {
-        method,
-        body,
-        headers: { 'User-Agent': 'panda-node-pilot', ...this.options.authHeaders?.(), ...headers },
-        dispatcher: this.dispatcher,
-        signal: combined,
+      return await new Promise<HttpReply>((resolve, reject) => {
+        const req = this.client(url, { method, headers: allHeaders, agent: this.agent, signal: combined }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+          res.on('aborted', () => reject(Object.assign(new Error('reply cut off'), { code: 'ECONNRESET' })));
+        });
+        req.on('error', reject);
+        req.end(body);
       });
-      const text = await res.body.text();
-      return { status: res.statusCode, headers: res.headers, body: text };
     } catch (err) {
       if (deadline.aborted && !signal?.aborted) {
-        throw new TransportError(`no reply from ${this.baseUrl}${path} within ${this.options.timeoutMs} ms`, 'timeout', { cause: err });
+        throw new TransportError(`no reply from ${url} within ${this.options.timeoutMs} ms`, 'timeout', { cause: err });
       }
       if (signal?.aborted) throw err;
       const code = (err as { code?: string }).code ?? '';
       const kind = /TIMEOUT/i.test(code) ? 'timeout' : 'network';
-      throw new TransportError(`${method} ${this.baseUrl}${path} failed: ${code || (err as Error).message}`, kind, { cause: err });
+      throw new TransportError(`${method} ${url} failed: ${code || (err as Error).message}`, kind, { cause: err });
     }
   }
 
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    this.agent.destroy();
   }
 }
