@@ -3,7 +3,7 @@
  * report. Each step's failure becomes a PilotError with its code, and the
  * final update always goes out (or is kept on disk when the server stays away).
  */
-import { writeFileSync, statSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { writeFileSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { ErrorCode, pandaTime } from '../protocol/index.js';
@@ -14,52 +14,21 @@ import { jobLogger } from '../log/index.js';
 import { jobMetrics, MetricsAccumulator, updateFields, type MetricsSummary } from '../monitor/index.js';
 import {
   HeartbeatSchedule,
-  NaiveUpdateSender,
-  OrderedUpdateChannel,
-  writeFinalUpdate,
   type FinalOutcome,
   type JobUpdateSender,
-  type SendUpdate,
 } from '../report/index.js';
 import { adler32File, buildPayloadCommand, createJobDir, PayloadProcess, writeLogTarball, type PayloadExit } from '../run/index.js';
 import { realSleep, type UpdateReply } from '../server/index.js';
 import type { JobContext } from './job-context.js';
+import { identityFields, keepFinalUpdate, refuseMalformed, tail, updateSender, type JobOutcome } from './job-reporting.js';
 import { commandAction, type JobPhase } from './server-command.js';
 import { judgePayload, type PayloadVerdict } from './payload-outcome.js';
 import { payloadEnv } from './payload-env.js';
 import { DEFAULT_MONITOR_SETTINGS, PayloadGuard } from './payload-guard.js';
 
-export interface JobOutcome {
-  pandaId: number | null;
-  attemptNr: number | null;
-  state: 'finished' | 'failed';
-  pilotErrorCode: number;
-  pilotErrorDiag: string;
-  /** Whether the server acknowledged the final update. */
-  acknowledged: boolean;
-  /** Where the unacknowledged final update was kept, if it was. */
-  finalUpdateFile?: string | undefined;
-}
+export type { JobOutcome } from './job-reporting.js';
 
 const signalNumber = (s: NodeJS.Signals): number => osConstants.signals[s] ?? 0;
-
-/** Reads the last `bytes` of a file (the payload's stderr can be large). */
-function tail(file: string, bytes = 4096): string {
-  try {
-    const fd = openSync(file, 'r');
-    try {
-      const size = fstatSync(fd).size;
-      const len = Math.min(size, bytes);
-      const buf = Buffer.alloc(len);
-      readSync(fd, buf, 0, len, size - len);
-      return buf.toString('utf8');
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return '';
-  }
-}
 
 export async function runJob(ctx: JobContext, rawJob: Record<string, unknown>): Promise<JobOutcome> {
   let job: JobDescription;
@@ -69,63 +38,6 @@ export async function runJob(ctx: JobContext, rawJob: Record<string, unknown>): 
     return refuseMalformed(ctx, err as MalformedJobError);
   }
   return new JobRun(ctx, job).run();
-}
-
-/** The update sender of one job attempt: heartbeats through the bulk batcher when there is one. */
-function updateSender(ctx: JobContext, pandaId: number, attemptNr: number, log: JobContext['log'], onReply?: (reply: UpdateReply) => void): JobUpdateSender {
-  const bulk = ctx.bulk?.batcher;
-  const send: SendUpdate = (u, headers, signal, kind) =>
-    kind === 'heartbeat' && bulk ? bulk.send(u, headers, signal) : ctx.server.updateJob(u, { headers, signal });
-  const opts = { pandaId, attemptNr, send, log, sleep: ctx.sleep, backoff: ctx.backoff, finalDeadlineMs: ctx.finalDeadlineMs, onReply };
-  return ctx.naiveUpdates ? new NaiveUpdateSender(opts) : new OrderedUpdateChannel(opts);
-}
-
-/** A malformed description is still reported, to the job it names, so the server does not wait 30 min for it. */
-async function refuseMalformed(ctx: JobContext, err: MalformedJobError): Promise<JobOutcome> {
-  ctx.log.error({ event: 'job_refused', pandaId: err.pandaId, code: err.code, diag: err.diagnostic }, 'refusing malformed job description');
-  const outcome: JobOutcome = {
-    pandaId: err.pandaId,
-    attemptNr: err.attemptNr,
-    state: 'failed',
-    pilotErrorCode: err.code,
-    pilotErrorDiag: err.diagnostic,
-    acknowledged: false,
-  };
-  if (err.pandaId === null) return outcome;
-  const channel = updateSender(ctx, err.pandaId, err.attemptNr ?? 1, jobLogger(ctx.log, err.pandaId, err.attemptNr ?? 1));
-  const fin = await channel.final('failed', {
-    ...identityFields(ctx),
-    pilotErrorCode: err.code,
-    pilotErrorDiag: truncateDiag(err.diagnostic),
-    transExitCode: 0,
-    timestamp: new Date().toISOString(),
-  });
-  const finalUpdateFile = fin.acknowledged || ctx.naiveUpdates ? undefined : keepFinalUpdate(ctx, ctx.pilotHome, channel, fin);
-  return { ...outcome, acknowledged: fin.acknowledged, finalUpdateFile };
-}
-
-/** Invariant 2: a final update the server never acknowledged is kept where the next pilot will find it. */
-function keepFinalUpdate(ctx: JobContext, dir: string, channel: JobUpdateSender, outcome: FinalOutcome): string {
-  const file = writeFinalUpdate(dir, {
-    serverUrl: ctx.serverUrl,
-    dialect: ctx.server.dialect,
-    seqHeader: channel.seqHeader(outcome.seq),
-    update: outcome.update,
-    error: outcome.error,
-    writtenAt: new Date().toISOString(),
-  });
-  ctx.log.error(
-    { event: 'final_update_kept', pandaId: outcome.update.jobId, attemptNr: outcome.update.attemptNr, file, error: outcome.error },
-    'final update not acknowledged; kept on disk for recovery',
-  );
-  return file;
-}
-
-function identityFields(ctx: JobContext): Record<string, string | number> {
-  const f: Record<string, string | number> = { node: ctx.identity.node, pilotID: ctx.identity.pilotId, siteName: ctx.identity.siteName };
-  if (ctx.identity.batchId) f.batchID = ctx.identity.batchId;
-  if (ctx.identity.schedulerId) f.schedulerID = ctx.identity.schedulerId;
-  return f;
 }
 
 class JobRun {

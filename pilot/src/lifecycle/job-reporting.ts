@@ -1,0 +1,100 @@
+/**
+ * How a job's result leaves the pilot outside the payload's own run: the
+ * update sender for a job attempt, a malformed job's refusal, and the final
+ * update kept on disk when the server never acknowledged it.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { truncateDiag } from '../errors/index.js';
+import type { MalformedJobError } from '../job/index.js';
+import { jobLogger } from '../log/index.js';
+import { NaiveUpdateSender, OrderedUpdateChannel, writeFinalUpdate, type FinalOutcome, type JobUpdateSender, type SendUpdate } from '../report/index.js';
+import type { UpdateReply } from '../server/index.js';
+import type { JobContext } from './job-context.js';
+
+export interface JobOutcome {
+  pandaId: number | null;
+  attemptNr: number | null;
+  state: 'finished' | 'failed';
+  pilotErrorCode: number;
+  pilotErrorDiag: string;
+  /** Whether the server acknowledged the final update. */
+  acknowledged: boolean;
+  /** Where the unacknowledged final update was kept, if it was. */
+  finalUpdateFile?: string | undefined;
+}
+
+/** Reads the last `bytes` of a file (the payload's stderr can be large). */
+export function tail(file: string, bytes = 4096): string {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const len = Math.min(size, bytes);
+      const buf = Buffer.alloc(len);
+      readSync(fd, buf, 0, len, size - len);
+      return buf.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
+
+/** The update sender of one job attempt: heartbeats through the bulk batcher when there is one. */
+export function updateSender(ctx: JobContext, pandaId: number, attemptNr: number, log: JobContext['log'], onReply?: (reply: UpdateReply) => void): JobUpdateSender {
+  const bulk = ctx.bulk?.batcher;
+  const send: SendUpdate = (u, headers, signal, kind) =>
+    kind === 'heartbeat' && bulk ? bulk.send(u, headers, signal) : ctx.server.updateJob(u, { headers, signal });
+  const opts = { pandaId, attemptNr, send, log, sleep: ctx.sleep, backoff: ctx.backoff, finalDeadlineMs: ctx.finalDeadlineMs, onReply };
+  return ctx.naiveUpdates ? new NaiveUpdateSender(opts) : new OrderedUpdateChannel(opts);
+}
+
+/** A malformed description is still reported, to the job it names, so the server does not wait 30 min for it. */
+export async function refuseMalformed(ctx: JobContext, err: MalformedJobError): Promise<JobOutcome> {
+  ctx.log.error({ event: 'job_refused', pandaId: err.pandaId, code: err.code, diag: err.diagnostic }, 'refusing malformed job description');
+  const outcome: JobOutcome = {
+    pandaId: err.pandaId,
+    attemptNr: err.attemptNr,
+    state: 'failed',
+    pilotErrorCode: err.code,
+    pilotErrorDiag: err.diagnostic,
+    acknowledged: false,
+  };
+  if (err.pandaId === null) return outcome;
+  const channel = updateSender(ctx, err.pandaId, err.attemptNr ?? 1, jobLogger(ctx.log, err.pandaId, err.attemptNr ?? 1));
+  const fin = await channel.final('failed', {
+    ...identityFields(ctx),
+    pilotErrorCode: err.code,
+    pilotErrorDiag: truncateDiag(err.diagnostic),
+    transExitCode: 0,
+    timestamp: new Date().toISOString(),
+  });
+  const finalUpdateFile = fin.acknowledged || ctx.naiveUpdates ? undefined : keepFinalUpdate(ctx, ctx.pilotHome, channel, fin);
+  return { ...outcome, acknowledged: fin.acknowledged, finalUpdateFile };
+}
+
+/** Invariant 2: a final update the server never acknowledged is kept where the next pilot will find it. */
+export function keepFinalUpdate(ctx: JobContext, dir: string, channel: JobUpdateSender, outcome: FinalOutcome): string {
+  const file = writeFinalUpdate(dir, {
+    serverUrl: ctx.serverUrl,
+    dialect: ctx.server.dialect,
+    seqHeader: channel.seqHeader(outcome.seq),
+    update: outcome.update,
+    error: outcome.error,
+    writtenAt: new Date().toISOString(),
+  });
+  ctx.log.error(
+    { event: 'final_update_kept', pandaId: outcome.update.jobId, attemptNr: outcome.update.attemptNr, file, error: outcome.error },
+    'final update not acknowledged; kept on disk for recovery',
+  );
+  return file;
+}
+
+export function identityFields(ctx: JobContext): Record<string, string | number> {
+  const f: Record<string, string | number> = { node: ctx.identity.node, pilotID: ctx.identity.pilotId, siteName: ctx.identity.siteName };
+  if (ctx.identity.batchId) f.batchID = ctx.identity.batchId;
+  if (ctx.identity.schedulerId) f.schedulerID = ctx.identity.schedulerId;
+  return f;
+}
