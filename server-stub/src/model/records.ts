@@ -8,12 +8,8 @@ import type { ServerJobState } from '../../../pilot/src/protocol/index.js';
 /** Where a task stands as a whole; derived from its jobs and dependencies. */
 export type TaskStatus = 'waiting' | 'running' | 'done' | 'failed' | 'cancelled';
 
-/** One task as stored. `after` holds the task ids it waits for. */
-export interface TaskRecord {
-  taskId: number;
-  /** One submission (a task file) = one request; PanDA calls it reqID. */
-  requestId: number;
-  workflow: string | null;
+/** A task's settings, the same whether just read from a task file or stored. */
+export interface TaskSettings {
   name: string;
   site: string;
   label: string;
@@ -25,6 +21,14 @@ export interface TaskRecord {
   memoryBoost: number | null;
   maxMemoryMB: number | null;
   priority: number;
+}
+
+/** One task as stored. `after` holds the task ids it waits for. */
+export interface TaskRecord extends TaskSettings {
+  taskId: number;
+  /** One submission (a task file) = one request; PanDA calls it reqID. */
+  requestId: number;
+  workflow: string | null;
   after: number[];
   status: TaskStatus;
   createdAt: string;

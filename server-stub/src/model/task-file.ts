@@ -4,6 +4,7 @@
  * (`tasks[1].jobs[0].command: …`) so a typo is fixed in one go.
  */
 import { z } from 'zod';
+import type { TaskSettings } from './records.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const name = (what: string) =>
@@ -77,17 +78,7 @@ export interface JobSpec {
 }
 
 /** One task, normalised: defaults filled, `command`/`count` expanded into jobs. */
-export interface TaskSpec {
-  name: string;
-  site: string;
-  label: string;
-  cores: number;
-  memoryMB: number;
-  walltimeSec: number;
-  maxAttempts: number;
-  memoryBoost: number | null;
-  maxMemoryMB: number | null;
-  priority: number;
+export interface TaskSpec extends TaskSettings {
   /** Names of tasks in the same submission this one waits for. */
   after: string[];
   /** The payloads; for an event-service task each is one event range (a quantum), not a job. */
