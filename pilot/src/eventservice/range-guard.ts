@@ -3,8 +3,8 @@
  * share, walltime, and looping (no file in the range's directory changed for
  * the looping limit, pilot3's rule applied to each range on its own).
  */
-import { ErrorCode } from '../protocol/index.js';
 import { PilotError } from '../errors/index.js';
+import { checkWatchdogs, NO_LIMITS } from '../monitor/index.js';
 
 export interface RangeLimits {
   /** kB of RSS a range's process group may use; 0 = unchecked. */
@@ -22,21 +22,22 @@ export interface RangeObservation {
   quietMs: number;
 }
 
-/** Why a range must be stopped now, or null. */
+/**
+ * Why a range must be stopped now, or null. The rules are the job watchdog's
+ * own (monitor/watchdog-rules.ts), applied to one range; the diagnostic says
+ * it was a range.
+ */
 export function guardVerdict(limits: RangeLimits, seen: RangeObservation): PilotError | null {
-  if (limits.maxRssKb > 0 && seen.rssKb > limits.maxRssKb) {
-    return new PilotError(
-      ErrorCode.PAYLOADEXCEEDMAXMEM,
-      `event range used ${Math.round(seen.rssKb / 1024)} MB RSS, over its limit of ${Math.round(limits.maxRssKb / 1024)} MB`,
-    );
-  }
-  if (limits.walltimeMs > 0 && seen.elapsedMs > limits.walltimeMs) {
-    return new PilotError(ErrorCode.REACHEDMAXTIME, `event range ran ${Math.round(seen.elapsedMs / 1000)} s, over its walltime of ${Math.round(limits.walltimeMs / 1000)} s`);
-  }
-  if (limits.loopingMs > 0 && seen.quietMs > limits.loopingMs) {
-    return new PilotError(ErrorCode.LOOPINGJOB, `event range looping: no file in its directory changed for ${Math.round(seen.quietMs / 1000)} s`);
-  }
-  return null;
+  const verdict = checkWatchdogs(
+    { elapsedSec: seen.elapsedMs / 1000, rssKb: seen.rssKb, pssKb: 0, idleSec: seen.quietMs / 1000, freeDiskMB: null, stdoutBytes: null },
+    {
+      ...NO_LIMITS,
+      maxRssMB: limits.maxRssKb > 0 ? limits.maxRssKb / 1024 : null,
+      maxWalltimeSec: limits.walltimeMs > 0 ? limits.walltimeMs / 1000 : null,
+      loopingLimitSec: limits.loopingMs > 0 ? limits.loopingMs / 1000 : null,
+    },
+  );
+  return verdict && new PilotError(verdict.code, `event range: ${verdict.diagnostic}`);
 }
 
 /**
