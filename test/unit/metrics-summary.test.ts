@@ -41,4 +41,44 @@ describe('MetricsAccumulator', () => {
     expect(updateFields(new MetricsAccumulator().summary())).toEqual({});
     expect(jobMetrics(new MetricsAccumulator().summary(), { coreCount: 4 })).toBe('coreCount=4 monitorSamples=0');
   });
+
+  const launcherOnly = (acc: MetricsAccumulator, t0: number, cg: { peakKb: number } | null) => {
+    const ledger = new CounterLedger();
+    const bash = [proc(10, { rss: 3000, pss: 1500, vmem: 9000 })];
+    ledger.update(bash);
+    acc.add(makeSample(t0, t0, bash, ledger, cg ? { usageKb: 100, peakKb: cg.peakKb, limitKb: null, oomKills: 0 } : null));
+    acc.addCgroup(cg ? { usageKb: 0, peakKb: cg.peakKb, limitKb: null, oomKills: 0 } : null);
+  };
+
+  it("a payload that ended before sampling caught it: its own cgroup's peak is maxRSS/maxPSS", () => {
+    const acc = new MetricsAccumulator(true);
+    launcherOnly(acc, 1_000_000, { peakKb: 104_000 });
+    const s = acc.summary();
+    expect(s).toMatchObject({ samples: 1, memorySource: 'cgroup', maxRSS: 104_000, maxPSS: 104_000 });
+    expect(updateFields(s)).toMatchObject({ maxRSS: 104_000, maxPSS: 104_000 });
+    expect(jobMetrics(s, {})).toContain('memorySource=cgroup');
+  });
+
+  it('even with no sample at all, the own cgroup peak gives the memory fields', () => {
+    const acc = new MetricsAccumulator(true);
+    acc.addCgroup({ usageKb: 0, peakKb: 104_000, limitKb: null, oomKills: 0 });
+    expect(updateFields(acc.summary())).toMatchObject({ maxRSS: 104_000, maxPSS: 104_000 });
+  });
+
+  it("an enclosing cgroup's peak (pilot and others inside) never stands in for the payload", () => {
+    const acc = new MetricsAccumulator(false);
+    launcherOnly(acc, 1_000_000, { peakKb: 104_000 });
+    expect(acc.summary()).toMatchObject({ memorySource: 'samples', maxRSS: 3000, maxPSS: 1500 });
+  });
+
+  it('a payload sampled through its life keeps the sampled figures (a cgroup peak also counts page cache)', () => {
+    const acc = new MetricsAccumulator(true);
+    const ledger = new CounterLedger();
+    for (let i = 0; i < 6; i++) {
+      const p = [proc(10, { rss: 50_000, pss: 40_000 })];
+      ledger.update(p);
+      acc.add(makeSample(1_000_000 + i * 1000, 1_000_000, p, ledger, { usageKb: 60_000, peakKb: 900_000, limitKb: null, oomKills: 0 }));
+    }
+    expect(acc.summary()).toMatchObject({ memorySource: 'samples', maxRSS: 50_000, maxPSS: 40_000, cgroupPeakKb: 900_000 });
+  });
 });

@@ -114,11 +114,31 @@ export interface MetricsSummary {
   /** Peak of the watched cgroup (kB), when one is watched. */
   cgroupPeakKb: number | null;
   cgroupLimitKb: number | null;
+  /**
+   * Where maxRSS/maxPSS came from: the process-tree samples, or the payload's own
+   * cgroup peak when the samples could not have seen the payload (see SHORT_PAYLOAD_SAMPLES).
+   */
+  memorySource: 'samples' | 'cgroup' | 'none';
 }
+
+/**
+ * Fewer samples than this with the payload alive means the monitor was still in its
+ * dense start (0, 25, 75, 175 ms …): a payload that allocated and ended in that window
+ * was never seen at its peak. Its own cgroup's peak, which the kernel keeps exactly,
+ * then stands in. Longer payloads keep prmon's sampled figures, because a cgroup peak
+ * also counts page cache and would inflate maxRSS for jobs that read big files.
+ */
+export const SHORT_PAYLOAD_SAMPLES = 4;
 
 /** Running max/avg over samples with a live tree. */
 export class MetricsAccumulator {
   private n = 0;
+  /**
+   * @param ownCgroup the watched cgroup holds only the payload (made for it), so its
+   *   peak is the payload's; an enclosing cgroup's peak also counts the pilot and others.
+   */
+  constructor(private readonly ownCgroup = false) {}
+
   private readonly max = { rss: 0, pss: 0, vmem: 0, swap: 0 };
   private readonly sum = { rss: 0, pss: 0, vmem: 0, swap: 0 };
   private last: MonitorSample | null = null;
@@ -150,10 +170,14 @@ export class MetricsAccumulator {
     const l = this.last;
     const secs = Math.max(1, l?.wtime ?? 1);
     const rate = (v: number) => Math.round(v / secs);
+    const cgPeak = this.ownCgroup && this.cgPeak !== null && this.cgPeak > 0 ? this.cgPeak : null;
+    const fromCgroup = cgPeak !== null && this.n < SHORT_PAYLOAD_SAMPLES && cgPeak > this.max.rss;
+    const memorySource = fromCgroup ? 'cgroup' : this.n > 0 ? 'samples' : 'none';
     return {
       samples: this.n,
-      maxRSS: this.max.rss,
-      maxPSS: this.max.pss,
+      memorySource,
+      maxRSS: fromCgroup ? cgPeak : this.max.rss,
+      maxPSS: fromCgroup ? cgPeak : this.max.pss,
       maxVMEM: this.max.vmem,
       maxSWAP: this.max.swap,
       avgRSS: avg('rss'),
@@ -180,9 +204,9 @@ const UPDATE_KEYS = [
   'totRCHAR', 'totWCHAR', 'totRBYTES', 'totWBYTES', 'rateRCHAR', 'rateWCHAR', 'rateRBYTES', 'rateWBYTES',
 ] as const;
 
-/** The update fields (reference §4 names); empty until a sample saw the payload. */
+/** The update fields (reference §4 names); empty until a sample or the payload's cgroup saw its memory. */
 export function updateFields(s: MetricsSummary): Record<string, number> {
-  if (s.samples === 0) return {};
+  if (s.memorySource === 'none') return {};
   return Object.fromEntries(UPDATE_KEYS.map((k) => [k, s[k]]));
 }
 
@@ -191,6 +215,7 @@ export function jobMetrics(s: MetricsSummary, extra: Record<string, string | num
   const pairs: [string, string | number | null | undefined][] = [
     ...Object.entries(extra),
     ['monitorSamples', s.samples],
+    ['memorySource', s.memorySource === 'cgroup' ? 'cgroup' : null],
     ['maxPSSkB', s.samples ? s.maxPSS : null],
     ['cgroupPeakMB', s.cgroupPeakKb === null ? null : Math.round(s.cgroupPeakKb / 1024)],
     ['cgroupLimitMB', s.cgroupLimitKb === null ? null : Math.round(s.cgroupLimitKb / 1024)],

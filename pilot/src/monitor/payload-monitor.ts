@@ -52,7 +52,7 @@ const jitter = (ms: number): number => Math.round(ms * (0.9 + Math.random() * 0.
 
 export class PayloadMonitor {
   private readonly ledger = new CounterLedger();
-  private readonly metrics = new MetricsAccumulator();
+  private readonly metrics: MetricsAccumulator;
   private readonly abort = new AbortController();
   private readonly loop: Promise<void>;
   private readonly startedAt: number;
@@ -66,6 +66,7 @@ export class PayloadMonitor {
   sampleCpuMs = 0;
 
   private constructor(private readonly opts: PayloadMonitorOptions) {
+    this.metrics = new MetricsAccumulator(opts.cgroup?.own ?? false);
     this.startedAt = opts.startedAt ?? Date.now();
     this.newestChange = this.startedAt;
     this.loop = this.run();
@@ -117,7 +118,7 @@ export class PayloadMonitor {
     const sleep: Sleep = this.opts.sleep ?? ((ms, signal) => delay(ms, undefined, { signal }));
     // Start dense and back off to the interval: most Rubin payloads end within a minute, and a
     // 60 s first wait would leave a short job with no figures at all.
-    let waitMs = Math.min(250, this.opts.intervalMs);
+    let waitMs = Math.min(25, this.opts.intervalMs);
     while (!this.abort.signal.aborted) {
       this.sampleOnce();
       try {
