@@ -8,7 +8,7 @@ import { managementRoutes } from './api/management.js';
 import { queueDataRoutes } from './api/queue-data.js';
 import { v1Routes } from './api/v1-pilot.js';
 import { StubEngine, type EngineOptions } from './engine/index.js';
-import { startHttpServer } from './http/server.js';
+import { startHttpServer, type HttpLimits } from './http/server.js';
 import { textReply } from './http/reply.js';
 import { runWatchdog } from './engine/watchdog.js';
 import { RequestCounter } from './http/request-counter.js';
@@ -22,6 +22,7 @@ export { parseTaskFile, type SubmissionSpec, type TaskSpec, type JobSpec } from 
 export type { JobRecord, TaskRecord, UpdateRecord, JobTransition } from './model/records.js';
 export { ANY_SITE, brokerageRejection, candidateSites, memoryFits, queueAccepts, queueRejection, queuesFor, type BrokerJob } from './model/brokerage.js';
 export { REAL_SERVER_LIMITS, type WatchdogLimits } from './model/watchdog-rules.js';
+export { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http/server.js';
 
 /** Options of `startStub`. */
 export interface StubOptions {
@@ -37,6 +38,8 @@ export interface StubOptions {
   engine?: EngineOptions;
   /** Runs the watchdog (sent → 102, lost heartbeat → 100) with these limits, sweeping every `intervalSec`. */
   watchdog?: { limits: WatchdogLimits; intervalSec: number } | undefined;
+  /** HTTP limits (body sizes, concurrent requests, timeouts); default `DEFAULT_HTTP_LIMITS`. */
+  http?: Partial<HttpLimits>;
 }
 
 /** A running stub. */
@@ -62,7 +65,7 @@ export async function startStub(options: StubOptions): Promise<RunningStub> {
   ];
   let server;
   try {
-    server = await startHttpServer({ routes, port: options.port, host: options.host ?? '127.0.0.1', log, onRequest: (p) => counter.count(p) });
+    server = await startHttpServer({ routes, port: options.port, host: options.host ?? '127.0.0.1', log, onRequest: (p) => counter.count(p), ...(options.http ? { limits: options.http } : {}) });
   } catch (err) {
     stores.close();
     throw err;

@@ -3,8 +3,8 @@
  * jobs and every update they received, kill a job. Not part of PanDA; this
  * is what the CLI, tests and a developer's curl use.
  */
-import { maybeGunzip } from '../../../pilot/src/protocol/index.js';
 import type { StubEngine } from '../engine/index.js';
+import { inflateBounded } from '../http/body-limits.js';
 import { jsonReply } from '../http/reply.js';
 import type { RequestCounter } from '../http/request-counter.js';
 import type { Route, StubReply, StubRequest } from '../http/types.js';
@@ -12,7 +12,7 @@ import { parseTaskFile } from '../model/task-file.js';
 
 function readJson(req: StubRequest): { ok: true; value: unknown } | { ok: false; reply: StubReply } {
   try {
-    return { ok: true, value: JSON.parse(maybeGunzip(req.body).toString('utf8')) };
+    return { ok: true, value: JSON.parse(inflateBounded(req.body).toString('utf8')) };
   } catch (err) {
     return { ok: false, reply: jsonReply(400, { error: `body is not valid JSON: ${(err as Error).message}` }) };
   }

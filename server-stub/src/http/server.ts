@@ -1,16 +1,42 @@
 /**
  * The node:http edge: read the body, route, write the reply, log one line
  * per request. Everything between is plain functions over StubRequest.
+ *
+ * Hardened: nothing a client sends may stop the stub. A path that does not
+ * parse, a body over the limit (before or after gzip), too many requests at
+ * once or a client that never finishes its request each get a 4xx/5xx, and
+ * a handler's exception is a 500 — never an unhandled rejection.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { inflateBounded, MAX_INFLATED_BYTES } from './body-limits.js';
 import { textReply } from './reply.js';
 import { route } from './router.js';
-import { BadRequestError, type Route, type StubReply, type StubRequest } from './types.js';
+import { BadRequestError, PayloadTooLargeError, type Route, type StubReply, type StubRequest } from './types.js';
 
 /** Large enough for a pilot's stdout / pilotLog / metadata excerpts, small enough to refuse nonsense. */
 export const MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** Requests in progress at once; more get 503 with Retry-After (a pilot retries). */
+export const MAX_CONCURRENT_REQUESTS = 4096;
+
+/** Limits of one server; the defaults above unless a test or the CLI chooses others. */
+export interface HttpLimits {
+  maxBodyBytes: number;
+  maxInflatedBytes: number;
+  maxConcurrent: number;
+  /** Whole request (headers and body) must arrive within this, ms. */
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  maxBodyBytes: MAX_BODY_BYTES,
+  maxInflatedBytes: MAX_INFLATED_BYTES,
+  maxConcurrent: MAX_CONCURRENT_REQUESTS,
+  requestTimeoutMs: 60_000,
+  headersTimeoutMs: 20_000,
+};
 
 /** A running HTTP server. `close()` is idempotent. */
 export interface RunningServer {
@@ -19,49 +45,124 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    // Refuse before reading a byte when the client says it will send too much.
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new PayloadTooLargeError(`body of ${declared} bytes is larger than ${limit}`));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
+    let done = false;
     req.on('data', (chunk: Buffer) => {
+      if (done) return;
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new BadRequestError(`body larger than ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
+      if (size > limit) {
+        done = true;
+        chunks.length = 0;
+        reject(new PayloadTooLargeError(`body larger than ${limit} bytes`));
         return;
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+    req.on('end', () => {
+      if (!done) (done = true), resolve(Buffer.concat(chunks));
+    });
+    req.on('error', (err) => {
+      if (!done) (done = true), reject(err);
+    });
   });
 }
 
-async function handle(routes: readonly Route[], log: Logger, req: IncomingMessage, res: ServerResponse, onRequest?: (path: string) => void): Promise<void> {
-  const started = Date.now();
-  const url = new URL(req.url ?? '/', 'http://stub.invalid');
-  onRequest?.(url.pathname);
-  let reply: StubReply;
+/** The path and query of a request target; null when it does not parse (e.g. `//` as authority, `%zz`). */
+export function parseTarget(raw: string | undefined): { path: string; query: URLSearchParams } | null {
+  const target = raw ?? '/';
+  if (!target.startsWith('/')) return null;
   try {
-    const stubReq: StubRequest = {
-      method: req.method ?? 'GET',
-      path: url.pathname,
-      query: url.searchParams,
-      headers: req.headers,
-      body: await readBody(req),
-    };
-    reply = await route(routes, stubReq);
-  } catch (err) {
-    if (err instanceof BadRequestError) {
-      reply = textReply(400, `ERROR : ${err.message}`);
-    } else {
-      log.error({ err, path: url.pathname }, 'handler failed');
-      reply = textReply(500, `ERROR : ${(err as Error).message}`);
+    // Not `new URL(target, base)`: a target starting with `//` would be read as a host.
+    const url = new URL(`http://stub.invalid${target}`);
+    decodeURIComponent(url.pathname);
+    return { path: url.pathname, query: url.searchParams };
+  } catch {
+    return null;
+  }
+}
+
+/** A header value safe to write (latin-1 printable, bounded): reasons carry arbitrary client text. */
+function safeHeaderValue(value: string): string {
+  return value.replace(/[^\x20-\x7e]/g, '?').slice(0, 512);
+}
+
+function errorReply(err: unknown, log: Logger, path: string): StubReply {
+  if (err instanceof PayloadTooLargeError) return textReply(413, `ERROR : ${err.message}`);
+  if (err instanceof BadRequestError) return textReply(400, `ERROR : ${err.message}`);
+  log.error({ err, path }, 'handler failed');
+  return textReply(500, `ERROR : ${err instanceof Error ? err.message : String(err)}`);
+}
+
+function write(res: ServerResponse, reply: StubReply, close: boolean): void {
+  if (res.headersSent || res.destroyed) return;
+  const headers: Record<string, string | number> = { 'content-length': Buffer.byteLength(reply.body) };
+  for (const [k, v] of Object.entries(reply.headers)) headers[k] = safeHeaderValue(v);
+  if (close) headers.connection = 'close';
+  res.writeHead(reply.status, headers);
+  res.end(reply.body);
+}
+
+interface ServerState {
+  inFlight: number;
+}
+
+async function handle(
+  routes: readonly Route[],
+  log: Logger,
+  limits: HttpLimits,
+  state: ServerState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  onRequest?: (path: string) => void,
+): Promise<void> {
+  const started = Date.now();
+  const target = parseTarget(req.url);
+  const path = target?.path ?? String(req.url).slice(0, 200);
+  let reply: StubReply;
+  // An unread body left on a kept-alive socket would be parsed as the next request: close instead.
+  let closeAfter = false;
+  if (state.inFlight >= limits.maxConcurrent) {
+    reply = { ...textReply(503, `ERROR : more than ${limits.maxConcurrent} requests in progress; retry later`), headers: { 'content-type': 'text/plain', 'retry-after': '1' } };
+    closeAfter = true;
+  } else if (target === null) {
+    reply = textReply(400, `ERROR : request target does not parse: ${path}`);
+    closeAfter = true;
+  } else {
+    state.inFlight += 1;
+    try {
+      onRequest?.(target.path);
+      const raw = await readBody(req, limits.maxBodyBytes);
+      const stubReq: StubRequest = {
+        method: req.method ?? 'GET',
+        path: target.path,
+        query: target.query,
+        headers: req.headers,
+        body: inflateBounded(raw, limits.maxInflatedBytes),
+      };
+      reply = await route(routes, stubReq);
+    } catch (err) {
+      reply = errorReply(err, log, path);
+      closeAfter = err instanceof PayloadTooLargeError;
+    } finally {
+      state.inFlight -= 1;
     }
   }
-  res.writeHead(reply.status, { ...reply.headers, 'content-length': Buffer.byteLength(reply.body) });
-  res.end(reply.body);
-  log.info({ method: req.method, path: url.pathname, status: reply.status, ms: Date.now() - started }, 'request');
+  try {
+    write(res, reply, closeAfter);
+  } catch (err) {
+    log.error({ err, path }, 'reply could not be written');
+    res.destroy();
+  }
+  log.info({ method: req.method, path, status: reply.status, ms: Date.now() - started }, 'request');
 }
 
 /** Listens on host:port (0 = any free port) and serves `routes`. */
@@ -72,17 +173,31 @@ export function startHttpServer(options: {
   log: Logger;
   /** Told the path of every request received (the request counter). */
   onRequest?: (path: string) => void;
+  limits?: Partial<HttpLimits>;
 }): Promise<RunningServer> {
   const { routes, log } = options;
-  const server: Server = createServer((req, res) => {
-    void handle(routes, log, req, res, options.onRequest);
+  const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
+  const state: ServerState = { inFlight: 0 };
+  const server: Server = createServer({ requestTimeout: limits.requestTimeoutMs, headersTimeout: limits.headersTimeoutMs }, (req, res) => {
+    handle(routes, log, limits, state, req, res, options.onRequest).catch((err: unknown) => {
+      // handle() catches everything it can; this is the last line so a bug here cannot stop the stub.
+      log.error({ err }, 'request handling failed');
+      res.destroy();
+    });
   });
   // Pilots keep connections alive between heartbeats; do not hold shutdown for them.
   server.keepAliveTimeout = 5_000;
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // Malformed request lines, bad headers, timeouts: node's parser refused them. Answer 400/408 and drop the socket.
+    if (!socket.writable) return socket.destroy();
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    socket.end(`HTTP/1.1 ${status} Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
       server.off('error', reject);
+      server.on('error', (err) => log.error({ err }, 'http server error'));
       const { port } = server.address() as AddressInfo;
       const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
       let closing: Promise<void> | undefined;

@@ -30,7 +30,12 @@ export interface Route {
 
 /** Thrown by body decoding for a request that cannot be understood; becomes a clear error reply. */
 export class BadRequestError extends Error {
-  override readonly name = 'BadRequestError';
+  override readonly name: string = 'BadRequestError';
+}
+
+/** A body over the limit, before or after decompression; becomes a 413. */
+export class PayloadTooLargeError extends BadRequestError {
+  override readonly name = 'PayloadTooLargeError';
 }
 
 /** The first value of a header, or undefined. */
