@@ -349,6 +349,44 @@ worker_status() {
   wait_child || err "worker status '$1' was not delivered (status $?); carrying on"
 }
 
+# ---------------------------------------------------------------- leftover payloads
+# The pilot records each payload's process group (and cgroup) under
+# <pilot home>/payloads/<pgid> while it may have members. After the pilot has
+# exited (a SIGKILL of the pilot leaves its payloads running: they have their
+# own sessions), whatever those records name is killed: the group's members
+# whose environment names the job dir (a recycled group id is left alone),
+# and everything in the payload's cgroup.
+kill_leftover_payloads() {
+  local rec key value pgid cgroup jobdir p stat rest n=0
+  for rec in "$WORKDIR"/PanDA_Pilot3_*/payloads/*; do
+    [ -f "$rec" ] || continue
+    case ${rec##*/} in '' | *[!0-9]*) continue ;; esac
+    pgid="" cgroup="" jobdir=""
+    while IFS='=' read -r key value; do
+      case $key in pgid) pgid=$value ;; cgroup) cgroup=$value ;; jobdir) jobdir=$value ;; esac
+    done <"$rec"
+    case $pgid in '' | *[!0-9]* | 0 | 1) rm -f -- "$rec"; continue ;; esac
+    for p in /proc/[0-9]*; do
+      stat=$(cat "$p/stat" 2>/dev/null) || continue
+      rest=${stat##*) }
+      # fields after the name: state ppid pgrp …
+      read -r _ _ key _ <<<"$rest"
+      [ "$key" = "$pgid" ] || continue
+      tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qxF "PILOT_JOB_DIR=$jobdir" || continue
+      kill -KILL "${p#/proc/}" 2>/dev/null && n=$((n + 1))
+    done
+    if [ -n "$cgroup" ] && [ -d "$cgroup" ]; then
+      if [ -f "$cgroup/cgroup.kill" ]; then
+        echo 1 >"$cgroup/cgroup.kill" 2>/dev/null
+      else
+        while read -r p; do kill -KILL "$p" 2>/dev/null && n=$((n + 1)); done <"$cgroup/cgroup.procs"
+      fi
+    fi
+    rm -f -- "$rec"
+  done
+  [ "$n" -eq 0 ] || log "killed $n payload process(es) the pilot left behind"
+}
+
 # ---------------------------------------------------------------- the pilot
 # The pilot's exit code, checked against the documented table (README).
 map_pilot_exit() {
@@ -374,6 +412,7 @@ run_pilot() {
   CHILD_PID=$! CHILD_KIND=pilot
   wait_child
   PILOT_EXIT=$?
+  kill_leftover_payloads
   local mapped
   mapped=$(map_pilot_exit "$PILOT_EXIT")
   if [ "$mapped" != "$PILOT_EXIT" ]; then

@@ -19,7 +19,7 @@ describe.skipIf(skipReason !== null)(`payload cgroup (real, v${parent?.version ?
   it('the payload is inside its cgroup from its first instruction', async () => {
     const cg = PayloadCgroup.create(parent!, { name: `test-join-${process.pid}`, limitMB: 100 });
     try {
-      const { p, dir } = start('cat /proc/self/cgroup', cg);
+      const { p, dir } = await start('cat /proc/self/cgroup', cg);
       const exit = await p.done;
       expect(exit.exitCode).toBe(0);
       const own = readFileSync(path.join(dir, 'payload.stdout'), 'utf8');
@@ -33,7 +33,7 @@ describe.skipIf(skipReason !== null)(`payload cgroup (real, v${parent?.version ?
   it('the kernel OOM-kills past the limit; the counter moves and the peak sits at the limit', async () => {
     const cg = PayloadCgroup.create(parent!, { name: `test-oom-${process.pid}`, limitMB: 50 });
     try {
-      const { p } = start('head -c 120M /dev/zero | tail > /dev/null', cg);
+      const { p } = await start('head -c 120M /dev/zero | tail > /dev/null', cg);
       const monitor = PayloadMonitor.start({ sid: p.pid, cgroup: { dir: cg.dir, version: cg.version, own: true }, intervalMs: 100, limits: NO_LIMITS, workDir: null });
       const exit = await p.done;
       const { cgroupAtEnd } = await monitor.stop();
@@ -48,7 +48,7 @@ describe.skipIf(skipReason !== null)(`payload cgroup (real, v${parent?.version ?
 
   it('remove() kills a process that left the payload session and removes the cgroup', async () => {
     const cg = PayloadCgroup.create(parent!, { name: `test-leftover-${process.pid}`, limitMB: null });
-    const { p, dir } = start('setsid sleep 300 & echo $! > daemon.pid; exit 0', cg);
+    const { p, dir } = await start('setsid sleep 300 & echo $! > daemon.pid; exit 0', cg);
     await p.done;
     const pid = Number(readFileSync(path.join(dir, 'daemon.pid'), 'utf8'));
     expect(cg.pids()).toContain(pid);

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PayloadProcess } from '../../pilot/src/run/index.js';
 
-export function startPayload(command: string, opts: { cgroupProcsFile?: string } = {}): { p: PayloadProcess; dir: string } {
+export async function startPayload(command: string, opts: { cgroupProcsFile?: string } = {}): Promise<{ p: PayloadProcess; dir: string }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'payload-'));
-  const p = PayloadProcess.start({
+  const p = await PayloadProcess.start({
     command,
     cwd: dir,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },

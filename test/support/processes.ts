@@ -3,7 +3,7 @@
  * started as a batch system would start them, always stopped afterwards.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -91,4 +91,14 @@ export async function stubApi<T = any>(url: string, method: 'GET' | 'POST' = 'GE
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${url}: HTTP ${res.status}: ${text}`);
   return JSON.parse(text) as T;
+}
+
+/** Alive and not a zombie (an orphaned zombie waits for init, which may never reap it in a container). */
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }

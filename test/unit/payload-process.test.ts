@@ -1,25 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseBashTimes, signalFromStatus } from '../../pilot/src/run/index.js';
+import { killLeftoverPayloads, parseBashTimes, PAYLOAD_RECORDS_DIR, PayloadProcess, PayloadStartError, pilotHomeAlive, signalFromStatus } from '../../pilot/src/run/index.js';
 import { startPayload } from '../support/payloads.js';
+import { processAlive as alive } from '../support/processes.js';
 import { sessionProcesses } from '../../pilot/src/monitor/index.js';
 
 const start = (command: string) => startPayload(command);
 
-/** Alive and not a zombie (an orphaned zombie waits for init, which may never reap it in a container). */
-const alive = (pid: number) => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-};
 
 describe('PayloadProcess', () => {
   it('reports the exit status, writes stdout/stderr to files and measures CPU', async () => {
-    const { p, dir } = start('echo out; echo err >&2; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exit 7');
+    const { p, dir } = await start('echo out; echo err >&2; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exit 7');
     const exit = await p.done;
     expect(exit.exitCode).toBe(7);
     expect(exit.signal).toBeNull();
@@ -30,7 +24,7 @@ describe('PayloadProcess', () => {
   });
 
   it('sees a payload killed by a signal as that signal', async () => {
-    const { p } = start('kill -KILL $$');
+    const { p } = await start('kill -KILL $$');
     const exit = await p.done;
     expect(exit.exitCode).toBe(137);
     expect(exit.signal).toBe('SIGKILL');
@@ -38,7 +32,7 @@ describe('PayloadProcess', () => {
 
   it('stops the whole process group, grandchildren included, escalating to SIGKILL', async () => {
     // Written under another name and renamed, so the test never reads a half-written pid.
-    const { p, dir } = start(`trap '' TERM; (trap '' TERM; sleep 300) & echo $! > child.tmp && mv child.tmp child.pid; sleep 300`);
+    const { p, dir } = await start(`trap '' TERM; (trap '' TERM; sleep 300) & echo $! > child.tmp && mv child.tmp child.pid; sleep 300`);
     for (let i = 0; i < 500 && !existsSync(path.join(dir, 'child.pid')); i++) await new Promise((r) => setTimeout(r, 20));
     const grandchild = Number(readFileSync(path.join(dir, 'child.pid'), 'utf8'));
     expect(grandchild).toBeGreaterThan(0);
@@ -56,5 +50,75 @@ describe('PayloadProcess', () => {
     expect(parseBashTimes('garbage')).toBeNull();
     expect(signalFromStatus(143)).toBe('SIGTERM');
     expect(signalFromStatus(1)).toBeNull();
+  });
+});
+
+describe('PayloadProcess start failures and leftovers', () => {
+  const waitFor = async (cond: () => boolean, ms = 10_000) => {
+    for (let t = 0; t < ms && !cond(); t += 20) await new Promise((r) => setTimeout(r, 20));
+  };
+
+  it('a launcher that cannot start rejects with a PayloadStartError (ENOENT, ENOTDIR), and nothing crashes', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'payload-fail-'));
+    const base = { command: 'true', env: { PATH: '/usr/bin:/bin' }, stdoutPath: path.join(dir, 'o'), stderrPath: path.join(dir, 'e') };
+    const missing = await PayloadProcess.start({ ...base, cwd: path.join(dir, 'gone') }).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(PayloadStartError);
+    expect((missing as PayloadStartError).errno).toBe('ENOENT');
+    expect((missing as PayloadStartError).code).toBe(1346);
+    expect((missing as PayloadStartError).diagnostic).toMatch(/payload could not be started: .*ENOENT/);
+    writeFileSync(path.join(dir, 'file'), '');
+    const notDir = await PayloadProcess.start({ ...base, cwd: path.join(dir, 'file') }).catch((e: unknown) => e);
+    expect(notDir).toBeInstanceOf(PayloadStartError);
+    // stdout that cannot be opened is a start failure too, not a throw from deep inside
+    const noOut = await PayloadProcess.start({ ...base, cwd: dir, stdoutPath: path.join(dir, 'gone', 'o') }).catch((e: unknown) => e);
+    expect(noOut).toBeInstanceOf(PayloadStartError);
+    expect((noOut as PayloadStartError).errno).toBe('ENOENT');
+  });
+
+  it('kills what the payload left in its process group once the launcher exits (sleep 1000 &)', async () => {
+    const { p, dir } = await start('sleep 1000 & echo $! > bg.tmp && mv bg.tmp bg.pid; exit 0');
+    const exit = await p.done;
+    expect(exit.exitCode).toBe(0);
+    const bg = Number(readFileSync(path.join(dir, 'bg.pid'), 'utf8'));
+    expect(bg).toBeGreaterThan(0);
+    await waitFor(() => !alive(bg));
+    expect(alive(bg)).toBe(false);
+  });
+
+  it('records the group while it lives; a later pilot kills the leftovers of a dead one', async () => {
+    const area = mkdtempSync(path.join(tmpdir(), 'payload-area-'));
+    // A pilot home whose pilot is gone: the pid of a process that already exited.
+    const dead = spawnSync('true').pid ?? 1;
+    const home = path.join(area, `PanDA_Pilot3_${dead}_${Math.floor(Date.now() / 1000)}`);
+    const jobDir = path.join(home, 'PanDA_Pilot-1');
+    mkdirSync(jobDir, { recursive: true });
+    const recordDir = path.join(home, PAYLOAD_RECORDS_DIR);
+    const p = await PayloadProcess.start({
+      command: 'sleep 1000 & echo $! > bg.tmp && mv bg.tmp bg.pid; sleep 1000',
+      cwd: jobDir,
+      env: { PATH: '/usr/bin:/bin', PILOT_JOB_DIR: jobDir },
+      stdoutPath: path.join(jobDir, 'payload.stdout'),
+      stderrPath: path.join(jobDir, 'payload.stderr'),
+      recordDir,
+    });
+    await waitFor(() => existsSync(path.join(jobDir, 'bg.pid')));
+    const bg = Number(readFileSync(path.join(jobDir, 'bg.pid'), 'utf8'));
+    expect(readFileSync(path.join(recordDir, String(p.pid)), 'utf8')).toContain(`pgid=${p.pid}\n`);
+    // A live pilot's records are left alone.
+    expect(killLeftoverPayloads(area, () => true)).toEqual([]);
+    expect(alive(bg)).toBe(true);
+    expect(pilotHomeAlive(home)).toBe(false);
+    const killed = killLeftoverPayloads(area);
+    expect(killed).toContain(bg);
+    const exit = await p.done;
+    expect(exit.signal).toBe('SIGKILL');
+    await waitFor(() => !alive(bg));
+    expect(alive(bg)).toBe(false);
+    expect(existsSync(path.join(recordDir, String(p.pid)))).toBe(false);
+  });
+
+  it('a pilot home of a running pilot counts as alive', () => {
+    const home = path.join(tmpdir(), `PanDA_Pilot3_${process.pid}_${Math.floor(Date.now() / 1000)}`);
+    expect(pilotHomeAlive(home)).toBe(true);
   });
 });

@@ -6,7 +6,7 @@ import { PilotError } from '../errors/index.js';
 import { canCreateChildren, discoverMemoryCgroup } from '../monitor/index.js';
 import { installSignalHandlers, PilotExit, PilotSignalError, runPilotLoop, SIGNAL_EXIT, type JobContext } from '../lifecycle/index.js';
 import { createLogger } from '../log/index.js';
-import { createPilotHome } from '../run/index.js';
+import { createPilotHome, killLeftoverPayloads } from '../run/index.js';
 import { selectDialect } from '../server/index.js';
 import type { Logger } from 'pino';
 import type { MonitorSettings } from '../lifecycle/index.js';
@@ -54,6 +54,9 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
   }
   const log = createLogger({ level: opts.logLevel, file: path.join(home, 'pilotlog.jsonl'), quiet: opts.quiet });
   const batch = readBatchIdentity(env);
+  // Payloads of an earlier pilot here that was SIGKILLed (no wrapper cleaned up after it).
+  const leftovers = killLeftoverPayloads(path.resolve(opts.workdir));
+  if (leftovers.length > 0) log.warn({ event: 'leftover_payloads_killed', pids: leftovers }, `killed ${leftovers.length} payload process(es) an earlier pilot left behind`);
   const pilotStop = new AbortController();
   const softkill = new AbortController();
   const uninstall = installSignalHandlers(pilotStop, (signal) => {

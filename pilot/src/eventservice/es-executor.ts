@@ -60,6 +60,8 @@ export interface EsRunInput {
   log: Logger;
   settings: EsSettings;
   killGraceMs: number;
+  /** Where each range's process group is recorded while it lives (pilot home `payloads/`). */
+  recordDir?: string | undefined;
   /** Aborted with a PilotError when every range must stop now. */
   stop: AbortSignal;
   /** Aborted when the server said softkill. */
@@ -180,6 +182,7 @@ export async function runEventService(input: EsRunInput): Promise<EsRunResult> {
         fatalExitCodes: fatalCodes,
         stop: input.stop,
         killGraceMs: input.killGraceMs,
+        recordDir: input.recordDir,
         sampleMs: settings.sampleMs,
         onSample: (rss) => {
           const slot = running.get(w);

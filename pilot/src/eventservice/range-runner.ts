@@ -45,6 +45,8 @@ export interface RangeRunInput {
   /** Aborted (reason: a PilotError) when every range must stop now. */
   stop: AbortSignal;
   killGraceMs: number;
+  /** Where the range's process group is recorded while it lives. */
+  recordDir?: string | undefined;
   /** How often the process tree is sampled (ms). */
   sampleMs: number;
   /** Each sample's RSS of this range's process group, for the job's peak. */
@@ -79,15 +81,18 @@ export async function runRange(input: RangeRunInput): Promise<RangeResult> {
   let payload: PayloadProcess;
   try {
     mkdirSync(dir, { recursive: true });
-    payload = PayloadProcess.start({
+    payload = await PayloadProcess.start({
       command: input.command,
       cwd: dir,
       env: input.env,
       stdoutPath: path.join(dir, 'payload.stdout'),
       stderrPath: path.join(dir, 'payload.stderr'),
+      recordDir: input.recordDir,
     });
   } catch (err) {
-    return notStarted(range, worker, dir, 'failed', ErrorCode.PAYLOADEXECUTIONFAILURE, `cannot start event range: ${(err as Error).message}`);
+    const code = err instanceof PilotError ? err.code : ErrorCode.PAYLOADEXECUTIONFAILURE;
+    const diag = err instanceof PilotError ? err.diagnostic : (err as Error).message;
+    return notStarted(range, worker, dir, 'failed', code, `cannot start event range: ${diag}`);
   }
   const started = Date.now();
   let stopReason: PilotError | null = null;

@@ -17,7 +17,7 @@ import {
   type FinalOutcome,
   type JobUpdateSender,
 } from '../report/index.js';
-import { adler32File, buildPayloadCommand, createJobDir, PayloadProcess, writeLogTarball, type PayloadExit } from '../run/index.js';
+import { adler32File, buildPayloadCommand, createJobDir, PAYLOAD_RECORDS_DIR, PayloadProcess, writeLogTarball, type PayloadExit } from '../run/index.js';
 import { realSleep, type UpdateReply } from '../server/index.js';
 import type { JobContext } from './job-context.js';
 import { identityFields, keepFinalUpdate, refuseMalformed, tail, updateSender, type JobOutcome } from './job-reporting.js';
@@ -167,7 +167,8 @@ class JobRun {
     const guard = PayloadGuard.prepare(this.job, this.ctx.monitor ?? DEFAULT_MONITOR_SETTINGS, this.log);
     this.guard = guard;
     this.guardToClean = guard;
-    const payload = PayloadProcess.start({ command, cwd: jobDir, env, stdoutPath, stderrPath, cgroupProcsFile: guard.cgroup?.procsFile });
+    const recordDir = path.join(this.ctx.pilotHome, PAYLOAD_RECORDS_DIR);
+    const payload = await PayloadProcess.start({ command, cwd: jobDir, env, stdoutPath, stderrPath, cgroupProcsFile: guard.cgroup?.procsFile, recordDir });
     this.payload = payload;
     this.phase = 'running';
     this.startedAt = new Date();
@@ -227,6 +228,7 @@ class JobRun {
       log: this.log,
       settings,
       killGraceMs: this.ctx.killGraceMs,
+      recordDir: path.join(this.ctx.pilotHome, PAYLOAD_RECORDS_DIR),
       stop: this.jobStop.signal,
       softkill: this.softkill.signal,
       onCommand: (command) => this.onCommand({ statusCode: 0, command, raw: {} }),

@@ -1,5 +1,6 @@
 export { buildPayloadCommand, transformationName } from './payload-command.js';
 export { createPilotHome, createJobDir, freeSpaceMB } from './work-dir.js';
-export { PayloadProcess, signalFromStatus, parseBashTimes, type PayloadExit, type PayloadStart } from './payload-process.js';
+export { PayloadProcess, PayloadStartError, signalFromStatus, parseBashTimes, type PayloadExit, type PayloadStart } from './payload-process.js';
+export { killLeftoverPayloads, pilotHomeAlive, PAYLOAD_RECORDS_DIR } from './payload-records.js';
 export { writeLogTarball } from './log-tarball.js';
 export { adler32File } from './adler32.js';

@@ -5,6 +5,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import { ErrorCode, type PandaErrorCode } from '../protocol/index.js';
+import { PilotError } from '../errors/index.js';
+import { forgetPayloadGroup, recordPayloadGroup } from './payload-records.js';
 
 export interface PayloadExit {
   /** Exit status as the shell saw it (128+N when the payload died by signal N); null if the launcher itself was signalled. */
@@ -28,7 +31,44 @@ export interface PayloadStart {
   stderrPath: string;
   /** cgroup.procs of the payload's own cgroup: the launcher joins it before running the payload. */
   cgroupProcsFile?: string | undefined;
+  /**
+   * Directory where the payload's process group (and cgroup) is recorded while
+   * it may have members, so a wrapper or the next pilot can kill what is left
+   * after this pilot was SIGKILLed (pilot home `payloads/`).
+   */
+  recordDir?: string | undefined;
 }
+
+/** Why a payload could not be started: resource exhaustion is the node's fault, a missing or forbidden path the job's setup. */
+export class PayloadStartError extends PilotError {
+  constructor(readonly errno: string, detail: string) {
+    super(startErrorCode(errno), `payload could not be started: ${detail}${START_HINT[errno] ? ` (${START_HINT[errno]})` : ''}`);
+  }
+}
+
+const START_HINT: Record<string, string> = {
+  EAGAIN: 'the node refused another process: process limit reached',
+  EMFILE: 'the pilot has too many open files',
+  ENFILE: 'the node has too many open files',
+  ENOMEM: 'the node has no memory for another process',
+  ENOENT: 'a path it needs does not exist',
+  EACCES: 'permission denied',
+  ENOTDIR: 'its working directory is not a directory',
+};
+
+function startErrorCode(errno: string): PandaErrorCode {
+  switch (errno) {
+    case 'ENOENT':
+    case 'EACCES':
+    case 'ENOTDIR':
+      return ErrorCode.TRANSFORMNOTFOUND;
+    default:
+      // EAGAIN, EMFILE, ENFILE, ENOMEM and anything else: this node, not the job.
+      return ErrorCode.INTERNALPILOTPROBLEM;
+  }
+}
+
+const errnoOf = (err: unknown): string => (err as NodeJS.ErrnoException | null)?.code ?? 'UNKNOWN';
 
 // The outer shell waits for the payload and prints its children's CPU times on fd 3:
 // Node cannot get rusage for a child, and bash's `times` is exact for reaped descendants.
@@ -64,9 +104,13 @@ export class PayloadProcess {
   readonly done: Promise<PayloadExit>;
   private exited = false;
 
-  private constructor(private readonly child: ChildProcess, startedAt: Date) {
-    if (child.pid === undefined) throw new Error('payload did not start');
-    this.pid = child.pid;
+  private constructor(
+    private readonly child: ChildProcess,
+    pid: number,
+    startedAt: Date,
+    private readonly recordFile: string | null,
+  ) {
+    this.pid = pid;
     let times = '';
     child.stdio[3]?.on('data', (chunk: Buffer) => {
       times += chunk.toString();
@@ -74,6 +118,10 @@ export class PayloadProcess {
     this.done = new Promise((resolve) => {
       child.once('close', (code, signal) => {
         this.exited = true;
+        // No orphans: whatever the payload left running in its group (`sleep 1000 &`)
+        // dies with it. The group id cannot be reused while any member lives.
+        this.signalGroup('SIGKILL');
+        if (this.recordFile) forgetPayloadGroup(this.recordFile);
         const cpu = parseBashTimes(times);
         const joinFailed = times.includes('cgroup-join-failed');
         resolve({
@@ -89,25 +137,49 @@ export class PayloadProcess {
     });
   }
 
-  /** Starts the payload; throws when the shell cannot be started at all. */
-  static start(opts: PayloadStart): PayloadProcess {
-    const out = openSync(opts.stdoutPath, 'a');
-    const err = openSync(opts.stderrPath, 'a');
+  /**
+   * Starts the payload. Rejects with a PayloadStartError when the launcher
+   * cannot be started at all (EAGAIN, EMFILE, ENOENT, EACCES, …): that fails
+   * one job, never the pilot.
+   */
+  static async start(opts: PayloadStart): Promise<PayloadProcess> {
+    let out: number | undefined;
+    let err: number | undefined;
+    let child: ChildProcess;
     try {
-      const child = spawn('/bin/bash', ['-c', LAUNCHER, 'panda-payload', opts.command, opts.cgroupProcsFile ?? ''], {
+      out = openSync(opts.stdoutPath, 'a');
+      err = openSync(opts.stderrPath, 'a');
+      child = spawn('/bin/bash', ['-c', LAUNCHER, 'panda-payload', opts.command, opts.cgroupProcsFile ?? ''], {
         cwd: opts.cwd,
         env: opts.env,
         detached: true, // setsid: the payload leads its own process group
         stdio: ['ignore', out, err, 'pipe'],
       });
-      const startedAt = new Date();
-      const started = new PayloadProcess(child, startedAt);
-      child.once('error', () => undefined); // reported through 'close'
-      return started;
+    } catch (e) {
+      throw new PayloadStartError(errnoOf(e), (e as Error).message);
     } finally {
-      closeSync(out);
-      closeSync(err);
+      if (out !== undefined) closeSync(out);
+      if (err !== undefined) closeSync(err);
     }
+    // spawn reports most failures asynchronously, as an 'error' event instead of 'spawn'.
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error) => {
+        child.off('spawn', onSpawn);
+        reject(new PayloadStartError(errnoOf(e), `${e.message}${errnoOf(e) === 'ENOENT' ? ` (cwd ${opts.cwd})` : ''}`));
+      };
+      const onSpawn = () => {
+        child.off('error', onError);
+        resolve();
+      };
+      child.once('error', onError);
+      child.once('spawn', onSpawn);
+    });
+    // Later errors (a failed kill) must not crash the pilot; the exit comes through 'close'.
+    child.on('error', () => undefined);
+    const pid = child.pid;
+    if (pid === undefined) throw new PayloadStartError('UNKNOWN', 'the launcher has no pid');
+    const recordFile = opts.recordDir ? recordPayloadGroup(opts.recordDir, { pgid: pid, cgroupProcsFile: opts.cgroupProcsFile ?? null, jobDir: opts.env.PILOT_JOB_DIR ?? opts.cwd }) : null;
+    return new PayloadProcess(child, pid, new Date(), recordFile);
   }
 
   get running(): boolean {
