@@ -37,7 +37,7 @@ Wrapper options:
   -a DIR                make the private work dir inside DIR (default: $TMPDIR, else the current dir)
   --piloturl URL|local  fetch the pilot bundle from URL (http(s) or file://);
                         "local": run in the current dir with the local pilot
-  --pilotversion X.Y.Z  use panda_env/vX.Y.Z of the release tree
+  --pilotversion X.Y.Z  use panda_env/vX.Y.Z of the release tree (a pilot3 pin such as 3 or 3.7.2.2 is logged and ignored)
   --pandaenvtag TAG     use panda_env/TAG of the release tree (default: current)
   --release DIR         release tree (or $PANDA_PILOT_RELEASE): DIR or DIR/panda_env/<tag>
                         holding runtime/bin/node and pilot/panda-pilot.mjs
@@ -116,6 +116,17 @@ RELEASE=${PANDA_PILOT_RELEASE:-} PILOT_FILE=${PANDA_PILOT_FILE:-} WORKDIR_BASE="
 KEEP_WORKDIR=0 KEEP_ON_FAILURE=0 MIN_FREE_MB=${PANDA_PILOT_MIN_FREE_MB:-2048}
 PASS=()
 
+# pilot-wrapper passes pilot3's version (`--pilotversion 3`, `3.7.2.2`, `latest`):
+# that pins pilot3, not this pilot, so only an X.Y.Z of ours selects a release.
+set_pilot_version() {
+  local v=${1#v}
+  if [[ $v =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then PILOT_VERSION=$v
+  else log "--pilotversion $1 is a pilot3 version pin: not applicable (release: --pandaenvtag or panda_env/current)"
+  fi
+}
+# pilot-wrapper (runpilot2/3-wrapper.sh) options Harvester templates pass: not applicable here, logged once.
+wrapper_not_applicable() { log "pilot-wrapper option $* accepted, not applicable here"; }
+
 need_value() { [ "$2" -ge 2 ] || { err "option $1 needs a value"; usage >&2; exit "$EXIT_SETUP"; }; }
 while [ $# -gt 0 ]; do
   case $1 in
@@ -126,7 +137,7 @@ while [ $# -gt 0 ]; do
     -t) NO_PROXY_CHECK=1; shift ;;
     -a) need_value "$1" $#; WORKDIR_BASE=$2; shift 2 ;;
     --piloturl) need_value "$1" $#; PILOT_URL=$2; shift 2 ;;
-    --pilotversion) need_value "$1" $#; PILOT_VERSION=${2#v}; shift 2 ;;
+    --pilotversion) need_value "$1" $#; set_pilot_version "$2"; shift 2 ;;
     --pandaenvtag) need_value "$1" $#; ENV_TAG=$2; shift 2 ;;
     --release) need_value "$1" $#; RELEASE=$2; shift 2 ;;
     --pilot) need_value "$1" $#; PILOT_FILE=$2; shift 2 ;;
@@ -134,6 +145,9 @@ while [ $# -gt 0 ]; do
     --keep-workdir) KEEP_WORKDIR=1; shift ;;
     --keep-workdir-on-failure) KEEP_ON_FAILURE=1; shift ;;
     --min-free-mb) need_value "$1" $#; MIN_FREE_MB=$2; shift 2 ;;
+    --container | --localpy | --mute) wrapper_not_applicable "$1"; shift ;;
+    --pythonversion | --cvmfsbase | --harvester | --harvester_workflow) need_value "$1" $#; wrapper_not_applicable "$1 $2"; shift 2 ;;
+    --pythonversion=* | --cvmfsbase=*) wrapper_not_applicable "$1"; shift ;;
     --) shift; PASS+=("$@"); break ;;
     *) PASS+=("$1"); shift ;;
   esac

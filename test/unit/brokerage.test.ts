@@ -34,9 +34,10 @@ describe('queueAccepts: status, memory, cores', () => {
     expect(queueAccepts(q('SLAC_Rubin_Merge'), job('SLAC'))).toBe(false);
   });
   it('test takes jobs by name or with a test label', () => {
-    expect(queueAccepts(q('SLAC_TEST'), job('SLAC'))).toBe(false);
-    expect(queueAccepts(q('SLAC_TEST'), job('SLAC', 2000, { label: 'test' }))).toBe(true);
-    expect(queueAccepts(q('SLAC_TEST'), job('SLAC_TEST'))).toBe(true);
+    const testQueue = { ...q('SLAC_TEST'), status: 'test' as const, minrss: 0, maxrss: 4000 };
+    expect(queueAccepts(testQueue, job('SLAC'))).toBe(false);
+    expect(queueAccepts(testQueue, job('SLAC', 2000, { label: 'test' }))).toBe(true);
+    expect(queueAccepts(testQueue, job('SLAC_TEST'))).toBe(true);
   });
   it('no job with more cores than the queue has', () => {
     expect(queueAccepts(q('SLAC_Rubin'), job('SLAC_Rubin', 2000, { cores: 2 }))).toBe(false);
@@ -58,7 +59,7 @@ describe('brokerageRejection: how a pilot of queue Q reads a task site', () => {
   });
   it('a facility site or "any" goes to every online queue that fits', () => {
     expect(queuesFor(job('SLAC', 6000), catalog)).toEqual(['SLAC_Rubin_Medium']);
-    expect(queuesFor(job('any', 100000), catalog)).toEqual(['CC-IN2P3_Rubin_Extra_Himem']);
+    expect(queuesFor(job('any', 100000), catalog).sort()).toEqual(['CC-IN2P3_Rubin_Extra_Himem', 'LANCS_Rubin_Extra_Himem', 'RAL_Rubin_Extra_Himem']);
     expect(queuesFor(job('SLAC', 300000), catalog)).toEqual([]);
   });
   it('an unconfigured queue takes exactly its own jobs, as without site configuration', () => {
@@ -67,7 +68,7 @@ describe('brokerageRejection: how a pilot of queue Q reads a task site', () => {
     expect(candidateSites('S', catalog)).toEqual(['S']);
   });
   it('looks up the queue, its site, any, and its siblings', () => {
-    expect(candidateSites('LOCAL_Rubin', catalog)).toEqual(['LOCAL_Rubin', 'LOCAL', 'any', 'ANY', 'Any', 'LOCAL_Rubin_Himem', 'LOCAL_Rubin_Offline']);
+    expect(candidateSites('LOCAL_Rubin', catalog)).toEqual(['LOCAL_Rubin', 'LOCAL', 'any', 'ANY', 'Any', 'LOCAL_Rubin_Himem', 'LOCAL_Rubin_Offline', 'LOCAL_Rubin_Push']);
   });
 });
 

@@ -85,19 +85,34 @@ describe('the shipped site configuration', () => {
     for (const name of [
       'SLAC_Rubin', 'SLAC_Rubin_Medium', 'SLAC_Rubin_Himem', 'SLAC_Rubin_IO', 'SLAC_Rubin_Merge', 'SLAC_TEST',
       'CC-IN2P3_Rubin', 'CC-IN2P3_Rubin_Medium', 'CC-IN2P3_Rubin_Himem', 'CC-IN2P3_Rubin_Big_Himem', 'CC-IN2P3_Rubin_Extra_Himem',
-      'CC-IN2P3_Rubin_IO', 'CC-IN2P3_Rubin_Merge', 'CC-IN2P3_TEST', 'RAL_Rubin', 'LANCS_Rubin', 'LOCAL_Rubin', 'LOCAL_Rubin_Himem',
+      'CC-IN2P3_Rubin_IO', 'CC-IN2P3_Rubin_Merge', 'CC-IN2P3_TEST', 'RAL_Rubin', 'RAL_Rubin_Medium', 'RAL_Rubin_Himem',
+      'RAL_Rubin_Big_Himem', 'RAL_Rubin_Extra_Himem', 'RAL_Rubin_IO', 'RAL_Rubin_Merge', 'LANCS_Rubin', 'LANCS_Rubin_Big_Himem',
+      'LANCS_Rubin_Extra_Himem', 'LOCAL_Rubin', 'LOCAL_Rubin_Himem',
     ]) expect(catalog.queues.has(name), name).toBe(true);
+    // As the PanDA team runs them (reference rubin-sites.md).
+    expect(catalog.queues.get('CC-IN2P3_Rubin_IO')?.status).toBe('offline');
+    expect(catalog.queues.get('RAL_Rubin_IO')?.status).toBe('offline');
+    expect(range('RAL_Rubin_Extra_Himem')).toEqual([32000, 220000]);
+    expect(range('LANCS_Rubin_Big_Himem')).toEqual([16000, 32000]);
+    expect(catalog.queues.get('LANCS_Rubin_Extra_Himem')?.maxtime).toBe(48 * 3600);
+    for (const site of ['SLAC', 'CC-IN2P3', 'RAL', 'LANCS', 'LOCAL']) {
+      const push = [...catalog.queues.values()].filter((q) => q.site === site && q.workflow === 'push');
+      expect(push.map((q) => [q.corecount, q.minrss, q.maxrss]), site).toEqual([[0, 0, 0]]);
+    }
     expect(range('SLAC_Rubin_Medium')).toEqual([4000, 8000]);
     expect(range('SLAC_Rubin_Himem')).toEqual([8000, 16000]);
     expect(range('CC-IN2P3_Rubin_Extra_Himem')).toEqual([32000, 220000]);
-    expect(catalog.queues.get('SLAC_TEST')?.status).toBe('test');
+    expect(catalog.queues.get('SLAC_TEST')?.status).toBe('online');
+    expect(catalog.queues.get('CC-IN2P3_TEST')?.status).toBe('brokeroff');
     expect(catalog.queues.get('SLAC_Rubin_Merge')?.status).toBe('brokeroff');
     expect(catalog.queues.get('LOCAL_Rubin')?.status).toBe('online');
   });
 
   it('has the U2G…U32G table, first match wins, else Undefined', () => {
     const t = catalog.resourceTypes;
-    expect(t.map((r) => r.name)).toEqual(['U2G', 'U4G', 'U8G', 'U16G', 'U32G']);
+    expect(t.map((r) => r.name)).toEqual(['U2G', 'U4G', 'U8G', 'U12G', 'U16G', 'U20G', 'U24G', 'U28G', 'U32G']);
+    expect(resourceTypeFor(12000, 1, t)).toBe('U12G');
+    expect(resourceTypeFor(12001, 1, t)).toBe('U16G');
     expect(resourceTypeFor(2000, 1, t)).toBe('U2G');
     expect(resourceTypeFor(2001, 1, t)).toBe('U4G');
     expect(resourceTypeFor(8000, 1, t)).toBe('U8G');

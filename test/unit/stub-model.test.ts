@@ -40,7 +40,7 @@ describe('resourceTypeFor', () => {
     const table = [{ name: 'SCORE', minCore: 1, maxCore: 1, minRamPerCore: null, maxRamPerCore: null }];
     expect(resourceTypeFor(100, 1, table)).toBe('SCORE');
     expect(resourceTypeFor(100, 8, table)).toBe('Undefined');
-    expect(DEFAULT_RESOURCE_TYPES.length).toBe(5);
+    expect(DEFAULT_RESOURCE_TYPES.length).toBe(9);
   });
 });
 

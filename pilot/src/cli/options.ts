@@ -5,6 +5,7 @@
  */
 import type { Argv } from 'yargs';
 import { DEFAULT_ES_SETTINGS, type EsSettings } from '../eventservice/index.js';
+import { parseSubmitMode, type HarvesterFlags } from '../harvester/index.js';
 
 export interface PilotOptions {
   queue: string;
@@ -28,7 +29,10 @@ export interface PilotOptions {
   memMB: number | undefined;
   diskMB: number | undefined;
   pilotUser: string;
-  harvesterSubmitMode: 'pull' | 'push';
+  /** Harvester flags (push mode is decided from them and the environment at start). */
+  harvester: HarvesterFlags;
+  /** pilot3 flags given on the command line that have no effect here (logged once each). */
+  notApplicable: string[];
   caFile: string | undefined;
   logLevel: string;
   quiet: boolean;
@@ -77,40 +81,59 @@ export const DEFAULT_URL = 'http://127.0.0.1:25080';
 
 export const VERSION = '0.1.0';
 
-/** Flags pilot3 takes that have no meaning here; accepted so existing wrappers keep working. */
-const PILOT3_COMPAT_FLAGS: Record<string, { alias?: string; type: 'string' | 'boolean' }> = {
-  i: { type: 'string' },
-  w: { type: 'string' },
-  t: { type: 'boolean' },
-  u: { type: 'string' },
-  y: { type: 'boolean' },
-  z: { type: 'boolean' },
-  v: { type: 'string' },
-  x: { type: 'string' },
-  b: { type: 'boolean' },
-  k: { type: 'boolean' },
-  'storagedata-url': { type: 'string' },
-  'es-executor-type': { type: 'string' },
-  'harvester-workdir': { type: 'string' },
-  'harvester-datadir': { type: 'string' },
-  'harvester-eventstatusdump': { type: 'string' },
-  'harvester-workerattributes': { type: 'string' },
-  'use-realtime-logging': { type: 'boolean' },
-  'realtime-logging-server': { type: 'string' },
-  capath: { type: 'string' },
-  noproxyverification: { type: 'boolean' },
-  cleanup: { type: 'boolean' },
+/**
+ * pilot3 flags (its arguments.py) that have no effect here; accepted so
+ * existing wrappers and Harvester templates keep working, and logged once
+ * each as not applicable when given. The README's pilot3 table says why.
+ */
+export const PILOT3_IGNORED_FLAGS: Record<string, { alias?: string; type: 'string' | 'boolean' | 'number'; why: string }> = {
+  i: { alias: 'versiontag', type: 'string', why: 'version tag (PR/RC): one release per version here' },
+  w: { alias: 'workflow', type: 'string', why: 'pilot3 workflow plugin: one workflow here' },
+  t: { alias: 'noproxyverification', type: 'boolean', why: 'no proxy verification: the pilot never verifies a proxy' },
+  u: { alias: 'verifypayloadproxy', type: 'boolean', why: 'no payload proxy verification: the pilot never verifies a proxy' },
+  y: { alias: 'notokenrenewal', type: 'boolean', why: 'no token renewal: tokens are re-read when their file changes' },
+  v: { alias: 'getjobrequests', type: 'number', why: 'getJob requests: --getjob-wait/--getjob-poll bound the asking' },
+  x: { alias: 'getjobfailures', type: 'number', why: 'getJob failures: retries back off until --getjob-wait' },
+  b: { alias: 'nocvmfs', type: 'boolean', why: 'no cvmfs checks: the wrapper checks the release tree' },
+  k: { alias: 'noworkerpilotstatusupdate', type: 'boolean', why: 'worker status updates: the wrapper sends them (runpilot.sh -k is not passed here)' },
+  L: { alias: 'leasetime', type: 'number', why: 'lease time: not used by pilot3 either' },
+  cleanup: { type: 'string', why: 'the job dir is removed by the wrapper (--keep-workdir)' },
+  'no-pilot-log': { type: 'boolean', why: 'the log file is always written (use --quiet for stderr)' },
+  'redirect-stdout': { type: 'string', why: 'the batch system captures stdout' },
+  'country-group': { type: 'string', why: 'getJob country group: not used by Rubin' },
+  'working-group': { type: 'string', why: 'getJob working group: not used by Rubin' },
+  'allow-other-country': { type: 'string', why: 'not used by Rubin' },
+  'allow-same-user': { type: 'string', why: 'multi-job user pinning: not used by Rubin' },
+  'stageout-attempts': { type: 'number', why: 'stage-out retries belong to the storage destination' },
+  'input-dir': { type: 'string', why: 'HPC input staging: not supported' },
+  'input-destination-dir': { type: 'string', why: 'HPC input staging: not supported' },
+  'output-dir': { type: 'string', why: 'HPC output staging: not supported' },
+  'hpc-resource': { type: 'string', why: 'HPC plugins: not supported' },
+  'hpc-mode': { type: 'string', why: 'HPC plugins: not supported' },
+  'es-executor-type': { type: 'string', why: 'one event-service executor here (generic/raythena alike)' },
+  pod: { type: 'boolean', why: 'Kubernetes pod mode: the pilot behaves the same in a pod' },
+  capath: { type: 'string', why: 'use --cacert with a bundle' },
+  'storagedata-url': { type: 'string', why: 'no DDM endpoint data here' },
+  'subscribe-to-msgsvc': { type: 'boolean', why: 'no ActiveMQ job delivery' },
+  'use-https': { type: 'string', why: 'the scheme of --url decides' },
+  g: { alias: 'baseurls', type: 'string', why: 'trf download base URLs: payloads come with the release' },
+  'use-realtime-logging': { type: 'boolean', why: 'no realtime logging server' },
+  'realtime-logging-server': { type: 'string', why: 'no realtime logging server' },
+  'realtime-logfiles': { type: 'string', why: 'no realtime logging server' },
+  'realtime-logname': { type: 'string', why: 'no realtime logging server' },
+  'use-rucio-traces': { type: 'string', why: 'no Rucio here' },
+  'rucio-host': { type: 'string', why: 'no Rucio here' },
 };
 
 export function pilotFlags(y: Argv): Argv {
   let a = y
     .option('q', { alias: 'queue', type: 'string', describe: 'PanDA queue (required)' })
-    .option('r', { alias: 'resource', type: 'string', describe: 'PanDA resource (pilot3 compatibility; defaults to the queue)' })
+    .option('r', { alias: 'resource', type: 'string', describe: 'site name when -s is not given (pilot3: obsolete resource name; Harvester passes the site here)' })
     .option('s', { alias: 'site', type: 'string', describe: 'site name sent in getJob (defaults to the queue)' })
     .option('url', { type: 'string', describe: `PanDA server URL (default ${DEFAULT_URL})` })
     .option('p', { alias: 'port', type: 'number', describe: 'server port, added to --url when it has none' })
     .option('api', { choices: ['legacy', 'v1', 'auto'] as const, default: 'auto' as const, describe: 'server dialect' })
-    .option('j', { alias: 'job-label', type: 'string', defaultDescription: TUNABLE_DEFAULTS.prodSourceLabel, describe: 'prodSourceLabel to ask for' })
+    .option('j', { alias: ['job-label', 'joblabel'], type: 'string', defaultDescription: TUNABLE_DEFAULTS.prodSourceLabel, describe: 'prodSourceLabel to ask for' })
     .option('a', { alias: 'workdir', type: 'string', describe: 'parent of the pilot work dir (default: current dir)' })
     .option('max-jobs', { type: 'number', default: 0, describe: 'stop after this many jobs (0: no limit)' })
     .option('heartbeat', { type: 'number', defaultDescription: String(TUNABLE_DEFAULTS.heartbeatSec), describe: 'heartbeat interval, seconds' })
@@ -128,7 +151,12 @@ export function pilotFlags(y: Argv): Argv {
     .option('mem', { type: 'number', defaultDescription: "the queue's maxrss", describe: 'memory (MB) offered in getJob' })
     .option('disk', { type: 'number', describe: 'disk (MB) offered in getJob' })
     .option('pilot-user', { type: 'string', defaultDescription: TUNABLE_DEFAULTS.pilotUser, describe: 'experiment plugin (rubin, generic)' })
-    .option('harvester-submit-mode', { choices: ['pull', 'push'] as const, default: 'pull' as const })
+    .option('harvester-submit-mode', { type: 'string', default: 'PULL', describe: 'PUSH: Harvester hands the job over in the access point (any case)' })
+    .option('harvester-workdir', { type: 'string', describe: 'Harvester access point (or $HARVESTER_WORKDIR)' })
+    .option('harvester-datadir', { type: 'string', describe: 'where pandaJobData.out is (push mode)' })
+    .option('harvester-eventstatusdump', { type: 'string', describe: 'event_status.dump.json path (push mode)' })
+    .option('harvester-workerattributes', { type: 'string', describe: 'worker_attributes.json path (push mode)' })
+    .option('z', { alias: 'noserverupdate', type: 'boolean', default: false, describe: 'send no update to the server (with a Harvester access point: push mode)' })
     .option('cacert', { type: 'string', describe: 'CA bundle for https' })
     .option('monitor-interval', { type: 'number', default: 60, describe: 'seconds between payload monitor samples' })
     .option('cgroups', { choices: ['auto', 'off'] as const, default: 'auto' as const, describe: 'put each payload in its own memory cgroup when the pilot may (root or delegated)' })
@@ -150,7 +178,7 @@ export function pilotFlags(y: Argv): Argv {
     .option('es-fatal-exit-codes', { type: 'string', default: DEFAULT_ES_SETTINGS.fatalExitCodes.join(','), describe: 'range exit codes reported fatal (never retried), comma-separated' })
     .option('es-looping-limit', { type: 'number', default: DEFAULT_ES_SETTINGS.loopingLimitSec, describe: 'stop a range whose directory saw no file change this long, seconds (0: off)' })
     .option('es-report-delay', { type: 'number', default: DEFAULT_ES_SETTINGS.reportDelayMs / 1000, describe: 'longest a range result waits to be sent with others, seconds' });
-  for (const [name, spec] of Object.entries(PILOT3_COMPAT_FLAGS)) a = a.option(name, { type: spec.type, hidden: true });
+  for (const [name, spec] of Object.entries(PILOT3_IGNORED_FLAGS)) a = a.option(name, { type: spec.type, hidden: true, ...(spec.alias ? { alias: spec.alias } : {}) });
   return a;
 }
 
@@ -215,7 +243,8 @@ export function toPilotOptions(argv: Record<string, unknown>, cwd = process.cwd(
     memMB: argv.mem as number | undefined,
     diskMB: argv.disk as number | undefined,
     pilotUser: orDefault(argv['pilot-user'], TUNABLE_DEFAULTS.pilotUser),
-    harvesterSubmitMode: argv['harvester-submit-mode'] as 'pull' | 'push',
+    harvester: harvesterFlags(argv),
+    notApplicable: Object.keys(PILOT3_IGNORED_FLAGS).filter((flag) => argv[flag] !== undefined && argv[flag] !== false),
     caFile: argv.cacert as string | undefined,
     logLevel: (argv['log-level'] as string | undefined) ?? (argv.d ? 'debug' : 'info'),
     quiet: argv.quiet as boolean,
@@ -228,6 +257,19 @@ export function toPilotOptions(argv: Record<string, unknown>, cwd = process.cwd(
     retryMaxDelaySec: positive('retry-max-delay', (argv['retry-max-delay'] as number | undefined) ?? 60),
     naiveUpdates: Boolean(argv['naive-updates']),
     eventService: esSettings(argv),
+  };
+}
+
+function harvesterFlags(argv: Record<string, unknown>): HarvesterFlags {
+  const submitMode = String(argv['harvester-submit-mode'] ?? 'PULL');
+  parseSubmitMode(submitMode); // a usage error now, not after the pilot started
+  return {
+    submitMode,
+    workdir: argv['harvester-workdir'] as string | undefined,
+    datadir: argv['harvester-datadir'] as string | undefined,
+    eventStatusDump: argv['harvester-eventstatusdump'] as string | undefined,
+    workerAttributes: argv['harvester-workerattributes'] as string | undefined,
+    noServerUpdate: Boolean(argv.z),
   };
 }
 

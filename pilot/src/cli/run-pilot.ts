@@ -13,7 +13,7 @@ import type { MonitorSettings } from '../lifecycle/index.js';
 import type { QueueLimits } from '../config/index.js';
 import { BulkHeartbeatBatcher } from '../report/index.js';
 import { recoverEarlierFinals, updateBackoff } from './update-setup.js';
-import { VERSION, type PilotOptions } from './options.js';
+import { PILOT3_IGNORED_FLAGS, VERSION, type PilotOptions } from './options.js';
 import { setUpQueue } from './queue-setup.js';
 import { serverTransport } from './server-transport.js';
 
@@ -70,6 +70,9 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     { event: 'pilot_start', version: VERSION, node: process.version, runtime: process.execPath, queue: opts.queue, site: opts.site, url: opts.url, api: opts.api, home, batchSystem: batch.batchSystem, batchId: batch.batchId },
     'pilot starting',
   );
+  for (const flag of opts.notApplicable) {
+    log.info({ event: 'flag_not_applicable', flag: flag.length === 1 ? `-${flag}` : `--${flag}`, why: PILOT3_IGNORED_FLAGS[flag]?.why }, 'pilot3 flag accepted, not applicable here');
+  }
   try {
     const queue = await setUpQueue(opts, http, env, log);
     if (!queue.ok) return queue.exitCode;

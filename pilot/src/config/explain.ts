@@ -27,7 +27,8 @@ export function explainQueue(q: QueueConfig, table: readonly ResourceTypeRow[]):
   const cores = q.corecount > 0 ? `${q.corecount} core${q.corecount > 1 ? 's' : ''}/slot` : 'any core count';
   const rt = queueResourceType(q, table);
   const rtText = rt ? `asks for resource type ${rt}` : 'asks for any resource type';
-  return `${q.name} (${q.site}, ${q.cloud || '-'}, ${q.tier || '-'}): ${q.status}, ${STATUS_MEANING[q.status]}; ${memory}; ${cores}; ${time}; ${rtText}`;
+  const push = q.workflow?.startsWith('push') ? '; push: Harvester hands the jobs to its pilots through files' : '';
+  return `${q.name} (${q.site}, ${q.cloud || '-'}, ${q.tier || '-'}): ${q.status}, ${STATUS_MEANING[q.status]}; ${memory}; ${cores}; ${time}; ${rtText}${push}`;
 }
 
 /** One line per resource type, in match order. */

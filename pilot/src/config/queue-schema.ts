@@ -69,6 +69,10 @@ const queueShape = {
   catchall: z.string().default(''),
   /** Resource type a pilot of this queue asks for; computed from the memory range when not given. */
   resource_type: z.string().min(1).optional(),
+  /** How jobs reach the pilots (absent: pull): pull (they ask the server) or push (Harvester hands them over through files). */
+  workflow: z.enum(['pull', 'push', 'pull_ups', 'push_ups'], { error: 'workflow must be pull, push, pull_ups or push_ups' }).optional(),
+  /** `ucore`: one queue serves several resource types (single- and multi-core). */
+  capability: z.string().optional(),
   params: paramsSchema.default({}),
   pilot_defaults: pilotDefaultsSchema.optional(),
   comment: z.string().optional(),

@@ -23,13 +23,17 @@ const row = (name: string, minRamPerCore: number, maxRamPerCore: number): Resour
   maxRamPerCore,
 });
 
-/** Memory-per-core classes in the style Rubin queues use (bounds shared: the earlier row takes the edge). */
+/** Rubin's memory-per-core classes (reference rubin-sites.md) (bounds shared: the earlier row takes the edge). */
 export const DEFAULT_RESOURCE_TYPES: readonly ResourceTypeRow[] = [
   row('U2G', 0, 2000),
   row('U4G', 2000, 4000),
   row('U8G', 4000, 8000),
-  row('U16G', 8000, 16000),
-  row('U32G', 16000, 32000),
+  row('U12G', 8000, 12000),
+  row('U16G', 12000, 16000),
+  row('U20G', 16000, 20000),
+  row('U24G', 20000, 24000),
+  row('U28G', 24000, 28000),
+  row('U32G', 28000, 32000),
 ];
 
 /** A site-config row in the stub's vocabulary. */

@@ -1,0 +1,2 @@
+export { parseSubmitMode, transportMode, type HarvesterFlags, type AccessPoint, type TransportMode } from './harvester-mode.js';
+export { ACCESS_FILES, READ_SUFFIX, writeFileAtomic, writeJsonAtomic, touch } from './access-files.js';
