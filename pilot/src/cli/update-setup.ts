@@ -1,7 +1,8 @@
 /** How the pilot sends updates, from its options: retry backoff, and recovery of finals earlier pilots kept. */
 import type { Logger } from '../log/index.js';
 import { findFinalUpdates, recoverFinalUpdates } from '../report/index.js';
-import { DEFAULT_BACKOFF, type BackoffOptions, type PandaServer } from '../server/index.js';
+import { DEFAULT_BACKOFF, type BackoffOptions } from '../retry/index.js';
+import type { PandaServer } from '../server/index.js';
 import type { PilotOptions } from './options.js';
 
 /** The update retry backoff, capped by --retry-max-delay. */

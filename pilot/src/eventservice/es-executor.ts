@@ -13,7 +13,8 @@ import { ErrorCode } from '../protocol/index.js';
 import { PilotError } from '../errors/index.js';
 import type { JobDescription } from '../job/index.js';
 import type { PayloadVerdict } from '../lifecycle/index.js';
-import { realSleep, type EventRangeApi, type RangeReport, type Sleep } from '../server/index.js';
+import { pause, Wakeup, type Sleep } from '../retry/index.js';
+import type { EventRangeApi, RangeReport } from '../server/index.js';
 import type { EventRange } from './event-range.js';
 import { decideEsOutcome, type EsFacts } from './es-outcome.js';
 import { batchSize, RangeFetcher } from './range-fetcher.js';
@@ -22,7 +23,6 @@ import { RangeReporter } from './range-reporter.js';
 import { notStarted, runRange, type RangeResult } from './range-runner.js';
 import { findMapSources, loadRubinEsMap, rangeCommand, type RubinEsMap } from './rubin-map.js';
 import { appendWorkerLog } from './worker-log.js';
-import { Wakeup } from './wakeup.js';
 
 /** Site/pilot settings of the event service (CLI flags). */
 export interface EsSettings {
@@ -201,7 +201,7 @@ export async function runEventService(input: EsRunInput): Promise<EsRunResult> {
   const onAbort = () => wakeup.wake();
   input.stop.addEventListener('abort', onAbort, { once: true });
   input.softkill.addEventListener('abort', onAbort, { once: true });
-  const sleep = input.sleep ?? realSleep;
+  const sleep = input.sleep ?? pause;
   try {
     for (;;) {
       const taking = !input.stop.aborted && !input.softkill.aborted;

@@ -6,7 +6,7 @@
  * executor may reopen the fetcher when a reported failure made a retry ready.
  */
 import type { Logger } from 'pino';
-import { backoffDelay, DEFAULT_BACKOFF, isRetryable, realSleep, type BackoffOptions, type Sleep } from '../server/index.js';
+import { backoffDelay, DEFAULT_BACKOFF, isRetryable, pause, type BackoffOptions, type Sleep } from '../retry/index.js';
 import { parseEventRange, type EventRange, type ParsedRange } from './event-range.js';
 
 export interface RangeFetcherOptions {
@@ -81,7 +81,7 @@ export class RangeFetcher {
   }
 
   private async fetchOnce(nRanges: number, marker: number): Promise<void> {
-    const sleep = this.opts.sleep ?? realSleep;
+    const sleep = this.opts.sleep ?? pause;
     const maxAttempts = this.opts.maxAttempts ?? 10;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -112,11 +112,8 @@ export class RangeFetcher {
           this.error = `getEventRanges failed: ${(err as Error).message}`;
           return;
         }
-        try {
-          await sleep(backoffDelay(attempt, this.opts.backoff ?? DEFAULT_BACKOFF), this.opts.signal);
-        } catch {
-          return;
-        }
+        await sleep(backoffDelay(attempt, this.opts.backoff ?? DEFAULT_BACKOFF), this.opts.signal).catch(() => undefined);
+        if (this.opts.signal.aborted) return;
       }
     }
   }

@@ -9,17 +9,8 @@
  * the job's outcome and log, never silently dropped.
  */
 import type { Logger } from 'pino';
-import {
-  backoffDelay,
-  DEFAULT_BACKOFF,
-  isRetryable,
-  realSleep,
-  type BackoffOptions,
-  type RangeReport,
-  type RangeReportReply,
-  type Sleep,
-} from '../server/index.js';
-import { Wakeup } from './wakeup.js';
+import { backoffDelay, DEFAULT_BACKOFF, isRetryable, pause, Wakeup, type BackoffOptions, type Sleep } from '../retry/index.js';
+import type { RangeReport, RangeReportReply } from '../server/index.js';
 
 export interface RangeReporterOptions {
   pandaId: number;
@@ -114,7 +105,7 @@ export class RangeReporter {
   }
 
   private async loop(): Promise<void> {
-    const sleep = this.opts.sleep ?? realSleep;
+    const sleep = this.opts.sleep ?? pause;
     while (!this.stop.signal.aborted) {
       if (this.pending.length === 0) {
         for (const w of this.idleWaiters.splice(0)) w();
@@ -152,9 +143,8 @@ export class RangeReporter {
           'event range report not acknowledged',
         );
         if (!retryable) return this.undeliverable(batch.filter(isFinal), (err as Error).message);
-        try {
-          await sleep(backoffDelay(attempt, this.opts.backoff ?? DEFAULT_BACKOFF, this.opts.random), this.stop.signal);
-        } catch {
+        await sleep(backoffDelay(attempt, this.opts.backoff ?? DEFAULT_BACKOFF, this.opts.random), this.stop.signal).catch(() => undefined);
+        if (this.stop.signal.aborted) {
           return this.undeliverable(batch.filter(isFinal), String((this.stop.signal.reason as Error)?.message ?? 'stopped'));
         }
       }

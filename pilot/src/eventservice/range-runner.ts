@@ -11,7 +11,7 @@ import { ErrorCode } from '../protocol/index.js';
 import { PilotError, truncateDiag } from '../errors/index.js';
 import { newestMtimeMs, sessionProcesses, totals } from '../monitor/index.js';
 import { PayloadProcess, type PayloadExit } from '../run/index.js';
-import { realSleep, type Sleep } from '../server/index.js';
+import { pause, type Sleep } from '../retry/index.js';
 import type { EventRange } from './event-range.js';
 import { guardVerdict, type RangeLimits } from './range-guard.js';
 
@@ -108,7 +108,7 @@ export async function runRange(input: RangeRunInput): Promise<RangeResult> {
   const ended = new AbortController();
   void payload.done.then(() => ended.abort());
   const watch = (async () => {
-    const sleep = input.sleep ?? realSleep;
+    const sleep = input.sleep ?? pause;
     let lastLoopCheck = started;
     let quietSince = started;
     const loopEvery = Math.min(60_000, Math.max(input.sampleMs, input.limits.loopingMs / 4));

@@ -2,7 +2,8 @@
 import type { Logger } from 'pino';
 import type { QueueLimits } from '../config/index.js';
 import type { EsSettings } from '../eventservice/index.js';
-import type { BackoffOptions, PandaServer, Sleep } from '../server/index.js';
+import type { BackoffOptions, Sleep } from '../retry/index.js';
+import type { PandaServer } from '../server/index.js';
 import type { MonitorSettings } from './payload-guard.js';
 import type { BulkHeartbeatBatcher } from '../report/index.js';
 
@@ -37,7 +38,7 @@ export interface JobContext {
   queueLimits?: QueueLimits | undefined;
   /** How payloads are watched (cgroups, watchdogs, sampling interval); defaults when absent. */
   monitor?: MonitorSettings | undefined;
-  /** Retry backoff for updates (default: server/retry-policy's). */
+  /** Retry backoff for updates (default: retry/'s DEFAULT_BACKOFF). */
   backoff?: BackoffOptions | undefined;
   /** With `--bulk-heartbeats`: heartbeats go through this batcher, on a grid starting at `gridOriginMs`. */
   bulk?: { batcher: BulkHeartbeatBatcher; gridOriginMs: number } | undefined;

@@ -18,7 +18,8 @@ import {
   type JobUpdateSender,
 } from '../report/index.js';
 import { adler32File, buildPayloadCommand, createJobDir, PAYLOAD_RECORDS_DIR, PayloadProcess, writeLogTarball, type PayloadExit } from '../run/index.js';
-import { realSleep, type UpdateReply } from '../server/index.js';
+import { pause, Wakeup } from '../retry/index.js';
+import type { UpdateReply } from '../server/index.js';
 import type { JobContext } from './job-context.js';
 import { identityFields, keepFinalUpdate, refuseMalformed, tail, updateSender, type JobOutcome } from './job-reporting.js';
 import { commandAction, type JobPhase } from './server-command.js';
@@ -54,7 +55,7 @@ class JobRun {
   private guard: PayloadGuard | null = null;
   /** Kept until the end of run(), which removes the payload's cgroup. */
   private guardToClean: PayloadGuard | null = null;
-  private heartbeatWake = new AbortController();
+  private readonly heartbeatWake = new Wakeup();
   private readonly schedule: HeartbeatSchedule;
   private phase: JobPhase = 'preparing';
   /** Peak figures of an event-service job's ranges (its heartbeats and final update read them). */
@@ -88,7 +89,7 @@ class JobRun {
       case 'debug': {
         const sec = action.on || this.job.debug ? this.ctx.debugHeartbeatSec : this.ctx.heartbeatSec;
         this.schedule.setInterval(sec * 1000);
-        this.heartbeatWake.abort(); // the pending (long) wait ends now, not after the old interval
+        this.heartbeatWake.wake(); // the pending (long) wait ends now, not after the old interval
         this.log.info({ event: action.on ? 'debug_on' : 'debug_off', text: reply.commandText, heartbeatSec: sec }, 'server changed the heartbeat interval');
         break;
       }
@@ -244,19 +245,16 @@ class JobRun {
 
   /** Sends `running` heartbeats until `ended` settles; the figures come from the monitor loop (or the ranges). */
   private async heartbeatLoop(ended: Promise<unknown>): Promise<void> {
-    const sleep = this.ctx.sleep ?? realSleep;
+    const sleep = this.ctx.sleep ?? pause;
     const done = new AbortController();
     const stop = () => done.abort();
     void ended.then(stop, stop);
     while (!done.signal.aborted) {
-      try {
-        await sleep(this.schedule.msUntilDue(), AbortSignal.any([done.signal, this.heartbeatWake.signal]));
-      } catch {
-        if (done.signal.aborted) break;
-        // woken by `debug`: the schedule already holds the new, sooner beat
-        this.heartbeatWake = new AbortController();
-        continue;
-      }
+      const woken = this.heartbeatWake.signal;
+      await sleep(this.schedule.msUntilDue(), AbortSignal.any([done.signal, woken])).catch(() => undefined);
+      if (done.signal.aborted) break;
+      // woken by `debug`: the schedule already holds the new, sooner beat
+      if (woken.aborted) continue;
       this.channel.heartbeat('running', this.fields());
       this.schedule.beaten();
     }

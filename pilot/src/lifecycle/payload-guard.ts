@@ -23,7 +23,7 @@ import {
   type WatchdogLimits,
 } from '../monitor/index.js';
 import type { PayloadExit } from '../run/index.js';
-import type { Sleep } from '../server/index.js';
+import type { Sleep } from '../retry/index.js';
 
 /** How the pilot watches payloads (flags → here; see cli/options.ts). */
 export interface MonitorSettings {

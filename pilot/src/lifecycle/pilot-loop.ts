@@ -5,7 +5,8 @@
  */
 import { ErrorCode } from '../protocol/index.js';
 import { PilotError } from '../errors/index.js';
-import { backoffDelay, isRetryable, realSleep, type JobRequest } from '../server/index.js';
+import { backoffDelay, isRetryable, pause, withJitter } from '../retry/index.js';
+import type { JobRequest } from '../server/index.js';
 import type { JobContext } from './job-context.js';
 import { runJob, type JobOutcome } from './job-runner.js';
 
@@ -29,7 +30,7 @@ export interface PilotLoopResult {
 }
 
 export async function runPilotLoop(ctx: JobContext & { softkill: AbortSignal }, opts: PilotLoopOptions): Promise<PilotLoopResult> {
-  const sleep = ctx.sleep ?? realSleep;
+  const sleep = ctx.sleep ?? pause;
   const outcomes: JobOutcome[] = [];
   let claimed = 0;
   let reached = false;
@@ -65,7 +66,7 @@ export async function runPilotLoop(ctx: JobContext & { softkill: AbortSignal }, 
       if (!raw) {
         claimed -= 1;
         if ((Date.now() - idleSince) / 1000 >= opts.getjobWaitSec) return;
-        await sleep(opts.pollSec * 1000 * (0.8 + Math.random() * 0.4), stopAsking).catch(() => undefined);
+        await sleep(withJitter(opts.pollSec * 1000, 0.2), stopAsking).catch(() => undefined);
         continue;
       }
       outcomes.push(await runJob(ctx, raw));

@@ -9,8 +9,7 @@ import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import type { PilotError } from '../errors/index.js';
 import { freeSpaceMB } from '../run/index.js';
-import { setTimeout as delay } from 'node:timers/promises';
-import type { Sleep } from '../server/index.js';
+import { backoffDelay, repeat, type Sleep } from '../retry/index.js';
 import { readCgroupFigures, cgroupPids, type CgroupFigures } from './cgroup-memory.js';
 import type { CgroupLocation } from './cgroup-discovery.js';
 import { newestMtimeMs, totalSize } from './job-dir-facts.js';
@@ -48,7 +47,6 @@ export interface PayloadMonitorOptions {
 }
 
 /** ±10 %, so monitors started together do not sample together. */
-const jitter = (ms: number): number => Math.round(ms * (0.9 + Math.random() * 0.2));
 
 export class PayloadMonitor {
   private readonly ledger = new CounterLedger();
@@ -115,19 +113,10 @@ export class PayloadMonitor {
   }
 
   private async run(): Promise<void> {
-    const sleep: Sleep = this.opts.sleep ?? ((ms, signal) => delay(ms, undefined, { signal }));
     // Start dense and back off to the interval: most Rubin payloads end within a minute, and a
-    // 60 s first wait would leave a short job with no figures at all.
-    let waitMs = Math.min(25, this.opts.intervalMs);
-    while (!this.abort.signal.aborted) {
-      this.sampleOnce();
-      try {
-        await sleep(jitter(waitMs), this.abort.signal);
-        waitMs = Math.min(this.opts.intervalMs, waitMs * 2);
-      } catch {
-        break;
-      }
-    }
+    // 60 s first wait would leave a short job with no figures at all. ±10 % so monitors do not fall into step.
+    const backoff = { initialMs: Math.min(25, this.opts.intervalMs), maxMs: this.opts.intervalMs, factor: 2, jitter: 0.1 };
+    await repeat(() => { this.sampleOnce(); }, { signal: this.abort.signal, wait: (n) => backoffDelay(n, backoff), sleep: this.opts.sleep });
   }
 
   /** One sample: read, record, judge. Public so tests and benchmarks can drive it without timers. */

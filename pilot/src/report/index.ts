@@ -11,7 +11,6 @@ export {
 export { NaiveUpdateSender } from './naive-update-sender.js';
 export { BulkHeartbeatBatcher, type BulkHeartbeatOptions, type SendBulk } from './bulk-heartbeats.js';
 export { HeartbeatSchedule, type HeartbeatScheduleOptions } from './heartbeat-schedule.js';
-export { sendUntilAnswered, type RetryOptions } from './retry-send.js';
 export {
   FINAL_UPDATE_FILE,
   findFinalUpdates,

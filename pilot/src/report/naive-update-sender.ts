@@ -7,7 +7,7 @@
 import { SEQ_HEADER, type PilotJobState } from '../protocol/index.js';
 import type { JobUpdate } from '../server/index.js';
 import type { FinalOutcome, JobUpdateSender, QueuedUpdate, UpdateChannelOptions, UpdateKind } from './ordered-update-channel.js';
-import { sendUntilAnswered } from './retry-send.js';
+import { retry } from '../retry/index.js';
 
 /** Tries per update, like a simple client with a retry loop. */
 const NAIVE_ATTEMPTS = 3;
@@ -61,7 +61,7 @@ export class NaiveUpdateSender implements JobUpdateSender {
     this.seq += 1;
     const item: QueuedUpdate = { seq: this.seq, kind, update: { jobId: this.opts.pandaId, state, attemptNr: this.opts.attemptNr, fields } };
     const headers = { [SEQ_HEADER]: this.seqHeader(item.seq) };
-    const p = sendUntilAnswered(() => this.opts.send(item.update, headers, this.stop.signal, kind), {
+    const p = retry(() => this.opts.send(item.update, headers, this.stop.signal, kind), {
       signal: this.stop.signal,
       sleep: this.opts.sleep,
       backoff: this.opts.backoff,

@@ -10,8 +10,8 @@
  */
 import type { Logger } from 'pino';
 import { isFinalPilotState, PILOT_STATE_RANK, SEQ_HEADER, type PilotJobState } from '../protocol/index.js';
-import type { BackoffOptions, JobUpdate, Sleep, UpdateReply } from '../server/index.js';
-import { sendUntilAnswered } from './retry-send.js';
+import { retry, type BackoffOptions, type Sleep } from '../retry/index.js';
+import type { JobUpdate, UpdateReply } from '../server/index.js';
 
 export { SEQ_HEADER };
 
@@ -170,7 +170,7 @@ export class OrderedUpdateChannel implements JobUpdateSender {
       this.inFlight = head;
       try {
         const headers = { [SEQ_HEADER]: this.seqHeader(head.seq) };
-        const reply = await sendUntilAnswered(() => this.opts.send(head.update, headers, this.stop.signal, head.kind), {
+        const reply = await retry(() => this.opts.send(head.update, headers, this.stop.signal, head.kind), {
           signal: this.stop.signal,
           sleep: this.opts.sleep,
           backoff: this.opts.backoff,

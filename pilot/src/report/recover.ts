@@ -8,9 +8,9 @@
  */
 import type { Logger } from 'pino';
 import { SEQ_HEADER } from '../protocol/index.js';
-import type { BackoffOptions, PandaServer, Sleep, UpdateReply } from '../server/index.js';
+import { retry, type BackoffOptions, type Sleep } from '../retry/index.js';
+import type { PandaServer, UpdateReply } from '../server/index.js';
 import { claimFinalUpdate, readFinalUpdate, releaseFinalUpdate, type FinalUpdateRecord } from './final-update-file.js';
-import { sendUntilAnswered } from './retry-send.js';
 
 export type RecoveryResult = 'delivered' | 'refused' | 'invalid' | 'left' | 'skipped';
 
@@ -58,7 +58,7 @@ async function recoverOne(file: string, deps: RecoverDeps): Promise<RecoverySumm
     return { file, result: 'skipped', pandaId, detail: `meant for ${record.serverUrl}` };
   }
   try {
-    const reply = await sendUntilAnswered(() => server.updateJob(record.update, { headers: { [SEQ_HEADER]: record.seqHeader }, signal: deps.signal }), {
+    const reply = await retry(() => server.updateJob(record.update, { headers: { [SEQ_HEADER]: record.seqHeader }, signal: deps.signal }), {
       signal: deps.signal,
       maxAttempts: deps.maxAttempts,
       sleep: deps.sleep,

@@ -1,10 +1,11 @@
 /**
  * The one place the pilot talks HTTP. Every call has a deadline, and the
- * failure says whether trying again could help (see retry-policy.ts).
+ * failure says whether trying again could help (see errors/transport-errors.ts).
  */
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { TransportError } from '../errors/index.js';
 
 export interface HttpReply {
   status: number;
@@ -23,18 +24,6 @@ export interface TransportOptions {
   proxyFile?: string | undefined;
   /** Returns `Authorization`/`Origin` headers; called per request so a rewritten token file is picked up. */
   authHeaders?: (() => Record<string, string>) | undefined;
-}
-
-/** A transport-level failure: no HTTP status came back (timeout, reset, refused). */
-export class TransportError extends Error {
-  override readonly name = 'TransportError';
-  constructor(
-    message: string,
-    readonly kind: 'timeout' | 'network',
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export class HttpTransport {

@@ -1,5 +1,6 @@
-export { HttpTransport, TransportError, type TransportOptions, type HttpReply } from './http-transport.js';
-export { HttpStatusError, isRetryable, backoffDelay, realSleep, DEFAULT_BACKOFF, type BackoffOptions, type Sleep } from './retry-policy.js';
+export { TransportError } from '../errors/index.js';
+export { HttpTransport, type TransportOptions, type HttpReply } from './http-transport.js';
+export { HttpStatusError, isRetryable } from '../errors/index.js';
 export { LegacyDialect, ProtocolError, legacyUpdateParams } from './legacy-dialect.js';
 export { V1Dialect, v1UpdateParams, type V1Envelope } from './v1-dialect.js';
 export { selectDialect, detectV1, type ApiChoice } from './dialect-select.js';

@@ -7,7 +7,7 @@ import { decodeRangeList, decodeRangeReportReply, type RangeReport, type RangeRe
 import type { HttpTransport } from './http-transport.js';
 import { BULK_SEQ_HEADER } from '../protocol/index.js';
 import { legacyGetJobParams, parseCommand, type BulkUpdateItem, type JobRequest, type JobUpdate, type PandaServer, type SendOptions, type UpdateReply } from './panda-server.js';
-import { HttpStatusError } from './retry-policy.js';
+import { HttpStatusError } from '../errors/index.js';
 
 /** A reply that came back but is not what the protocol promises. */
 export class ProtocolError extends Error {

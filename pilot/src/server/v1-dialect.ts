@@ -10,7 +10,7 @@ import { ProtocolError } from './legacy-dialect.js';
 import { BULK_SEQ_HEADER } from '../protocol/index.js';
 import { bulkSeqHeader } from './legacy-dialect.js';
 import { legacyGetJobParams, parseCommand, type BulkUpdateItem, type JobRequest, type JobUpdate, type PandaServer, type SendOptions, type UpdateReply } from './panda-server.js';
-import { HttpStatusError } from './retry-policy.js';
+import { HttpStatusError } from '../errors/index.js';
 
 export interface V1Envelope {
   success: boolean;

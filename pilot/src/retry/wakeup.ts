@@ -1,8 +1,11 @@
-/** A wake-up call for a loop that sleeps until something happens: `wake()` aborts the current signal. */
+/**
+ * A wake-up call for a loop that pauses until something happens: `wake()`
+ * aborts the current signal and arms a fresh one, so the next pause waits again.
+ */
 export class Wakeup {
   private controller = new AbortController();
 
-  /** The signal to sleep on; aborted (and replaced) by the next `wake()`. */
+  /** The signal to pause on; aborted (and replaced) by the next `wake()`. */
   get signal(): AbortSignal {
     return this.controller.signal;
   }
