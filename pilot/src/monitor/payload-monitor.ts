@@ -46,8 +46,6 @@ export interface PayloadMonitorOptions {
   procRoot?: string;
 }
 
-/** ±10 %, so monitors started together do not sample together. */
-
 export class PayloadMonitor {
   private readonly ledger = new CounterLedger();
   private readonly metrics: MetricsAccumulator;
