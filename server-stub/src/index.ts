@@ -15,6 +15,7 @@ import { RequestCounter } from './http/request-counter.js';
 import { silentLogger, type Logger } from './log.js';
 import { REAL_SERVER_LIMITS, type WatchdogLimits } from './model/watchdog-rules.js';
 import { openStores } from './store/index.js';
+import type { ServerQuirk } from './model/server-quirks.js';
 
 export { StubEngine } from './engine/index.js';
 export type { EngineOptions, JobDetails, Summary } from './engine/index.js';
@@ -23,6 +24,7 @@ export type { JobRecord, TaskRecord, UpdateRecord, JobTransition } from './model
 export { ANY_SITE, brokerageRejection, candidateSites, memoryFits, queueAccepts, queueRejection, queuesFor, type BrokerJob } from './model/brokerage.js';
 export { REAL_SERVER_LIMITS, type WatchdogLimits } from './model/watchdog-rules.js';
 export { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http/server.js';
+export { SERVER_QUIRKS, parseQuirks, type ServerQuirk } from './model/server-quirks.js';
 
 /** Options of `startStub`. */
 export interface StubOptions {
@@ -40,6 +42,8 @@ export interface StubOptions {
   watchdog?: { limits: WatchdogLimits; intervalSec: number } | undefined;
   /** HTTP limits (body sizes, concurrent requests, timeouts); default `DEFAULT_HTTP_LIMITS`. */
   http?: Partial<HttpLimits>;
+  /** Real-server bugs to reproduce (docs/known-server-behaviours.md); none by default. */
+  quirks?: ReadonlySet<ServerQuirk> | undefined;
 }
 
 /** A running stub. */
@@ -57,8 +61,8 @@ export async function startStub(options: StubOptions): Promise<RunningStub> {
   const engine = new StubEngine(stores, options.engine);
   const counter = new RequestCounter();
   const routes = [
-    ...legacyRoutes(engine),
-    ...v1Routes(engine),
+    ...legacyRoutes(engine, options.quirks),
+    ...v1Routes(engine, options.quirks),
     ...managementRoutes(engine, counter),
     ...queueDataRoutes(engine),
     { method: 'GET' as const, pattern: /^\/$/, handler: () => textReply(200, 'panda-stub: see /stub/summary\n') },

@@ -51,7 +51,7 @@ describe('stopping an event-service job', () => {
     expect(d.job.state).toBe('failed');
     expect(Number(d.job.report.pilotErrorCode)).toBe(1224);
     expect(d.job.report.pilotErrorDiag).toMatch(/after softkill/);
-    const done = d.eventRanges.filter((r: any) => r.statusName === 'done').length;
+    const done = d.eventRanges.filter((r: any) => r.statusName === 'finished').length;
     const cancelled = d.eventRanges.filter((r: any) => r.statusName === 'cancelled').length;
     expect(done).toBeGreaterThanOrEqual(1); // what was running when softkill arrived finished
     expect(done).toBeLessThan(6);
@@ -74,7 +74,7 @@ describe('stopping an event-service job', () => {
     const d = await stubApi(`${stub.url}/stub/jobs/${first}`);
     expect(d.job.state).toBe('failed');
     expect(Number(d.job.report.pilotErrorCode)).toBe(1144);
-    expect(d.eventRanges.filter((r: any) => r.statusName === 'done')).toEqual([]);
+    expect(d.eventRanges.filter((r: any) => r.statusName === 'finished')).toEqual([]);
     // The ranges that were running were stopped by the kill (not left to end), and said so.
     const stopped = d.eventRanges.filter((r: any) => r.statusName === 'failed');
     expect(stopped.length).toBeGreaterThanOrEqual(1);

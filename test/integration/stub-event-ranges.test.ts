@@ -17,7 +17,7 @@ describe('stub event ranges', () => {
     return JSON.parse(r.text);
   }
 
-  it('legacy: ranges only for a dispatched job, real IDs, Returns/Command as JSON text, retry of a failure', async () => {
+  it('legacy: ranges only for a dispatched job, real IDs, Returns/Command as JSON text, a failure not offered again', async () => {
     const [task] = await submitTasks(stub.url, esTask);
     expect(task!.pandaIds).toHaveLength(2); // 4 payloads, 3 per job
     const [first] = task!.pandaIds;
@@ -44,8 +44,8 @@ describe('stub event ranges', () => {
     expect(typeof body.Returns).toBe('string');
     expect(JSON.parse(body.Returns)).toEqual([true, true, null, false]);
     expect(JSON.parse(body.Command)).toEqual({ [String(first)]: null });
-    // The failed range comes back as a fresh attempt.
-    expect(JSON.parse((await ask()).text).eventRanges.map((r: any) => r.eventRangeID)).toEqual([`${task!.taskId}-${first}-1-2-2`]);
+    // As on the real servers, the failed range is not offered again within its job (its retry goes to the job's retry).
+    expect(JSON.parse((await ask()).text).eventRanges).toEqual([]);
 
     const avail = await postForm(`${stub.url}/server/panda/checkEventsAvailability`, { pandaID: first!, jobsetID: task!.taskId });
     expect(JSON.parse(avail.text)).toEqual({ StatusCode: 0, nEventRanges: 1 }); // the other job's one range
@@ -58,11 +58,19 @@ describe('stub event ranges', () => {
     expect(details.eventRanges.map((r: any) => `${r.rangeId}:${r.statusName}`)).toEqual([
       `${ids[0]}:finished`,
       `${ids[1]}:failed`,
-      `${task!.taskId}-${first}-1-2-2:sent`,
       `${ids[2]}:finished`,
     ]);
     const summary = JSON.parse((await get(`${stub.url}/stub/summary`)).text);
     expect(summary.requests.byMethod).toMatchObject({ getJob: 1, getEventRanges: 4, updateEventRanges: 1, updateEventRange: 1, checkEventsAvailability: 1 });
+
+    // The job ends failed (the pilot says 1224); its retry gets the failed range as attempt 2, under its own PandaID.
+    const fin = await postForm(`${stub.url}/server/panda/updateJob`, { jobId: first!, state: 'failed', attemptNr: 1, pilotErrorCode: 1224 }, { accept: 'application/json' });
+    expect(JSON.parse(fin.text)).toMatchObject({ StatusCode: 0 });
+    const jobs = JSON.parse((await get(`${stub.url}/stub/jobs?task=${task!.taskId}`)).text).jobs;
+    const retry = jobs.find((j: any) => j.retryOf === first);
+    expect(retry).toMatchObject({ attemptNr: 2, state: 'activated' });
+    const retried = JSON.parse((await get(`${stub.url}/stub/jobs/${retry.pandaId}`)).text);
+    expect(retried.eventRanges.map((r: any) => `${r.rangeId}:${r.statusName}`)).toEqual([`${task!.taskId}-${retry.pandaId}-1-2-2:ready`]);
   });
 
   it('v1: acquire_event_ranges, update_event_ranges with Commands, typed parameters', async () => {
@@ -82,5 +90,40 @@ describe('stub event ranges', () => {
     expect(bad).toMatchObject({ success: false, message: expect.stringMatching(/^Type error: 'job_id'/) });
     const unknown = JSON.parse((await postJson(`${stub.url}/api/v1/event/update_event_ranges`, { event_ranges: '[]', zip: 1 })).text);
     expect(unknown).toMatchObject({ success: false, message: expect.stringMatching(/^Argument error/) });
+  });
+
+  it('--quirk es-extra-returns: legacy stores the ranges and answers one Returns entry too many; v1 is unchanged', async () => {
+    await stub.stop();
+    stub = await startTestStub(['es-extra-returns']);
+    const [task] = await submitTasks(stub.url, esTask);
+    const job = await dispatchLegacy();
+    const pandaId = job.PandaID as number;
+    const got = await postForm(`${stub.url}/server/panda/getEventRanges`, { pandaID: pandaId, jobsetID: task!.taskId, nRanges: 3 }, { accept: 'application/json' });
+    const ids = JSON.parse(got.text).eventRanges.map((r: any) => r.eventRangeID as string);
+    const report = ids.map((id: string) => ({ eventRangeID: id, eventStatus: 'finished' }));
+    // Form-encoded, as pilot3 and this pilot send it: the reply is urlencoded with Returns as JSON text.
+    const up = await postForm(`${stub.url}/server/panda/updateEventRanges`, { eventRanges: JSON.stringify(report), version: 0 });
+    const reply = new URLSearchParams(up.text);
+    expect(reply.get('StatusCode')).toBe('0');
+    expect(JSON.parse(reply.get('Returns')!)).toEqual([true, true, true, false]);
+    const details = JSON.parse((await get(`${stub.url}/stub/jobs/${pandaId}`)).text);
+    expect(details.eventRanges.map((r: any) => r.statusName)).toEqual(['finished', 'finished', 'finished']); // stored all the same
+  });
+
+  it('--quirk es-v1-500: v1 update_event_ranges stores the ranges, then answers HTTP 500; legacy is unchanged', async () => {
+    await stub.stop();
+    stub = await startTestStub(['es-v1-500']);
+    const [task] = await submitTasks(stub.url, esTask);
+    const job = JSON.parse((await postJson(`${stub.url}/api/v1/pilot/acquire_jobs`, { site_name: 'ES_SITE' })).text).data.jobs[0];
+    const acquired = JSON.parse((await postJson(`${stub.url}/api/v1/event/acquire_event_ranges`, { job_id: job.PandaID, jobset_id: task!.taskId, n_ranges: 3 })).text);
+    const reports = acquired.data.map((r: any) => ({ eventRangeID: r.eventRangeID, eventStatus: 'finished' }));
+    const up = await postJson(`${stub.url}/api/v1/event/update_event_ranges`, { event_ranges: JSON.stringify(reports), version: 0 });
+    expect(up.status).toBe(500);
+    expect(up.text).toMatch(/not JSON serializable/);
+    const details = JSON.parse((await get(`${stub.url}/stub/jobs/${job.PandaID}`)).text);
+    expect(details.eventRanges.map((r: any) => r.statusName)).toEqual(['finished', 'finished', 'finished']);
+    // The same reports again through legacy: a repeat, taken.
+    const legacy = await postForm(`${stub.url}/server/panda/updateEventRanges`, { eventRanges: JSON.stringify(reports), version: 0 }, { accept: 'application/json' });
+    expect(JSON.parse(JSON.parse(legacy.text).Returns)).toEqual([true, true, true]);
   });
 });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { gzipSync } from 'node:zlib';
-import { startStub, type RunningStub } from '../../server-stub/src/index.js';
+import { startStub, type RunningStub, type ServerQuirk } from '../../server-stub/src/index.js';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 export const STUB_BUNDLE = join(REPO_ROOT, 'dist', 'panda-stub.mjs');
@@ -20,10 +20,10 @@ export function tempDir(prefix = 'panda-stub-'): { dir: string; cleanup: () => v
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** An in-process stub on a free port with its own data dir. */
-export async function startTestStub(): Promise<RunningStub & { dataDir: string; stop: () => Promise<void> }> {
+/** An in-process stub on a free port with its own data dir (reproducing `quirks` when given). */
+export async function startTestStub(quirks: readonly ServerQuirk[] = []): Promise<RunningStub & { dataDir: string; stop: () => Promise<void> }> {
   const { dir, cleanup } = tempDir();
-  const stub = await startStub({ port: 0, dataDir: dir });
+  const stub = await startStub({ port: 0, dataDir: dir, quirks: new Set(quirks) });
   return { ...stub, dataDir: dir, stop: async () => (await stub.close(), cleanup()) };
 }
 

@@ -51,19 +51,19 @@ describe('clustering and the job command', () => {
 });
 
 describe('range reports on the stub', () => {
-  it('applies final states only to ranges handed out, retries failures within the limit, never a fatal', () => {
-    expect(decideRangeReport(1, 'finished', 1, 3)).toEqual({ kind: 'apply', status: 3, retry: false, returns: true });
-    expect(decideRangeReport(2, 'failed', 1, 3)).toEqual({ kind: 'apply', status: 7, retry: true, returns: true });
-    expect(decideRangeReport(2, 'failed', 3, 3)).toMatchObject({ kind: 'apply', retry: false });
-    expect(decideRangeReport(1, 'fatal', 1, 3)).toEqual({ kind: 'apply', status: 8, retry: false, returns: true });
-    expect(decideRangeReport(0, 'finished', 1, 3)).toMatchObject({ kind: 'refuse', returns: false });
-    expect(decideRangeReport(3, 'finished', 1, 3)).toEqual({ kind: 'repeat', returns: true });
-    expect(decideRangeReport(3, 'failed', 1, 3)).toMatchObject({ kind: 'refuse' });
-    expect(decideRangeReport(1, 'running', 1, 3)).toEqual({ kind: 'running', returns: null });
+  it('applies final states only to ranges handed out, and never offers a failed range again in its job', () => {
+    expect(decideRangeReport(1, 'finished')).toEqual({ kind: 'apply', status: 3, returns: true });
+    expect(decideRangeReport(2, 'failed')).toEqual({ kind: 'apply', status: 7, returns: true });
+    expect(decideRangeReport(1, 'fatal')).toEqual({ kind: 'apply', status: 8, returns: true });
+    expect(decideRangeReport(0, 'finished')).toMatchObject({ kind: 'refuse', returns: false });
+    expect(decideRangeReport(3, 'finished')).toEqual({ kind: 'repeat', returns: true });
+    expect(decideRangeReport(3, 'failed')).toMatchObject({ kind: 'refuse' });
+    expect(decideRangeReport(1, 'running')).toEqual({ kind: 'running', returns: null });
   });
 
   it('decides a job from the latest attempt of each quantum', () => {
     expect(slotOutcome({ status: 6, attemptNr: 2 }, 3)).toBe('done');
+    expect(slotOutcome({ status: 3, attemptNr: 1 }, 3)).toBe('done'); // finished: no daemon makes it done here
     expect(slotOutcome({ status: 7, attemptNr: 3 }, 3)).toBe('exhausted');
     expect(slotOutcome({ status: 7, attemptNr: 1 }, 3)).toBe('pending');
     expect(slotOutcome({ status: 4, attemptNr: 5 }, 3)).toBe('pending');

@@ -18,6 +18,7 @@ import type { StubEngine } from '../engine/index.js';
 import { BULK_SEQ_HEADER, parseBulkSeqHeader } from '../model/update-seq.js';
 import { decodeRangeReports, reportVersion } from './event-ranges.js';
 import { dispatchRequestFromLegacy, numberOf, reportFromLegacyNames } from './normalise.js';
+import { extraReturns, type ServerQuirk } from '../model/server-quirks.js';
 
 /** Python's wording for a call with wrong arguments, which is what the real server answers. */
 export function pythonArgumentError(method: string, params: Record<string, unknown>): string | null {
@@ -139,12 +140,14 @@ function getEventRanges(engine: StubEngine, req: StubRequest, params: Record<str
   return legacyReply(req, { StatusCode: StatusCode.OK, eventRanges: ranges });
 }
 
-function updateEventRanges(engine: StubEngine, req: StubRequest, params: Record<string, string>): StubReply {
+function updateEventRanges(engine: StubEngine, req: StubRequest, params: Record<string, string>, quirks: ReadonlySet<ServerQuirk>): StubReply {
   const decoded = decodeRangeReports(params.eventRanges, reportVersion(params.version));
   // The server's bulk update fails as a whole on bad JSON and answers [false].
   const result = decoded.ok ? engine.reportRanges(decoded.items) : { returns: [false], commands: {} };
+  // On PostgreSQL the ranges are stored, then a follow-up query fails and adds a false entry.
+  const returns = decoded.ok && quirks.has('es-extra-returns') ? extraReturns(result.returns) : result.returns;
   // Version 0 replies carry Returns and Command as JSON text, whatever the encoding.
-  return legacyReply(req, { StatusCode: StatusCode.OK, Returns: JSON.stringify(result.returns), Command: JSON.stringify(result.commands) });
+  return legacyReply(req, { StatusCode: StatusCode.OK, Returns: JSON.stringify(returns), Command: JSON.stringify(result.commands) });
 }
 
 function updateEventRange(engine: StubEngine, req: StubRequest, params: Record<string, string>): StubReply {
@@ -171,7 +174,7 @@ const IMPLEMENTED = new Set([
 ]);
 
 /** Routes of the legacy dialect. */
-export function legacyRoutes(engine: StubEngine): Route[] {
+export function legacyRoutes(engine: StubEngine, quirks: ReadonlySet<ServerQuirk> = new Set()): Route[] {
   const handler = (req: StubRequest, match: RegExpMatchArray): StubReply => {
     const method = match[1] ?? '';
     if (!Object.hasOwn(LEGACY_PARAMS, method)) return textReply(403, `ERROR : method ${method} is forbidden`);
@@ -191,7 +194,7 @@ export function legacyRoutes(engine: StubEngine): Route[] {
       case 'getEventRanges':
         return getEventRanges(engine, req, params);
       case 'updateEventRanges':
-        return updateEventRanges(engine, req, params);
+        return updateEventRanges(engine, req, params, quirks);
       case 'updateEventRange':
         return updateEventRange(engine, req, params);
       case 'checkEventsAvailability':

@@ -12,6 +12,7 @@ import { BULK_SEQ_HEADER, parseBulkSeqHeader } from '../model/update-seq.js';
 import { decodeRangeReports, reportVersion } from './event-ranges.js';
 import { dispatchRequestFromV1, reportFromLegacyNames, v1UpdateToLegacyNames } from './normalise.js';
 import { coerceV1Params } from './v1-types.js';
+import { V1_SET_NOT_SERIALISABLE, type ServerQuirk } from '../model/server-quirks.js';
 
 /** HTTP method per endpoint the stub serves. */
 const SERVED: Partial<Record<V1Endpoint, 'GET' | 'POST'>> = {
@@ -122,7 +123,7 @@ function getJobStatus(engine: StubEngine, p: Record<string, unknown>): StubReply
 }
 
 /** Event-range endpoints; parameters are already type-checked. */
-function eventCall(engine: StubEngine, endpoint: V1Endpoint, p: Record<string, unknown>): StubReply {
+function eventCall(engine: StubEngine, endpoint: V1Endpoint, p: Record<string, unknown>, quirks: ReadonlySet<ServerQuirk>): StubReply {
   switch (endpoint) {
     case 'event/acquire_event_ranges':
       return v1Reply(true, '', engine.acquireRanges(p.job_id as number, p.jobset_id as number, (p.n_ranges as number | undefined) ?? 10));
@@ -130,6 +131,8 @@ function eventCall(engine: StubEngine, endpoint: V1Endpoint, p: Record<string, u
       const decoded = decodeRangeReports(p.event_ranges, reportVersion(p.version));
       if (!decoded.ok) return v1Reply(false, decoded.error);
       const { returns, commands } = engine.reportRanges(decoded.items);
+      // 1.0.3 stores the ranges, then builds its reply as a set, which cannot be serialised.
+      if (quirks.has('es-v1-500')) return textReply(500, V1_SET_NOT_SERIALISABLE);
       // v1 says Commands where legacy says Command (reference §12).
       return v1Reply(true, '', { Returns: returns, Commands: commands });
     }
@@ -147,7 +150,7 @@ function eventCall(engine: StubEngine, endpoint: V1Endpoint, p: Record<string, u
   }
 }
 
-function handle(engine: StubEngine, req: StubRequest, endpoint: string): StubReply {
+function handle(engine: StubEngine, req: StubRequest, endpoint: string, quirks: ReadonlySet<ServerQuirk>): StubReply {
   if (!Object.hasOwn(V1_PARAMS, endpoint)) return textReply(403, `ERROR : method ${endpoint} is forbidden`);
   const known = endpoint as V1Endpoint;
   const expected = SERVED[known];
@@ -177,7 +180,7 @@ function handle(engine: StubEngine, req: StubRequest, endpoint: string): StubRep
     case 'event/update_event_ranges':
     case 'event/update_single_event_range':
     case 'event/get_available_event_range_count':
-      return eventCall(engine, known, coerced.values);
+      return eventCall(engine, known, coerced.values, quirks);
     case 'pilot/update_worker_status': {
       const p = coerced.values;
       engine.workerStatus({
@@ -196,12 +199,12 @@ function handle(engine: StubEngine, req: StubRequest, endpoint: string): StubRep
 }
 
 /** Routes of the v1 dialect. */
-export function v1Routes(engine: StubEngine): Route[] {
+export function v1Routes(engine: StubEngine, quirks: ReadonlySet<ServerQuirk> = new Set()): Route[] {
   return [
     {
       method: '*',
       pattern: /^\/api\/(?:v1|latest)\/(\w+\/\w+)$/,
-      handler: (req, match) => handle(engine, req, match[1] ?? ''),
+      handler: (req, match) => handle(engine, req, match[1] ?? '', quirks),
     },
   ];
 }

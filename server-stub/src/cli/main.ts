@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { REAL_SERVER_LIMITS, startStub } from '../index.js';
+import { parseQuirks, REAL_SERVER_LIMITS, SERVER_QUIRKS, startStub } from '../index.js';
 import { stderrLogger } from '../log.js';
 import type { JobRecord } from '../model/records.js';
 import { StubClientError, listJobs, submitTaskFile } from './client.js';
@@ -20,12 +20,19 @@ interface ServeArgs {
   watchdogSent: number;
   watchdogHeartbeat: number;
   watchdogInterval: number;
+  quirk: string[];
 }
 
 async function serve(args: ServeArgs): Promise<void> {
   const log = stderrLogger();
   for (const [flag, v] of [['watchdog-sent', args.watchdogSent], ['watchdog-heartbeat', args.watchdogHeartbeat], ['watchdog-interval', args.watchdogInterval]] as const) {
     if (!Number.isFinite(v) || v <= 0) throw new StubClientError(`--${flag} must be a positive number of seconds, got ${v}`);
+  }
+  let quirks;
+  try {
+    quirks = parseQuirks(args.quirk);
+  } catch (err) {
+    throw new StubClientError(`--quirk: ${(err as Error).message}`);
   }
   const siteCatalog = resolveSiteCatalog(args.siteConfig, log);
   const stub = await startStub({
@@ -35,7 +42,9 @@ async function serve(args: ServeArgs): Promise<void> {
     log,
     engine: { siteCatalog },
     watchdog: { limits: { sentSec: args.watchdogSent, heartbeatSec: args.watchdogHeartbeat }, intervalSec: args.watchdogInterval },
+    quirks,
   });
+  if (quirks.size > 0) log.warn({ quirks: [...quirks] }, 'reproducing real-server bugs on request');
   // The first stdout line is the contract with scripts and tests that start us.
   process.stdout.write(`listening ${stub.url}\n`);
   const stop = (signal: string) => {
@@ -81,7 +90,13 @@ export async function main(argv: string[]): Promise<void> {
           .option('site-config', { type: 'string', describe: "site-config directory for brokerage and queue data, or 'none' (default: the nearest site-config/ above the bundle or the working dir)" })
           .option('watchdog-sent', { type: 'number', default: REAL_SERVER_LIMITS.sentSec, describe: 'fail a sent job with no pilot reply after this many seconds (code 102)' })
           .option('watchdog-heartbeat', { type: 'number', default: REAL_SERVER_LIMITS.heartbeatSec, describe: 'fail a starting/running job without heartbeat after this many seconds (code 100)' })
-          .option('watchdog-interval', { type: 'number', default: 60, describe: 'seconds between watchdog sweeps' }),
+          .option('watchdog-interval', { type: 'number', default: 60, describe: 'seconds between watchdog sweeps' })
+          .option('quirk', {
+            type: 'string',
+            array: true,
+            default: [] as string[],
+            describe: `reproduce a known real-server bug (repeatable): ${Object.entries(SERVER_QUIRKS).map(([k, v]) => `${k}: ${v}`).join('; ')}`,
+          }),
       (a) =>
         serve({
           port: a.port,
@@ -91,6 +106,7 @@ export async function main(argv: string[]): Promise<void> {
           watchdogSent: a['watchdog-sent'],
           watchdogHeartbeat: a['watchdog-heartbeat'],
           watchdogInterval: a['watchdog-interval'],
+          quirk: a.quirk.map(String),
         }),
     )
     .command(

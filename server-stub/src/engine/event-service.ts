@@ -1,9 +1,12 @@
 /**
  * The event service over the stores: ranges are made with their job, handed
- * only to a live job, updated from pilot reports (a failed range gets a
- * fresh attempt while the task allows, a fatal one never), and at the job's
- * end they decide its state and what a retry of the job inherits. Every
- * function runs inside the caller's transaction or opens its own.
+ * only to a live job, updated from pilot reports, and at the job's end they
+ * decide its state and what a retry of the job inherits. As on the real
+ * servers (measured on 1.0.3 and 0.8.1), a failed range is never offered
+ * again within its job: its next attempt goes to a new job of the task, as
+ * JEDI would do, while the task's range attempts allow; a fatal one never.
+ * A finished range stays `finished` (3): only server daemons make it `done`.
+ * Every function runs inside the caller's transaction or opens its own.
  */
 import {
   EventRangeStatus,
@@ -106,8 +109,7 @@ function reportOne(stores: Stores, item: unknown, at: string): { returns: boolea
   const range = stores.ranges.get(formatEventRangeId(parts));
   if (!range || !isPilotRangeState(e.eventStatus) || !CAN_REPORT.includes(job.state)) return { returns: false, pandaId: job.pandaId, command };
   const state: PilotRangeState = e.eventStatus;
-  const es = stores.ranges.task(job.taskId);
-  const decision = decideRangeReport(range.status, state, range.attemptNr, es?.rangeAttempts ?? 1);
+  const decision = decideRangeReport(range.status, state);
   if (decision.kind === 'running') {
     if (range.status === EventRangeStatus.sent) stores.ranges.update(range.rangeId, { status: EventRangeStatus.running }, at);
   } else if (decision.kind === 'apply') {
@@ -122,7 +124,6 @@ function reportOne(stores: Stores, item: unknown, at: string): { returns: boolea
       },
       at,
     );
-    if (decision.retry) insertNextAttempt(stores, range, range.pandaId, at);
   }
   return { returns: decision.returns, pandaId: job.pandaId, command };
 }
@@ -156,14 +157,13 @@ export function reportSingleRange(stores: Stores, report: Record<string, unknown
 
 /**
  * Closes an event-service job's ranges at its end and decides its state:
- * finished ranges become done (their output is kept whatever the job does),
- * ranges still out or waiting are cancelled (a retry inherits them), and the
- * latest attempt of each quantum decides. Undefined for a plain job.
+ * finished ranges stay finished (their output is kept whatever the job
+ * does), ranges still out or waiting are cancelled (a retry inherits them),
+ * and the latest attempt of each quantum decides. Undefined for a plain job.
  */
 export function endEsJob(stores: Stores, job: JobRecord, pilotFinal: 'finished' | 'failed', killed: boolean, at: string): EsJobEnd | undefined {
   const es = stores.ranges.task(job.taskId);
   if (!es) return undefined;
-  stores.ranges.moveAll(job.pandaId, [EventRangeStatus.finished], EventRangeStatus.done, at);
   stores.ranges.moveAll(job.pandaId, [EventRangeStatus.ready, EventRangeStatus.sent, EventRangeStatus.running], EventRangeStatus.cancelled, at);
   const outcomes = stores.ranges.latestOfSlot(job.taskId, job.slot).map((r) => slotOutcome(r, es.rangeAttempts));
   return decideEsJobEnd(outcomes, pilotFinal, killed);

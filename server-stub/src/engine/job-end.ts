@@ -71,7 +71,11 @@ function maybeRetry(
   const code = failure?.code ?? (typeof job.report.pilotErrorCode === 'number' ? job.report.pilotErrorCode : undefined);
   const diag = failure?.diag ?? (typeof job.report.pilotErrorDiag === 'string' ? job.report.pilotErrorDiag : undefined);
   const killed = job.commandToPilot === 'tobekilled';
-  const action = decideRetry({ attemptNr: job.attemptNr, minRamCount: job.minRamCount, cores: job.cores, killed }, task, code, diag);
+  // An event-service job's failed ranges come back in a new job (never in the same one), as JEDI
+  // does: the task's range attempts bound those retries, not only its job attempts.
+  const es = esPending !== undefined ? stores.ranges.task(job.taskId) : undefined;
+  const policy = es ? { ...task, maxAttempts: Math.max(task.maxAttempts, es.rangeAttempts) } : task;
+  const action = decideRetry({ attemptNr: job.attemptNr, minRamCount: job.minRamCount, cores: job.cores, killed }, policy, code, diag);
   stores.jobs.addHistory({ pandaId: job.pandaId, at, from: job.state, to: job.state, reason: `retry decision: ${action.reason}` });
   if (action.action !== 'retry') return null;
   const next = stores.jobs.insert(

@@ -88,7 +88,7 @@ export function esJobCommand(label: string, chunk: EsChunk): string {
 
 /** What a pilot's report does to one range. `returns` is the per-range answer (true, false, or null for "not final, ignored"). */
 export type RangeReportDecision =
-  | { kind: 'apply'; status: EventRangeStatusCode; retry: boolean; returns: true }
+  | { kind: 'apply'; status: EventRangeStatusCode; returns: true }
   | { kind: 'running'; returns: null }
   | { kind: 'repeat'; returns: true }
   | { kind: 'refuse'; returns: false; why: string };
@@ -99,20 +99,25 @@ const LIVE: readonly number[] = [EventRangeStatus.sent, EventRangeStatus.running
  * Decides a report for a range in `current` status. Only a range handed out
  * (sent/running) takes a final status; the same final status again is
  * accepted as a repeat (a pilot retrying a report whose reply was lost).
- * A failed range with attempts left is retried; a fatal one never.
+ * As on the real servers, a failed range is not offered again within the
+ * same job: its next attempt goes to the job's retry (see `slotOutcome`).
  */
-export function decideRangeReport(current: EventRangeStatusCode, state: PilotRangeState, attemptNr: number, rangeAttempts: number): RangeReportDecision {
+export function decideRangeReport(current: EventRangeStatusCode, state: PilotRangeState): RangeReportDecision {
   if (state === 'running') return { kind: 'running', returns: null };
   const target = EventRangeStatus[state];
   if (current === target) return { kind: 'repeat', returns: true };
   if (!LIVE.includes(current)) return { kind: 'refuse', returns: false, why: `range is not sent or running (status ${current})` };
-  return { kind: 'apply', status: target, retry: state === 'failed' && attemptNr < rangeAttempts, returns: true };
+  return { kind: 'apply', status: target, returns: true };
 }
 
 /** Where one range slot (a quantum in a job) stands, from its latest attempt. */
 export type SlotOutcome = 'done' | 'fatal' | 'exhausted' | 'pending';
 
-/** A slot's outcome from its latest range; `rangeAttempts` bounds the retries. */
+/**
+ * A slot's outcome from its latest range; `rangeAttempts` bounds the retries.
+ * `finished` (3) counts as done: on a real server only its daemons move a
+ * range on to `done` (6), and the stub runs none.
+ */
 export function slotOutcome(latest: Pick<EventRangeRecord, 'status' | 'attemptNr'>, rangeAttempts: number): SlotOutcome {
   if (latest.status === EventRangeStatus.finished || latest.status === EventRangeStatus.done || latest.status === EventRangeStatus.merged) return 'done';
   if (latest.status === EventRangeStatus.fatal) return 'fatal';
