@@ -19,7 +19,7 @@ import {
 } from '../../pilot/src/eventservice/index.js';
 import { formatEventRangeId, parseEventRangeId } from '../../pilot/src/protocol/index.js';
 import { PilotError } from '../../pilot/src/errors/index.js';
-import { decodeRangeReportReply, TransportError, type RangeReport, type RangeReportReply } from '../../pilot/src/server/index.js';
+import { decodeRangeReportReply, HttpStatusError, TransportError, type RangeReport, type RangeReportReply } from '../../pilot/src/server/index.js';
 
 const fixtures = path.join(import.meta.dirname, '..', 'fixtures');
 const fixtureRanges = (JSON.parse(readFileSync(path.join(fixtures, 'eventranges-reply.json'), 'utf8')) as { eventRanges: unknown[] }).eventRanges;
@@ -131,37 +131,93 @@ describe('range report coalescing and delivery', () => {
     expect(commands).toContain('softkill');
   });
 
-  it('keeps refused and undeliverable finals instead of dropping them silently', async () => {
+  it('tells refused reports from undelivered ones, and gives up on a batch after its attempts', async () => {
+    const fates: string[] = [];
     const reporter = new RangeReporter({
       pandaId: 7,
       log,
       maxBatch: 10,
       maxDelayMs: 1,
+      onFinal: (r, fate) => fates.push(`${r.eventRangeID}:${fate}`),
       send: async (reports) => ({ returns: reports.map((_, i) => i !== 0), commands: {} }),
     });
     reporter.report(rep('1-7-1-1-1', 'finished'));
     reporter.report(rep('1-7-1-2-1', 'failed'));
     await reporter.flush(1_000);
+    expect(reporter.refused.map((r) => r.eventRangeID)).toEqual(['1-7-1-1-1']);
+    expect(reporter.undelivered).toEqual([]);
+    expect(fates).toEqual(['1-7-1-1-1:refused', '1-7-1-2-1:taken']);
+    reporter.close();
+
+    let calls = 0;
+    const failing = new RangeReporter({
+      pandaId: 7,
+      log,
+      maxBatch: 10,
+      maxDelayMs: 1,
+      maxAttempts: 3,
+      backoff: { initialMs: 1, maxMs: 1, factor: 1, jitter: 0 },
+      send: async () => {
+        calls += 1;
+        throw new HttpStatusError(500, 'Type not serializable', '/api/v1/event/update_event_ranges');
+      },
+    });
+    failing.report(rep('1-7-1-3-1', 'finished'));
+    await failing.flush(60_000);
+    expect(calls).toBe(3);
+    expect(failing.undelivered.map((r) => r.eventRangeID)).toEqual(['1-7-1-3-1']);
+    failing.close();
+  });
+
+  it('hurry(): a pause between retries ends at once, one last try goes, and the batch is kept', async () => {
+    let calls = 0;
+    const reporter = new RangeReporter({
+      pandaId: 7,
+      log,
+      maxBatch: 10,
+      maxDelayMs: 1,
+      maxAttempts: 1000,
+      // A long pause: only hurry() can end it within the test's time.
+      backoff: { initialMs: 600_000, maxMs: 600_000, factor: 1, jitter: 0 },
+      send: async () => {
+        calls += 1;
+        throw new HttpStatusError(503, '', '/x');
+      },
+    });
+    reporter.report(rep('1-7-1-1-1', 'finished'));
+    const flushed = reporter.flush(3_600_000);
+    while (calls === 0) await new Promise((r) => setTimeout(r, 5));
+    reporter.hurry(60_000);
+    await flushed;
+    expect(calls).toBe(2); // the first, and one right after hurry() instead of after a 10-minute pause
     expect(reporter.undelivered.map((r) => r.eventRangeID)).toEqual(['1-7-1-1-1']);
-    expect(reporter.failuresTaken).toBe(1);
     reporter.close();
   });
 
-  it('decodes Returns and Command as JSON text (legacy) or JSON (v1), and refuses a short Returns', () => {
+  it('reads a Returns list as far as it goes: an extra entry is ignored, an odd one is a refusal', () => {
     expect(decodeRangeReportReply('[true, null, false]', '{"5": "softkill", "6": null}', 3)).toEqual({ returns: [true, null, false], commands: { '5': 'softkill' } });
     expect(decodeRangeReportReply([true], { '5': 'NULL' }, 1)).toEqual({ returns: [true], commands: {} });
-    expect(() => decodeRangeReportReply('[true]', '{}', 2)).toThrow(/list of 2/);
+    // PanDA legacy on PostgreSQL: three reports, four answers.
+    const extra = decodeRangeReportReply('[true, true, true, false]', '{}', 3);
+    expect(extra.returns).toEqual([true, true, true]);
+    expect(extra.oddity?.note).toMatch(/4 entries for 3 reports: the first 3 used/);
+    expect(extra.oddity?.returns).toEqual([true, true, true, false]);
+    const odd = decodeRangeReportReply('[true, "yes", 1]', '{}', 3);
+    expect(odd.returns).toEqual([true, false, false]);
+    expect(odd.oddity?.note).toMatch(/entry 1 is "yes".*refused.*entry 2 is 1/);
+    expect(decodeRangeReportReply('[true]', '{}', 2).returns).toEqual([true, false]);
+    expect(() => decodeRangeReportReply('{"a": 1}', '{}', 2)).toThrow(/list of 2/);
   });
 });
 
 describe('event-service job outcome', () => {
-  const r = (processId: number, attemptNr: number, status: 'finished' | 'failed' | 'fatal', delivered = true) => ({
+  const r = (processId: number, attemptNr: number, status: 'finished' | 'failed' | 'fatal', fate: 'taken' | 'refused' | 'undelivered' = 'taken') => ({
     range: range({ eventRangeID: `1-2-3-${processId}-${attemptNr}` }),
     status,
     errorCode: status === 'finished' ? 0 : status === 'fatal' ? 65 : 3,
     errorDiag: status === 'finished' ? '' : `exited with ${status === 'fatal' ? 65 : 3}`,
     exitCode: status === 'finished' ? 0 : status === 'fatal' ? 65 : 3,
-    delivered,
+    fate,
   });
   const facts = (results: EsFacts['results'], over: Partial<EsFacts> = {}): EsFacts => ({
     results,
@@ -184,8 +240,15 @@ describe('event-service job outcome', () => {
     expect(fatal.pilotErrorDiag).toMatch(/0 of 2 ranges done, 1 failed, 1 fatal; 1-2-3-2-1: exited with 65/);
     expect(decideEsOutcome(facts([]))).toMatchObject({ state: 'failed', pilotErrorCode: 1238 });
   });
-  it('a finished range whose report never arrived, or ranges left by softkill, keep the job from finishing', () => {
-    expect(decideEsOutcome(facts([r(1, 1, 'finished', false)]))).toMatchObject({ pilotErrorCode: 1224 });
+  it('ranges that succeeded finish the job even when their reports never arrived, which the diagnostic names', () => {
+    const v = decideEsOutcome(facts([r(1, 1, 'finished', 'undelivered'), r(2, 1, 'finished', 'undelivered'), r(3, 1, 'finished')]));
+    expect(v).toMatchObject({ state: 'finished', pilotErrorCode: 0 });
+    expect(v.pilotErrorDiag).toMatch(/^event service: 3 of 3 ranges done.*2 range report\(s\) not delivered, kept on disk: 1-2-3-1-1, 1-2-3-2-1$/);
+    const failed = decideEsOutcome(facts([r(1, 1, 'finished', 'undelivered'), r(2, 1, 'failed')]));
+    expect(failed).toMatchObject({ state: 'failed', pilotErrorCode: 1224 });
+    expect(failed.pilotErrorDiag).toMatch(/^event service: 1 of 2 ranges done, 1 failed, 0 fatal; 1 range report\(s\) not delivered, kept on disk; 1-2-3-2-1: exited with 3$/);
+  });
+  it('ranges left by softkill keep the job from finishing', () => {
     const soft = decideEsOutcome(facts([r(1, 1, 'finished')], { received: 3, unprocessed: 2, softkilled: true }));
     expect(soft).toMatchObject({ state: 'failed', pilotErrorCode: 1224 });
     expect(soft.pilotErrorDiag).toMatch(/after softkill: 1 of 3 ranges done.*2 not run/);

@@ -177,7 +177,8 @@ export function pilotFlags(y: Argv): Argv {
     .option('es-cores', { type: 'number', describe: 'event ranges run side by side (default: RUBIN_ES_CORES, else the job\'s coreCount)' })
     .option('es-fatal-exit-codes', { type: 'string', default: DEFAULT_ES_SETTINGS.fatalExitCodes.join(','), describe: 'range exit codes reported fatal (never retried), comma-separated' })
     .option('es-looping-limit', { type: 'number', default: DEFAULT_ES_SETTINGS.loopingLimitSec, describe: 'stop a range whose directory saw no file change this long, seconds (0: off)' })
-    .option('es-report-delay', { type: 'number', default: DEFAULT_ES_SETTINGS.reportDelayMs / 1000, describe: 'longest a range result waits to be sent with others, seconds' });
+    .option('es-report-delay', { type: 'number', default: DEFAULT_ES_SETTINGS.reportDelayMs / 1000, describe: 'longest a range result waits to be sent with others, seconds' })
+    .option('es-report-attempts', { type: 'number', default: DEFAULT_ES_SETTINGS.reportAttempts, describe: 'tries per range report batch; then its reports are kept on disk (range-reports.json) for recovery' });
   for (const [name, spec] of Object.entries(PILOT3_IGNORED_FLAGS)) a = a.option(name, { type: spec.type, hidden: true, ...(spec.alias ? { alias: spec.alias } : {}) });
   return a;
 }
@@ -286,6 +287,7 @@ function esSettings(argv: Record<string, unknown>): EsSettings {
     fatalExitCodes: codes.map(Number),
     loopingLimitSec: positive('es-looping-limit', (argv['es-looping-limit'] as number | undefined) ?? DEFAULT_ES_SETTINGS.loopingLimitSec, true),
     reportDelayMs: positive('es-report-delay', (argv['es-report-delay'] as number | undefined) ?? DEFAULT_ES_SETTINGS.reportDelayMs / 1000, true) * 1000,
+    reportAttempts: Math.max(1, Math.floor(positive('es-report-attempts', (argv['es-report-attempts'] as number | undefined) ?? DEFAULT_ES_SETTINGS.reportAttempts))),
   };
 }
 

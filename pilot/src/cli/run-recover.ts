@@ -30,7 +30,7 @@ export async function runRecover(opts: PilotOptions & { recoverDir: string }, en
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const transports = new Map<string, HttpTransport>();
-  const serverFor = (record: FinalUpdateRecord): PandaServer => {
+  const serverFor = (record: Pick<FinalUpdateRecord, 'serverUrl' | 'dialect'>): PandaServer => {
     const url = opts.urlGiven ? opts.url : record.serverUrl;
     let http = transports.get(url);
     if (!http) {

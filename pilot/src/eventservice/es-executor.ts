@@ -4,7 +4,10 @@
  * under its own watchdog), reports each range in ordered, coalesced bulk
  * reports, merges range output into the job's `payload.stdout/.stderr`, and
  * honours `softkill` (finish what runs, take no more) and a stop (server
- * kill or pilot signal: every range's process group stops now).
+ * kill or pilot signal: every range's process group stops now). The job
+ * ends with the ranges it got: a failed range is not waited for to come
+ * back (real servers give its retry to another job). Reports the server
+ * never answered are handed to `keepReports` (on disk, for recovery).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,13 +16,13 @@ import { ErrorCode } from '../protocol/index.js';
 import { PilotError } from '../errors/index.js';
 import type { JobDescription } from '../job/index.js';
 import type { PayloadVerdict } from '../lifecycle/index.js';
-import { pause, Wakeup, type Sleep } from '../retry/index.js';
+import { pause, Wakeup, type BackoffOptions, type Sleep } from '../retry/index.js';
 import type { EventRangeApi, RangeReport } from '../server/index.js';
 import type { EventRange } from './event-range.js';
 import { decideEsOutcome, type EsFacts } from './es-outcome.js';
 import { batchSize, RangeFetcher } from './range-fetcher.js';
 import { rangeMemoryLimitKb } from './range-guard.js';
-import { RangeReporter } from './range-reporter.js';
+import { RangeReporter, type ReportFate } from './range-reporter.js';
 import { notStarted, runRange, type RangeResult } from './range-runner.js';
 import { findMapSources, loadRubinEsMap, rangeCommand, type RubinEsMap } from './rubin-map.js';
 import { appendWorkerLog } from './worker-log.js';
@@ -34,13 +37,15 @@ export interface EsSettings {
   loopingLimitSec: number;
   /** Longest a range report waits to be batched with others (ms). */
   reportDelayMs: number;
+  /** Tries per range-report batch before its reports are kept on disk instead. */
+  reportAttempts: number;
   /** Process-tree sampling interval per range (ms). */
   sampleMs: number;
   /** Multiplier on a range's memory share before it is stopped. */
   rssGrace: number;
 }
 
-export const DEFAULT_ES_SETTINGS: EsSettings = { fatalExitCodes: [65], loopingLimitSec: 7200, reportDelayMs: 2000, sampleMs: 1000, rssGrace: 2 };
+export const DEFAULT_ES_SETTINGS: EsSettings = { fatalExitCodes: [65], loopingLimitSec: 7200, reportDelayMs: 2000, reportAttempts: 5, sampleMs: 1000, rssGrace: 2 };
 
 /** Where the executor records the job's peak use, read by the job's heartbeats. */
 export interface PeakSink {
@@ -66,12 +71,17 @@ export interface EsRunInput {
   stop: AbortSignal;
   /** Aborted when the server said softkill. */
   softkill: AbortSignal;
+  /** Aborted when the pilot itself is stopping (signal, lifetime): range reports get `killGraceMs`, no more retries. */
+  hurry: AbortSignal;
+  /** Keeps final range reports the server never answered (on disk, for recovery); returns where. */
+  keepReports: (reports: RangeReport[], error: string) => string;
   /** Commands from range report replies (tobekilled, softkill, …). */
   onCommand: (command: string) => void;
   peak: PeakSink;
   /** How long reports are retried at the end (ms). */
   reportDeadlineMs: number;
   sleep?: Sleep | undefined;
+  backoff?: BackoffOptions | undefined;
 }
 
 export interface EsRunResult {
@@ -92,19 +102,18 @@ export async function runEventService(input: EsRunInput): Promise<EsRunResult> {
   const cores = esConcurrency(settings, input.env, job.coreCount);
   const wakeup = new Wakeup();
   const fetchStop = AbortSignal.any([input.stop, input.softkill]);
-  const delivered = new Map<string, boolean>();
+  const fates = new Map<string, ReportFate>();
   const reporter = new RangeReporter({
     pandaId: job.pandaId,
     send: (reports, signal) => input.server.updateEventRanges(job.pandaId, reports, { signal }),
     log,
     maxBatch: Math.max(10, 2 * cores),
     maxDelayMs: settings.reportDelayMs,
+    maxAttempts: settings.reportAttempts,
     onCommand: input.onCommand,
-    onFinal: (r, ok) => {
-      delivered.set(r.eventRangeID, ok);
-      wakeup.wake();
-    },
+    onFinal: (r, fate) => fates.set(r.eventRangeID, fate),
     sleep: input.sleep,
+    backoff: input.backoff,
   });
   const fetcher = new RangeFetcher({
     fetch: (n, signal) => input.server.getEventRanges({ pandaId: job.pandaId, jobsetId: job.jobsetId ?? 0, taskId: job.taskId ?? undefined, nRanges: n }, { signal }),
@@ -199,8 +208,11 @@ export async function runEventService(input: EsRunInput): Promise<EsRunResult> {
   };
 
   const onAbort = () => wakeup.wake();
+  const onHurry = () => reporter.hurry(input.killGraceMs);
   input.stop.addEventListener('abort', onAbort, { once: true });
   input.softkill.addEventListener('abort', onAbort, { once: true });
+  if (input.hurry.aborted) onHurry();
+  else input.hurry.addEventListener('abort', onHurry, { once: true });
   const sleep = input.sleep ?? pause;
   try {
     for (;;) {
@@ -210,16 +222,8 @@ export async function runEventService(input: EsRunInput): Promise<EsRunResult> {
         if (!range) break;
         start(range);
       }
-      // A failure the server took since the empty reply may have made a retry of that range ready.
-      if (fetcher.exhausted && fetcher.error === null && reporter.failuresTaken > fetcher.markerAtExhaustion) fetcher.reopen();
-      if (taking) fetcher.pump(cores + 1, batchSize(cores, longestSec), reporter.failuresTaken);
-      if (running.size === 0 && !fetcher.inFlight && (!taking || (fetcher.exhausted && fetcher.buffered === 0))) {
-        if (!taking) break;
-        // Before calling the ranges exhausted, make sure every failure is reported: its retry may be waiting.
-        await reporter.flush(input.reportDeadlineMs);
-        if (reporter.failuresTaken > fetcher.markerAtExhaustion && fetcher.error === null) continue;
-        break;
-      }
+      if (taking) fetcher.pump(cores + 1, batchSize(cores, longestSec));
+      if (running.size === 0 && !fetcher.inFlight && (!taking || (fetcher.exhausted && fetcher.buffered === 0))) break;
       const waitFor = [...[...running.values()].map((r) => r.promise), sleep(60_000, wakeup.signal).catch(() => undefined)];
       await Promise.race(waitFor);
       wakeup.wake(); // ends the pending sleep (and its timer) whichever way the race went
@@ -232,12 +236,21 @@ export async function runEventService(input: EsRunInput): Promise<EsRunResult> {
   } finally {
     input.stop.removeEventListener('abort', onAbort);
     input.softkill.removeEventListener('abort', onAbort);
+    input.hurry.removeEventListener('abort', onHurry);
     reporter.close();
+  }
+  if (reporter.undelivered.length > 0) {
+    try {
+      const file = input.keepReports(reporter.undelivered, 'no answer from the server');
+      log.error({ event: 'range_reports_kept', file, ranges: reporter.undelivered.length }, 'range reports not delivered; kept on disk for recovery');
+    } catch (err) {
+      log.error({ event: 'range_reports_not_kept', err: (err as Error).message, ranges: reporter.undelivered.map((r) => r.eventRangeID) }, 'range reports not delivered and could not be kept on disk');
+    }
   }
 
   const unprocessed = fetcher.drain().length;
   const facts: EsFacts = {
-    results: results.map((r) => ({ ...r, delivered: delivered.get(r.range.eventRangeID) ?? false })),
+    results: results.map((r) => ({ ...r, fate: fates.get(r.range.eventRangeID) ?? 'undelivered' })),
     received: fetcher.received + fetcher.invalid.length,
     unprocessed,
     stopReason: input.stop.aborted ? PilotError.from(input.stop.reason, ErrorCode.KILLSIGNAL) : null,

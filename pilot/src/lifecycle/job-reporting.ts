@@ -7,8 +7,8 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { truncateDiag } from '../errors/index.js';
 import type { MalformedJobError } from '../job/index.js';
 import { jobLogger } from '../log/index.js';
-import { NaiveUpdateSender, OrderedUpdateChannel, writeFinalUpdate, type FinalOutcome, type JobUpdateSender, type SendUpdate } from '../report/index.js';
-import type { UpdateReply } from '../server/index.js';
+import { NaiveUpdateSender, OrderedUpdateChannel, writeFinalUpdate, writeRangeReports, type FinalOutcome, type JobUpdateSender, type SendUpdate } from '../report/index.js';
+import type { RangeReport, UpdateReply } from '../server/index.js';
 import type { JobContext } from './job-context.js';
 
 export interface JobOutcome {
@@ -90,6 +90,19 @@ export function keepFinalUpdate(ctx: JobContext, dir: string, channel: JobUpdate
     'final update not acknowledged; kept on disk for recovery',
   );
   return file;
+}
+
+/** Range reports the server never answered, kept beside the job's final update (re-sent before it). */
+export function keepRangeReports(ctx: JobContext, jobDir: string, job: { pandaId: number; attemptNr: number }, reports: RangeReport[], error: string): string {
+  return writeRangeReports(jobDir, {
+    serverUrl: ctx.serverUrl,
+    dialect: ctx.server.dialect,
+    pandaId: job.pandaId,
+    attemptNr: job.attemptNr,
+    reports,
+    error,
+    writtenAt: new Date().toISOString(),
+  });
 }
 
 export function identityFields(ctx: JobContext): Record<string, string | number> {

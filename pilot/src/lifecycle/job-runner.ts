@@ -21,7 +21,7 @@ import { adler32File, buildPayloadCommand, createJobDir, PAYLOAD_RECORDS_DIR, Pa
 import { pause, Wakeup } from '../retry/index.js';
 import type { UpdateReply } from '../server/index.js';
 import type { JobContext } from './job-context.js';
-import { identityFields, keepFinalUpdate, refuseMalformed, tail, updateSender, type JobOutcome } from './job-reporting.js';
+import { identityFields, keepFinalUpdate, keepRangeReports, refuseMalformed, tail, updateSender, type JobOutcome } from './job-reporting.js';
 import { commandAction, type JobPhase } from './server-command.js';
 import { judgePayload, type PayloadVerdict } from './payload-outcome.js';
 import { payloadEnv } from './payload-env.js';
@@ -233,9 +233,12 @@ class JobRun {
       stop: this.jobStop.signal,
       softkill: this.softkill.signal,
       onCommand: (command) => this.onCommand({ statusCode: 0, command, raw: {} }),
+      hurry: this.ctx.pilotSignal,
+      keepReports: (reports, error) => keepRangeReports(this.ctx, jobDir, this.job, reports, error),
       peak: this.esPeak,
       reportDeadlineMs: this.ctx.finalDeadlineMs,
       sleep: this.ctx.sleep,
+      backoff: this.ctx.backoff,
     });
     await this.heartbeatLoop(done);
     const result = await done;
@@ -277,7 +280,21 @@ class JobRun {
       const xml = await this.outputReport(jobDir);
       if (xml) extra.xml = xml;
     }
-    const outcome: FinalOutcome = await this.channel.final(verdict.state, this.fields(extra));
+    // A stopping pilot (signal, lifetime) gives its final update the kill grace, not the final deadline:
+    // the batch system's SIGKILL follows, and the update is kept on disk for the next pilot.
+    let hurry: NodeJS.Timeout | undefined;
+    const onPilotStop = () => {
+      hurry = setTimeout(() => this.channel.abort(`pilot stopping: final update not acknowledged within the kill grace (${this.ctx.killGraceMs / 1000} s)`), this.ctx.killGraceMs);
+    };
+    if (this.ctx.pilotSignal.aborted) onPilotStop();
+    else this.ctx.pilotSignal.addEventListener('abort', onPilotStop, { once: true });
+    let outcome: FinalOutcome;
+    try {
+      outcome = await this.channel.final(verdict.state, this.fields(extra));
+    } finally {
+      clearTimeout(hurry);
+      this.ctx.pilotSignal.removeEventListener('abort', onPilotStop);
+    }
     let finalUpdateFile: string | undefined;
     // The naive baseline loses an unacknowledged final, as pilot3 does; everything else keeps it.
     if (!outcome.acknowledged && !this.ctx.naiveUpdates) {

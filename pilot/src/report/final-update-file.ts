@@ -5,13 +5,23 @@
  * in the same work area. The record keeps the update exactly as it was made,
  * with its sequence header, so a re-send is the same update and a server that
  * did get the first copy sees a duplicate, not a second final.
+ *
+ * An event-service job's range reports the server never answered are kept
+ * the same way, beside it: `<jobdir>/range-reports.json`, found, claimed and
+ * renamed by the same functions, and re-sent before the job's final update
+ * (a server stops taking range reports once the job is final).
  */
 import { readdirSync, readFileSync, renameSync, writeFileSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { isFinalPilotState } from '../protocol/index.js';
-import type { JobUpdate } from '../server/index.js';
+import { isPilotRangeState, parseEventRangeId } from '../protocol/index.js';
+import type { JobUpdate, RangeReport } from '../server/index.js';
 
 export const FINAL_UPDATE_FILE = 'final-update.json';
+export const RANGE_REPORTS_FILE = 'range-reports.json';
+/** The kept files, in the order a recovery sends them within a job dir. */
+const KEPT_FILES = [RANGE_REPORTS_FILE, FINAL_UPDATE_FILE] as const;
+type KeptFileName = (typeof KEPT_FILES)[number];
 /** Suffix of a file a recovery is working on: `final-update.json.recovering-<pid>`. */
 const CLAIM_MARK = '.recovering-';
 
@@ -24,13 +34,66 @@ export interface FinalUpdateRecord {
   writtenAt: string;
 }
 
-/** Writes the record into `dir` (owner-only: it holds the job's report). Returns the file. */
-export function writeFinalUpdate(dir: string, record: FinalUpdateRecord): string {
-  const file = path.join(dir, FINAL_UPDATE_FILE);
+/** Range reports of one job attempt that the server never answered. */
+export interface RangeReportsRecord {
+  kind: 'range-reports';
+  serverUrl: string;
+  dialect: 'legacy' | 'v1';
+  pandaId: number;
+  attemptNr: number;
+  reports: RangeReport[];
+  error?: string | undefined;
+  writtenAt: string;
+}
+
+/** What a kept file holds: a final update (files written before range reports were kept have no `kind`) or range reports. */
+export type KeptRecord = ({ kind?: 'final-update' } & FinalUpdateRecord) | RangeReportsRecord;
+
+function writeKept(file: string, record: unknown): string {
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, `${JSON.stringify(record, null, 1)}\n`, { mode: 0o600 });
   renameSync(tmp, file); // a reader never sees half a record
   return file;
+}
+
+/** Writes the record into `dir` (owner-only: it holds the job's report). Returns the file. */
+export function writeFinalUpdate(dir: string, record: FinalUpdateRecord): string {
+  return writeKept(path.join(dir, FINAL_UPDATE_FILE), record);
+}
+
+/**
+ * Writes range reports into `dir`, merged with any kept there before for
+ * the same job attempt (a range's newest report wins). Returns the file.
+ */
+export function writeRangeReports(dir: string, record: Omit<RangeReportsRecord, 'kind'>): string {
+  const file = path.join(dir, RANGE_REPORTS_FILE);
+  const byId = new Map<string, RangeReport>();
+  try {
+    const old = parseRangeReports(readFileSync(file, 'utf8'));
+    if (old.pandaId === record.pandaId && old.attemptNr === record.attemptNr) for (const r of old.reports) byId.set(r.eventRangeID, r);
+  } catch {
+    // none kept yet (or unreadable: this write replaces it)
+  }
+  for (const r of record.reports) byId.set(r.eventRangeID, r);
+  return writeKept(file, { ...record, kind: 'range-reports', reports: [...byId.values()] });
+}
+
+/** Parses a range-reports record; throws an Error saying what is wrong. */
+export function parseRangeReports(text: string): RangeReportsRecord {
+  const v = JSON.parse(text) as Partial<RangeReportsRecord> | null;
+  if (!v || typeof v !== 'object' || v.kind !== 'range-reports') throw new Error('not a range-reports record');
+  if (!Number.isInteger(v.pandaId) || !Number.isInteger(v.attemptNr)) throw new Error('lacks an integer pandaId / attemptNr');
+  if (v.dialect !== 'legacy' && v.dialect !== 'v1') throw new Error(`unknown dialect ${String(v.dialect)}`);
+  if (typeof v.serverUrl !== 'string') throw new Error('serverUrl missing');
+  if (!Array.isArray(v.reports) || v.reports.length === 0) throw new Error('no reports');
+  for (const r of v.reports as unknown[]) {
+    const e = r as Partial<RangeReport> | null;
+    if (!e || typeof e !== 'object' || !parseEventRangeId(e.eventRangeID) || !isPilotRangeState(e.eventStatus)) {
+      throw new Error(`not a range report: ${JSON.stringify(r)?.slice(0, 80)}`);
+    }
+    if (parseEventRangeId(e.eventRangeID)?.pandaId !== v.pandaId) throw new Error(`report ${String(e.eventRangeID)} is not of job ${v.pandaId}`);
+  }
+  return v as RangeReportsRecord;
 }
 
 /** Parses a record; throws an Error saying what is wrong. */
@@ -57,16 +120,29 @@ function alive(pid: number): boolean {
   }
 }
 
-/** A final-update file, or one a recovery that died left claimed. */
-function isCandidate(name: string): boolean {
-  if (name === FINAL_UPDATE_FILE) return true;
-  if (!name.startsWith(FINAL_UPDATE_FILE + CLAIM_MARK)) return false;
-  const pid = Number(name.slice(FINAL_UPDATE_FILE.length + CLAIM_MARK.length));
-  return Number.isInteger(pid) && pid !== process.pid && !alive(pid);
+/** Which kept file a name is: the file itself, or one a recovery that died left claimed. */
+function keptKind(name: string): KeptFileName | null {
+  for (const base of KEPT_FILES) {
+    if (name === base) return base;
+    if (!name.startsWith(base + CLAIM_MARK)) continue;
+    const pid = Number(name.slice(base.length + CLAIM_MARK.length));
+    return Number.isInteger(pid) && pid !== process.pid && !alive(pid) ? base : null;
+  }
+  return null;
+}
+
+/** Order of recovery: by directory, and within one, range reports before the final update. */
+function recoveryOrder(a: string, b: string): number {
+  const da = path.dirname(a);
+  const db = path.dirname(b);
+  if (da !== db) return da < db ? -1 : 1;
+  const rank = (f: string) => KEPT_FILES.indexOf(keptKind(path.basename(f)) ?? FINAL_UPDATE_FILE);
+  return rank(a) - rank(b);
 }
 
 /**
- * Final-update files under `root` (depth-limited, symlinks not followed).
+ * Kept files (final updates and range reports) under `root` (depth-limited,
+ * symlinks not followed), range reports before the final update of their job.
  * `topLevel` filters the entries directly under root (the pilot uses it to
  * look only into pilot homes).
  */
@@ -82,12 +158,12 @@ export function findFinalUpdates(root: string, opts: { maxDepth?: number; topLev
     for (const e of entries) {
       if (depth === 0 && opts.topLevel && !opts.topLevel(e.name)) continue;
       const p = path.join(dir, e.name);
-      if (e.isFile() && isCandidate(e.name)) found.push(p);
+      if (e.isFile() && keptKind(e.name) !== null) found.push(p);
       else if (e.isDirectory() && depth < (opts.maxDepth ?? 6)) walk(p, depth + 1);
     }
   };
   walk(root, 0);
-  return found.sort();
+  return found.sort(recoveryOrder);
 }
 
 /**
@@ -95,7 +171,8 @@ export function findFinalUpdates(root: string, opts: { maxDepth?: number; topLev
  * one work area never send the same file at once. Null when someone else got it.
  */
 export function claimFinalUpdate(file: string): string | null {
-  const claimed = path.join(path.dirname(file), `${FINAL_UPDATE_FILE}${CLAIM_MARK}${process.pid}`);
+  const base = keptKind(path.basename(file)) ?? FINAL_UPDATE_FILE;
+  const claimed = path.join(path.dirname(file), `${base}${CLAIM_MARK}${process.pid}`);
   try {
     renameSync(file, claimed);
     return claimed;
@@ -104,9 +181,11 @@ export function claimFinalUpdate(file: string): string | null {
   }
 }
 
-/** Renames a claimed file to `final-update.json<suffix>` (`''` puts it back for a later try). */
+/** Renames a claimed file to `<its kept name><suffix>` (`''` puts it back for a later try). */
 export function releaseFinalUpdate(claimed: string, suffix: '' | '.acked' | '.refused' | '.invalid'): string {
-  const target = path.join(path.dirname(claimed), FINAL_UPDATE_FILE + suffix);
+  const name = path.basename(claimed);
+  const base = KEPT_FILES.find((b) => name.startsWith(b)) ?? FINAL_UPDATE_FILE;
+  const target = path.join(path.dirname(claimed), base + suffix);
   renameSync(claimed, target);
   return target;
 }
@@ -114,4 +193,10 @@ export function releaseFinalUpdate(claimed: string, suffix: '' | '.acked' | '.re
 /** Reads a claimed file. */
 export function readFinalUpdate(file: string): FinalUpdateRecord {
   return parseFinalUpdate(readFileSync(file, 'utf8'));
+}
+
+/** Reads a claimed kept file of either kind. */
+export function readKept(file: string): KeptRecord {
+  const text = readFileSync(file, 'utf8');
+  return path.basename(file).startsWith(RANGE_REPORTS_FILE) ? parseRangeReports(text) : parseFinalUpdate(text);
 }

@@ -13,9 +13,13 @@ export { BulkHeartbeatBatcher, type BulkHeartbeatOptions, type SendBulk } from '
 export { HeartbeatSchedule, type HeartbeatScheduleOptions } from './heartbeat-schedule.js';
 export {
   FINAL_UPDATE_FILE,
+  RANGE_REPORTS_FILE,
   findFinalUpdates,
   parseFinalUpdate,
+  parseRangeReports,
   writeFinalUpdate,
+  writeRangeReports,
   type FinalUpdateRecord,
+  type RangeReportsRecord,
 } from './final-update-file.js';
 export { recoverFinalUpdates, type RecoverDeps, type RecoverySummary, type RecoveryResult } from './recover.js';

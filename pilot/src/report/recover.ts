@@ -4,19 +4,22 @@
  * number of tries. Acknowledged files become `final-update.json.acked`;
  * ones the server refuses (it does not know that job attempt, or the order
  * rules say no) `.refused`; unreadable ones `.invalid`; the rest stay for
- * the next try.
+ * the next try. Kept range reports (`range-reports.json`) go the same way,
+ * before their job's final update: delivered when the server took every
+ * report (true, or null for one it ignores), refused when it said false to
+ * any.
  */
 import type { Logger } from 'pino';
 import { SEQ_HEADER } from '../protocol/index.js';
 import { retry, type BackoffOptions, type Sleep } from '../retry/index.js';
 import type { PandaServer, UpdateReply } from '../server/index.js';
-import { claimFinalUpdate, readFinalUpdate, releaseFinalUpdate, type FinalUpdateRecord } from './final-update-file.js';
+import { claimFinalUpdate, readKept, releaseFinalUpdate, type FinalUpdateRecord, type KeptRecord, type RangeReportsRecord } from './final-update-file.js';
 
 export type RecoveryResult = 'delivered' | 'refused' | 'invalid' | 'left' | 'skipped';
 
 export interface RecoverDeps {
   /** The server to send a record to, or null to leave it for another time (e.g. another server's job). */
-  serverFor: (record: FinalUpdateRecord) => PandaServer | null;
+  serverFor: (record: Pick<FinalUpdateRecord, 'serverUrl' | 'dialect'>) => PandaServer | null;
   log: Logger;
   signal: AbortSignal;
   maxAttempts: number;
@@ -43,36 +46,54 @@ function accepted(reply: UpdateReply): boolean {
 async function recoverOne(file: string, deps: RecoverDeps): Promise<RecoverySummary['files'][number]> {
   const claimed = claimFinalUpdate(file);
   if (!claimed) return { file, result: 'skipped', detail: 'taken by another process' };
-  let record: FinalUpdateRecord;
+  let record: KeptRecord;
   try {
-    record = readFinalUpdate(claimed);
+    record = readKept(claimed);
   } catch (err) {
     const kept = releaseFinalUpdate(claimed, '.invalid');
-    deps.log.error({ event: 'final_update_invalid', file: kept, err: (err as Error).message }, 'kept final update is unreadable');
+    deps.log.error({ event: 'final_update_invalid', file: kept, err: (err as Error).message }, 'kept update is unreadable');
     return { file, result: 'invalid', detail: (err as Error).message };
   }
-  const pandaId = record.update.jobId;
+  const pandaId = record.kind === 'range-reports' ? record.pandaId : record.update.jobId;
   const server = deps.serverFor(record);
   if (!server) {
     releaseFinalUpdate(claimed, '');
     return { file, result: 'skipped', pandaId, detail: `meant for ${record.serverUrl}` };
   }
   try {
-    const reply = await retry(() => server.updateJob(record.update, { headers: { [SEQ_HEADER]: record.seqHeader }, signal: deps.signal }), {
-      signal: deps.signal,
-      maxAttempts: deps.maxAttempts,
-      sleep: deps.sleep,
-      backoff: deps.backoff,
-    });
-    const ok = accepted(reply);
-    releaseFinalUpdate(claimed, ok ? '.acked' : '.refused');
-    deps.log.info({ event: ok ? 'final_update_recovered' : 'final_update_refused', pandaId, command: reply.command, statusCode: reply.statusCode }, ok ? 'kept final update delivered' : 'server refused the kept final update');
-    return { file, result: ok ? 'delivered' : 'refused', pandaId, detail: `StatusCode ${reply.statusCode}, command ${reply.command}` };
+    const answer = record.kind === 'range-reports' ? await sendRangeReports(record, server, deps) : await sendFinal(record, server, deps);
+    releaseFinalUpdate(claimed, answer.ok ? '.acked' : '.refused');
+    const what = record.kind === 'range-reports' ? 'range_reports' : 'final_update';
+    deps.log.info({ event: answer.ok ? `${what}_recovered` : `${what}_refused`, pandaId, detail: answer.detail }, answer.ok ? `kept ${what} delivered` : `server refused kept ${what}`);
+    return { file, result: answer.ok ? 'delivered' : 'refused', pandaId, detail: answer.detail };
   } catch (err) {
     releaseFinalUpdate(claimed, '');
-    deps.log.warn({ event: 'final_update_not_recovered', pandaId, err: (err as Error)?.message }, 'kept final update still not delivered');
+    deps.log.warn({ event: 'final_update_not_recovered', pandaId, err: (err as Error)?.message }, 'kept update still not delivered');
     return { file, result: 'left', pandaId, detail: (err as Error)?.message };
   }
+}
+
+type Answer = { ok: boolean; detail: string };
+
+async function sendFinal(record: FinalUpdateRecord, server: PandaServer, deps: RecoverDeps): Promise<Answer> {
+  const reply = await retry(() => server.updateJob(record.update, { headers: { [SEQ_HEADER]: record.seqHeader }, signal: deps.signal }), retryOptions(deps));
+  return { ok: accepted(reply), detail: `StatusCode ${reply.statusCode}, command ${reply.command}` };
+}
+
+async function sendRangeReports(record: RangeReportsRecord, server: PandaServer, deps: RecoverDeps): Promise<Answer> {
+  const update = server.updateEventRanges?.bind(server);
+  if (!update) throw new Error(`the ${server.dialect} connection has no event-range calls`);
+  const reply = await retry(() => update(record.pandaId, record.reports, { signal: deps.signal }), retryOptions(deps));
+  const refused = record.reports.filter((_, i) => reply.returns[i] === false).map((r) => r.eventRangeID);
+  const odd = reply.oddity ? ` (${reply.oddity.note})` : '';
+  return {
+    ok: refused.length === 0,
+    detail: refused.length === 0 ? `${record.reports.length} range report(s) taken${odd}` : `refused: ${refused.join(', ')}${odd}`,
+  };
+}
+
+function retryOptions(deps: RecoverDeps) {
+  return { signal: deps.signal, maxAttempts: deps.maxAttempts, sleep: deps.sleep, backoff: deps.backoff };
 }
 
 /** Sends each file in turn (one at a time: each is one job's one final update). */

@@ -28,6 +28,12 @@ export interface RangeReport {
 export interface RangeReportReply {
   returns: (boolean | null)[];
   commands: Record<string, string>;
+  /**
+   * What was odd about `Returns`, when something was: more entries than
+   * reports (legacy on PostgreSQL appends one), fewer, or entries that are
+   * not true/false/null. Each odd entry has been counted as a refusal.
+   */
+  oddity?: { note: string; returns: unknown } | undefined;
 }
 
 /** The event-service half of a server. */
@@ -47,18 +53,38 @@ function jsonValue(value: unknown, what: string): unknown {
   }
 }
 
-/** Decodes `Returns` and `Command`(s) of a bulk report reply; throws with a clear message when they are not what the protocol says. */
+/**
+ * Decodes `Returns` and `Command`(s) of a bulk report reply. `Returns` that
+ * is not a list at all is an error; a list of the wrong length or with
+ * entries that are not true/false/null is read as far as it goes (the first
+ * `expected` entries; anything missing or odd counts as refused) and the
+ * oddity is returned for the log, never thrown: the legacy server on
+ * PostgreSQL answers three reports with `[true, true, true, false]`
+ * (docs/known-server-behaviours.md).
+ */
 export function decodeRangeReportReply(returns: unknown, commands: unknown, expected: number): RangeReportReply {
   const list = jsonValue(returns, 'Returns');
-  if (!Array.isArray(list) || list.length !== expected || !list.every((v) => v === true || v === false || v === null)) {
-    throw new Error(`Returns must be a list of ${expected} true/false/null, got ${JSON.stringify(list).slice(0, 100)}`);
+  if (!Array.isArray(list)) throw new Error(`Returns must be a list of ${expected} true/false/null, got ${JSON.stringify(list)?.slice(0, 100)}`);
+  const notes: string[] = [];
+  if (list.length > expected) notes.push(`Returns has ${list.length} entries for ${expected} reports: the first ${expected} used`);
+  if (list.length < expected) notes.push(`Returns has ${list.length} entries for ${expected} reports: the missing ones count as refused`);
+  const out: (boolean | null)[] = [];
+  for (let i = 0; i < expected; i++) {
+    const v: unknown = list[i];
+    if (v === true || v === false || v === null) out.push(v);
+    else {
+      out.push(false);
+      if (i < list.length) notes.push(`entry ${i} is ${JSON.stringify(v)?.slice(0, 40)}, not true/false/null: counted as refused`);
+    }
   }
   const map = jsonValue(commands ?? {}, 'Command');
-  const out: Record<string, string> = {};
+  const cmds: Record<string, string> = {};
   if (map && typeof map === 'object' && !Array.isArray(map)) {
-    for (const [id, cmd] of Object.entries(map)) if (typeof cmd === 'string' && cmd !== '' && cmd !== 'NULL') out[id] = cmd;
+    for (const [id, cmd] of Object.entries(map)) if (typeof cmd === 'string' && cmd !== '' && cmd !== 'NULL') cmds[id] = cmd;
   }
-  return { returns: list as (boolean | null)[], commands: out };
+  const reply: RangeReportReply = { returns: out, commands: cmds };
+  if (notes.length > 0) reply.oddity = { note: notes.join('; '), returns: list };
+  return reply;
 }
 
 /** The ranges list of a getEventRanges reply (a list, or its JSON text). */
