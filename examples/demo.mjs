@@ -2,7 +2,7 @@
 // The local demo loop: stub + two pilots (one per server dialect) run a small
 // Rubin-like workflow, with progress, a table by state, and a check that every
 // job reached the state it should. Exits non-zero if anything is off.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (f) => path.join(root, 'dist', f);
-const workflowFile = process.argv[2] ?? path.join(root, 'examples', 'demo-workflow.json');
+const keep = process.argv.includes('--keep');
+const workflowFile = process.argv.slice(2).find((a) => !a.startsWith('--')) ?? path.join(root, 'examples', 'demo-workflow.json');
 const t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s`;
 
@@ -176,12 +177,39 @@ try {
   if ((summary.order_violations ?? 0) !== 0) problems.push(`stub counted ${summary.order_violations} order violations`);
   for (const r of results) if (r.code !== 0) problems.push(`${r.name} exited with ${r.code ?? r.signal}`);
 
+  // The failed job's log left the node: the stub is its storage, the surl is in the job's output report.
+  const broken = failed.find((j) => j.taskName === 'calibrate_broken');
+  let logUrl = null;
+  try {
+    const entry = broken ? Object.values(JSON.parse(String(broken.report?.xml ?? '{}')))[0] : undefined;
+    logUrl = entry?.surl ?? null;
+    if (!logUrl) problems.push(`the failed job ${broken?.pandaId}'s log has no surl: it did not reach storage`);
+    else {
+      const fetched = spawnSync('curl', ['-sf', '-o', path.join(scratch, 'failed-job.log.tgz'), '-w', '%{size_download}', logUrl], { encoding: 'utf8' });
+      if (fetched.error) {
+        const res = await fetch(logUrl);
+        if (!res.ok) problems.push(`GET ${logUrl}: HTTP ${res.status}`);
+      } else if (fetched.status !== 0 || Number(fetched.stdout) !== Number(entry.fsize)) {
+        problems.push(`curl ${logUrl} failed (exit ${fetched.status}, ${fetched.stdout} bytes, expected ${entry.fsize})`);
+      }
+    }
+  } catch (err) {
+    problems.push(`cannot read the failed job's output report: ${err.message}`);
+  }
+
   console.log(`\nDemo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s.`);
   if (problems.length) {
     console.log(`NOT OK:\n- ${problems.join('\n- ')}`);
   } else {
     console.log('OK: every job reached its expected final state.');
     ok = true;
+  }
+  if (logUrl) {
+    console.log(`\nThe failed job's log tarball (adler32-verified in the stub's storage):\n  curl -O ${logUrl}`);
+    if (keep) {
+      console.log('--keep: the stub keeps serving it until Ctrl-C.');
+      await new Promise((resolve) => process.once('SIGINT', resolve));
+    } else console.log('(run `npm run demo -- --keep` to keep the stub serving it after the demo)');
   }
 } catch (err) {
   console.error(`demo failed: ${err.stack ?? err}`);

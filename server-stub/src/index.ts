@@ -6,6 +6,9 @@
 import { legacyRoutes } from './api/legacy-pilot.js';
 import { managementRoutes } from './api/management.js';
 import { queueDataRoutes } from './api/queue-data.js';
+import { storageRoutes, storageListRoutes } from './api/storage.js';
+import { FileStore } from './store/file-store.js';
+import path from 'node:path';
 import { v1Routes } from './api/v1-pilot.js';
 import { StubEngine, type EngineOptions } from './engine/index.js';
 import { startHttpServer, type HttpLimits } from './http/server.js';
@@ -38,6 +41,8 @@ export interface StubOptions {
   log?: Logger;
   /** Engine hooks (order check, resource types, site configuration, clock). */
   engine?: EngineOptions;
+  /** Largest file `/storage/` and `/cache/` accept, bytes; default 2 GiB. */
+  maxFileBytes?: number | undefined;
   /** Runs the watchdog (sent → 102, lost heartbeat → 100) with these limits, sweeping every `intervalSec`. */
   watchdog?: { limits: WatchdogLimits; intervalSec: number } | undefined;
   /** HTTP limits (body sizes, concurrent requests, timeouts); default `DEFAULT_HTTP_LIMITS`. */
@@ -60,16 +65,18 @@ export async function startStub(options: StubOptions): Promise<RunningStub> {
   const stores = openStores(options.dataDir);
   const engine = new StubEngine(stores, options.engine);
   const counter = new RequestCounter();
+  const storage = new FileStore(path.join(options.dataDir, 'storage'), options.maxFileBytes ?? 2 * 1024 ** 3);
   const routes = [
     ...legacyRoutes(engine, options.quirks),
     ...v1Routes(engine, options.quirks),
     ...managementRoutes(engine, counter),
     ...queueDataRoutes(engine),
+    ...storageListRoutes(storage),
     { method: 'GET' as const, pattern: /^\/$/, handler: () => textReply(200, 'panda-stub: see /stub/summary\n') },
   ];
   let server;
   try {
-    server = await startHttpServer({ routes, port: options.port, host: options.host ?? '127.0.0.1', log, onRequest: (p) => counter.count(p), ...(options.http ? { limits: options.http } : {}) });
+    server = await startHttpServer({ routes, port: options.port, host: options.host ?? '127.0.0.1', log, onRequest: (p) => counter.count(p), streamRoutes: [...storageRoutes(storage)], ...(options.http ? { limits: options.http } : {}) });
   } catch (err) {
     stores.close();
     throw err;

@@ -52,6 +52,18 @@ export interface PilotOptions {
   naiveUpdates: boolean;
   /** Event-service executor settings. */
   eventService: EsSettings;
+  /** Log tarball caps and stage-out. */
+  files: FileFlags;
+}
+
+/** `--log-destination` and friends. */
+export interface FileFlags {
+  /** Directory or URL; overrides the queue data's copytools. */
+  logDestination: string | undefined;
+  stageoutTimeoutSec: number;
+  stageoutAttempts: number;
+  logMemberMaxMB: number;
+  logMaxMB: number;
 }
 
 /** Payload monitoring and watchdog flags (0 switches a limit off). */
@@ -177,6 +189,11 @@ export function pilotFlags(y: Argv): Argv {
     .option('es-cores', { type: 'number', describe: 'event ranges run side by side (default: RUBIN_ES_CORES, else the job\'s coreCount)' })
     .option('es-fatal-exit-codes', { type: 'string', default: DEFAULT_ES_SETTINGS.fatalExitCodes.join(','), describe: 'range exit codes reported fatal (never retried), comma-separated' })
     .option('es-looping-limit', { type: 'number', default: DEFAULT_ES_SETTINGS.loopingLimitSec, describe: 'stop a range whose directory saw no file change this long, seconds (0: off)' })
+    .option('log-destination', { type: 'string', describe: "where log tarballs go: a directory, file:///dir or http(s)://host/collection (WebDAV PUT); default the queue data's copytools log_destination" })
+    .option('stageout-timeout', { type: 'number', default: 1800, describe: 'per-attempt log stage-out deadline, seconds (1152 when the last attempt times out)' })
+    .option('stageout-attempts', { type: 'number', default: 3, describe: 'log stage-out attempts before 1137' })
+    .option('log-member-max', { type: 'number', default: 20, describe: 'largest file in the log tarball, MB (longer ones keep head and tail)' })
+    .option('log-max', { type: 'number', default: 100, describe: 'largest total of the log tarball members, MB' })
     .option('es-report-delay', { type: 'number', default: DEFAULT_ES_SETTINGS.reportDelayMs / 1000, describe: 'longest a range result waits to be sent with others, seconds' })
     .option('es-report-attempts', { type: 'number', default: DEFAULT_ES_SETTINGS.reportAttempts, describe: 'tries per range report batch; then its reports are kept on disk (range-reports.json) for recovery' });
   for (const [name, spec] of Object.entries(PILOT3_IGNORED_FLAGS)) a = a.option(name, { type: spec.type, hidden: true, ...(spec.alias ? { alias: spec.alias } : {}) });
@@ -258,6 +275,13 @@ export function toPilotOptions(argv: Record<string, unknown>, cwd = process.cwd(
     retryMaxDelaySec: positive('retry-max-delay', (argv['retry-max-delay'] as number | undefined) ?? 60),
     naiveUpdates: Boolean(argv['naive-updates']),
     eventService: esSettings(argv),
+    files: {
+      logDestination: argv['log-destination'] as string | undefined,
+      stageoutTimeoutSec: positive('stageout-timeout', (argv['stageout-timeout'] as number | undefined) ?? 1800),
+      stageoutAttempts: Math.floor(positive('stageout-attempts', (argv['stageout-attempts'] as number | undefined) ?? 3)),
+      logMemberMaxMB: positive('log-member-max', (argv['log-member-max'] as number | undefined) ?? 20),
+      logMaxMB: positive('log-max', (argv['log-max'] as number | undefined) ?? 100),
+    },
   };
 }
 

@@ -19,7 +19,25 @@ import {
 import { HttpTransport } from '../server/index.js';
 import type { PilotOptions } from './options.js';
 
-export type QueueSetup = { ok: true; opts: PilotOptions; limits: QueueLimits | undefined } | { ok: false; exitCode: number };
+/** What the queue says about files leaving and entering the node. */
+export interface QueueTransfers {
+  /** schedconfig copytools; a tool's `log_destination` is where job logs go. */
+  copytools: Record<string, Record<string, unknown>>;
+  /** Hosts (besides the server's) that transformations and sandboxes may be downloaded from (`params.download_hosts`). */
+  downloadHosts: string[];
+}
+
+export const NO_QUEUE_TRANSFERS: QueueTransfers = { copytools: {}, downloadHosts: [] };
+
+export type QueueSetup = { ok: true; opts: PilotOptions; limits: QueueLimits | undefined; transfers: QueueTransfers } | { ok: false; exitCode: number };
+
+function queueTransfers(queue: { copytools: Record<string, Record<string, unknown>>; params: Record<string, unknown> }): QueueTransfers {
+  const hosts = queue.params.download_hosts;
+  return {
+    copytools: queue.copytools,
+    downloadHosts: Array.isArray(hosts) ? hosts.filter((h): h is string => typeof h === 'string' && h.trim() !== '') : [],
+  };
+}
 
 /**
  * The release tree this pilot runs from: `PANDA_PILOT_RELEASE` (set by the
@@ -68,7 +86,7 @@ export async function setUpQueue(opts: PilotOptions, server: HttpTransport, env:
   }
   if (!loaded) {
     log.warn({ event: 'queuedata_missing', queue: opts.queue }, 'no queue data found (release tree, server cache); running on command-line settings');
-    return { ok: true, opts, limits: undefined };
+    return { ok: true, opts, limits: undefined, transfers: NO_QUEUE_TRANSFERS };
   }
   const refusal = queueRefusal(loaded.queue);
   if (refusal) {
@@ -93,5 +111,5 @@ export async function setUpQueue(opts: PilotOptions, server: HttpTransport, env:
     },
     'queue data applied',
   );
-  return { ok: true, opts: applied, limits };
+  return { ok: true, opts: applied, limits, transfers: queueTransfers(loaded.queue) };
 }

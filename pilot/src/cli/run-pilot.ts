@@ -14,7 +14,10 @@ import type { QueueLimits } from '../config/index.js';
 import { BulkHeartbeatBatcher } from '../report/index.js';
 import { recoverEarlierFinals, updateBackoff } from './update-setup.js';
 import { PILOT3_IGNORED_FLAGS, VERSION, type PilotOptions } from './options.js';
-import { setUpQueue } from './queue-setup.js';
+import { setUpQueue, type QueueTransfers } from './queue-setup.js';
+import { chooseLogDestination, DEFAULT_STAGEOUT } from '../transfer/index.js';
+import type { HttpTransport } from '../server/index.js';
+import type { JobFileSettings } from '../lifecycle/index.js';
 import { serverTransport } from './server-transport.js';
 
 /** Flags + the cgroup the pilot finds itself in → how payloads are watched. */
@@ -42,6 +45,19 @@ function monitorSettings(opts: PilotOptions, queue: QueueLimits | undefined, log
   };
 }
 
+/** Flags + queue data → where logs go and how the tarball is capped. Throws DestinationError for a bad destination. */
+function fileSettings(opts: PilotOptions, transfers: QueueTransfers, http: HttpTransport, pilotLogFile: string): JobFileSettings {
+  const f = opts.files;
+  return {
+    http,
+    // Push mode (issue 11) passes Harvester's access point here: the log is then left for Harvester.
+    logDestination: chooseLogDestination({ flag: f.logDestination, copytools: transfers.copytools, harvesterAccessPoint: undefined }),
+    stageOut: { ...DEFAULT_STAGEOUT, timeoutMs: f.stageoutTimeoutSec * 1000, maxAttempts: f.stageoutAttempts },
+    logLimits: { memberMaxBytes: Math.round(f.logMemberMaxMB * 1024 * 1024), totalMaxBytes: Math.round(f.logMaxMB * 1024 * 1024) },
+    pilotLogFile,
+  };
+}
+
 export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const startedAt = Date.now();
   let opts = cliOpts;
@@ -52,7 +68,8 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     process.stderr.write(`panda-pilot: ${(err as Error).message}\n`);
     return PilotExit.MKDIR;
   }
-  const log = createLogger({ level: opts.logLevel, file: path.join(home, 'pilotlog.jsonl'), quiet: opts.quiet });
+  const pilotLogFile = path.join(home, 'pilotlog.jsonl');
+  const log = createLogger({ level: opts.logLevel, file: pilotLogFile, quiet: opts.quiet });
   const batch = readBatchIdentity(env);
   // Payloads of an earlier pilot here that was SIGKILLed (no wrapper cleaned up after it).
   const leftovers = killLeftoverPayloads(path.resolve(opts.workdir));
@@ -77,6 +94,8 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     const queue = await setUpQueue(opts, http, env, log);
     if (!queue.ok) return queue.exitCode;
     opts = queue.opts;
+    const files = fileSettings(opts, queue.transfers, http, pilotLogFile);
+    log.info({ event: 'log_destination', ...files.logDestination }, 'log tarballs go here');
     const lifetimeSec = opts.lifetimeSec;
     lifetime = setTimeout(() => pilotStop.abort(new PilotError(1213, `pilot lifetime of ${lifetimeSec} s reached`)), lifetimeSec * 1000);
     lifetime.unref();
@@ -117,6 +136,7 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
       backoff: updateBackoff(opts),
       bulk,
       naiveUpdates: opts.naiveUpdates,
+      files,
     };
     const result = await runPilotLoop(ctx, {
       request: {

@@ -1,7 +1,7 @@
 export { runJob, type JobOutcome } from './job-runner.js';
 export { runPilotLoop, type PilotLoopOptions, type PilotLoopResult } from './pilot-loop.js';
 export { PilotExit, SIGNAL_EXIT } from './exit-codes.js';
-export type { JobContext, PilotIdentity } from './job-context.js';
+export type { JobContext, JobFileSettings, PilotIdentity } from './job-context.js';
 export { judgePayload, type PayloadVerdict } from './payload-outcome.js';
 export { payloadEnv } from './payload-env.js';
 export { installSignalHandlers, PilotSignalError, HANDLED_SIGNALS } from './signals.js';

@@ -6,6 +6,20 @@ import type { BackoffOptions, Sleep } from '../retry/index.js';
 import type { PandaServer } from '../server/index.js';
 import type { MonitorSettings } from './payload-guard.js';
 import type { BulkHeartbeatBatcher } from '../report/index.js';
+import type { LogTarballLimits } from '../run/index.js';
+import type { LogDestination, StageOutSettings } from '../transfer/index.js';
+import type { HttpTransport } from '../server/index.js';
+
+/** How a job's files leave the node (log stage-out) and what the log tarball holds. */
+export interface JobFileSettings {
+  /** The one HTTP client (storage, cache, transformations). */
+  http: HttpTransport;
+  logDestination: LogDestination;
+  stageOut: StageOutSettings;
+  logLimits: LogTarballLimits;
+  /** The pilot's JSON-lines log, whose lines for the job go in its tarball. */
+  pilotLogFile: string | null;
+}
 
 export interface PilotIdentity {
   node: string;
@@ -44,6 +58,8 @@ export interface JobContext {
   bulk?: { batcher: BulkHeartbeatBatcher; gridOriginMs: number } | undefined;
   /** Benchmark baseline only (hidden `--naive-updates`): fire updates unordered. */
   naiveUpdates?: boolean | undefined;
+  /** Log tarball and stage-out; without it the tarball stays in the job dir, as before. */
+  files?: JobFileSettings | undefined;
   /** Event-service settings (CLI flags); defaults when absent. */
   eventService?: EsSettings | undefined;
 }

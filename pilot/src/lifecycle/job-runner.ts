@@ -17,7 +17,8 @@ import {
   type FinalOutcome,
   type JobUpdateSender,
 } from '../report/index.js';
-import { adler32File, buildPayloadCommand, createJobDir, PAYLOAD_RECORDS_DIR, PayloadProcess, writeLogTarball, type PayloadExit } from '../run/index.js';
+import { adler32File, buildPayloadCommand, createJobDir, DEFAULT_LOG_LIMITS, PAYLOAD_RECORDS_DIR, PayloadProcess, redactSecrets, writeLogTarball, type PayloadExit } from '../run/index.js';
+import { stageOut } from '../transfer/index.js';
 import { pause, Wakeup } from '../retry/index.js';
 import type { UpdateReply } from '../server/index.js';
 import type { JobContext } from './job-context.js';
@@ -133,7 +134,8 @@ class JobRun {
     try {
       this.channel.stateChange('starting', this.fields());
       jobDir = createJobDir(this.ctx.pilotHome, this.job.pandaId, this.job.attemptNr);
-      writeFileSync(path.join(jobDir, 'job-description.json'), `${JSON.stringify(this.job.raw, null, 1)}\n`);
+      // Secret-looking fields never reach the job dir (payloads read it; the log tarball holds it).
+      writeFileSync(path.join(jobDir, 'job-description.json'), `${JSON.stringify(redactSecrets(this.job.raw), null, 1)}\n`);
       const command = buildPayloadCommand(this.job, this.ctx.env, jobDir);
       if (this.jobStop.signal.aborted) throw this.jobStop.signal.reason;
       const verdict = this.job.eventService ? await this.executeEventService(jobDir, command) : await this.execute(jobDir, command);
@@ -277,8 +279,10 @@ class JobRun {
     };
     if (!this.startedAt) extra.startTime = pandaTime(endedAt);
     if (jobDir) {
-      const xml = await this.outputReport(jobDir);
+      const { xml, secondary } = await this.outputReport(jobDir);
       if (xml) extra.xml = xml;
+      // A log that could not be made or stored never replaces the job's own result: it is added to the diagnostic.
+      if (secondary) extra.pilotErrorDiag = secondaryDiag(verdict.pilotErrorDiag, secondary);
     }
     // A stopping pilot (signal, lifetime) gives its final update the kill grace, not the final deadline:
     // the batch system's SIGKILL follows, and the update is kept on disk for the next pilot.
@@ -315,16 +319,70 @@ class JobRun {
     };
   }
 
-  /** The log tarball, and the `xml` output report that lists it (the only output a plain job declares here). */
-  private async outputReport(jobDir: string): Promise<string | null> {
-    if (!this.job.logFile) return null;
+  /**
+   * The log tarball, staged out to the job's destination, and the `xml`
+   * output report that lists it (the only output a plain job declares here).
+   * A failure comes back as `secondary` (1320, 1137, 1152), never thrown.
+   */
+  private async outputReport(jobDir: string): Promise<{ xml: string | null; secondary: PilotError | null }> {
+    if (!this.job.logFile) return { xml: null, secondary: null };
+    const files = this.ctx.files;
+    let tarball;
     try {
-      const file = await writeLogTarball(jobDir, this.job.logFile);
-      const report = { [this.job.logFile]: { guid: this.job.logGuid ?? '', fsize: statSync(file).size, adler32: await adler32File(file) } };
-      return JSON.stringify(report);
+      const made = await writeLogTarball({
+        jobDir,
+        logFile: this.job.logFile,
+        pandaId: this.job.pandaId,
+        pilotLogFile: files?.pilotLogFile ?? null,
+        jobDescription: this.job.raw,
+        limits: files?.logLimits ?? DEFAULT_LOG_LIMITS,
+      });
+      const truncated = made.manifest.filter((m) => m.truncated).map((m) => m.name);
+      tarball = { path: made.file, size: statSync(made.file).size, adler32: await adler32File(made.file) };
+      this.log.info({ event: 'log_tarball', file: this.job.logFile, bytes: tarball.size, adler32: tarball.adler32, members: made.manifest.length, truncated }, 'log tarball made');
     } catch (err) {
-      this.log.warn({ event: 'log_tarball_failed', err: (err as Error).message }, 'could not create the log tarball');
-      return null;
+      const e = PilotError.from(err, ErrorCode.LOGFILECREATIONFAILURE);
+      this.log.warn({ event: 'log_tarball_failed', code: e.code, err: e.diagnostic }, 'could not create the log tarball');
+      return { xml: null, secondary: e };
     }
+    const entry: Record<string, string | number> = { guid: this.job.logGuid ?? '', fsize: tarball.size, adler32: tarball.adler32 };
+    let secondary: PilotError | null = null;
+    if (files) {
+      try {
+        // A pilot told to stop still tries once, within the kill grace, so the log of a killed job is kept if it can be.
+        const stopping = this.ctx.pilotSignal.aborted;
+        const settings = stopping ? { ...files.stageOut, maxAttempts: 1, timeoutMs: Math.max(1000, this.ctx.killGraceMs) } : files.stageOut;
+        const signal = stopping ? AbortSignal.timeout(settings.timeoutMs) : this.ctx.pilotSignal;
+        const result = await stageOut(files.logDestination, tarball, { http: files.http, log: this.log, signal, settings });
+        switch (result.kind) {
+          case 'stored':
+            entry.surl = result.surl;
+            this.log.info({ event: 'log_staged_out', surl: result.surl, verifiedBy: result.verifiedBy, attempts: result.attempts, ms: result.ms, bytes: tarball.size }, 'log tarball stored');
+            break;
+          case 'left':
+            this.log.info({ event: 'log_left_for_harvester', dir: result.dir }, 'log tarball left in the access point for Harvester');
+            break;
+          case 'not-configured':
+            break;
+          default:
+            break;
+        }
+      } catch (err) {
+        const e = PilotError.from(err, ErrorCode.STAGEOUTFAILED);
+        // Stopped mid-transfer (a signal, the lifetime): still a stage-out failure, named with why.
+        secondary = e.code === ErrorCode.STAGEOUTFAILED || e.code === ErrorCode.STAGEOUTTIMEOUT ? e : new PilotError(ErrorCode.STAGEOUTFAILED, `log stage-out stopped: ${e.diagnostic}`, { cause: e });
+        this.log.warn({ event: 'log_stageout_failed', code: secondary.code, err: secondary.diagnostic }, 'log tarball not stored');
+      }
+    }
+    return { xml: JSON.stringify({ [this.job.logFile]: entry }), secondary };
   }
+}
+
+/** The job's own diagnostic first, then the log's failure with its code. */
+export function secondaryDiag(own: string, secondary: PilotError): string {
+  // Both parts survive the server's short column: the job's own reason is never pushed out by the log's.
+  // The start of the log's reason says what went wrong (the URL comes last); the job's own reason keeps its end.
+  const reason = secondary.diagnostic.length > 110 ? `${secondary.diagnostic.slice(0, 109)}…` : secondary.diagnostic;
+  const extra = `log: ${secondary.code} ${reason}`;
+  return own ? `${truncateDiag(own, 250 - extra.length - 3)} | ${extra}` : extra;
 }

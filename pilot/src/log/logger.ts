@@ -2,7 +2,6 @@
  * Structured logs: one JSON event per line, to a file and to stderr (pretty
  * on a terminal). Secrets are redacted by key before anything is written.
  */
-import { createWriteStream } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 
@@ -29,7 +28,8 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     const usePretty = opts.pretty ?? process.stderr.isTTY === true;
     streams.push({ stream: usePretty ? pretty({ destination: 2, colorize: true }) : pino.destination({ fd: 2, sync: true }) });
   }
-  if (opts.file) streams.push({ stream: createWriteStream(opts.file, { flags: 'a' }) });
+  // Synchronous: the job's lines must be on disk when its log tarball is made (and survive a crash).
+  if (opts.file) streams.push({ stream: pino.destination({ dest: opts.file, append: true, sync: true, mkdir: false }) });
   return pino(
     {
       level: opts.level ?? 'info',

@@ -4,3 +4,4 @@ export * from './form-codec.js';
 export * from './job-states.js';
 export * from './seq-headers.js';
 export * from './event-ranges.js';
+export { Adler32 } from './adler32.js';

@@ -14,6 +14,7 @@ import { inflateBounded, MAX_INFLATED_BYTES } from './body-limits.js';
 import { textReply } from './reply.js';
 import { route } from './router.js';
 import { BadRequestError, PayloadTooLargeError, type Route, type StubReply, type StubRequest } from './types.js';
+import { matchStreamRoute, type StreamRoute } from './stream-route.js';
 
 /** Large enough for a pilot's stdout / pilotLog / metadata excerpts, small enough to refuse nonsense. */
 export const MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -165,6 +166,27 @@ async function handle(
   log.info({ method: req.method, path, status: reply.status, ms: Date.now() - started }, 'request');
 }
 
+/** A streaming route's request: it reads and writes the sockets itself, under the same concurrency cap. */
+async function handleStream(r: StreamRoute, match: RegExpMatchArray, path: string, log: Logger, limits: HttpLimits, state: ServerState, req: IncomingMessage, res: ServerResponse, onRequest?: (path: string) => void): Promise<void> {
+  const started = Date.now();
+  if (state.inFlight >= limits.maxConcurrent) {
+    write(res, { ...textReply(503, `ERROR : more than ${limits.maxConcurrent} requests in progress; retry later`), headers: { 'content-type': 'text/plain', 'retry-after': '1' } }, true);
+    return;
+  }
+  state.inFlight += 1;
+  onRequest?.(path);
+  try {
+    await r.handler(req, res, match);
+  } catch (err) {
+    log.error({ err, path }, 'stream handler failed');
+    if (!res.headersSent) write(res, textReply(500, `ERROR : ${err instanceof Error ? err.message : String(err)}`), true);
+    else res.destroy();
+  } finally {
+    state.inFlight -= 1;
+  }
+  log.info({ method: req.method, path, status: res.statusCode, ms: Date.now() - started }, 'request');
+}
+
 /** Listens on host:port (0 = any free port) and serves `routes`. */
 export function startHttpServer(options: {
   routes: readonly Route[];
@@ -174,11 +196,22 @@ export function startHttpServer(options: {
   /** Told the path of every request received (the request counter). */
   onRequest?: (path: string) => void;
   limits?: Partial<HttpLimits>;
+  /** Routes that stream their bodies (storage, cache) with their own size limits; tried before the buffered ones. */
+  streamRoutes?: readonly StreamRoute[];
 }): Promise<RunningServer> {
   const { routes, log } = options;
   const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
   const state: ServerState = { inFlight: 0 };
   const server: Server = createServer({ requestTimeout: limits.requestTimeoutMs, headersTimeout: limits.headersTimeoutMs }, (req, res) => {
+    const target = options.streamRoutes?.length ? parseTarget(req.url) : null;
+    const found = target ? matchStreamRoute(options.streamRoutes ?? [], target.path) : null;
+    if (target && found) {
+      handleStream(found.route, found.match, target.path, log, limits, state, req, res, options.onRequest).catch((err: unknown) => {
+        log.error({ err }, 'request handling failed');
+        res.destroy();
+      });
+      return;
+    }
     handle(routes, log, limits, state, req, res, options.onRequest).catch((err: unknown) => {
       // handle() catches everything it can; this is the last line so a bug here cannot stop the stub.
       log.error({ err }, 'request handling failed');
