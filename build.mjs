@@ -2,7 +2,9 @@
 // Bundles the pilot into one self-contained file (no node_modules at run time)
 // and the stub into one file that may load its native SQLite binding from node_modules.
 import { build } from 'esbuild';
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
+
+const { version } = JSON.parse(await readFile(new URL('./package.json', import.meta.url), 'utf8'));
 
 const banner = {
   // Bundled CommonJS dependencies still call require(); give them one.
@@ -18,6 +20,8 @@ const common = {
   sourcemap: false,
   legalComments: 'none',
   logLevel: 'warning',
+  // The one version string: package.json's.
+  define: { __PILOT_VERSION__: JSON.stringify(version) },
 };
 
 await mkdir('dist', { recursive: true });

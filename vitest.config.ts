@@ -1,6 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 
+const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
+
 export default defineConfig({
+  // Sources run unbundled under vitest: the same define the build gives the bundle.
+  define: { __PILOT_VERSION__: JSON.stringify(version) },
   test: {
     testTimeout: 60_000,
     hookTimeout: 120_000,

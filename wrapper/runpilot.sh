@@ -11,13 +11,19 @@
 # says where it stopped and which exit code it maps to.
 set -uo pipefail
 
-readonly WRAPPER_VERSION=0.1.0
+# The release build writes its version here; a checkout reads package.json's (one version string).
+WRAPPER_VERSION='@PANDA_PILOT_VERSION@'
 readonly MIN_NODE_MAJOR=20 MIN_NODE_MINOR=19
 readonly FORWARDED_SIGNALS=(TERM INT QUIT USR1 USR2 XCPU BUS)
 # Exit codes of the wrapper's own failures (the pilot's codes pass through).
 readonly EXIT_SETUP=1 EXIT_PROLOG=3 EXIT_RELEASE=64 EXIT_MKDIR=66 EXIT_NOSPACE=69 EXIT_PILOT_CRASH=70
 WRAPPER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly WRAPPER_DIR
+if [ "$WRAPPER_VERSION" = "@PANDA_PILOT_VERSION""@" ]; then
+  WRAPPER_VERSION=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$WRAPPER_DIR/../package.json" 2>/dev/null | head -n 1)
+  WRAPPER_VERSION="${WRAPPER_VERSION:-unknown} (checkout)"
+fi
+readonly WRAPPER_VERSION
 
 log() { printf '%s [runpilot] %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 err() { printf '%s [runpilot] ERROR: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }

@@ -19,7 +19,7 @@
  * never sees half a version; nothing in it depends on the build time, so the
  * same sources give the same manifest.
  */
-import { chmodSync, cpSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadSiteCatalog, toQueueData } from '../../pilot/src/config/index.js';
 import { formatManifest, hashTree, listTree, MANIFEST_FILE } from '../../pilot/src/release/index.js';
@@ -72,8 +72,12 @@ async function stageTree(stage: string, inputs: BuildInputs): Promise<{ queues: 
   chmodSync(path.join(stage, 'pilot', 'panda-pilot.mjs'), 0o755);
 
   const wrapper = path.join(repo, 'wrapper');
-  if (existsSync(path.join(wrapper, 'runpilot.sh'))) cpSync(wrapper, path.join(stage, 'wrapper'), { recursive: true });
-  else log(`warning: ${wrapper}/runpilot.sh is missing; the tree has no wrapper`);
+  if (existsSync(path.join(wrapper, 'runpilot.sh'))) {
+    cpSync(wrapper, path.join(stage, 'wrapper'), { recursive: true });
+    // The wrapper carries the release's version, written once here (a checkout reads package.json).
+    const script = path.join(stage, 'wrapper', 'runpilot.sh');
+    writeFileSync(script, readFileSync(script, 'utf8').replace("WRAPPER_VERSION='@PANDA_PILOT_VERSION@'", `WRAPPER_VERSION='${version}'`));
+  } else log(`warning: ${wrapper}/runpilot.sh is missing; the tree has no wrapper`);
 
   cpSync(siteConfig, path.join(stage, 'config', 'site-config'), { recursive: true });
   const qd = path.join(stage, 'config', 'queuedata');

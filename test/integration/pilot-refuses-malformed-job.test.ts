@@ -3,7 +3,7 @@
  * each with a clear error, report it to the job it names, and not crash.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { decodeForm } from '../../pilot/src/protocol/index.js';

@@ -101,7 +101,7 @@ export async function sh(cmd: string, args: string[], opts: { env?: NodeJS.Proce
     return stdout;
   } catch (err) {
     const e = err as Error & { stderr?: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`);
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`, { cause: err });
   }
 }
 

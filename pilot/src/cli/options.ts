@@ -91,7 +91,8 @@ export const TUNABLE_DEFAULTS = {
 
 export const DEFAULT_URL = 'http://127.0.0.1:25080';
 
-export const VERSION = '0.1.0';
+/** package.json's version, put in by the build (build.mjs) and by vitest's config: one string, no copies. */
+export const VERSION: string = __PILOT_VERSION__;
 
 /**
  * pilot3 flags (its arguments.py) that have no effect here; accepted so

@@ -72,13 +72,13 @@ export function loadRubinEsMap(sources: MapSources, readFile: (file: string) => 
     try {
       text = readFile(sources.file);
     } catch (err) {
-      throw new Error(`cannot read RUBIN_ES_MAP_FILE ${sources.file}: ${(err as Error).message}`);
+      throw new Error(`cannot read RUBIN_ES_MAP_FILE ${sources.file}: ${(err as Error).message}`, { cause: err });
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch (err) {
-      throw new Error(`RUBIN_ES_MAP_FILE ${sources.file} is not JSON: ${(err as Error).message}`);
+      throw new Error(`RUBIN_ES_MAP_FILE ${sources.file} is not JSON: ${(err as Error).message}`, { cause: err });
     }
     merge(checkMap(parsed, `RUBIN_ES_MAP_FILE ${sources.file}`));
   }
@@ -87,7 +87,7 @@ export function loadRubinEsMap(sources: MapSources, readFile: (file: string) => 
     try {
       parsed = JSON.parse(sources.inline);
     } catch (err) {
-      throw new Error(`RUBIN_ES_MAP is not JSON: ${(err as Error).message}`);
+      throw new Error(`RUBIN_ES_MAP is not JSON: ${(err as Error).message}`, { cause: err });
     }
     merge(checkMap(parsed, 'RUBIN_ES_MAP'));
   }

@@ -154,8 +154,14 @@ export class JobStore {
   list(filter: { taskId?: number | undefined; state?: string | undefined } = {}): JobRecord[] {
     const where: string[] = [];
     const args: (string | number)[] = [];
-    if (filter.taskId !== undefined) (where.push('task_id = ?'), args.push(filter.taskId));
-    if (filter.state !== undefined) (where.push('state = ?'), args.push(filter.state));
+    if (filter.taskId !== undefined) {
+      where.push('task_id = ?');
+      args.push(filter.taskId);
+    }
+    if (filter.state !== undefined) {
+      where.push('state = ?');
+      args.push(filter.state);
+    }
     const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY panda_id`;
     return (this.db.prepare(sql).all(...args) as JobRow[]).map(toRecord);
   }
@@ -191,7 +197,10 @@ export class JobStore {
     if (sets.length === 0) return false;
     let sql = `UPDATE jobs SET ${sets.join(', ')} WHERE panda_id = ?`;
     args.push(pandaId);
-    if (ifState !== undefined) (sql += ' AND state = ?'), args.push(ifState);
+    if (ifState !== undefined) {
+      sql += ' AND state = ?';
+      args.push(ifState);
+    }
     return this.db.prepare(sql).run(...args).changes === 1;
   }
 

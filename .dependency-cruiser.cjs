@@ -1,0 +1,120 @@
+/**
+ * Which folder may import which (README: "Layout"). Each folder of pilot/src and
+ * server-stub/src has a rank; a folder may import folders of its own rank or lower,
+ * never higher, and never in a cycle. A new folder must be given a rank here first:
+ * an unranked folder is itself an error, so the table cannot silently fall behind.
+ * Type-only imports count (tsPreCompilationDeps), because a type import is still a
+ * dependency of the design even when the bundle drops it.
+ */
+const PILOT_RANKS = {
+  // the wire: names, codes, codecs; logging
+  protocol: 0,
+  log: 0,
+  // typed errors, the one retry/wait policy, site/queue config, release manifests
+  errors: 1,
+  retry: 1,
+  config: 1,
+  release: 1,
+  // a job as the server describes it; HTTP with proxies/TLS
+  job: 2,
+  net: 2,
+  // I/O edges: payload processes and work dirs; the server dialects
+  run: 3,
+  server: 3,
+  // watching a payload; ordered reporting; what a payload's end means
+  monitor: 4,
+  report: 4,
+  payload: 4,
+  // event ranges run under the same supervisor
+  eventservice: 5,
+  // slots, the job loop, signals, exit codes
+  lifecycle: 6,
+  // flags → options → the loop
+  cli: 7,
+};
+
+const STUB_RANKS = { model: 0, http: 0, store: 1, engine: 2, api: 3, cli: 4 };
+
+const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function rankRules(root, ranks, label) {
+  const names = Object.keys(ranks);
+  const rules = [];
+  for (const from of names) {
+    const higher = names.filter((n) => ranks[n] > ranks[from]);
+    if (higher.length === 0) continue;
+    rules.push({
+      name: `${label}-layer-${from}`,
+      comment: `${root}/${from} (rank ${ranks[from]}) must not import a higher layer: ${higher.join(', ')}`,
+      severity: 'error',
+      from: { path: `^${esc(root)}/${from}/` },
+      to: { path: `^${esc(root)}/(${higher.join('|')})/` },
+    });
+  }
+  rules.push({
+    name: `${label}-unranked-folder`,
+    comment: `every folder under ${root} needs a rank in .dependency-cruiser.cjs (${label.toUpperCase()}_RANKS)`,
+    severity: 'error',
+    from: { path: `^${esc(root)}/(?!(${names.join('|')})/)[^/]+/` },
+    to: {},
+  });
+  rules.push({
+    name: `${label}-unranked-target`,
+    comment: `every folder under ${root} needs a rank in .dependency-cruiser.cjs (${label.toUpperCase()}_RANKS)`,
+    severity: 'error',
+    from: {},
+    to: { path: `^${esc(root)}/(?!(${names.join('|')})/)[^/]+/` },
+  });
+  return rules;
+}
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'folders and files must not import each other in a cycle',
+      severity: 'error',
+      from: { path: '^(pilot|server-stub|cvmfs-layout)/src' },
+      to: { circular: true },
+    },
+    ...rankRules('pilot/src', PILOT_RANKS, 'pilot'),
+    ...rankRules('server-stub/src', STUB_RANKS, 'stub'),
+    {
+      name: 'stub-handlers-never-see-sql',
+      comment: 'the stub api/ and http/ layers reach data only through engine/ (one transaction per method)',
+      severity: 'error',
+      from: { path: '^server-stub/src/(api|http)/' },
+      to: { path: '^server-stub/src/store/' },
+    },
+    {
+      name: 'pilot-never-imports-stub',
+      comment: 'the pilot bundle runs on worker nodes without the stub',
+      severity: 'error',
+      from: { path: '^(pilot|cvmfs-layout)/src' },
+      to: { path: '^server-stub/' },
+    },
+    {
+      name: 'stub-uses-only-pilot-public-faces',
+      comment: 'the stub shares site config and protocol facts with the pilot through their index.ts only',
+      severity: 'error',
+      from: { path: '^server-stub/src' },
+      to: { path: '^pilot/src/(?!(config|protocol|release)/index\\.ts$)' },
+    },
+    {
+      name: 'no-deep-imports-across-folders',
+      comment: 'another pilot folder is reached through its index.ts (its public face), not its files',
+      severity: 'error',
+      from: { path: '^pilot/src/([^/]+)/' },
+      to: {
+        path: '^pilot/src/[^/]+/(?!index[.]ts$)[^/]+$',
+        pathNot: '^pilot/src/$1/',
+      },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    exclude: { path: '^(node_modules|dist|test|bench|examples)/' },
+  },
+};

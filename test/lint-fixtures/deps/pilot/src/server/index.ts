@@ -1,0 +1,2 @@
+// A lower layer's public face.
+export const serverName = 'panda';

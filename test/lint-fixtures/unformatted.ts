@@ -1,0 +1,3 @@
+// Bad on purpose: not as Prettier writes it.
+export const   badlyFormatted = { a:1,
+      b : [ 1,2 ,3 ] }
