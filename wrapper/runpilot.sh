@@ -14,7 +14,7 @@ set -uo pipefail
 # The release build writes its version here; a checkout reads package.json's (one version string).
 WRAPPER_VERSION='@PANDA_PILOT_VERSION@'
 readonly MIN_NODE_MAJOR=20 MIN_NODE_MINOR=19
-readonly FORWARDED_SIGNALS=(TERM INT QUIT USR1 USR2 XCPU BUS)
+readonly FORWARDED_SIGNALS=(TERM INT QUIT HUP USR1 USR2 XCPU BUS)
 # Exit codes of the wrapper's own failures (the pilot's codes pass through).
 readonly EXIT_SETUP=1 EXIT_PROLOG=3 EXIT_RELEASE=64 EXIT_MKDIR=66 EXIT_NOSPACE=69 EXIT_PILOT_CRASH=70
 WRAPPER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -22,6 +22,8 @@ export interface PilotOptions {
   slots: number;
   lifetimeSec: number;
   killGraceSec: number;
+  /** The batch system's time between its SIGTERM and its SIGKILL: after a signal, everything must fit in it. */
+  signalGraceSec: number;
   finalDeadlineSec: number;
   timeoutSec: number;
   resourceType: string | undefined;
@@ -156,6 +158,7 @@ export function pilotFlags(y: Argv): Argv {
     .option('slots', { type: 'number', defaultDescription: 'queue corecount, else 1', describe: 'jobs to run side by side' })
     .option('l', { alias: 'lifetime', type: 'number', defaultDescription: `${TUNABLE_DEFAULTS.lifetimeSec}, at most the queue's maxtime`, describe: 'pilot lifetime, seconds' })
     .option('kill-grace', { type: 'number', default: 10, describe: 'SIGTERM → SIGKILL grace for a payload, seconds' })
+    .option('signal-grace', { type: 'number', default: 30, describe: "the batch system's SIGTERM → SIGKILL time (Slurm KillWait), seconds: after a signal the payload's kill grace and the final update's retries fit in it" })
     .option('final-deadline', { type: 'number', default: 1200, describe: 'retry the final update this long before keeping it on disk, seconds' })
     .option('timeout', { type: 'number', default: 60, describe: 'per-request server timeout, seconds' })
     .option('resource-type', { type: 'string', defaultDescription: "the queue's, when its memory range implies one", describe: 'resource type to ask for (e.g. U4G)' })
@@ -255,6 +258,7 @@ export function toPilotOptions(argv: Record<string, unknown>, cwd = process.cwd(
     slots: Math.floor(positive('slots', orDefault(argv.slots, TUNABLE_DEFAULTS.slots))),
     lifetimeSec: positive('lifetime', orDefault(argv.l, TUNABLE_DEFAULTS.lifetimeSec)),
     killGraceSec: positive('kill-grace', argv['kill-grace'] as number, true),
+    signalGraceSec: positive('signal-grace', (argv['signal-grace'] as number | undefined) ?? 30),
     finalDeadlineSec: positive('final-deadline', argv['final-deadline'] as number),
     timeoutSec: positive('timeout', argv.timeout as number),
     resourceType: argv['resource-type'] as string | undefined,

@@ -76,9 +76,31 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
   if (leftovers.length > 0) log.warn({ event: 'leftover_payloads_killed', pids: leftovers }, `killed ${leftovers.length} payload process(es) an earlier pilot left behind`);
   const pilotStop = new AbortController();
   const softkill = new AbortController();
-  const uninstall = installSignalHandlers(pilotStop, (signal) => {
-    log.error({ event: 'forced_exit', signal }, 'second interrupt: exiting now');
-    process.exit(SIGNAL_EXIT[signal] ?? PilotExit.GENERAL);
+  const finalCutoff = new AbortController();
+  const hardStop = new AbortController();
+  let signalledAt: number | null = null;
+  let cutoffTimer: NodeJS.Timeout | undefined;
+  // What is left of the batch system's grace, less a margin to write kept finals and exit.
+  const graceLeftMs = () => (signalledAt === null ? Infinity : signalledAt + opts.signalGraceSec * 1000 - 3_000 - Date.now());
+  const uninstall = installSignalHandlers(pilotStop, {
+    onFirst: (signal) => {
+      signalledAt = Date.now();
+      log.warn({ event: 'signal', signal, graceSec: opts.signalGraceSec }, `${signal}: stopping payloads; final updates get what is left of ${opts.signalGraceSec} s`);
+      cutoffTimer = setTimeout(() => finalCutoff.abort(), Math.max(0, graceLeftMs()));
+      cutoffTimer.unref();
+    },
+    onSecond: (signal) => {
+      log.error({ event: 'hard_stop', signal }, 'second signal: killing payloads now; final updates get 5 s more, then go to disk');
+      hardStop.abort();
+      clearTimeout(cutoffTimer);
+      cutoffTimer = setTimeout(() => finalCutoff.abort(), Math.max(0, Math.min(5_000, graceLeftMs())));
+      cutoffTimer.unref();
+    },
+    onForce: (signal) => {
+      log.error({ event: 'forced_exit', signal }, 'third signal: exiting now');
+      log.flush?.();
+      process.exit(SIGNAL_EXIT[signal] ?? PilotExit.GENERAL);
+    },
   });
   let lifetime: NodeJS.Timeout | undefined;
 
@@ -125,8 +147,13 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
       env,
       heartbeatSec: opts.heartbeatSec,
       debugHeartbeatSec: opts.debugHeartbeatSec,
-      killGraceMs: opts.killGraceSec * 1000,
+      // After a signal the payload's grace shrinks so that its stop, the log and the final fit before the batch SIGKILL.
+      get killGraceMs() {
+        return Math.max(0, Math.min(opts.killGraceSec * 1000, graceLeftMs() / 2));
+      },
       finalDeadlineMs: opts.finalDeadlineSec * 1000,
+      finalCutoff: finalCutoff.signal,
+      hardStop: hardStop.signal,
       pilotSignal: pilotStop.signal,
       onSoftkill: () => softkill.abort(),
       eventService: opts.eventService,
@@ -185,6 +212,7 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     return e.code === 1318 ? PilotExit.COMMUNICATION : PilotExit.EXCEPTION;
   } finally {
     clearTimeout(lifetime);
+    clearTimeout(cutoffTimer);
     uninstall();
     await http.close().catch(() => undefined);
     log.flush?.();

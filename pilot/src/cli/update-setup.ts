@@ -1,5 +1,7 @@
 /** How the pilot sends updates, from its options: retry backoff, and recovery of finals earlier pilots kept. */
+import path from 'node:path';
 import type { Logger } from '../log/index.js';
+import { pilotHomeAlive } from '../run/index.js';
 import { findFinalUpdates, recoverFinalUpdates } from '../report/index.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from '../retry/index.js';
 import type { PandaServer } from '../server/index.js';
@@ -17,7 +19,8 @@ export function updateBackoff(opts: PilotOptions): BackoffOptions {
  * so a server that is still away does not hold the pilot).
  */
 export async function recoverEarlierFinals(opts: PilotOptions, server: PandaServer, log: Logger, signal: AbortSignal): Promise<void> {
-  const files = findFinalUpdates(opts.workdir, { topLevel: (name) => name.startsWith('PanDA_Pilot3_') });
+  // A pilot still running in the same work area is sending its own finals (written before their first send).
+  const files = findFinalUpdates(opts.workdir, { topLevel: (name) => name.startsWith('PanDA_Pilot3_') && !pilotHomeAlive(path.join(opts.workdir, name)) });
   if (files.length === 0) return;
   const summary = await recoverFinalUpdates(files, {
     serverFor: (record) => (record.serverUrl === opts.url ? server : null),

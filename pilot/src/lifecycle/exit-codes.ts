@@ -24,6 +24,7 @@ export const PilotExit = {
 /** Exit code for a pilot stopped by a signal: 128 + the signal's number, as shells report it. */
 export const SIGNAL_EXIT: Readonly<Record<string, number>> = {
   SIGTERM: 143,
+  SIGHUP: 129,
   SIGINT: 130,
   SIGQUIT: 131,
   SIGSEGV: 139,

@@ -43,6 +43,10 @@ export interface JobContext {
   killGraceMs: number;
   /** How long the final update is retried before it is written to disk (ms). */
   finalDeadlineMs: number;
+  /** Aborted when final updates must stop retrying now (after a signal, before the batch system's SIGKILL). */
+  finalCutoff?: AbortSignal | undefined;
+  /** Aborted on a second signal: payloads are killed at once, without the kill grace. */
+  hardStop?: AbortSignal | undefined;
   /** Aborted, with a PilotError as reason, when the whole pilot must stop (signal, lifetime). */
   pilotSignal: AbortSignal;
   /** Told when the server asks this pilot to stop after the current work (softkill). */

@@ -3,12 +3,13 @@
  * update sender for a job attempt, a malformed job's refusal, and the final
  * update kept on disk when the server never acknowledged it.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import path from 'node:path';
 import { truncateDiag } from '../errors/index.js';
 import type { MalformedJobError } from '../job/index.js';
 import { jobLogger } from '../log/index.js';
-import { NaiveUpdateSender, OrderedUpdateChannel, writeFinalUpdate, writeRangeReports, type FinalOutcome, type JobUpdateSender, type SendUpdate } from '../report/index.js';
-import type { RangeReport, UpdateReply } from '../server/index.js';
+import { markFinalUpdateAcked, NaiveUpdateSender, OrderedUpdateChannel, writeFinalUpdate, writeRangeReports, type FinalOutcome, type JobUpdateSender, type SendUpdate } from '../report/index.js';
+import type { JobUpdate, RangeReport, UpdateReply } from '../server/index.js';
 import type { JobContext } from './job-context.js';
 
 export interface JobOutcome {
@@ -42,12 +43,45 @@ export function tail(file: string, bytes = 4096): string {
 }
 
 
-/** The update sender of one job attempt: heartbeats through the bulk batcher when there is one. */
-export function updateSender(ctx: JobContext, pandaId: number, attemptNr: number, log: JobContext['log'], onReply?: (reply: UpdateReply) => void): JobUpdateSender {
+/**
+ * Where a job attempt's final update is kept when it has no job dir (it
+ * failed before one was made): its own dir under the pilot home, so two
+ * such jobs never share a file.
+ */
+export function finalsDir(ctx: JobContext, pandaId: number, attemptNr: number): string {
+  const dir = path.join(ctx.pilotHome, 'finals', `${pandaId}.${attemptNr}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/**
+ * The update sender of one job attempt: heartbeats through the bulk batcher
+ * when there is one. With `finalDir`, the final update is written there
+ * before it is first sent (a SIGKILL at any moment after leaves it on disk).
+ */
+export function updateSender(
+  ctx: JobContext,
+  pandaId: number,
+  attemptNr: number,
+  log: JobContext['log'],
+  onReply?: (reply: UpdateReply) => void,
+  finalDir?: () => string,
+): JobUpdateSender {
   const bulk = ctx.bulk?.batcher;
   const send: SendUpdate = (u, headers, signal, kind) =>
     kind === 'heartbeat' && bulk ? bulk.send(u, headers, signal) : ctx.server.updateJob(u, { headers, signal });
-  const opts = { pandaId, attemptNr, send, log, sleep: ctx.sleep, backoff: ctx.backoff, finalDeadlineMs: ctx.finalDeadlineMs, onReply };
+  const persistFinal = finalDir
+    ? (update: JobUpdate, seqHeader: string) => {
+        try {
+          const file = writeFinalUpdate(finalDir(), { serverUrl: ctx.serverUrl, dialect: ctx.server.dialect, seqHeader, update, writtenAt: new Date().toISOString() });
+          log.debug({ event: 'final_update_written', file }, 'final update on disk before its first send');
+        } catch (err) {
+          // A full disk must not keep the update from the server; it is only less safe.
+          log.error({ event: 'final_update_write_failed', err: (err as Error).message }, 'could not write the final update before sending it');
+        }
+      }
+    : undefined;
+  const opts = { pandaId, attemptNr, send, log, sleep: ctx.sleep, backoff: ctx.backoff, finalDeadlineMs: ctx.finalDeadlineMs, finalCutoff: ctx.finalCutoff, onReply, persistFinal };
   return ctx.naiveUpdates ? new NaiveUpdateSender(opts) : new OrderedUpdateChannel(opts);
 }
 
@@ -63,7 +97,10 @@ export async function refuseMalformed(ctx: JobContext, err: MalformedJobError): 
     acknowledged: false,
   };
   if (err.pandaId === null) return outcome;
-  const channel = updateSender(ctx, err.pandaId, err.attemptNr ?? 1, jobLogger(ctx.log, err.pandaId, err.attemptNr ?? 1));
+  const pandaId = err.pandaId;
+  const attemptNr = err.attemptNr ?? 1;
+  const dir = () => finalsDir(ctx, pandaId, attemptNr);
+  const channel = updateSender(ctx, pandaId, attemptNr, jobLogger(ctx.log, pandaId, attemptNr), undefined, dir);
   const fin = await channel.final('failed', {
     ...identityFields(ctx),
     pilotErrorCode: err.code,
@@ -71,7 +108,8 @@ export async function refuseMalformed(ctx: JobContext, err: MalformedJobError): 
     transExitCode: 0,
     timestamp: new Date().toISOString(),
   });
-  const finalUpdateFile = fin.acknowledged || ctx.naiveUpdates ? undefined : keepFinalUpdate(ctx, ctx.pilotHome, channel, fin);
+  if (fin.acknowledged) markFinalUpdateAcked(dir());
+  const finalUpdateFile = fin.acknowledged || ctx.naiveUpdates ? undefined : keepFinalUpdate(ctx, dir(), channel, fin);
   return { ...outcome, acknowledged: fin.acknowledged, finalUpdateFile };
 }
 

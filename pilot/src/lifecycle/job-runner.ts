@@ -14,6 +14,7 @@ import { jobLogger } from '../log/index.js';
 import { jobMetrics, MetricsAccumulator, updateFields, type MetricsSummary } from '../monitor/index.js';
 import {
   HeartbeatSchedule,
+  markFinalUpdateAcked,
   type FinalOutcome,
   type JobUpdateSender,
 } from '../report/index.js';
@@ -22,7 +23,7 @@ import { stageOut } from '../transfer/index.js';
 import { pause, Wakeup } from '../retry/index.js';
 import type { UpdateReply } from '../server/index.js';
 import type { JobContext } from './job-context.js';
-import { identityFields, keepFinalUpdate, keepRangeReports, refuseMalformed, tail, updateSender, type JobOutcome } from './job-reporting.js';
+import { finalsDir, identityFields, keepFinalUpdate, keepRangeReports, refuseMalformed, tail, updateSender, type JobOutcome } from './job-reporting.js';
 import { commandAction, type JobPhase } from './server-command.js';
 import { judgePayload, type PayloadVerdict } from './payload-outcome.js';
 import { payloadEnv } from './payload-env.js';
@@ -63,6 +64,8 @@ class JobRun {
   private readonly esPeak: PeakSink = { maxRssKb: 0, maxVmemKb: 0, cpuSec: 0 };
   private payload: PayloadProcess | null = null;
   private startedAt: Date | null = null;
+  /** Set once made; the final update is kept here. */
+  private jobDir = '';
 
   constructor(
     private readonly ctx: JobContext,
@@ -73,7 +76,7 @@ class JobRun {
       intervalMs: (job.debug ? ctx.debugHeartbeatSec : ctx.heartbeatSec) * 1000,
       gridOriginMs: ctx.bulk?.gridOriginMs,
     });
-    this.channel = updateSender(ctx, job.pandaId, job.attemptNr, this.log, (reply) => this.onCommand(reply));
+    this.channel = updateSender(ctx, job.pandaId, job.attemptNr, this.log, (reply) => this.onCommand(reply), () => this.jobDir || finalsDir(ctx, job.pandaId, job.attemptNr));
   }
 
   /** Commands come back on this job's own channel, so they can only ever touch this job. */
@@ -134,6 +137,7 @@ class JobRun {
     try {
       this.channel.stateChange('starting', this.fields());
       jobDir = createJobDir(this.ctx.pilotHome, this.job.pandaId, this.job.attemptNr);
+      this.jobDir = jobDir;
       // Secret-looking fields never reach the job dir (payloads read it; the log tarball holds it).
       writeFileSync(path.join(jobDir, 'job-description.json'), `${JSON.stringify(redactSecrets(this.job.raw), null, 1)}\n`);
       const command = buildPayloadCommand(this.job, this.ctx.env, jobDir);
@@ -189,12 +193,17 @@ class JobRun {
     };
     this.jobStop.signal.addEventListener('abort', onStop, { once: true });
     if (this.jobStop.signal.aborted) onStop();
+    // A second signal: no grace, the payload's group is killed now.
+    const onHardStop = () => void payload.stop(0);
+    this.ctx.hardStop?.addEventListener('abort', onHardStop, { once: true });
+    if (this.ctx.hardStop?.aborted) onHardStop();
 
     const heartbeats = this.heartbeatLoop(payload.done);
     const exit: PayloadExit = await payload.done;
     await heartbeats;
     this.phase = 'reporting';
     this.jobStop.signal.removeEventListener('abort', onStop);
+    this.ctx.hardStop?.removeEventListener('abort', onHardStop);
     this.log.info({ event: 'payload_exit', exitCode: exit.exitCode, signal: exit.signal }, 'payload ended');
     if (exit.launchError) throw new PilotError(ErrorCode.INTERNALPILOTPROBLEM, exit.launchError);
     if (exit.cpuUserSec !== null && exit.cpuSysSec !== null) this.exitCpuSec = exit.cpuUserSec + exit.cpuSysSec;
@@ -300,10 +309,10 @@ class JobRun {
       this.ctx.pilotSignal.removeEventListener('abort', onPilotStop);
     }
     let finalUpdateFile: string | undefined;
+    const keptIn = jobDir || finalsDir(this.ctx, this.job.pandaId, this.job.attemptNr);
+    if (outcome.acknowledged) markFinalUpdateAcked(keptIn);
     // The naive baseline loses an unacknowledged final, as pilot3 does; everything else keeps it.
-    if (!outcome.acknowledged && !this.ctx.naiveUpdates) {
-      finalUpdateFile = keepFinalUpdate(this.ctx, jobDir || this.ctx.pilotHome, this.channel, outcome);
-    }
+    else if (!this.ctx.naiveUpdates) finalUpdateFile = keepFinalUpdate(this.ctx, keptIn, this.channel, outcome);
     this.log.info(
       { event: 'job_end', state: verdict.state, pilotErrorCode: verdict.pilotErrorCode, acknowledged: outcome.acknowledged },
       `job ${verdict.state}`,

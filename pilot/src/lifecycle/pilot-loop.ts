@@ -36,7 +36,9 @@ export async function runPilotLoop(ctx: JobContext & { softkill: AbortSignal }, 
   let reached = false;
   let communicationFailures = 0;
   let stoppedBy: PilotLoopResult['stoppedBy'] = 'no-jobs';
-  const stopAsking = AbortSignal.any([ctx.pilotSignal, ctx.softkill]);
+  // One slot's fatal error (credentials refused, disk full) stops every slot from asking; running jobs finish.
+  const fatal = new AbortController();
+  const stopAsking = AbortSignal.any([ctx.pilotSignal, ctx.softkill, fatal.signal]);
 
   const slot = async (index: number): Promise<void> => {
     let idleSince = Date.now();
@@ -74,7 +76,19 @@ export async function runPilotLoop(ctx: JobContext & { softkill: AbortSignal }, 
     }
   };
 
-  await Promise.all(Array.from({ length: Math.max(1, opts.slots) }, (_, i) => slot(i)));
+  const guarded = async (index: number): Promise<void> => {
+    try {
+      await slot(index);
+    } catch (err) {
+      if (!fatal.signal.aborted) {
+        ctx.log.error({ event: 'slot_fatal', slot: index, err: (err as Error).message }, 'fatal error: no slot takes new jobs; running jobs finish');
+        fatal.abort(err);
+      }
+    }
+  };
+  // Every slot ends before this returns, so the caller's signal handlers and lifetime timer outlive them all.
+  await Promise.all(Array.from({ length: Math.max(1, opts.slots) }, (_, i) => guarded(i)));
+  if (fatal.signal.aborted) throw fatal.signal.reason;
   if (ctx.pilotSignal.aborted) stoppedBy = 'signal';
   else if (ctx.softkill.aborted) stoppedBy = 'softkill';
   return { outcomes, communicationFailures, neverReached: !reached, stoppedBy };

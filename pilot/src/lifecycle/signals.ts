@@ -6,11 +6,11 @@ import { SIGNAL_ERROR_CODE } from '../protocol/index.js';
 import { PilotError } from '../errors/index.js';
 
 /**
- * SIGUSR2 has no PanDA code of its own (it gets KILLSIGNAL, 1200), but batch
+ * SIGUSR2 and SIGHUP have no PanDA code of its own (it gets KILLSIGNAL, 1200), but batch
  * systems and wrappers send it, and Node's default for it is to die without
  * a word, which would lose the final update.
  */
-export const HANDLED_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGXCPU', 'SIGBUS'];
+export const HANDLED_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGXCPU', 'SIGBUS'];
 
 export class PilotSignalError extends PilotError {
   constructor(readonly signal: NodeJS.Signals) {
@@ -18,19 +18,27 @@ export class PilotSignalError extends PilotError {
   }
 }
 
-/**
- * Installs handlers that abort `controller` on the first signal. A second
- * SIGINT forces an exit, for a person at a terminal who means it.
- */
-export function installSignalHandlers(controller: AbortController, onForce: (signal: NodeJS.Signals) => void): () => void {
+export interface SignalReactions {
+  /** First signal (the pilot is also aborted, unless something stopped it already): the batch system's kill is coming. */
+  onFirst: (signal: NodeJS.Signals) => void;
+  /** Second signal: payloads are killed at once; the final updates still go to disk. */
+  onSecond: (signal: NodeJS.Signals) => void;
+  /** Third: for a person at a terminal who means it. */
+  onForce: (signal: NodeJS.Signals) => void;
+}
+
+/** Installs the handlers; returns their removal. */
+export function installSignalHandlers(controller: AbortController, react: SignalReactions): () => void {
   const handlers = new Map<NodeJS.Signals, () => void>();
+  let count = 0;
   for (const signal of HANDLED_SIGNALS) {
     const handler = () => {
-      if (controller.signal.aborted) {
-        if (signal === 'SIGINT') onForce(signal);
-        return;
-      }
-      controller.abort(new PilotSignalError(signal));
+      count += 1;
+      if (count === 1) {
+        if (!controller.signal.aborted) controller.abort(new PilotSignalError(signal));
+        react.onFirst(signal);
+      } else if (count === 2) react.onSecond(signal);
+      else react.onForce(signal);
     };
     handlers.set(signal, handler);
     process.on(signal, handler);

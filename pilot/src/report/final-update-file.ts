@@ -96,6 +96,18 @@ export function parseRangeReports(text: string): RangeReportsRecord {
   return v as RangeReportsRecord;
 }
 
+/**
+ * Marks the final update in `dir` as acknowledged (`final-update.json.acked`),
+ * so no later pilot re-sends it. A missing file is fine (nothing was kept).
+ */
+export function markFinalUpdateAcked(dir: string): void {
+  try {
+    renameSync(path.join(dir, FINAL_UPDATE_FILE), path.join(dir, `${FINAL_UPDATE_FILE}.acked`));
+  } catch {
+    // not there: never written, or already recovered
+  }
+}
+
 /** Parses a record; throws an Error saying what is wrong. */
 export function parseFinalUpdate(text: string): FinalUpdateRecord {
   const v = JSON.parse(text) as Partial<FinalUpdateRecord> | null;

@@ -15,6 +15,7 @@ export {
   FINAL_UPDATE_FILE,
   RANGE_REPORTS_FILE,
   findFinalUpdates,
+  markFinalUpdateAcked,
   parseFinalUpdate,
   parseRangeReports,
   writeFinalUpdate,

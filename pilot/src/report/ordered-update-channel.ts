@@ -38,6 +38,13 @@ export interface UpdateChannelOptions {
   random?: (() => number) | undefined;
   /** How long the final update keeps trying (ms) before the caller must persist it. */
   finalDeadlineMs?: number | undefined;
+  /** Aborted when the final update must stop trying now, deadline or not (the batch system's kill is near). */
+  finalCutoff?: AbortSignal | undefined;
+  /**
+   * Called with the final update and its sequence header before it is first
+   * sent, so a SIGKILL at any moment after leaves it on disk (crash-safe final).
+   */
+  persistFinal?: ((update: JobUpdate, seqHeader: string) => void) | undefined;
 }
 
 export interface FinalOutcome {
@@ -115,14 +122,21 @@ export class OrderedUpdateChannel implements JobUpdateSender {
       this.finalResult = { acknowledged: true, update, seq: this.seq, error: 'server said alreadydone before the final update' };
       return this.finalResult;
     }
+    // enqueue numbers it this.seq + 1 and may send it at once: it goes to disk first.
+    this.opts.persistFinal?.(update, this.seqHeader(this.seq + 1));
     const item = this.enqueue('final', state, fields);
     this.finalMade = true;
     const deadline = this.opts.finalDeadlineMs ?? 20 * 60_000;
     const timer = setTimeout(() => this.stop.abort(new Error(`final update not acknowledged within ${Math.round(deadline / 1000)} s`)), deadline);
+    const cutoff = this.opts.finalCutoff;
+    const onCutoff = () => this.stop.abort(new Error('final update cut short: the pilot must exit before the batch system kills it'));
+    if (cutoff?.aborted) onCutoff();
+    cutoff?.addEventListener('abort', onCutoff, { once: true });
     try {
       await this.flush();
     } finally {
       clearTimeout(timer);
+      cutoff?.removeEventListener('abort', onCutoff);
     }
     this.finalResult ??= { acknowledged: false, update: item.update, seq: item.seq, error: errorText(this.stop.signal.reason) };
     return this.finalResult;

@@ -76,6 +76,9 @@ const errnoOf = (err: unknown): string => (err as NodeJS.ErrnoException | null)?
 // first instruction (race-free: nothing is forked until the write succeeded); when the
 // kernel refuses, it says so on fd 3 and runs nothing.
 const LAUNCHER = [
+  // The launcher outlives a SIGTERM to the group (a handler, not SIG_IGN, so the payload still gets the
+  // default): it reports the payload's own end, and the group is killed only once the payload is done.
+  'trap : TERM INT QUIT HUP USR1 USR2',
   'if [ -n "$2" ]; then { echo $$ > "$2"; } 2>/dev/null || { echo "cgroup-join-failed" >&3; exit 125; }; fi',
   // fd 3 is closed for the payload: a daemon it leaves behind must not hold the pipe open.
   '/bin/bash -c "$1" 3>&-; rc=$?; times >&3 2>/dev/null; exit $rc',
