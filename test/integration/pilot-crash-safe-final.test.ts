@@ -57,7 +57,7 @@ describe('crash-safe final update', () => {
     let stub = await stubOn(port, data);
     const queue = 'CRASH_FINAL';
     const [id] = await submitJobs(url, taskFile(queue, ['sleep 1000']));
-    const pilot = runPilotProcess(['-q', queue, '--url', url, '-a', area, '--getjob-wait', '0', '--kill-grace', '1', '--quiet'], { timeoutMs: 120_000 });
+    const pilot = runPilotProcess(['-q', queue, '--url', url, '-a', area, '--getjob-wait', '0', '--kill-grace', '20', '--quiet'], { timeoutMs: 120_000 });
     await waitFor(async () => (await stubJob(url, id!)).job.state === 'running');
     expect((await stubJob(url, id!)).job.state).toBe('running');
 
