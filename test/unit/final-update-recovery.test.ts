@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { findFinalUpdates, recoverFinalUpdates, SEQ_HEADER, writeFinalUpdate, type FinalUpdateRecord } from '../../pilot/src/report/index.js';
-import { TransportError, type JobUpdate, type PandaServer, type SendOptions, type UpdateReply } from '../../pilot/src/server/index.js';
+import { findFinalUpdates, recoverFinalUpdates, SEQ_HEADER, writeFinalUpdate, type FinalUpdateRecord, type RecoveryServer } from '../../pilot/src/report/index.js';
+import { TransportError, type EventRangesApi, type JobUpdate, type SendOptions, type UpdateReply } from '../../pilot/src/server/index.js';
 
 const log = pino({ level: 'silent' });
 const dirs: string[] = [];
@@ -23,11 +23,18 @@ const record = (jobId: number, seq = 9): FinalUpdateRecord => ({
   update: { jobId, state: 'failed', attemptNr: 1, fields: { pilotErrorCode: 1305 } },
   writtenAt: '2026-01-01T00:00:00Z',
 });
+/** These tests keep no range reports: a recovery that sends any is wrong. */
+const noRanges: EventRangesApi = {
+  getEventRanges: async () => [],
+  updateEventRanges: async () => {
+    throw new Error('no range reports were kept');
+  },
+};
 /** A server double: `answer` decides per job. */
 const server = (answer: (u: JobUpdate) => UpdateReply) => {
   const sent: { jobId: number; seq: string | undefined }[] = [];
-  const s: PandaServer = {
-    dialect: 'v1',
+  const s: RecoveryServer = {
+    ...noRanges,
     getJob: async () => null,
     updateJob: async (u: JobUpdate, opts?: SendOptions) => {
       sent.push({ jobId: u.jobId, seq: opts?.headers?.[SEQ_HEADER] });
@@ -36,7 +43,7 @@ const server = (answer: (u: JobUpdate) => UpdateReply) => {
   };
   return { s, sent };
 };
-const deps = (s: PandaServer) => ({ serverFor: () => s, log, signal: new AbortController().signal, maxAttempts: 3, sleep: async () => undefined });
+const deps = (s: RecoveryServer) => ({ serverFor: () => s, log, signal: new AbortController().signal, maxAttempts: 3, sleep: async () => undefined });
 
 describe('kept final updates', () => {
   it('finds them in pilot homes, sends each with its original sequence, and renames each by outcome', async () => {
@@ -70,8 +77,8 @@ describe('kept final updates', () => {
     const root = scratch();
     writeFinalUpdate(root, record(21));
     let tries = 0;
-    const s: PandaServer = {
-      dialect: 'legacy',
+    const s: RecoveryServer = {
+      ...noRanges,
       getJob: async () => null,
       updateJob: async () => {
         tries += 1;

@@ -123,12 +123,11 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     lifetime.unref();
     const server = await selectDialect(http, opts.api, log, pilotStop.signal);
     await recoverEarlierFinals(opts, server, log, pilotStop.signal);
-    const sendBulk = server.updateJobsBulk?.bind(server);
     const bulk =
-      opts.bulkHeartbeats && sendBulk
+      opts.bulkHeartbeats
         ? {
             // Jobs beat on one grid, so their heartbeats meet in the batcher's gather window.
-            batcher: new BulkHeartbeatBatcher({ sendBulk: (items) => sendBulk(items), gatherMs: Math.min(250, (opts.heartbeatSec * 1000) / 4), log }),
+            batcher: new BulkHeartbeatBatcher({ sendBulk: (items) => server.updateJobsBulk(items), gatherMs: Math.min(250, (opts.heartbeatSec * 1000) / 4), log }),
             gridOriginMs: Date.now(),
           }
         : undefined;

@@ -4,7 +4,7 @@ import type { Logger } from '../log/index.js';
 import { pilotHomeAlive } from '../run/index.js';
 import { findFinalUpdates, recoverFinalUpdates } from '../report/index.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from '../retry/index.js';
-import type { PandaServer } from '../server/index.js';
+import type { RecoveryServer } from '../report/index.js';
 import type { PilotOptions } from './options.js';
 
 /** The update retry backoff, capped by --retry-max-delay. */
@@ -18,7 +18,7 @@ export function updateBackoff(opts: PilotOptions): BackoffOptions {
  * area could not deliver (only those meant for this server; a few tries each,
  * so a server that is still away does not hold the pilot).
  */
-export async function recoverEarlierFinals(opts: PilotOptions, server: PandaServer, log: Logger, signal: AbortSignal): Promise<void> {
+export async function recoverEarlierFinals(opts: PilotOptions, server: RecoveryServer, log: Logger, signal: AbortSignal): Promise<void> {
   // A pilot still running in the same work area is sending its own finals (written before their first send).
   const files = findFinalUpdates(opts.workdir, { topLevel: (name) => name.startsWith('PanDA_Pilot3_') && !pilotHomeAlive(path.join(opts.workdir, name)) });
   if (files.length === 0) return;

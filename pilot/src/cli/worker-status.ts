@@ -6,7 +6,8 @@
 import { hostname } from 'node:os';
 import { readBatchIdentity } from '../config/index.js';
 import { PilotExit } from '../lifecycle/index.js';
-import { selectDialect, updateWorkerStatus, type WorkerStatus } from '../server/index.js';
+import type { WorkerStatus } from '../protocol/index.js';
+import { selectDialect } from '../server/index.js';
 import { toPilotOptions } from './options.js';
 import { serverTransport } from './server-transport.js';
 
@@ -28,7 +29,7 @@ export async function runWorkerStatus(argv: Record<string, unknown>, env: NodeJS
   try {
     const server = await selectDialect(http, opts.api);
     const report = { site: opts.site, harvesterId: batch.harvesterId, workerId: batch.workerId, status: argv.status as WorkerStatus, nodeId: hostname() };
-    await updateWorkerStatus(server, report);
+    await server.updateWorkerStatus(report);
     process.stdout.write(`worker ${report.workerId} of harvester ${report.harvesterId}: ${report.status} reported (${server.dialect})\n`);
     return PilotExit.OK;
   } catch (err) {

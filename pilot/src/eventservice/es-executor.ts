@@ -17,7 +17,7 @@ import { PilotError } from '../errors/index.js';
 import type { JobDescription } from '../job/index.js';
 import type { PayloadVerdict } from '../lifecycle/index.js';
 import { pause, Wakeup, type BackoffOptions, type Sleep } from '../retry/index.js';
-import type { EventRangeApi, RangeReport } from '../server/index.js';
+import type { EventRangesApi, RangeReport } from '../protocol/index.js';
 import type { EventRange } from './event-range.js';
 import { decideEsOutcome, type EsFacts } from './es-outcome.js';
 import { batchSize, RangeFetcher } from './range-fetcher.js';
@@ -61,7 +61,7 @@ export interface EsRunInput {
   command: string;
   /** The payload environment of the job; each range adds its own variables. */
   env: NodeJS.ProcessEnv;
-  server: EventRangeApi;
+  server: EventRangesApi;
   log: Logger;
   settings: EsSettings;
   killGraceMs: number;

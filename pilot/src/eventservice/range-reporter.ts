@@ -12,7 +12,7 @@
  */
 import type { Logger } from 'pino';
 import { isRetryable, pause, retry, Wakeup, type BackoffOptions, type Sleep } from '../retry/index.js';
-import type { RangeReport, RangeReportReply } from '../server/index.js';
+import type { RangeReport, RangeReportReply } from '../protocol/index.js';
 
 /** What became of a final report: taken, refused by the server (an answer), or never answered (kept). */
 export type ReportFate = 'taken' | 'refused' | 'undelivered';

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { QueueLimits } from '../config/index.js';
 import type { EsSettings } from '../eventservice/index.js';
 import type { BackoffOptions, Sleep } from '../retry/index.js';
-import type { PandaServer } from '../server/index.js';
+import type { PandaServer } from '../protocol/index.js';
 import type { MonitorSettings } from './payload-guard.js';
 import type { BulkHeartbeatBatcher } from '../report/index.js';
 import type { LogTarballLimits } from '../run/index.js';

@@ -9,7 +9,7 @@ import { truncateDiag } from '../errors/index.js';
 import type { MalformedJobError } from '../job/index.js';
 import { jobLogger } from '../log/index.js';
 import { markFinalUpdateAcked, NaiveUpdateSender, OrderedUpdateChannel, writeFinalUpdate, writeRangeReports, type FinalOutcome, type JobUpdateSender, type SendUpdate } from '../report/index.js';
-import type { JobUpdate, RangeReport, UpdateReply } from '../server/index.js';
+import type { JobUpdate, RangeReport, UpdateReply } from '../protocol/index.js';
 import type { JobContext } from './job-context.js';
 
 export interface JobOutcome {

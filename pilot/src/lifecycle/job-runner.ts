@@ -6,7 +6,7 @@
 import { writeFileSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
-import { ErrorCode, pandaTime } from '../protocol/index.js';
+import { ErrorCode, pandaTime, type UpdateReply } from '../protocol/index.js';
 import { PilotError, truncateDiag } from '../errors/index.js';
 import { DEFAULT_ES_SETTINGS, esConcurrency, runEventService, type PeakSink } from '../eventservice/index.js';
 import { parseJobDescription, MalformedJobError, type JobDescription } from '../job/index.js';
@@ -21,7 +21,6 @@ import {
 import { adler32File, buildPayloadCommand, createJobDir, DEFAULT_LOG_LIMITS, PAYLOAD_RECORDS_DIR, PayloadProcess, redactSecrets, writeLogTarball, type PayloadExit } from '../run/index.js';
 import { stageOut } from '../transfer/index.js';
 import { pause, Wakeup } from '../retry/index.js';
-import type { UpdateReply } from '../server/index.js';
 import type { JobContext } from './job-context.js';
 import { finalsDir, identityFields, keepFinalUpdate, keepRangeReports, refuseMalformed, tail, updateSender, type JobOutcome } from './job-reporting.js';
 import { commandAction, type JobPhase } from './server-command.js';
@@ -218,10 +217,6 @@ class JobRun {
 
   /** Event-service job: the ranges run as their own payloads (pilot/src/eventservice); heartbeats go on meanwhile. */
   private async executeEventService(jobDir: string, command: string): Promise<PayloadVerdict> {
-    const server = this.ctx.server;
-    if (!server.getEventRanges || !server.updateEventRanges) {
-      throw new PilotError(ErrorCode.INTERNALPILOTPROBLEM, `the ${server.dialect} server connection has no event-range calls`);
-    }
     const settings = this.ctx.eventService ?? DEFAULT_ES_SETTINGS;
     const env = this.jobEnv(jobDir, esConcurrency(settings, this.ctx.env, this.job.coreCount));
     // The job's own payload files exist even when no range ever runs (the log tarball lists them).
@@ -236,7 +231,7 @@ class JobRun {
       jobDir,
       command,
       env,
-      server: { getEventRanges: server.getEventRanges.bind(server), updateEventRanges: server.updateEventRanges.bind(server) },
+      server: this.ctx.server,
       log: this.log,
       settings,
       killGraceMs: this.ctx.killGraceMs,

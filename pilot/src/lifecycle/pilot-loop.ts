@@ -3,10 +3,9 @@
  * until the server has had nothing for `getjobWaitSec`, `maxJobs` ran, the
  * server said softkill, or the pilot is stopped.
  */
-import { ErrorCode } from '../protocol/index.js';
+import { ErrorCode, type JobRequest } from '../protocol/index.js';
 import { PilotError } from '../errors/index.js';
 import { backoffDelay, isRetryable, pause, withJitter } from '../retry/index.js';
-import type { JobRequest } from '../server/index.js';
 import type { JobContext } from './job-context.js';
 import { runJob, type JobOutcome } from './job-runner.js';
 

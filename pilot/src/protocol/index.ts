@@ -5,3 +5,4 @@ export * from './job-states.js';
 export * from './seq-headers.js';
 export * from './event-ranges.js';
 export { Adler32 } from './adler32.js';
+export * from './server-api.js';

@@ -7,10 +7,9 @@
  * resent by each channel (same sequence) exactly as a failed single update.
  */
 import type { Logger } from 'pino';
-import type { BulkUpdateItem, JobUpdate, UpdateReply } from '../server/index.js';
-import { SEQ_HEADER } from '../protocol/index.js';
+import { SEQ_HEADER, type BulkUpdateItem, type JobUpdate, type UpdateReply } from '../protocol/index.js';
 
-/** Sends a batch; one result per item, in order (see PandaServer.updateJobsBulk). */
+/** Sends a batch; one result per item, in order (see BulkUpdatesApi.updateJobsBulk). */
 export type SendBulk = (items: readonly BulkUpdateItem[]) => Promise<(UpdateReply | Error)[]>;
 
 export interface BulkHeartbeatOptions {

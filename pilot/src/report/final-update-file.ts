@@ -15,7 +15,7 @@ import { readdirSync, readFileSync, renameSync, writeFileSync, type Dirent } fro
 import path from 'node:path';
 import { isFinalPilotState } from '../protocol/index.js';
 import { isPilotRangeState, parseEventRangeId } from '../protocol/index.js';
-import type { JobUpdate, RangeReport } from '../server/index.js';
+import type { JobUpdate, RangeReport } from '../protocol/index.js';
 
 export const FINAL_UPDATE_FILE = 'final-update.json';
 export const RANGE_REPORTS_FILE = 'range-reports.json';

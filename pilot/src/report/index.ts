@@ -23,4 +23,4 @@ export {
   type FinalUpdateRecord,
   type RangeReportsRecord,
 } from './final-update-file.js';
-export { recoverFinalUpdates, type RecoverDeps, type RecoverySummary, type RecoveryResult } from './recover.js';
+export { recoverFinalUpdates, type RecoveryServer, type RecoverDeps, type RecoverySummary, type RecoveryResult } from './recover.js';

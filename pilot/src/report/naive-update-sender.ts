@@ -4,8 +4,7 @@
  * concurrently, and retry it a few times on error. It stamps the same
  * sequence headers, so the stub can count what it gets wrong. Not for use.
  */
-import { SEQ_HEADER, type PilotJobState } from '../protocol/index.js';
-import type { JobUpdate } from '../server/index.js';
+import { SEQ_HEADER, type JobUpdate, type PilotJobState } from '../protocol/index.js';
 import type { FinalOutcome, JobUpdateSender, QueuedUpdate, UpdateChannelOptions, UpdateKind } from './ordered-update-channel.js';
 import { retry } from '../retry/index.js';
 

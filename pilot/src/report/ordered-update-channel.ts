@@ -9,9 +9,8 @@
  * acknowledges it or the deadline passes.
  */
 import type { Logger } from 'pino';
-import { isFinalPilotState, PILOT_STATE_RANK, SEQ_HEADER, type PilotJobState } from '../protocol/index.js';
+import { isFinalPilotState, PILOT_STATE_RANK, SEQ_HEADER, type JobUpdate, type PilotJobState, type UpdateReply } from '../protocol/index.js';
 import { retry, type BackoffOptions, type Sleep } from '../retry/index.js';
-import type { JobUpdate, UpdateReply } from '../server/index.js';
 
 export { SEQ_HEADER };
 

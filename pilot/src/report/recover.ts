@@ -10,16 +10,18 @@
  * any.
  */
 import type { Logger } from 'pino';
-import { SEQ_HEADER } from '../protocol/index.js';
+import { SEQ_HEADER, type EventRangesApi, type JobsApi, type UpdateReply } from '../protocol/index.js';
 import { retry, type BackoffOptions, type Sleep } from '../retry/index.js';
-import type { PandaServer, UpdateReply } from '../server/index.js';
 import { claimFinalUpdate, readKept, releaseFinalUpdate, type FinalUpdateRecord, type KeptRecord, type RangeReportsRecord } from './final-update-file.js';
+
+/** What a recovery sends through: final updates (jobs) and kept range reports (event ranges). */
+export type RecoveryServer = JobsApi & EventRangesApi;
 
 export type RecoveryResult = 'delivered' | 'refused' | 'invalid' | 'left' | 'skipped';
 
 export interface RecoverDeps {
   /** The server to send a record to, or null to leave it for another time (e.g. another server's job). */
-  serverFor: (record: Pick<FinalUpdateRecord, 'serverUrl' | 'dialect'>) => PandaServer | null;
+  serverFor: (record: Pick<FinalUpdateRecord, 'serverUrl' | 'dialect'>) => RecoveryServer | null;
   log: Logger;
   signal: AbortSignal;
   maxAttempts: number;
@@ -75,15 +77,13 @@ async function recoverOne(file: string, deps: RecoverDeps): Promise<RecoverySumm
 
 type Answer = { ok: boolean; detail: string };
 
-async function sendFinal(record: FinalUpdateRecord, server: PandaServer, deps: RecoverDeps): Promise<Answer> {
+async function sendFinal(record: FinalUpdateRecord, server: JobsApi, deps: RecoverDeps): Promise<Answer> {
   const reply = await retry(() => server.updateJob(record.update, { headers: { [SEQ_HEADER]: record.seqHeader }, signal: deps.signal }), retryOptions(deps));
   return { ok: accepted(reply), detail: `StatusCode ${reply.statusCode}, command ${reply.command}` };
 }
 
-async function sendRangeReports(record: RangeReportsRecord, server: PandaServer, deps: RecoverDeps): Promise<Answer> {
-  const update = server.updateEventRanges?.bind(server);
-  if (!update) throw new Error(`the ${server.dialect} connection has no event-range calls`);
-  const reply = await retry(() => update(record.pandaId, record.reports, { signal: deps.signal }), retryOptions(deps));
+async function sendRangeReports(record: RangeReportsRecord, server: EventRangesApi, deps: RecoverDeps): Promise<Answer> {
+  const reply = await retry(() => server.updateEventRanges(record.pandaId, record.reports, { signal: deps.signal }), retryOptions(deps));
   const refused = record.reports.filter((_, i) => reply.returns[i] === false).map((r) => r.eventRangeID);
   const odd = reply.oddity ? ` (${reply.oddity.note})` : '';
   return {

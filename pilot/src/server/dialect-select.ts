@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { HttpTransport } from './http-transport.js';
 import { LegacyDialect } from './legacy-dialect.js';
-import type { PandaServer } from './panda-server.js';
+import type { PandaServer } from '../protocol/index.js';
 import { V1Dialect } from './v1-dialect.js';
 
 export type ApiChoice = 'legacy' | 'v1' | 'auto';

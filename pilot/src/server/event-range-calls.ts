@@ -1,47 +1,9 @@
 /**
- * The event-range calls as the pilot's logic sees them, whichever dialect
- * carries them, and the decoding of a bulk report's reply (`Returns` and
- * `Command`/`Commands`, JSON text or JSON values).
+ * Decoding of the event-range replies both dialects share: a bulk report's
+ * reply (`Returns` and `Command`/`Commands`, JSON text or JSON values) and
+ * a getEventRanges list.
  */
-import type { PilotRangeState } from '../protocol/index.js';
-import type { SendOptions } from './panda-server.js';
-
-/** What the pilot asks for in getEventRanges (legacy names; dialects translate). */
-export interface RangeRequest {
-  pandaId: number;
-  jobsetId: number;
-  taskId?: number | undefined;
-  nRanges: number;
-}
-
-/** One range's report, as updateEventRanges version 0 takes it. */
-export interface RangeReport {
-  eventRangeID: string;
-  eventStatus: PilotRangeState;
-  errorCode?: number | undefined;
-  errorDiag?: string | undefined;
-  coreCount?: number | undefined;
-  cpuConsumptionTime?: number | undefined;
-}
-
-/** The server's answer: per range true (taken), false (refused) or null (not final, ignored); a command per PandaID. */
-export interface RangeReportReply {
-  returns: (boolean | null)[];
-  commands: Record<string, string>;
-  /**
-   * What was odd about `Returns`, when something was: more entries than
-   * reports (legacy on PostgreSQL appends one), fewer, or entries that are
-   * not true/false/null. Each odd entry has been counted as a refusal.
-   */
-  oddity?: { note: string; returns: unknown } | undefined;
-}
-
-/** The event-service half of a server. */
-export interface EventRangeApi {
-  /** Raw range objects as the server sent them (validated by the caller); empty = exhausted. */
-  getEventRanges(req: RangeRequest, opts?: SendOptions): Promise<unknown[]>;
-  updateEventRanges(pandaId: number, reports: readonly RangeReport[], opts?: SendOptions): Promise<RangeReportReply>;
-}
+import type { RangeReportReply } from '../protocol/index.js';
 
 /** A value that may come as JSON text (legacy version 0) or as JSON itself. */
 function jsonValue(value: unknown, what: string): unknown {

@@ -4,8 +4,24 @@ export { HttpStatusError, isRetryable } from '../errors/index.js';
 export { LegacyDialect, ProtocolError, legacyUpdateParams } from './legacy-dialect.js';
 export { V1Dialect, v1UpdateParams, type V1Envelope } from './v1-dialect.js';
 export { selectDialect, detectV1, type ApiChoice } from './dialect-select.js';
-export type { PandaServer, JobRequest, JobUpdate, UpdateReply, SendOptions, BulkUpdateItem } from './panda-server.js';
 export { parseCommand } from './panda-server.js';
+// The interfaces the dialects implement live in protocol/; re-exported for callers that build a server here.
+export type {
+  PandaServer,
+  JobsApi,
+  BulkUpdatesApi,
+  EventRangesApi,
+  WorkerStatusApi,
+  JobRequest,
+  JobUpdate,
+  UpdateReply,
+  SendOptions,
+  BulkUpdateItem,
+  RangeRequest,
+  RangeReport,
+  RangeReportReply,
+  WorkerStatus,
+  WorkerStatusReport,
+} from '../protocol/index.js';
 export { tokenSourceFromEnv, authHeaders, type TokenSource } from './auth.js';
-export { decodeRangeList, decodeRangeReportReply, type EventRangeApi, type RangeRequest, type RangeReport, type RangeReportReply } from './event-range-calls.js';
-export { updateWorkerStatus, type WorkerStatus, type WorkerStatusReport } from './worker-status.js';
+export { decodeRangeList, decodeRangeReportReply } from './event-range-calls.js';

@@ -2,11 +2,27 @@
  * The legacy dialect: POST {base}/server/panda/<method>, form-urlencoded, every
  * value a string; we ask for JSON replies (Accept) as pilot3's fallback does.
  */
-import { encodeForm, LEGACY_PARAMS, StatusCode, type LegacyMethod, type WireValue } from '../protocol/index.js';
-import { decodeRangeList, decodeRangeReportReply, type RangeReport, type RangeReportReply, type RangeRequest } from './event-range-calls.js';
+import {
+  BULK_SEQ_HEADER,
+  encodeForm,
+  LEGACY_PARAMS,
+  StatusCode,
+  type BulkUpdateItem,
+  type JobRequest,
+  type JobUpdate,
+  type LegacyMethod,
+  type PandaServer,
+  type RangeReport,
+  type RangeReportReply,
+  type RangeRequest,
+  type SendOptions,
+  type UpdateReply,
+  type WireValue,
+  type WorkerStatusReport,
+} from '../protocol/index.js';
+import { decodeRangeList, decodeRangeReportReply } from './event-range-calls.js';
 import type { HttpTransport } from './http-transport.js';
-import { BULK_SEQ_HEADER } from '../protocol/index.js';
-import { legacyGetJobParams, parseCommand, type BulkUpdateItem, type JobRequest, type JobUpdate, type PandaServer, type SendOptions, type UpdateReply } from './panda-server.js';
+import { legacyGetJobParams, parseCommand } from './panda-server.js';
 import { HttpStatusError } from '../errors/index.js';
 
 /** A reply that came back but is not what the protocol promises. */
@@ -102,6 +118,18 @@ export class LegacyDialect implements PandaServer {
       return decodeRangeReportReply(reply.Returns, reply.Command, reports.length);
     } catch (err) {
       throw new ProtocolError(`updateEventRanges: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** `updateWorkerPilotStatus`: tells the server, on Harvester's behalf, that a worker's pilot started or finished. */
+  async updateWorkerStatus(report: WorkerStatusReport, opts?: SendOptions): Promise<void> {
+    const reply = await this.call(
+      'updateWorkerPilotStatus',
+      { site: report.site, workerID: report.workerId, harvesterID: report.harvesterId, status: report.status, node_id: report.nodeId },
+      opts,
+    );
+    if (Number(reply.StatusCode) !== StatusCode.OK) {
+      throw new ProtocolError(`updateWorkerPilotStatus: StatusCode ${String(reply.StatusCode)}${reply.errorDialog ? ` (${String(reply.errorDialog)})` : ''}`);
     }
   }
 }

@@ -2,14 +2,27 @@
  * The v1 dialect (servers ≥ 1.0): JSON bodies at {base}/api/v1/<module>/<method>
  * and a {success, message, data} envelope. Names are the snake_case forms.
  */
-import { V1_PARAMS, type V1Endpoint } from '../protocol/index.js';
-import { v1GetJobName, v1UpdateJobName } from '../protocol/index.js';
-import { decodeRangeList, decodeRangeReportReply, type RangeReport, type RangeReportReply, type RangeRequest } from './event-range-calls.js';
+import {
+  BULK_SEQ_HEADER,
+  V1_PARAMS,
+  v1GetJobName,
+  v1UpdateJobName,
+  type BulkUpdateItem,
+  type JobRequest,
+  type JobUpdate,
+  type PandaServer,
+  type RangeReport,
+  type RangeReportReply,
+  type RangeRequest,
+  type SendOptions,
+  type UpdateReply,
+  type V1Endpoint,
+  type WorkerStatusReport,
+} from '../protocol/index.js';
+import { decodeRangeList, decodeRangeReportReply } from './event-range-calls.js';
 import type { HttpTransport } from './http-transport.js';
-import { ProtocolError } from './legacy-dialect.js';
-import { BULK_SEQ_HEADER } from '../protocol/index.js';
-import { bulkSeqHeader } from './legacy-dialect.js';
-import { legacyGetJobParams, parseCommand, type BulkUpdateItem, type JobRequest, type JobUpdate, type PandaServer, type SendOptions, type UpdateReply } from './panda-server.js';
+import { bulkSeqHeader, ProtocolError } from './legacy-dialect.js';
+import { legacyGetJobParams, parseCommand } from './panda-server.js';
 import { HttpStatusError } from '../errors/index.js';
 
 export interface V1Envelope {
@@ -114,6 +127,18 @@ export class V1Dialect implements PandaServer {
     } catch (err) {
       throw new ProtocolError(`update_event_ranges: ${(err as Error).message}`, { cause: err });
     }
+  }
+
+  /** `pilot/update_worker_status`: tells the server, on Harvester's behalf, that a worker's pilot started or finished. */
+  async updateWorkerStatus(report: WorkerStatusReport, opts?: SendOptions): Promise<void> {
+    // v1 types worker_id as an integer (Harvester's ids are); there is no site parameter.
+    const workerId = /^\d+$/.test(report.workerId) ? Number(report.workerId) : report.workerId;
+    const env = await this.call(
+      'pilot/update_worker_status',
+      { worker_id: workerId, harvester_id: report.harvesterId, status: report.status, node_id: report.nodeId },
+      opts,
+    );
+    if (!env.success) throw new ProtocolError(`update_worker_status refused: ${env.message}`);
   }
 }
 
