@@ -76,7 +76,7 @@ export async function startStub(options: StubOptions): Promise<RunningStub> {
   ];
   let server;
   try {
-    server = await startHttpServer({ routes, port: options.port, host: options.host ?? '127.0.0.1', log, onRequest: (p) => counter.count(p), streamRoutes: [...storageRoutes(storage)], ...(options.http ? { limits: options.http } : {}) });
+    server = await startHttpServer({ routes, port: options.port, host: options.host ?? '127.0.0.1', log, onRequest: (p) => counter.count(p), durable: () => stores.durable(), streamRoutes: [...storageRoutes(storage)], ...(options.http ? { limits: options.http } : {}) });
   } catch (err) {
     stores.close();
     throw err;

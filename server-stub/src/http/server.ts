@@ -124,6 +124,7 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   onRequest?: (path: string) => void,
+  durable?: () => Promise<void>,
 ): Promise<void> {
   const started = Date.now();
   const target = parseTarget(req.url);
@@ -150,6 +151,8 @@ async function handle(
         body: inflateBounded(raw, limits.maxInflatedBytes),
       };
       reply = await route(routes, stubReq);
+      // The reply promises its writes are on disk: wait for the group commit that holds them.
+      if (durable) await durable();
     } catch (err) {
       reply = errorReply(err, log, path);
       closeAfter = err instanceof PayloadTooLargeError;
@@ -198,6 +201,8 @@ export function startHttpServer(options: {
   limits?: Partial<HttpLimits>;
   /** Routes that stream their bodies (storage, cache) with their own size limits; tried before the buffered ones. */
   streamRoutes?: readonly StreamRoute[];
+  /** Resolves when everything the handlers wrote is committed; replies wait for it. */
+  durable?: () => Promise<void>;
 }): Promise<RunningServer> {
   const { routes, log } = options;
   const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
@@ -212,14 +217,15 @@ export function startHttpServer(options: {
       });
       return;
     }
-    handle(routes, log, limits, state, req, res, options.onRequest).catch((err: unknown) => {
+    handle(routes, log, limits, state, req, res, options.onRequest, options.durable).catch((err: unknown) => {
       // handle() catches everything it can; this is the last line so a bug here cannot stop the stub.
       log.error({ err }, 'request handling failed');
       res.destroy();
     });
   });
   // Pilots keep connections alive between heartbeats; do not hold shutdown for them.
-  server.keepAliveTimeout = 5_000;
+  // Longer than a pilot's pause between calls under load, so a client rarely reuses a socket the server is closing.
+  server.keepAliveTimeout = 30_000;
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // Malformed request lines, bad headers, timeouts: node's parser refused them. Answer 400/408 and drop the socket.
     if (!socket.writable) return socket.destroy();

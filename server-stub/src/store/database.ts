@@ -9,6 +9,18 @@ import { join } from 'node:path';
 import { EVENT_RANGE_SCHEMA } from './event-range-store.js';
 
 export type Db = Database.Database;
+export type Statement = Database.Statement;
+
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/** A prepared statement, compiled once per database and reused (compiling costs more than running most of ours). */
+export function prepared(db: Db, sql: string): Database.Statement {
+  let byText = statements.get(db);
+  if (!byText) statements.set(db, (byText = new Map()));
+  let stmt = byText.get(sql);
+  if (!stmt) byText.set(sql, (stmt = db.prepare(sql)));
+  return stmt;
+}
 
 /** The first ids handed out; PanDA IDs are large, so ours look like them. */
 const FIRST_PANDA_ID = 1_000_001;
@@ -76,6 +88,10 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state_site ON jobs(state, site);
 CREATE INDEX IF NOT EXISTS jobs_by_task ON jobs(task_id, slot, attempt_nr);
+-- Dispatch walks the activated jobs of a site in dispatch order and stops at the first that fit: no scan, no sort.
+CREATE INDEX IF NOT EXISTS jobs_dispatch_order ON jobs(state, site, priority DESC, panda_id);
+-- Whether a task still has jobs in flight, without reading its finished ones.
+CREATE INDEX IF NOT EXISTS jobs_by_task_state ON jobs(task_id, state);
 CREATE TABLE IF NOT EXISTS job_history (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   panda_id INTEGER NOT NULL,

@@ -5,7 +5,7 @@
  */
 import type { EventRangeStatusCode } from '../../../pilot/src/protocol/index.js';
 import type { EventRangeRecord } from '../model/event-service.js';
-import type { Db } from './database.js';
+import { prepared, type Db } from './database.js';
 
 export const EVENT_RANGE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS es_tasks (
@@ -108,20 +108,20 @@ export class EventRangeStore {
   constructor(private readonly db: Db) {}
 
   setTask(taskId: number, s: EsTaskSettings): void {
-    this.db.prepare(`INSERT INTO es_tasks (task_id, ranges_per_job, range_attempts) VALUES (?, ?, ?)`).run(taskId, s.rangesPerJob, s.rangeAttempts);
+    prepared(this.db, `INSERT INTO es_tasks (task_id, ranges_per_job, range_attempts) VALUES (?, ?, ?)`).run(taskId, s.rangesPerJob, s.rangeAttempts);
   }
 
   /** The task's ES settings, or undefined for a plain task. */
   task(taskId: number): EsTaskSettings | undefined {
-    const row = this.db.prepare(`SELECT ranges_per_job, range_attempts FROM es_tasks WHERE task_id = ?`).get(taskId) as
+    const row = prepared(this.db, `SELECT ranges_per_job, range_attempts FROM es_tasks WHERE task_id = ?`).get(taskId) as
       | { ranges_per_job: number; range_attempts: number }
       | undefined;
     return row && { rangesPerJob: row.ranges_per_job, rangeAttempts: row.range_attempts };
   }
 
   insert(r: Omit<EventRangeRecord, 'errorCode' | 'errorDiag' | 'coreCount' | 'cpuConsumptionTime' | 'updatedAt'>): void {
-    this.db
-      .prepare(
+    prepared(
+      this.db,
         `INSERT INTO event_ranges (range_id, task_id, panda_id, job_slot, file_id, process_id, attempt_nr, start_event,
            last_event, lfn, guid, scope, quantum, status, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -133,33 +133,34 @@ export class EventRangeStore {
   }
 
   get(rangeId: string): EventRangeRecord | undefined {
-    const row = this.db.prepare(`SELECT * FROM event_ranges WHERE range_id = ?`).get(rangeId) as RangeRow | undefined;
+    const row = prepared(this.db, `SELECT * FROM event_ranges WHERE range_id = ?`).get(rangeId) as RangeRow | undefined;
     return row && toRecord(row);
   }
 
   /** Every range row of a job, in order of quantum and attempt. */
   forJob(pandaId: number): EventRangeRecord[] {
-    const rows = this.db.prepare(`SELECT * FROM event_ranges WHERE panda_id = ? ORDER BY process_id, attempt_nr`).all(pandaId) as RangeRow[];
+    const rows = prepared(this.db, `SELECT * FROM event_ranges WHERE panda_id = ? ORDER BY process_id, attempt_nr`).all(pandaId) as RangeRow[];
     return rows.map(toRecord);
   }
 
   /** Up to `n` ranges of a job in `status`, lowest quantum first. */
   withStatus(pandaId: number, status: EventRangeStatusCode, n: number): EventRangeRecord[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM event_ranges WHERE panda_id = ? AND status = ? ORDER BY process_id, attempt_nr LIMIT ?`)
+    const rows = prepared(
+      this.db,
+      `SELECT * FROM event_ranges WHERE panda_id = ? AND status = ? ORDER BY process_id, attempt_nr LIMIT ?`)
       .all(pandaId, status, n) as RangeRow[];
     return rows.map(toRecord);
   }
 
   /** Ranges ready to hand out in a task (jobset). */
   countReady(taskId: number): number {
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM event_ranges WHERE task_id = ? AND status = 0`).get(taskId) as { n: number }).n;
+    return (prepared(this.db, `SELECT COUNT(*) AS n FROM event_ranges WHERE task_id = ? AND status = 0`).get(taskId) as { n: number }).n;
   }
 
   /** The latest attempt of every range slot of a job slot, across the job's attempts. */
   latestOfSlot(taskId: number, jobSlot: number): EventRangeRecord[] {
-    const rows = this.db
-      .prepare(
+    const rows = prepared(
+      this.db,
         `SELECT * FROM event_ranges r WHERE task_id = ? AND job_slot = ? AND id =
            (SELECT MAX(id) FROM event_ranges s WHERE s.task_id = r.task_id AND s.job_slot = r.job_slot
               AND s.file_id = r.file_id AND s.process_id = r.process_id)
@@ -170,8 +171,8 @@ export class EventRangeStore {
   }
 
   update(rangeId: string, changes: RangeChanges, at: string): void {
-    this.db
-      .prepare(
+    prepared(
+      this.db,
         `UPDATE event_ranges SET status = ?, error_code = COALESCE(?, error_code), error_diag = COALESCE(?, error_diag),
            core_count = COALESCE(?, core_count), cpu_time = COALESCE(?, cpu_time), updated_at = ? WHERE range_id = ?`,
       )
@@ -181,14 +182,15 @@ export class EventRangeStore {
   /** Moves every range of a job in one of `from` to `to`. */
   moveAll(pandaId: number, from: readonly EventRangeStatusCode[], to: EventRangeStatusCode, at: string): number {
     const marks = from.map(() => '?').join(', ');
-    return this.db
-      .prepare(`UPDATE event_ranges SET status = ?, updated_at = ? WHERE panda_id = ? AND status IN (${marks})`)
+    return prepared(
+      this.db,
+      `UPDATE event_ranges SET status = ?, updated_at = ? WHERE panda_id = ? AND status IN (${marks})`)
       .run(to, at, pandaId, ...from).changes;
   }
 
   /** Number of ranges per status name code, for the summary. */
   countByStatus(): Record<string, number> {
-    const rows = this.db.prepare(`SELECT status, COUNT(*) AS n FROM event_ranges GROUP BY status`).all() as { status: number; n: number }[];
+    const rows = prepared(this.db, `SELECT status, COUNT(*) AS n FROM event_ranges GROUP BY status`).all() as { status: number; n: number }[];
     return Object.fromEntries(rows.map((r) => [String(r.status), r.n]));
   }
 }

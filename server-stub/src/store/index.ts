@@ -1,6 +1,7 @@
 /** The stub's persistent state: one SQLite database, three stores. */
 import { openDatabase, type Db } from './database.js';
 import { EventRangeStore } from './event-range-store.js';
+import { groupCommit } from './group-commit.js';
 import { JobStore } from './job-store.js';
 import { TaskStore } from './task-store.js';
 import { UpdateStore } from './update-store.js';
@@ -20,14 +21,17 @@ export interface Stores {
   readonly updates: UpdateStore;
   readonly ranges: EventRangeStore;
   readonly workers: WorkerStore;
-  /** Runs `fn` in one write transaction (BEGIN IMMEDIATE), so concurrent writers never interleave. */
+  /** Runs `fn` atomically (a savepoint in the current group-commit batch), so concurrent writers never interleave. */
   atomically<T>(fn: () => T): T;
+  /** Resolves once every write made so far is committed to disk: a reply about a write waits for this. */
+  durable(): Promise<void>;
   close(): void;
 }
 
 /** Opens the stores under `dataDir`. */
 export function openStores(dataDir: string): Stores {
   const db = openDatabase(dataDir);
+  const commits = groupCommit(db);
   return {
     db,
     jobs: new JobStore(db),
@@ -35,7 +39,11 @@ export function openStores(dataDir: string): Stores {
     updates: new UpdateStore(db),
     ranges: new EventRangeStore(db),
     workers: new WorkerStore(db),
-    atomically: <T>(fn: () => T): T => db.transaction(fn).immediate(),
-    close: () => db.close(),
+    atomically: <T>(fn: () => T): T => commits.atomically(fn),
+    durable: () => commits.durable(),
+    close: () => {
+      commits.flush();
+      db.close();
+    },
   };
 }

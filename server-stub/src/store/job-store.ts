@@ -5,7 +5,7 @@
  */
 import type { ServerJobState } from '../../../pilot/src/protocol/index.js';
 import type { JobRecord, JobTransition, PilotReport } from '../model/records.js';
-import type { Db } from './database.js';
+import { prepared, type Db } from './database.js';
 
 interface JobRow {
   panda_id: number;
@@ -125,8 +125,8 @@ export class JobStore {
 
   /** Inserts a job; `nameFor` makes the jobName from the PandaID SQLite assigned. */
   insert(job: NewJob, nameFor: (pandaId: number) => string): JobRecord {
-    const info = this.db
-      .prepare(
+    const info = prepared(
+      this.db,
         `INSERT INTO jobs (task_id, slot, name, job_name, jobset_id, attempt_nr, state, command, cores,
            min_ram_count, max_disk_count, max_walltime, resource_type, label, site, priority, log_guid,
            retry_of, created_at, state_changed_at)
@@ -138,7 +138,7 @@ export class JobStore {
         job.priority, job.logGuid, job.retryOf, job.createdAt, job.createdAt,
       );
     const pandaId = Number(info.lastInsertRowid);
-    this.db.prepare(`UPDATE jobs SET job_name = ? WHERE panda_id = ?`).run(nameFor(pandaId), pandaId);
+    prepared(this.db, `UPDATE jobs SET job_name = ? WHERE panda_id = ?`).run(nameFor(pandaId), pandaId);
     this.addHistory({ pandaId, at: job.createdAt, from: null, to: job.state, reason: 'created' });
     const created = this.get(pandaId);
     if (!created) throw new Error(`job ${pandaId} vanished after insert`);
@@ -146,7 +146,7 @@ export class JobStore {
   }
 
   get(pandaId: number): JobRecord | undefined {
-    const row = this.db.prepare(`SELECT * FROM jobs WHERE panda_id = ?`).get(pandaId) as JobRow | undefined;
+    const row = prepared(this.db, `SELECT * FROM jobs WHERE panda_id = ?`).get(pandaId) as JobRow | undefined;
     return row && toRecord(row);
   }
 
@@ -163,18 +163,48 @@ export class JobStore {
       args.push(filter.state);
     }
     const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY panda_id`;
-    return (this.db.prepare(sql).all(...args) as JobRow[]).map(toRecord);
+    return (prepared(this.db, sql).all(...args) as JobRow[]).map(toRecord);
   }
 
   /** Activated jobs on one site: the dispatch candidates. */
   activatedOn(site: string): JobRecord[] {
-    return (this.db.prepare(`SELECT * FROM jobs WHERE state = 'activated' AND site = ?`).all(site) as JobRow[]).map(toRecord);
+    return (prepared(this.db, `SELECT * FROM jobs WHERE state = 'activated' AND site = ?`).all(site) as JobRow[]).map(toRecord);
+  }
+
+  /**
+   * Activated jobs on one site in dispatch order (highest priority, then the
+   * oldest PandaID), read lazily from the index: a caller that stops after
+   * the first few fitting jobs never reads the rest.
+   */
+  *activatedInOrder(site: string): Generator<JobRecord, void, undefined> {
+    // Cached: the walk always ends (or is returned) before the next dispatch, which runs this statement again.
+    const stmt = prepared(this.db, `SELECT * FROM jobs WHERE state = 'activated' AND site = ? ORDER BY priority DESC, panda_id`);
+    for (const row of stmt.iterate(site) as IterableIterator<JobRow>) yield toRecord(row);
+  }
+
+  /**
+   * Whether a task has a job past `defined` that is not final yet. Such a job
+   * is always its slot's latest attempt (a retry is made only once the
+   * previous attempt failed), so the task is running whatever else holds.
+   */
+  hasJobInFlight(taskId: number): boolean {
+    const row = prepared(
+      this.db,
+      `SELECT 1 FROM jobs WHERE task_id = ? AND state IN ('activated', 'sent', 'starting', 'running', 'holding', 'transferring') LIMIT 1`,
+    ).get(taskId);
+    return row !== undefined;
+  }
+
+  /** Jobs of one task per state (all attempts), counted in SQL. */
+  countByStateOfTask(taskId: number): Record<string, number> {
+    const rows = prepared(this.db, `SELECT state, COUNT(*) AS n FROM jobs WHERE task_id = ? GROUP BY state`).all(taskId) as { state: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
   }
 
   /** The latest attempt of every job slot of a task. */
   latestAttempts(taskId: number): JobRecord[] {
-    const rows = this.db
-      .prepare(
+    const rows = prepared(
+      this.db,
         `SELECT * FROM jobs j WHERE task_id = ? AND attempt_nr =
            (SELECT MAX(attempt_nr) FROM jobs k WHERE k.task_id = j.task_id AND k.slot = j.slot)
          ORDER BY slot`,
@@ -201,28 +231,30 @@ export class JobStore {
       sql += ' AND state = ?';
       args.push(ifState);
     }
-    return this.db.prepare(sql).run(...args).changes === 1;
+    return prepared(this.db, sql).run(...args).changes === 1;
   }
 
   /** Moves a job to a new state and records the transition. */
   transition(pandaId: number, from: ServerJobState, to: ServerJobState, at: string, reason: string, extra: JobChanges = {}): boolean {
     const changed = this.update(pandaId, { ...extra, state: to }, from);
     if (changed) {
-      this.db.prepare(`UPDATE jobs SET state_changed_at = ? WHERE panda_id = ?`).run(at, pandaId);
+      prepared(this.db, `UPDATE jobs SET state_changed_at = ? WHERE panda_id = ?`).run(at, pandaId);
       this.addHistory({ pandaId, at, from, to, reason });
     }
     return changed;
   }
 
   addHistory(t: JobTransition): void {
-    this.db
-      .prepare(`INSERT INTO job_history (panda_id, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?)`)
+    prepared(
+      this.db,
+      `INSERT INTO job_history (panda_id, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?)`)
       .run(t.pandaId, t.at, t.from, t.to, t.reason);
   }
 
   history(pandaId: number): JobTransition[] {
-    const rows = this.db
-      .prepare(`SELECT panda_id, at, from_state, to_state, reason FROM job_history WHERE panda_id = ? ORDER BY id`)
+    const rows = prepared(
+      this.db,
+      `SELECT panda_id, at, from_state, to_state, reason FROM job_history WHERE panda_id = ? ORDER BY id`)
       .all(pandaId) as { panda_id: number; at: string; from_state: string | null; to_state: string; reason: string }[];
     return rows.map((r) => ({
       pandaId: r.panda_id,
@@ -235,7 +267,7 @@ export class JobStore {
 
   /** Number of jobs per state. */
   countByState(): Record<string, number> {
-    const rows = this.db.prepare(`SELECT state, COUNT(*) AS n FROM jobs GROUP BY state`).all() as { state: string; n: number }[];
+    const rows = prepared(this.db, `SELECT state, COUNT(*) AS n FROM jobs GROUP BY state`).all() as { state: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.state, r.n]));
   }
 }

@@ -1,6 +1,6 @@
 /** Tasks and submissions (PanDA's requests) in SQLite. */
 import type { TaskRecord, TaskStatus } from '../model/records.js';
-import type { Db } from './database.js';
+import { prepared, type Db } from './database.js';
 
 interface TaskRow {
   task_id: number;
@@ -48,12 +48,12 @@ export class TaskStore {
 
   /** Opens a submission and returns its request id (PanDA's reqID). */
   newRequest(workflow: string | null, at: string): number {
-    return Number(this.db.prepare(`INSERT INTO requests (workflow, submitted_at) VALUES (?, ?)`).run(workflow, at).lastInsertRowid);
+    return Number(prepared(this.db, `INSERT INTO requests (workflow, submitted_at) VALUES (?, ?)`).run(workflow, at).lastInsertRowid);
   }
 
   insert(task: Omit<TaskRecord, 'taskId'>): TaskRecord {
-    const info = this.db
-      .prepare(
+    const info = prepared(
+      this.db,
         `INSERT INTO tasks (request_id, workflow, name, site, label, cores, memory_mb, walltime_sec, max_attempts,
            memory_boost, max_memory_mb, priority, after_json, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -67,12 +67,12 @@ export class TaskStore {
   }
 
   get(taskId: number): TaskRecord | undefined {
-    const row = this.db.prepare(`SELECT * FROM tasks WHERE task_id = ?`).get(taskId) as TaskRow | undefined;
+    const row = prepared(this.db, `SELECT * FROM tasks WHERE task_id = ?`).get(taskId) as TaskRow | undefined;
     return row && toRecord(row);
   }
 
   list(): TaskRecord[] {
-    return (this.db.prepare(`SELECT * FROM tasks ORDER BY task_id`).all() as TaskRow[]).map(toRecord);
+    return (prepared(this.db, `SELECT * FROM tasks ORDER BY task_id`).all() as TaskRow[]).map(toRecord);
   }
 
   /** Tasks whose `after` names `taskId`. */
@@ -81,11 +81,11 @@ export class TaskStore {
   }
 
   setStatus(taskId: number, status: TaskStatus): void {
-    this.db.prepare(`UPDATE tasks SET status = ? WHERE task_id = ?`).run(status, taskId);
+    prepared(this.db, `UPDATE tasks SET status = ? WHERE task_id = ?`).run(status, taskId);
   }
 
   countByStatus(): Record<string, number> {
-    const rows = this.db.prepare(`SELECT status, COUNT(*) AS n FROM tasks GROUP BY status`).all() as { status: string; n: number }[];
+    const rows = prepared(this.db, `SELECT status, COUNT(*) AS n FROM tasks GROUP BY status`).all() as { status: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 }

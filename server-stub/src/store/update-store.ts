@@ -1,6 +1,6 @@
 /** Every update request a pilot sent, in arrival order, as received. */
 import type { Dialect, UpdateRecord } from '../model/records.js';
-import type { Db } from './database.js';
+import { prepared, type Db } from './database.js';
 
 interface UpdateRow {
   id: number;
@@ -35,8 +35,8 @@ export class UpdateStore {
   constructor(private readonly db: Db) {}
 
   insert(u: Omit<UpdateRecord, 'id'>): UpdateRecord {
-    const info = this.db
-      .prepare(
+    const info = prepared(
+      this.db,
         `INSERT INTO updates (panda_id, received_at, dialect, method, params_json, seq_header, result, command, order_violation)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -46,21 +46,21 @@ export class UpdateStore {
 
   /** All updates of a job, in the order they arrived. */
   forJob(pandaId: number): UpdateRecord[] {
-    return (this.db.prepare(`SELECT * FROM updates WHERE panda_id = ? ORDER BY id`).all(pandaId) as UpdateRow[]).map(toRecord);
+    return (prepared(this.db, `SELECT * FROM updates WHERE panda_id = ? ORDER BY id`).all(pandaId) as UpdateRow[]).map(toRecord);
   }
 
   /** The most recent update of a job: what an order check compares against. */
   last(pandaId: number): UpdateRecord | undefined {
-    const row = this.db.prepare(`SELECT * FROM updates WHERE panda_id = ? ORDER BY id DESC LIMIT 1`).get(pandaId) as UpdateRow | undefined;
+    const row = prepared(this.db, `SELECT * FROM updates WHERE panda_id = ? ORDER BY id DESC LIMIT 1`).get(pandaId) as UpdateRow | undefined;
     return row && toRecord(row);
   }
 
   /** Totals for the summary. */
   totals(): { total: number; byResult: Record<string, number>; byDialect: Record<string, number>; orderViolations: number } {
-    const count = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
+    const count = (sql: string) => (prepared(this.db, sql).get() as { n: number }).n;
     const group = (col: string) =>
       Object.fromEntries(
-        (this.db.prepare(`SELECT ${col} AS k, COUNT(*) AS n FROM updates GROUP BY ${col}`).all() as { k: string; n: number }[]).map(
+        (prepared(this.db, `SELECT ${col} AS k, COUNT(*) AS n FROM updates GROUP BY ${col}`).all() as { k: string; n: number }[]).map(
           (r) => [r.k, r.n],
         ),
       );

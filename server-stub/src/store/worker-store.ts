@@ -4,7 +4,7 @@
  * Harvester's worker row; the stub only has to show what arrived.
  */
 import type { Dialect } from '../model/records.js';
-import type { Db } from './database.js';
+import { prepared, type Db } from './database.js';
 
 /** One worker status report. */
 export interface WorkerStatusRecord {
@@ -34,15 +34,16 @@ export class WorkerStore {
   constructor(private readonly db: Db) {}
 
   insert(w: Omit<WorkerStatusRecord, 'id'>): WorkerStatusRecord {
-    const info = this.db
-      .prepare(`INSERT INTO worker_status (received_at, dialect, harvester_id, worker_id, status, node_id, site) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+    const info = prepared(
+      this.db,
+      `INSERT INTO worker_status (received_at, dialect, harvester_id, worker_id, status, node_id, site) VALUES (?, ?, ?, ?, ?, ?, ?)`)
       .run(w.receivedAt, w.dialect, w.harvesterId, w.workerId, w.status, w.nodeId, w.site);
     return { ...w, id: Number(info.lastInsertRowid) };
   }
 
   /** Every report, in arrival order. */
   list(): WorkerStatusRecord[] {
-    return (this.db.prepare(`SELECT * FROM worker_status ORDER BY id`).all() as WorkerRow[]).map((r) => ({
+    return (prepared(this.db, `SELECT * FROM worker_status ORDER BY id`).all() as WorkerRow[]).map((r) => ({
       id: r.id,
       receivedAt: r.received_at,
       dialect: r.dialect as Dialect,

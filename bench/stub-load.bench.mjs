@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+// Rubin DC2 step 1 at once: 11,461 simulated pilots against the real stub (dist/panda-stub.mjs, its own
+// process, loopback only), each doing getJob → starting → two heartbeats → final, in both dialects.
+// Prints requests/s and p50/p99/max latency per call, durable updates/s (a reply leaves only after the
+// update is committed with synchronous=FULL) and the time until every job went sent → starting.
+// Bounded: --timeout seconds per dialect (default 300); every pilot stops by then.
+//
+// Options: --pilots N (default 11461), --dialect legacy|v1|both (default both), --concurrency C (sockets,
+// default 256), --payload-ms M (pause before the first heartbeat, default 2000), --timeout S,
+// --profile (CPU profile of the stub: the top functions by self time are printed, the .cpuprofile kept),
+// --keep (keep the data dirs). Needs `node build.mjs` first (npm run bench does it).
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+
+const root = path.resolve(import.meta.dirname, '..');
+const { values } = parseArgs({
+  options: {
+    pilots: { type: 'string', default: '11461' },
+    dialect: { type: 'string', default: 'both' },
+    concurrency: { type: 'string', default: '256' },
+    'payload-ms': { type: 'string', default: '2000' },
+    timeout: { type: 'string', default: '300' },
+    profile: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const pilots = Number(values.pilots);
+const dialects = values.dialect === 'both' ? ['legacy', 'v1'] : [values.dialect];
+
+const outdir = path.join(root, 'bench', '.build');
+mkdirSync(outdir, { recursive: true });
+const outfile = path.join(outdir, 'stub-load.mjs');
+await build({ entryPoints: [path.join(root, 'test', 'support', 'stub-load.ts')], outfile, bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning' });
+const { runLoad, formatLoad } = await import(pathToFileURL(outfile).href);
+
+function startStub(dataDir, profileDir) {
+  const args = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(root, 'dist', 'panda-stub.mjs'), 'serve', '--port', '0', '--data', dataDir, '--site-config', 'none'];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
+  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`stub did not start: ${err}`)), 30_000);
+    createInterface({ input: child.stdout }).once('line', (line) => {
+      clearTimeout(timer);
+      const m = /^listening (\S+)$/.exec(line);
+      m ? resolve({ url: m[1], child, exited }) : reject(new Error(`unexpected: ${line}`));
+    });
+  });
+}
+
+/** Self time per function from a .cpuprofile, top n, as "ms  %  function (file:line)". */
+function topFunctions(file, n = 15) {
+  const prof = JSON.parse(readFileSync(file, 'utf8'));
+  const self = new Map();
+  const byId = new Map(prof.nodes.map((node) => [node.id, node]));
+  const dt = prof.timeDeltas;
+  let total = 0;
+  prof.samples.forEach((id, i) => {
+    const node = byId.get(id);
+    const { functionName, url, lineNumber } = node.callFrame;
+    const key = `${functionName || '(anonymous)'} (${path.basename(url || 'native')}:${lineNumber + 1})`;
+    const ms = (dt[i] ?? 0) / 1000;
+    self.set(key, (self.get(key) ?? 0) + ms);
+    total += ms;
+  });
+  return [...self].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, ms]) => `${ms.toFixed(0).padStart(8)} ms ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${k}`);
+}
+
+const summaries = [];
+for (const dialect of dialects) {
+  const dataDir = mkdtempSync(path.join(tmpdir(), `stub-load-${dialect}-`));
+  const profileDir = values.profile ? path.join(dataDir, 'profile') : undefined;
+  const stub = await startStub(dataDir, profileDir);
+  try {
+    const submitStart = Date.now();
+    const task = { name: `dc2-step1-${dialect}`, site: 'LOCAL_Rubin', command: 'true', count: pilots, memoryMB: 2000 };
+    const res = await fetch(`${stub.url}/stub/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(task) });
+    if (res.status !== 201) throw new Error(`submit: ${res.status} ${await res.text()}`);
+    console.log(`${dialect}: submitted ${pilots} jobs in ${((Date.now() - submitStart) / 1000).toFixed(1)} s`);
+    const result = await runLoad({
+      url: stub.url,
+      pilots,
+      dialect,
+      concurrency: Number(values.concurrency),
+      deadlineMs: Date.now() + Number(values.timeout) * 1000,
+      site: 'LOCAL_Rubin',
+      payloadMs: Number(values['payload-ms']),
+      retry: false,
+    });
+    console.log(formatLoad(dialect, result));
+    const summary = await (await fetch(`${stub.url}/stub/summary`)).json();
+    console.log(`${dialect}: stub says jobs ${JSON.stringify(summary.jobs)}, updates ${summary.updates.total}, order violations ${summary.order_violations}`);
+    summaries.push({ dialect, ok: result.errors === 0 && result.refusals === 0 && summary.jobs.finished === pilots });
+  } finally {
+    stub.child.kill('SIGTERM');
+    await stub.exited;
+    if (profileDir) {
+      const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+      if (file) {
+        console.log(`${dialect}: stub CPU profile ${path.join(profileDir, file)}; top functions by self time:`);
+        for (const line of topFunctions(path.join(profileDir, file))) console.log(line);
+      }
+    }
+    if (values.keep || values.profile) console.log(`${dialect}: data kept in ${dataDir}`);
+    else rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+process.exitCode = summaries.every((s) => s.ok) ? 0 : 1;
