@@ -69,10 +69,14 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!done) (done = true), resolve(Buffer.concat(chunks));
+      if (done) return;
+      done = true;
+      resolve(Buffer.concat(chunks));
     });
     req.on('error', (err) => {
-      if (!done) (done = true), reject(err);
+      if (done) return;
+      done = true;
+      reject(err);
     });
   });
 }
