@@ -23,8 +23,13 @@ export interface FaultProxyOptions {
   seed: number;
   /** Chance that a faultable request gets a fault. */
   rate: number;
-  /** Faults happen only during this long after start (ms). */
+  /** Faults happen only during this long after start (ms)… */
   activeMs: number;
+  /**
+   * …or longer, until this many were injected (at most 3 × activeMs): on a loaded machine the
+   * clients make fewer requests in the same time, and a fault test with too few faults proves nothing.
+   */
+  minFaults?: number;
   maxFaults: number;
   /** How long a delayed request is held before it is forwarded (make it longer than the client timeout). */
   delayMs: number;
@@ -97,7 +102,9 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   };
 
   const choose = (path: string): RequestFault | null => {
-    if (Date.now() - started > opts.activeMs || injected >= opts.maxFaults) return null;
+    const elapsed = Date.now() - started;
+    const windowOver = elapsed > opts.activeMs && (injected >= (opts.minFaults ?? 0) || elapsed > 3 * opts.activeMs);
+    if (windowOver || injected >= opts.maxFaults) return null;
     const any = faultPath.test(path);
     if (!any && !safePath.test(path)) return null;
     if (random() >= opts.rate) return null;

@@ -122,7 +122,12 @@ export async function runFaultScenario(o: ScenarioOptions): Promise<ScenarioResu
     // still be running); once more when they are done.
     let recovered = 0;
     let recoverExit: number | null = null;
+    // The pilot writes every final update to disk before its first send and renames it .acked once
+    // acknowledged, so "kept" means still pending when a recovery looks: those are what it must deliver.
+    let keptSeen = 0;
     const recover = async (when: string) => {
+      const pending = findFinalUpdates(workRoot).filter((f) => path.basename(f) === 'final-update.json').length;
+      keptSeen += pending;
       if (findFinalUpdates(workRoot).length === 0) return;
       const rec = await runPilotProcess(['--recover', workRoot, '--url', stub.url, '--quiet'], { timeoutMs: 60_000 });
       recoverExit = Math.max(recoverExit ?? 0, rec.code ?? 70);
@@ -140,7 +145,7 @@ export async function runFaultScenario(o: ScenarioOptions): Promise<ScenarioResu
     await proxy.stop();
     await early;
     await recover('pilots done');
-    const keptFinals = countKeptFinals(workRoot);
+    const keptFinals = keptSeen;
 
     // Dispatches whose reply never reached a pilot: the watchdog fails them (102) and the server retries
     // them; a clean pilot (no faults) then runs what is left, as the next pilot on the queue would.
@@ -223,17 +228,6 @@ export async function runFaultScenario(o: ScenarioOptions): Promise<ScenarioResu
 }
 
 /** Final-update files the pilots wrote under `root`, whatever became of them since (acked, refused, …). */
-function countKeptFinals(root: string): number {
-  let n = 0;
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(path.join(dir, e.name));
-      else if (/^final-update\.json(\.(acked|refused|invalid))?$/.test(e.name)) n += 1;
-    }
-  };
-  walk(root);
-  return n;
-}
 
 /** The figures as a table, one column per run. */
 export function formatResults(results: readonly ScenarioResult[]): string {
