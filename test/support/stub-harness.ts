@@ -31,11 +31,12 @@ export interface Reply {
   status: number;
   contentType: string;
   text: string;
+  headers: Headers;
 }
 
 async function send(url: string, init: RequestInit): Promise<Reply> {
   const res = await fetch(url, init);
-  return { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text() };
+  return { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text(), headers: res.headers };
 }
 
 /** POSTs a form-urlencoded body. */

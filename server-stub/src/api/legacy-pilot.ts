@@ -35,10 +35,10 @@ export function pythonArgumentError(method: string, params: Record<string, unkno
 const INT_TEXT = /^\s*-?\d+\s*$/;
 
 /** What `updateJob` answers (shared by updateJobsInBulk), or the error text when the job id is not an integer (server: HTTP 500). */
-function updateJob(engine: StubEngine, params: Record<string, string>, seqHeader: string | null, method: string): Record<string, unknown> | string {
+function updateJob(engine: StubEngine, params: Record<string, string>, seqHeader: string | null, method: string): UpdateAnswer | string {
   const jobId = params.jobId ?? '';
   // pilot3 sends jobId=NULL to abort; the server acknowledges and does nothing.
-  if (jobId === 'NULL') return { StatusCode: StatusCode.OK };
+  if (jobId === 'NULL') return { reply: { StatusCode: StatusCode.OK }, violation: null };
   if (!INT_TEXT.test(jobId)) return `invalid literal for int() with base 10: '${jobId}'`;
   const attempt = params.attemptNr;
   const outcome = engine.update({
@@ -52,11 +52,28 @@ function updateJob(engine: StubEngine, params: Record<string, string>, seqHeader
     params,
     seqHeader,
   });
-  // Refused by the order rules: not applied, and the reply says so (a real server would have applied it).
-  if (outcome.order.kind === 'violation' && outcome.command === 'NULL') return { StatusCode: StatusCode.FAILED, errorDialog: `order violation: ${outcome.order.reason}` };
+  // An order violation is answered as the real server answers (silently, or with its guards' command);
+  // only the X-PanDA-Stub-Violation header, the summary and the job page tell.
+  const violation = outcome.order.kind === 'violation' ? outcome.order.reason : null;
   // An invalid state is acknowledged without a command, as the server does.
-  if (outcome.decision?.kind === 'invalid') return { StatusCode: StatusCode.OK };
-  return { StatusCode: StatusCode.OK, command: outcome.command };
+  if (outcome.decision?.kind === 'invalid') return { reply: { StatusCode: StatusCode.OK }, violation };
+  return { reply: { StatusCode: StatusCode.OK, command: outcome.command }, violation };
+}
+
+/** What one updateJob answers, and the order violation the stub saw in it (not on the wire except as a header). */
+interface UpdateAnswer {
+  reply: Record<string, unknown>;
+  violation: string | null;
+}
+
+/** The reply header that shows order violations without changing the answer. */
+export const VIOLATION_HEADER = 'x-panda-stub-violation';
+
+function withViolations(reply: StubReply, violations: ReadonlyMap<string, string>): StubReply {
+  if (violations.size === 0) return reply;
+  // One update: the reason; a bulk call: a JSON map PandaID → reason, like the bulk sequence header.
+  const value = violations.size === 1 && violations.has('') ? (violations.get('') ?? '') : JSON.stringify(Object.fromEntries(violations));
+  return { ...reply, headers: { ...reply.headers, [VIOLATION_HEADER]: value } };
 }
 
 function getJob(engine: StubEngine, req: StubRequest, params: Record<string, string>): StubReply {
@@ -84,6 +101,7 @@ function updateJobsInBulk(engine: StubEngine, req: StubRequest, params: Record<s
   if (!Array.isArray(list)) return textReply(200, JSON.stringify([false, 'updateJobsInBulk failed: jobList is not a list']));
   // One header cannot carry a sequence per job: bulk requests carry a JSON map PandaID → sequence.
   const seqs = parseBulkSeqHeader(header(req, BULK_SEQ_HEADER));
+  const violations = new Map<string, string>();
   for (const item of list as Record<string, unknown>[]) {
     const one: Record<string, string> = {};
     for (const [k, v] of Object.entries(item ?? {})) if (v !== null && v !== undefined) one[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
@@ -92,9 +110,10 @@ function updateJobsInBulk(engine: StubEngine, req: StubRequest, params: Record<s
     if (error) return textReply(200, JSON.stringify([false, `updateJobsInBulk failed with TypeError ${error}`]));
     const result = updateJob(engine, one, seqs.get(one.jobId ?? '') ?? null, 'updateJobsInBulk');
     if (typeof result === 'string') return textReply(200, JSON.stringify([false, `updateJobsInBulk failed with ValueError ${result}`]));
-    replies.push(acceptsJson(req) ? result : encodeLegacyForm(result));
+    if (result.violation !== null) violations.set(one.jobId ?? '', result.violation);
+    replies.push(acceptsJson(req) ? result.reply : encodeLegacyForm(result.reply));
   }
-  return textReply(200, JSON.stringify([true, replies]));
+  return withViolations(textReply(200, JSON.stringify([true, replies])), violations);
 }
 
 function getStatus(engine: StubEngine, params: Record<string, string>): StubReply {
@@ -187,7 +206,8 @@ export function legacyRoutes(engine: StubEngine, quirks: ReadonlySet<ServerQuirk
         return getJob(engine, req, params);
       case 'updateJob': {
         const result = updateJob(engine, params, header(req, 'x-panda-update-seq') ?? null, 'updateJob');
-        return typeof result === 'string' ? textReply(500, result) : legacyReply(req, result);
+        if (typeof result === 'string') return textReply(500, result);
+        return withViolations(legacyReply(req, result.reply), new Map(result.violation === null ? [] : [['', result.violation]]));
       }
       case 'updateJobsInBulk':
         return updateJobsInBulk(engine, req, params);

@@ -50,6 +50,8 @@ interface Envelope {
   success: boolean;
   message: string;
   data: unknown;
+  /** The stub's order verdict, never in the JSON: it goes to the X-PanDA-Stub-Violation header. */
+  violation?: string;
 }
 
 function updateOne(engine: StubEngine, raw: Record<string, unknown>, p: Record<string, unknown>, seqHeader: string | null, method: string): Envelope {
@@ -70,17 +72,22 @@ function updateOne(engine: StubEngine, raw: Record<string, unknown>, p: Record<s
     params: raw,
     seqHeader,
   });
-  if (outcome.order.kind === 'violation' && outcome.command === 'NULL') {
-    // As the server answers a database-side failure: success, with a failed StatusCode and the reason.
-    const message = `order violation: ${outcome.order.reason}`;
-    return { success: true, message, data: { StatusCode: StatusCode.FAILED, ErrorDiag: message } };
-  }
-  return { success: true, message: '', data: { StatusCode: StatusCode.OK, command: outcome.command } };
+  // An order violation is answered as the server answers (it has no order rules); the header shows it.
+  const violation = outcome.order.kind === 'violation' ? outcome.order.reason : undefined;
+  return { success: true, message: '', data: { StatusCode: StatusCode.OK, command: outcome.command }, ...(violation ? { violation } : {}) };
+}
+
+/** The reply header that shows order violations without changing the answer. */
+const VIOLATION_HEADER = 'x-panda-stub-violation';
+
+/** The envelope as the server sends it (without the stub's note), plus the violation header when there was one. */
+function envelopeReply(e: Envelope): StubReply {
+  const reply = v1Reply(e.success, e.message, e.data);
+  return e.violation ? { ...reply, headers: { ...reply.headers, [VIOLATION_HEADER]: e.violation } } : reply;
 }
 
 function updateJob(engine: StubEngine, req: StubRequest, raw: Record<string, unknown>, p: Record<string, unknown>): StubReply {
-  const e = updateOne(engine, raw, p, header(req, 'x-panda-update-seq') ?? null, 'pilot/update_job');
-  return v1Reply(e.success, e.message, e.data);
+  return envelopeReply(updateOne(engine, raw, p, header(req, 'x-panda-update-seq') ?? null, 'pilot/update_job'));
 }
 
 /**
@@ -94,6 +101,7 @@ function updateJobsBulk(engine: StubEngine, req: StubRequest, p: Record<string, 
   if (!Array.isArray(list)) return v1Reply(false, 'failed with TypeError job_list is not a list', []);
   const seqs = parseBulkSeqHeader(header(req, BULK_SEQ_HEADER));
   const data: Envelope[] = [];
+  const violations: Record<string, string> = {};
   for (const item of list as unknown[]) {
     if (!item || typeof item !== 'object' || Array.isArray(item)) return v1Reply(false, 'failed with TypeError job_list entries must be objects', []);
     const entry = item as Record<string, unknown>;
@@ -107,9 +115,12 @@ function updateJobsBulk(engine: StubEngine, req: StubRequest, p: Record<string, 
       data.push({ success: false, message: coerced.message, data: null });
       continue;
     }
-    data.push(updateOne(engine, entry, coerced.values, seqs.get(String(coerced.values.job_id)) ?? null, 'pilot/update_jobs_bulk'));
+    const { violation, ...e } = updateOne(engine, entry, coerced.values, seqs.get(String(coerced.values.job_id)) ?? null, 'pilot/update_jobs_bulk');
+    if (violation) violations[String(coerced.values.job_id)] = violation;
+    data.push(e);
   }
-  return v1Reply(true, '', data);
+  const reply = v1Reply(true, '', data);
+  return Object.keys(violations).length ? { ...reply, headers: { ...reply.headers, [VIOLATION_HEADER]: JSON.stringify(violations) } } : reply;
 }
 
 function getJobStatus(engine: StubEngine, p: Record<string, unknown>): StubReply {

@@ -79,8 +79,9 @@ export function applyUpdate(
     }
     const decision = decideUpdate(job, { state: input.state, attemptNr: input.attemptNr });
     if (order.kind === 'violation') {
-      // Not applied. When the real server's guards would refuse it too (alreadydone, tobekilled), say what they say.
-      const command = decision.kind === 'reject' ? decision.command : 'NULL';
+      // Not applied, but answered as the real server answers it (it has no order rules): its guards' command
+      // (alreadydone, tobekilled) or the operator's command, silently otherwise. The violation is only counted and shown.
+      const command = decision.kind === 'invalid' ? 'NULL' : decision.command;
       stores.updates.insert({ ...record, result: REFUSED_RESULT, command, orderViolation: order.reason });
       return { decision: null, order, command };
     }
