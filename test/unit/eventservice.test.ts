@@ -7,10 +7,10 @@ import {
   coalesce,
   decideEsOutcome,
   findMapSources,
-  guardVerdict,
   loadRubinEsMap,
   parseEventRange,
   prefixLines,
+  rangeMemoryMB,
   rangeCommand,
   rangeInput,
   RangeReporter,
@@ -266,13 +266,11 @@ describe('executor helpers', () => {
     expect(batchSize(4, 120)).toBe(20);
     expect(batchSize(1, 3600)).toBe(2);
   });
-  it('stops a range over its memory, walltime or looping limit with the matching code', () => {
-    const limits = { maxRssKb: 1000, walltimeMs: 10_000, loopingMs: 5_000 };
-    expect(guardVerdict(limits, { rssKb: 999, elapsedMs: 9_999, quietMs: 4_999 })).toBeNull();
-    expect(guardVerdict(limits, { rssKb: 2000, elapsedMs: 0, quietMs: 0 })?.code).toBe(1235);
-    expect(guardVerdict(limits, { rssKb: 0, elapsedMs: 10_001, quietMs: 0 })?.code).toBe(1213);
-    expect(guardVerdict(limits, { rssKb: 0, elapsedMs: 0, quietMs: 5_001 })?.code).toBe(1150);
-    expect(guardVerdict({ maxRssKb: 0, walltimeMs: 0, loopingMs: 0 }, { rssKb: 1e9, elapsedMs: 1e9, quietMs: 1e9 })).toBeNull();
+  it("gives a range its share of the job's memory, with grace", () => {
+    expect(rangeMemoryMB(4000, 4, 2)).toBe(2000);
+    expect(rangeMemoryMB(1000, 3, 1)).toBe(333);
+    expect(rangeMemoryMB(0, 4, 2)).toBe(0);
+    expect(rangeMemoryMB(500, 0, 2)).toBe(1000);
   });
   it('prefixes every line of a range log with its worker', () => {
     expect(prefixLines('a\nb\n', 3)).toBe('Worker 3: a\nWorker 3: b\n');

@@ -21,9 +21,8 @@ import type { EventRangesApi, RangeReport } from '../protocol/index.js';
 import type { EventRange } from './event-range.js';
 import { decideEsOutcome, type EsFacts } from './es-outcome.js';
 import { batchSize, RangeFetcher } from './range-fetcher.js';
-import { rangeMemoryLimitKb } from './range-guard.js';
 import { RangeReporter, type ReportFate } from './range-reporter.js';
-import { notStarted, runRange, type RangeResult } from './range-runner.js';
+import { notStarted, runRange, type RangeResult, type RangeSupervisor } from './range-runner.js';
 import { findMapSources, loadRubinEsMap, rangeCommand, type RubinEsMap } from './rubin-map.js';
 import { appendWorkerLog } from './worker-log.js';
 
@@ -39,13 +38,24 @@ export interface EsSettings {
   reportDelayMs: number;
   /** Tries per range-report batch before its reports are kept on disk instead. */
   reportAttempts: number;
-  /** Process-tree sampling interval per range (ms). */
-  sampleMs: number;
-  /** Multiplier on a range's memory share before it is stopped. */
+  /** Multiplier on a range's share of the job's memory: the range's memory (its cgroup's limit). */
   rssGrace: number;
 }
 
-export const DEFAULT_ES_SETTINGS: EsSettings = { fatalExitCodes: [65], loopingLimitSec: 7200, reportDelayMs: 2000, reportAttempts: 5, sampleMs: 1000, rssGrace: 2 };
+export const DEFAULT_ES_SETTINGS: EsSettings = { fatalExitCodes: [65], loopingLimitSec: 7200, reportDelayMs: 2000, reportAttempts: 5, rssGrace: 2 };
+
+/**
+ * A range's memory (MB): its share of the job's memory (minRamCount split
+ * over the ranges running side by side) times a grace factor, since a
+ * quantum's peak may exceed its average share. 0 when the job set none.
+ */
+export function rangeMemoryMB(jobMemoryMB: number, concurrency: number, grace = 2): number {
+  if (jobMemoryMB <= 0) return 0;
+  return Math.round((jobMemoryMB / Math.max(1, concurrency)) * grace);
+}
+
+/** Makes the supervisor of one range: the pilot's one payload supervisor, with the range's memory and looping limit. */
+export type SuperviseRange = (range: EventRange, memoryMB: number, loopingLimitSec: number | null) => RangeSupervisor;
 
 /** Where the executor records the job's peak use, read by the job's heartbeats. */
 export interface PeakSink {
@@ -71,6 +81,8 @@ export interface EsRunInput {
   stop: AbortSignal;
   /** Aborted when the server said softkill. */
   softkill: AbortSignal;
+  /** Supervises each range as a payload of its own (cgroup, watchdogs, time series, leftovers). */
+  supervise: SuperviseRange;
   /** Aborted when the pilot itself is stopping (signal, lifetime): range reports get `killGraceMs`, no more retries. */
   hurry: AbortSignal;
   /** Keeps final range reports the server never answered (on disk, for recovery); returns where. */
@@ -136,11 +148,8 @@ export async function runEventService(input: EsRunInput): Promise<EsRunResult> {
   const running = new Map<number, { promise: Promise<void>; rssKb: number }>();
   let worker = 0;
   let longestSec: number | null = null;
-  const limits = {
-    maxRssKb: rangeMemoryLimitKb(job.minRamCount, cores, settings.rssGrace),
-    walltimeMs: job.maxWalltime * 1000,
-    loopingMs: job.loopingCheck ? settings.loopingLimitSec * 1000 : 0,
-  };
+  const memoryMB = rangeMemoryMB(job.minRamCount, cores, settings.rssGrace);
+  const loopingLimitSec = job.loopingCheck && settings.loopingLimitSec > 0 ? settings.loopingLimitSec : null;
   const fatalCodes = new Set(settings.fatalExitCodes);
 
   const finish = (result: RangeResult) => {
@@ -187,12 +196,11 @@ export async function runEventService(input: EsRunInput): Promise<EsRunResult> {
           PANDA_EVENTRANGE_LFN: range.LFN,
           PANDA_ES_WORKER: String(w),
         },
-        limits,
+        supervisor: input.supervise(range, memoryMB, loopingLimitSec),
         fatalExitCodes: fatalCodes,
         stop: input.stop,
         killGraceMs: input.killGraceMs,
         recordDir: input.recordDir,
-        sampleMs: settings.sampleMs,
         onSample: (rss) => {
           const slot = running.get(w);
           if (slot) slot.rssKb = rss;

@@ -1,19 +1,36 @@
 /**
  * Runs one range: its own directory `<jobDir>/<eventRangeID>/`, its own
- * process group, its own watchdog (memory, walltime, looping), and a result
- * that says what to report: finished, failed (retry may help) or fatal
- * (it will not).
+ * process group, and the pilot's one payload supervisor (the job's own:
+ * a memory cgroup of its own when the pilot may make one, the job's
+ * watchdogs, the monitor's time series, OOM evidence, leftovers killed),
+ * and a result that says what to report: finished, failed (retry may help)
+ * or fatal (it will not).
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { ErrorCode } from '../protocol/index.js';
 import { PilotError, truncateDiag } from '../errors/index.js';
-import { newestMtimeMs, sessionProcesses, totals } from '../monitor/index.js';
+import type { MonitorSample, OomEvidence } from '../monitor/index.js';
 import { PayloadProcess, type PayloadExit } from '../run/index.js';
-import { pause, type Sleep } from '../retry/index.js';
+import type { Sleep } from '../retry/index.js';
 import type { EventRange } from './event-range.js';
-import { guardVerdict, type RangeLimits } from './range-guard.js';
+
+/**
+ * What supervises one range's payload. The job runner hands in the pilot's
+ * one supervisor (lifecycle/payload-guard.ts, `PayloadGuard.forRange`), so
+ * the event service has no sampling loop of its own.
+ */
+export interface RangeSupervisor {
+  /** The cgroup.procs file the payload's launcher joins, when the range has a cgroup. */
+  readonly cgroupProcsFile: string | undefined;
+  /** Starts watching; `onVerdict` is told the first broken limit. */
+  start(pid: number, dir: string, outputFiles: string[], onVerdict: (err: PilotError) => void, sleep: Sleep | undefined, onSample: (sample: MonitorSample) => void): unknown;
+  /** Stops watching; for a failed payload, the OOM evidence (the kernel's line) if any. */
+  finish(exit: PayloadExit, failed: boolean): Promise<{ oom: OomEvidence | null }>;
+  /** Removes the range's cgroup, killing whatever is left in it. */
+  cleanup(): Promise<void>;
+}
 
 export type RangeOutcome = 'finished' | 'failed' | 'fatal';
 
@@ -39,7 +56,8 @@ export interface RangeRunInput {
   command: string;
   jobDir: string;
   env: NodeJS.ProcessEnv;
-  limits: RangeLimits;
+  /** The range's supervisor (made for this range, used once). */
+  supervisor: RangeSupervisor;
   /** Exit codes that mean "this input will never work": reported fatal. */
   fatalExitCodes: ReadonlySet<number>;
   /** Aborted (reason: a PilotError) when every range must stop now. */
@@ -47,9 +65,7 @@ export interface RangeRunInput {
   killGraceMs: number;
   /** Where the range's process group is recorded while it lives. */
   recordDir?: string | undefined;
-  /** How often the process tree is sampled (ms). */
-  sampleMs: number;
-  /** Each sample's RSS of this range's process group, for the job's peak. */
+  /** Each sample's RSS of this range's payload (kB), for the job's peak; 0 when it ended. */
   onSample?: ((rssKb: number) => void) | undefined;
   sleep?: Sleep | undefined;
 }
@@ -75,9 +91,11 @@ export function notStarted(range: EventRange, worker: number, dir: string, statu
 }
 
 export async function runRange(input: RangeRunInput): Promise<RangeResult> {
-  const { range, worker } = input;
+  const { range, worker, supervisor } = input;
   // The ID is five integers joined by dashes (checked on receipt), so it is a safe directory name.
   const dir = path.join(input.jobDir, range.eventRangeID);
+  const stdoutPath = path.join(dir, 'payload.stdout');
+  const stderrPath = path.join(dir, 'payload.stderr');
   let payload: PayloadProcess;
   try {
     mkdirSync(dir, { recursive: true });
@@ -85,11 +103,13 @@ export async function runRange(input: RangeRunInput): Promise<RangeResult> {
       command: input.command,
       cwd: dir,
       env: input.env,
-      stdoutPath: path.join(dir, 'payload.stdout'),
-      stderrPath: path.join(dir, 'payload.stderr'),
+      stdoutPath,
+      stderrPath,
+      cgroupProcsFile: supervisor.cgroupProcsFile,
       recordDir: input.recordDir,
     });
   } catch (err) {
+    await supervisor.cleanup();
     const code = err instanceof PilotError ? err.code : ErrorCode.PAYLOADEXECUTIONFAILURE;
     const diag = err instanceof PilotError ? err.diagnostic : (err as Error).message;
     return notStarted(range, worker, dir, 'failed', code, `cannot start event range: ${diag}`);
@@ -105,38 +125,38 @@ export async function runRange(input: RangeRunInput): Promise<RangeResult> {
   if (input.stop.aborted) onStop();
 
   let maxRssKb = 0;
-  const ended = new AbortController();
-  void payload.done.then(() => ended.abort());
-  const watch = (async () => {
-    const sleep = input.sleep ?? pause;
-    let lastLoopCheck = started;
-    let quietSince = started;
-    const loopEvery = Math.min(60_000, Math.max(input.sampleMs, input.limits.loopingMs / 4));
-    while (!ended.signal.aborted && stopReason === null) {
-      const t = totals(sessionProcesses(payload.pid));
-      maxRssKb = Math.max(maxRssKb, t.rssKb);
-      input.onSample?.(t.rssKb);
-      const now = Date.now();
-      if (input.limits.loopingMs > 0 && now - lastLoopCheck >= loopEvery) {
-        lastLoopCheck = now;
-        quietSince = Math.max(quietSince, newestMtimeMs(dir) ?? 0);
-      }
-      const verdict = guardVerdict(input.limits, { rssKb: t.rssKb, elapsedMs: now - started, quietMs: input.limits.loopingMs > 0 ? now - quietSince : 0 });
-      if (verdict) stopWith(verdict);
-      await sleep(input.sampleMs * (0.9 + Math.random() * 0.2), ended.signal).catch(() => undefined);
-    }
-  })();
+  supervisor.start(
+    payload.pid,
+    dir,
+    [stdoutPath, stderrPath],
+    (verdict) => stopWith(new PilotError(verdict.code, `event range: ${verdict.diagnostic}`)),
+    input.sleep,
+    (sample) => {
+      maxRssKb = Math.max(maxRssKb, sample.rss);
+      input.onSample?.(sample.rss);
+    },
+  );
 
-  const exit = await payload.done;
-  await watch;
-  input.onSample?.(0);
-  input.stop.removeEventListener('abort', onStop);
+  let exit: PayloadExit;
+  let oom: OomEvidence | null;
+  try {
+    exit = await payload.done;
+    input.stop.removeEventListener('abort', onStop);
+    const failed = exit.exitCode !== 0 || exit.signal !== null;
+    ({ oom } = await supervisor.finish(exit, failed && stopReason === null));
+  } finally {
+    input.onSample?.(0);
+    await supervisor.cleanup(); // the range's cgroup goes, and whatever it left running with it
+  }
   const status = shellStatus(exit);
   const cpuSec = (exit.cpuUserSec ?? 0) + (exit.cpuSysSec ?? 0);
   const base = { range, worker, exitCode: status, cpuSec, maxRssKb, wallSec: (Date.now() - started) / 1000, dir };
   const reason = stopReason as PilotError | null;
   if (reason) return { ...base, status: 'failed', errorCode: reason.code, errorDiag: truncateDiag(reason.diagnostic) };
+  if (exit.launchError) return { ...base, status: 'failed', errorCode: ErrorCode.INTERNALPILOTPROBLEM, errorDiag: truncateDiag(`event range: ${exit.launchError}`) };
   if (status === 0) return { ...base, status: 'finished', errorCode: 0, errorDiag: '' };
+  // 1212 only on evidence (the kernel's record, the cgroup's counter), never on status 137 alone; the kernel's words lead.
+  if (oom) return { ...base, status: 'failed', errorCode: ErrorCode.PAYLOADOUTOFMEMORY, errorDiag: oom.diagnostic.slice(0, 250) };
   const how = exit.signal && exit.exitCode === null ? `was killed by ${exit.signal}` : `exited with status ${status}`;
   const fatal = input.fatalExitCodes.has(status);
   const last = lastStderrLine(dir);

@@ -218,6 +218,7 @@ class JobRun {
   /** Event-service job: the ranges run as their own payloads (pilot/src/eventservice); heartbeats go on meanwhile. */
   private async executeEventService(jobDir: string, command: string): Promise<PayloadVerdict> {
     const settings = this.ctx.eventService ?? DEFAULT_ES_SETTINGS;
+    const monitor = this.ctx.monitor ?? DEFAULT_MONITOR_SETTINGS;
     const env = this.jobEnv(jobDir, esConcurrency(settings, this.ctx.env, this.job.coreCount));
     // The job's own payload files exist even when no range ever runs (the log tarball lists them).
     writeFileSync(path.join(jobDir, 'payload.stdout'), '', { flag: 'a' });
@@ -239,6 +240,9 @@ class JobRun {
       stop: this.jobStop.signal,
       softkill: this.softkill.signal,
       onCommand: (command) => this.onCommand({ statusCode: 0, command, raw: {} }),
+      // The one payload supervisor, for each range as for a job (the job's monitor settings, the range's memory).
+      supervise: (range, memoryMB, loopingLimitSec) =>
+        PayloadGuard.forRange(this.job, range.eventRangeID, memoryMB, monitor, loopingLimitSec, this.log.child({ eventRangeID: range.eventRangeID })),
       hurry: this.ctx.pilotSignal,
       keepReports: (reports, error) => keepRangeReports(this.ctx, jobDir, this.job, reports, error),
       peak: this.esPeak,

@@ -2,7 +2,10 @@
  * Everything that watches one payload: its own memory cgroup (when the pilot
  * may make one), the monitor loop with the watchdog limits, and, after the
  * end, the OOM evidence. The limits are plain functions of the job and the
- * settings; this class is the I/O around them.
+ * settings; this class is the I/O around them. It is the one supervisor:
+ * a job's payload and every event range of an event-service job run under
+ * it (`forRange`), so a range gets its own cgroup (1212 with the kernel's
+ * line), the same watchdogs and time series, and its leftovers killed.
  */
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -19,6 +22,7 @@ import {
   type CgroupLocation,
   type KernelRecord,
   type MetricsSummary,
+  type MonitorSample,
   type OomEvidence,
   type WatchdogLimits,
 } from '../monitor/index.js';
@@ -108,12 +112,12 @@ export class PayloadGuard {
   ) {}
 
   /** Makes the payload's cgroup when allowed; a refusal is logged and the payload runs watched by tree only. */
-  static prepare(job: JobDescription, settings: MonitorSettings, log: Logger): PayloadGuard {
+  static prepare(job: JobDescription, settings: MonitorSettings, log: Logger, cgroupName = `panda-${job.pandaId}-${job.attemptNr}-${process.pid}`): PayloadGuard {
     let plan = memoryPlan(job, settings);
     let cgroup: PayloadCgroup | null = null;
     if (plan.useCgroup && settings.cgroupParent) {
       try {
-        cgroup = PayloadCgroup.create(settings.cgroupParent, { name: `panda-${job.pandaId}-${job.attemptNr}-${process.pid}`, limitMB: plan.cgroupLimitMB });
+        cgroup = PayloadCgroup.create(settings.cgroupParent, { name: cgroupName, limitMB: plan.cgroupLimitMB });
       } catch (err) {
         log.warn({ event: 'cgroup_refused', dir: settings.cgroupParent.dir, err: (err as Error).message }, 'cannot make the payload cgroup; watching the process tree');
         plan = memoryPlan(job, { ...settings, cgroupWritable: false });
@@ -127,8 +131,29 @@ export class PayloadGuard {
     return new PayloadGuard(settings, plan, limits, cgroup, log);
   }
 
+  /**
+   * The supervisor of one event range of `job`: the job's rules with the
+   * range's memory share (`memoryMB`) as its memory, a cgroup of its own
+   * named after the range, and the event service's looping limit.
+   */
+  static forRange(job: JobDescription, eventRangeID: string, memoryMB: number, settings: MonitorSettings, loopingLimitSec: number | null, log: Logger): PayloadGuard {
+    const rangeSettings: MonitorSettings = {
+      ...settings,
+      // A range's memory is its share of the job's, whatever the job's own limit comes from.
+      memoryLimit: settings.memoryLimit === 'none' ? 'none' : 'job',
+      slotMemoryMB: memoryMB || null,
+      loopingLimitSec,
+    };
+    return PayloadGuard.prepare({ ...job, minRamCount: memoryMB }, rangeSettings, log, `panda-${job.pandaId}-${job.attemptNr}-${process.pid}-${eventRangeID}`);
+  }
+
+  /** The file the payload's launcher writes its PID into to join its cgroup, when it has one. */
+  get cgroupProcsFile(): string | undefined {
+    return this.cgroup?.procsFile;
+  }
+
   /** Starts the monitor loop on the running payload. */
-  start(pid: number, jobDir: string, outputFiles: string[], onVerdict: (err: PilotError) => void, sleep?: Sleep): PayloadMonitor {
+  start(pid: number, jobDir: string, outputFiles: string[], onVerdict: (err: PilotError) => void, sleep?: Sleep, onSample?: (sample: MonitorSample) => void): PayloadMonitor {
     this.startClockSec = kernelClockSec();
     const enclosing = this.settings.cgroupParent;
     this.monitor = PayloadMonitor.start({
@@ -142,6 +167,7 @@ export class PayloadGuard {
       onVerdict,
       onWriteError: (err) => this.log.warn({ event: 'monitor_write_failed', err: err.message }, 'cannot write the monitor time series'),
       ...(sleep ? { sleep } : {}),
+      ...(onSample ? { onSample } : {}),
     });
     return this.monitor;
   }

@@ -1,5 +1,5 @@
 /**
- * One monitor loop per payload (or per event-range process group): samples
+ * One monitor loop per payload (a job's, or one event range's): samples
  * the process tree and the cgroup every interval, appends the time series
  * to a JSON-lines file, keeps max/avg figures for heartbeats, and raises the
  * first watchdog verdict. It never kills anything itself: the owner decides
@@ -42,6 +42,8 @@ export interface PayloadMonitorOptions {
   onVerdict?: (err: PilotError) => void;
   /** Told when the time series cannot be written (full disk): monitoring goes on. */
   onWriteError?: (err: Error) => void;
+  /** Told each sample (an event-service job sums its ranges' figures for its heartbeats). */
+  onSample?: (sample: MonitorSample) => void;
   sleep?: Sleep;
   procRoot?: string;
 }
@@ -131,6 +133,7 @@ export class PayloadMonitor {
     this.metrics.add(sample);
     this.lastSample = sample;
     this.write(sample);
+    this.opts.onSample?.(sample);
     this.judge(sample, now);
     const cpu = process.cpuUsage(cpu0);
     this.sampleCpuMs += (cpu.user + cpu.system) / 1000;
