@@ -243,7 +243,9 @@ find_pilot() {
   elif [ -n "$PILOT_URL" ] && [ "$PILOT_URL" != local ]; then
     PILOT="$WORKDIR/panda-pilot.mjs"
     log "fetching the pilot from $PILOT_URL"
-    curl -fsSL --retry 3 --max-time 120 -o "$PILOT" "$PILOT_URL" || { err "could not fetch the pilot from $PILOT_URL"; finish "$EXIT_SETUP"; }
+    # curl reads https_proxy/HTTPS_PROXY and no_proxy/NO_PROXY itself, but only the lower-case
+    # http_proxy (CGI safety); the site's upper-case HTTP_PROXY counts for the pilot too.
+    http_proxy=${http_proxy:-${HTTP_PROXY:-}} curl -fsSL --retry 3 --max-time 120 -o "$PILOT" "$PILOT_URL" || { err "could not fetch the pilot from $PILOT_URL"; finish "$EXIT_SETUP"; }
   else
     local c
     for c in "$WRAPPER_DIR/panda-pilot.mjs" "$WRAPPER_DIR/../dist/panda-pilot.mjs"; do

@@ -49,6 +49,8 @@ export interface StubOptions {
   http?: Partial<HttpLimits>;
   /** Real-server bugs to reproduce (docs/known-server-behaviours.md); none by default. */
   quirks?: ReadonlySet<ServerQuirk> | undefined;
+  /** Serve https with this certificate and key (PEM contents). */
+  tls?: { cert: Buffer; key: Buffer } | undefined;
 }
 
 /** A running stub. */
@@ -76,7 +78,7 @@ export async function startStub(options: StubOptions): Promise<RunningStub> {
   ];
   let server;
   try {
-    server = await startHttpServer({ routes, port: options.port, host: options.host ?? '127.0.0.1', log, onRequest: (p) => counter.count(p), durable: () => stores.durable(), streamRoutes: [...storageRoutes(storage)], ...(options.http ? { limits: options.http } : {}) });
+    server = await startHttpServer({ routes, port: options.port, host: options.host ?? '127.0.0.1', log, onRequest: (p) => counter.count(p), durable: () => stores.durable(), streamRoutes: [...storageRoutes(storage)], tls: options.tls, ...(options.http ? { limits: options.http } : {}) });
   } catch (err) {
     stores.close();
     throw err;

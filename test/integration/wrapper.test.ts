@@ -115,10 +115,12 @@ describe('runpilot.sh environment report', () => {
       SITE_DB_PASSWORD: 'hunter2-7f3a',
       MY_SECRET_THING: 'sekrit-5511',
       HTTPS_PROXY: 'http://user:pw-proxy-9911@proxy.example:3128',
+      HTTP_PROXY: 'http://user:pw-proxy-9911@proxy.example:3128',
       PANDA_INNOCENT_LOOKING: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl',
       X509_USER_PROXY: proxy,
     };
-    const run = await runWrapper([...pilotArgs(nextSite()), '--api', 'v1'], { env: secrets });
+    // The stub is on loopback; the pilot honours the proxy variables, so exempt it.
+    const run = await runWrapper([...pilotArgs(nextSite()), '--api', 'v1'], { env: { ...secrets, NO_PROXY: '127.0.0.1' } });
     for (const value of [...Object.values(secrets).filter((v) => v !== proxy), 'PROXY-CONTENT-d41d8cd9', 'pw-proxy-9911']) {
       expect(run.output).not.toContain(value);
     }

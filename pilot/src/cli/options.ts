@@ -36,6 +36,10 @@ export interface PilotOptions {
   /** pilot3 flags given on the command line that have no effect here (logged once each). */
   notApplicable: string[];
   caFile: string | undefined;
+  /** `--capath DIR` (else `X509_CERT_DIR`): hashed CA directory. */
+  caDir: string | undefined;
+  /** `--payload-credentials`: which of the pilot's credentials the payload inherits (default none). */
+  payloadCredentials: PayloadCredentialKind[];
   logLevel: string;
   quiet: boolean;
   /** `--queuedata FILE|URL` (or pilot3's `--queuedata-url`). */
@@ -67,6 +71,10 @@ export interface FileFlags {
   logMemberMaxMB: number;
   logMaxMB: number;
 }
+
+/** Credentials a payload may inherit when the site asks (`--payload-credentials token,x509`). */
+export const PAYLOAD_CREDENTIAL_KINDS = ['token', 'x509'] as const;
+export type PayloadCredentialKind = (typeof PAYLOAD_CREDENTIAL_KINDS)[number];
 
 /** Payload monitoring and watchdog flags (0 switches a limit off). */
 export interface MonitorFlags {
@@ -127,7 +135,6 @@ export const PILOT3_IGNORED_FLAGS: Record<string, { alias?: string; type: 'strin
   'hpc-mode': { type: 'string', why: 'HPC plugins: not supported' },
   'es-executor-type': { type: 'string', why: 'one event-service executor here (generic/raythena alike)' },
   pod: { type: 'boolean', why: 'Kubernetes pod mode: the pilot behaves the same in a pod' },
-  capath: { type: 'string', why: 'use --cacert with a bundle' },
   'storagedata-url': { type: 'string', why: 'no DDM endpoint data here' },
   'subscribe-to-msgsvc': { type: 'boolean', why: 'no ActiveMQ job delivery' },
   'use-https': { type: 'string', why: 'the scheme of --url decides' },
@@ -174,6 +181,8 @@ export function pilotFlags(y: Argv): Argv {
     .option('harvester-workerattributes', { type: 'string', describe: 'worker_attributes.json path (push mode)' })
     .option('z', { alias: 'noserverupdate', type: 'boolean', default: false, describe: 'send no update to the server (with a Harvester access point: push mode)' })
     .option('cacert', { type: 'string', describe: 'CA bundle for https' })
+    .option('capath', { type: 'string', describe: 'hashed CA directory for https (default: X509_CERT_DIR)' })
+    .option('payload-credentials', { type: 'string', default: 'none', describe: "credentials the payload inherits: none, or a list of token (token variables and file), x509 (X509_USER_PROXY)" })
     .option('monitor-interval', { type: 'number', default: 60, describe: 'seconds between payload monitor samples' })
     .option('cgroups', { choices: ['auto', 'off'] as const, default: 'auto' as const, describe: 'put each payload in its own memory cgroup when the pilot may (root or delegated)' })
     .option('cgroup-limit', { choices: ['job', 'slot', 'none'] as const, default: 'job' as const, describe: "payload cgroup memory limit: the job's minRamCount (else --mem), --mem, or none" })
@@ -269,6 +278,8 @@ export function toPilotOptions(argv: Record<string, unknown>, cwd = process.cwd(
     harvester: harvesterFlags(argv),
     notApplicable: Object.keys(PILOT3_IGNORED_FLAGS).filter((flag) => argv[flag] !== undefined && argv[flag] !== false),
     caFile: argv.cacert as string | undefined,
+    caDir: argv.capath as string | undefined,
+    payloadCredentials: payloadCredentials(argv['payload-credentials']),
     logLevel: (argv['log-level'] as string | undefined) ?? (argv.d ? 'debug' : 'info'),
     quiet: argv.quiet as boolean,
     queuedata: argv.queuedata as string | undefined,
@@ -301,6 +312,17 @@ function harvesterFlags(argv: Record<string, unknown>): HarvesterFlags {
     workerAttributes: argv['harvester-workerattributes'] as string | undefined,
     noServerUpdate: Boolean(argv.z),
   };
+}
+
+function payloadCredentials(raw: unknown): PayloadCredentialKind[] {
+  const items = String(raw ?? 'none')
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c && c !== 'none');
+  for (const c of items) {
+    if (!(PAYLOAD_CREDENTIAL_KINDS as readonly string[]).includes(c)) throw new Error(`--payload-credentials takes none or a list of ${PAYLOAD_CREDENTIAL_KINDS.join(', ')}; got ${c}`);
+  }
+  return items as PayloadCredentialKind[];
 }
 
 function esSettings(argv: Record<string, unknown>): EsSettings {

@@ -18,6 +18,7 @@ import {
 } from '../config/index.js';
 import { HttpTransport } from '../server/index.js';
 import type { PilotOptions } from './options.js';
+import { transportSecurity } from './server-transport.js';
 
 /** What the queue says about files leaving and entering the node. */
 export interface QueueTransfers {
@@ -51,10 +52,10 @@ export function releaseDirOf(env: NodeJS.ProcessEnv, bundleUrl: string = import.
 }
 
 /** A GET on an absolute URL with the pilot's CA and timeout. */
-function urlFetcher(opts: PilotOptions): Fetch {
+function urlFetcher(opts: PilotOptions, env: NodeJS.ProcessEnv): Fetch {
   return async (url) => {
     const u = new URL(url);
-    const http = new HttpTransport({ baseUrl: u.origin, timeoutMs: opts.timeoutSec * 1000, caFile: opts.caFile });
+    const http = new HttpTransport({ baseUrl: u.origin, timeoutMs: opts.timeoutSec * 1000, ...transportSecurity(opts, env), env });
     try {
       const r = await http.send('GET', `${u.pathname}${u.search}`, undefined, {});
       return { status: r.status, body: r.body };
@@ -71,7 +72,7 @@ export async function setUpQueue(opts: PilotOptions, server: HttpTransport, env:
     loaded = await loadQueueData(opts.queue, {
       queuedata: opts.queuedata,
       releaseDir: releaseDirOf(env),
-      fetchUrl: urlFetcher(opts),
+      fetchUrl: urlFetcher(opts, env),
       fetchServer: async (p) => {
         const r = await server.send('GET', p, undefined, {});
         return { status: r.status, body: r.body };

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { readBatchIdentity } from '../config/index.js';
 import { PilotError } from '../errors/index.js';
 import { canCreateChildren, discoverMemoryCgroup } from '../monitor/index.js';
-import { installSignalHandlers, PilotExit, PilotSignalError, runPilotLoop, SIGNAL_EXIT, type JobContext } from '../lifecycle/index.js';
+import { installSignalHandlers, PilotExit, PilotSignalError, runPilotLoop, SIGNAL_EXIT, withoutCredentials, type JobContext } from '../lifecycle/index.js';
 import { createLogger } from '../log/index.js';
 import { createPilotHome, killLeftoverPayloads } from '../run/index.js';
-import { selectDialect } from '../server/index.js';
+import { selectDialect, tokenRouteProblem, tokenSourceFromEnv } from '../server/index.js';
 import type { Logger } from 'pino';
 import type { MonitorSettings } from '../lifecycle/index.js';
 import type { QueueLimits } from '../config/index.js';
@@ -104,9 +104,27 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
   });
   let lifetime: NodeJS.Timeout | undefined;
 
-  const http = serverTransport(opts, env);
+  const tokens = tokenSourceFromEnv(env);
+  const refusal = tokenRouteProblem(opts.url, tokens);
+  if (refusal) {
+    // Before any request: a token sent in clear over the site network is a token given away.
+    log.error({ event: 'token_refused', url: opts.url }, refusal);
+    if (opts.quiet) process.stderr.write(`panda-pilot: ${refusal}\n`);
+    uninstall();
+    log.flush?.();
+    return PilotExit.GENERAL;
+  }
+  let http;
+  try {
+    http = serverTransport(opts, env, tokens);
+  } catch (err) {
+    log.error({ event: 'transport_setup_failed' }, (err as Error).message);
+    uninstall();
+    log.flush?.();
+    return PilotExit.GENERAL;
+  }
   log.info(
-    { event: 'pilot_start', version: VERSION, node: process.version, runtime: process.execPath, queue: opts.queue, site: opts.site, url: opts.url, api: opts.api, home, batchSystem: batch.batchSystem, batchId: batch.batchId },
+    { event: 'pilot_start', version: VERSION, node: process.version, runtime: process.execPath, queue: opts.queue, site: opts.site, url: opts.url, api: opts.api, home, batchSystem: batch.batchSystem, batchId: batch.batchId, route: http.describeRoute(), token: tokens?.describe ?? null },
     'pilot starting',
   );
   for (const flag of opts.notApplicable) {
@@ -143,7 +161,8 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
         batchId: batch.batchId,
         schedulerId: batch.harvesterId ? `harvester-${batch.harvesterId}` : null,
       },
-      env,
+      // The payload's base environment: the pilot's, less the credentials the site did not pass on.
+      env: withoutCredentials(env, opts.payloadCredentials),
       heartbeatSec: opts.heartbeatSec,
       debugHeartbeatSec: opts.debugHeartbeatSec,
       // After a signal the payload's grace shrinks so that its stop, the log and the final fit before the batch SIGKILL.

@@ -9,7 +9,8 @@ import { statSync } from 'node:fs';
 import { PilotExit } from '../lifecycle/index.js';
 import { createLogger } from '../log/index.js';
 import { findFinalUpdates, recoverFinalUpdates, type FinalUpdateRecord } from '../report/index.js';
-import { authHeaders, HttpTransport, LegacyDialect, tokenSourceFromEnv, V1Dialect, type PandaServer } from '../server/index.js';
+import { authHeaders, authOrigin, HttpTransport, LegacyDialect, tokenRouteProblem, tokenSourceFromEnv, V1Dialect, type PandaServer } from '../server/index.js';
+import { transportSecurity } from './server-transport.js';
 import type { PilotOptions } from './options.js';
 import { updateBackoff } from './update-setup.js';
 
@@ -30,6 +31,8 @@ export async function runRecover(opts: PilotOptions & { recoverDir: string }, en
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const transports = new Map<string, HttpTransport>();
+  // A kept update names its server; the token goes only where it may (https or loopback).
+  const tokens = tokenSourceFromEnv(env);
   const serverFor = (record: Pick<FinalUpdateRecord, 'serverUrl' | 'dialect'>): PandaServer => {
     const url = opts.urlGiven ? opts.url : record.serverUrl;
     let http = transports.get(url);
@@ -37,9 +40,9 @@ export async function runRecover(opts: PilotOptions & { recoverDir: string }, en
       http = new HttpTransport({
         baseUrl: url,
         timeoutMs: opts.timeoutSec * 1000,
-        caFile: opts.caFile,
-        proxyFile: env.X509_USER_PROXY,
-        authHeaders: authHeaders(tokenSourceFromEnv(env), env.PANDA_AUTH_ORIGIN),
+        ...transportSecurity(opts, env),
+        authHeaders: authHeaders(tokenRouteProblem(url, tokens) ? null : tokens, authOrigin(env)),
+        env,
       });
       transports.set(url, http);
     }

@@ -3,6 +3,6 @@ export { runPilotLoop, type PilotLoopOptions, type PilotLoopResult } from './pil
 export { PilotExit, SIGNAL_EXIT } from './exit-codes.js';
 export type { JobContext, JobFileSettings, PilotIdentity } from './job-context.js';
 export { judgePayload, type PayloadVerdict } from './payload-outcome.js';
-export { payloadEnv } from './payload-env.js';
+export { payloadEnv, withoutCredentials, CREDENTIAL_VARIABLES, type CredentialKind } from './payload-env.js';
 export { installSignalHandlers, PilotSignalError, HANDLED_SIGNALS } from './signals.js';
 export { PayloadGuard, memoryPlan, watchdogLimits, DEFAULT_MONITOR_SETTINGS, type MonitorSettings, type MemoryPlan } from './payload-guard.js';

@@ -1,11 +1,19 @@
 /**
  * The one place the pilot talks HTTP. Every call has a deadline, and the
  * failure says whether trying again could help (see errors/transport-errors.ts).
+ * Site proxies (HTTPS_PROXY/HTTP_PROXY/NO_PROXY, proxy-env.ts, decided per
+ * origin), CA bundles and directories (tls-material.ts) and the reply size cap
+ * live here, so every request the pilot makes inherits them.
  */
-import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import { HttpsProxyAgent } from 'https-proxy-agent';
 import { TransportError } from '../errors/index.js';
+import { isLoopbackUrl } from './auth.js';
+import { proxyFor, redactProxy, type ProxyVerdict } from './proxy-env.js';
+import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
 
 export interface HttpReply {
   status: number;
@@ -18,12 +26,18 @@ export interface TransportOptions {
   baseUrl: string;
   /** Per-request deadline (ms) for the whole exchange. */
   timeoutMs: number;
-  /** CA bundle file or directory handling is left to Node when absent. */
+  /** CA bundle file (replaces Node's built-in roots). */
   caFile?: string | undefined;
+  /** Hashed CA directory (`--capath`, `X509_CERT_DIR`). */
+  caDir?: string | undefined;
   /** X.509 proxy (cert + key in one PEM file), sent as the client certificate. */
   proxyFile?: string | undefined;
   /** Returns `Authorization`/`Origin` headers; called per request so a rewritten token file is picked up. */
   authHeaders?: (() => Record<string, string>) | undefined;
+  /** Where proxy variables are read; default process.env, so every transport honours the site proxy. */
+  env?: NodeJS.ProcessEnv | undefined;
+  /** Reply body cap for in-memory replies, bytes (default 16 MB). */
+  maxReplyBytes?: number | undefined;
 }
 
 /**
@@ -64,49 +78,91 @@ export class ReplyTooLargeError extends Error {
   }
 }
 
-const DEFAULT_MAX_REPLY_BYTES = 16 * 1024 * 1024;
+/** Largest reply body the pilot holds in memory; a longer one is cut off and the request failed. */
+export const DEFAULT_MAX_REPLY_BYTES = 16 * 1024 * 1024;
 
 /** Tokens leave only over TLS or to this host: a plain-http third party never sees them. */
 export function mayCarrySecrets(url: URL): boolean {
-  return url.protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname) || url.hostname.startsWith('127.');
+  return url.protocol === 'https:' || isLoopbackUrl(url);
 }
 
+interface Route {
+  agent: HttpAgent;
+  verdict: ProxyVerdict;
+}
+
+const KEEP_ALIVE = { keepAlive: true, keepAliveMsecs: 4_000, maxSockets: 8 };
+
 export class HttpTransport {
-  private readonly agent: HttpAgent | HttpsAgent;
-  private readonly client: typeof httpRequest;
-  /** Agents for URLs of the other scheme than baseUrl's (made on first use). */
-  private readonly otherAgents = new Map<string, HttpAgent | HttpsAgent>();
+  /** One agent per origin: NO_PROXY may send storage direct and the server through squid. */
+  private readonly routes = new Map<string, Route>();
+  private tlsMaterial: TlsMaterial | undefined;
+  private readonly maxReplyBytes: number;
   readonly baseUrl: string;
+  /** How requests to the server leave: through which proxy, or direct and why. */
+  readonly route: ProxyVerdict;
 
   constructor(private readonly options: TransportOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    const secure = new URL(this.baseUrl).protocol === 'https:';
-    // node:http rather than a client library: the pilot starts once per short job, and
-    // loading a large HTTP client cost more start-up time than the rest of the pilot.
-    this.agent = this.makeAgent(secure);
-    this.client = secure ? (httpsRequest as unknown as typeof httpRequest) : httpRequest;
+    this.maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
+    const base = new URL(this.baseUrl);
+    // Bad CA files and proxy variables fail here, at start-up, not on the first job's update.
+    if (base.protocol === 'https:') this.tls();
+    this.route = this.routeFor(base).verdict;
   }
 
-  private makeAgent(secure: boolean): HttpAgent | HttpsAgent {
-    if (!secure) return new HttpAgent({ keepAlive: true, keepAliveMsecs: 4_000, maxSockets: 8 });
-    const tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
-    if (this.options.caFile) tls.ca = readFileSync(this.options.caFile);
-    if (this.options.proxyFile) {
-      const pem = readFileSync(this.options.proxyFile);
-      tls.cert = pem;
-      tls.key = pem;
-    }
-    return new HttpsAgent({ keepAlive: true, keepAliveMsecs: 4_000, maxSockets: 8, ...tls });
+  /** CA and client certificate, read once. */
+  private tls(): TlsMaterial {
+    this.tlsMaterial ??= loadTlsMaterial({ caFile: this.options.caFile, caDir: this.options.caDir, proxyFile: this.options.proxyFile });
+    return this.tlsMaterial;
   }
 
-  private agentFor(url: URL): HttpAgent | HttpsAgent {
-    if (url.protocol === new URL(this.baseUrl).protocol) return this.agent;
-    let agent = this.otherAgents.get(url.protocol);
-    if (!agent) {
-      agent = this.makeAgent(url.protocol === 'https:');
-      this.otherAgents.set(url.protocol, agent);
+  // node:http rather than a client library: the pilot starts once per short job, and
+  // loading a large HTTP client cost more start-up time than the rest of the pilot.
+  private routeFor(url: URL): Route {
+    const key = `${url.protocol}//${url.host}`;
+    let route = this.routes.get(key);
+    if (!route) {
+      const secure = url.protocol === 'https:';
+      const verdict = proxyFor(url, this.options.env ?? process.env);
+      let agent: HttpAgent;
+      if (verdict.route === 'proxy') {
+        // https: a CONNECT tunnel, TLS to the server inside it (the proxy sees no token);
+        // http: absolute-URI requests, as squid expects them.
+        agent = secure ? new HttpsProxyAgent(verdict.proxy, KEEP_ALIVE) : new HttpProxyAgent(verdict.proxy, KEEP_ALIVE);
+      } else {
+        agent = secure ? new HttpsAgent({ ...KEEP_ALIVE, ...this.tls() }) : new HttpAgent(KEEP_ALIVE);
+      }
+      route = { agent, verdict };
+      this.routes.set(key, route);
     }
-    return agent;
+    return route;
+  }
+
+  /** "via proxy http://squid:3128 (HTTPS_PROXY)" or "direct", for messages. */
+  describeRoute(verdict: ProxyVerdict = this.route): string {
+    return verdict.route === 'proxy' ? `via proxy ${redactProxy(verdict.proxy)} (${verdict.variable})` : 'direct';
+  }
+
+  /** Request options for `url`: its agent, and the TLS material with each https request (a proxy tunnel upgrades with the request's options, not the agent's). */
+  private requestOptions(url: URL, method: string, headers: Record<string, string | number>, signal: AbortSignal): { client: typeof httpRequest; options: RequestOptions & TlsMaterial; verdict: ProxyVerdict } {
+    const { agent, verdict } = this.routeFor(url);
+    const secure = url.protocol === 'https:';
+    return {
+      client: secure ? (httpsRequest as unknown as typeof httpRequest) : httpRequest,
+      options: { method, headers, agent, signal, ...(secure ? this.tls() : {}) },
+      verdict,
+    };
+  }
+
+  /** The TransportError for a failed exchange: what, where, through which proxy. */
+  private failure(err: unknown, what: string, verdict: ProxyVerdict, timedOut: boolean, timeoutMs: number): TransportError {
+    const via = verdict.route === 'proxy' ? ` ${this.describeRoute(verdict)}` : '';
+    if (timedOut) return new TransportError(`no reply to ${what}${via} within ${timeoutMs} ms`, 'timeout', { cause: err });
+    const code = (err as { code?: string }).code ?? '';
+    const message = (err as Error).message ?? '';
+    const detail = message.includes(code) ? message || code : `${code} ${message}`.trim();
+    return new TransportError(`${what}${via} failed: ${detail}`, /TIMEOUT/i.test(code) ? 'timeout' : 'network', { cause: err });
   }
 
   /**
@@ -125,8 +181,14 @@ export class HttpTransport {
     Object.assign(headers, req.headers);
     const body = req.body;
     if (body !== undefined) headers['Content-Length'] = typeof body === 'string' || Buffer.isBuffer(body) ? Buffer.byteLength(body) : body.size;
-    const maxBytes = req.maxBytes ?? DEFAULT_MAX_REPLY_BYTES;
-    const client = url.protocol === 'https:' ? (httpsRequest as unknown as typeof httpRequest) : httpRequest;
+    const maxBytes = req.maxBytes ?? this.maxReplyBytes;
+    let setup;
+    try {
+      setup = this.requestOptions(url, req.method, headers, combined);
+    } catch (err) {
+      throw new TransportError(`${req.method} ${req.url}: ${(err as Error).message}`, 'network', { cause: err });
+    }
+    const { client, options, verdict } = setup;
     try {
       return await new Promise<UrlReply>((resolve, reject) => {
         const onReply = (res: IncomingMessage) => {
@@ -157,7 +219,7 @@ export class HttpTransport {
           res.on('error', reject);
           res.on('aborted', () => reject(Object.assign(new Error('reply cut off'), { code: 'ECONNRESET' })));
         };
-        const r = client(url, { method: req.method, headers, agent: this.agentFor(url), signal: combined }, onReply);
+        const r = client(url, options, onReply);
         r.on('error', reject);
         if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) r.end(body);
         else {
@@ -171,16 +233,12 @@ export class HttpTransport {
       });
     } catch (err) {
       if (err instanceof ReplyTooLargeError) throw err;
-      if (deadline.aborted && !req.signal?.aborted) {
-        throw new TransportError(`no reply from ${req.url} within ${timeoutMs} ms`, 'timeout', { cause: err });
-      }
       if (req.signal?.aborted) throw err;
-      const code = (err as { code?: string }).code ?? '';
-      const kind = /TIMEOUT/i.test(code) ? 'timeout' : 'network';
-      throw new TransportError(`${req.method} ${req.url} failed: ${code || (err as Error).message}`, kind, { cause: err });
+      throw this.failure(err, `${req.method} ${req.url}`, verdict, deadline.aborted, timeoutMs);
     }
   }
 
+  /** A call to the PanDA server (path under baseUrl) with the token headers; the reply in memory, capped. */
   async send(
     method: 'GET' | 'POST',
     path: string,
@@ -193,11 +251,27 @@ export class HttpTransport {
     const url = `${this.baseUrl}${path}`;
     const allHeaders: Record<string, string | number> = { 'User-Agent': 'panda-node-pilot', ...this.options.authHeaders?.(), ...headers };
     if (body !== undefined) allHeaders['Content-Length'] = Buffer.byteLength(body);
+    const { client, options, verdict } = this.requestOptions(new URL(url), method, allHeaders, combined);
+    const max = this.maxReplyBytes;
     try {
       return await new Promise<HttpReply>((resolve, reject) => {
-        const req = this.client(url, { method, headers: allHeaders, agent: this.agent, signal: combined }, (res) => {
+        const req = client(url, options, (res) => {
+          const declared = Number(res.headers['content-length']);
+          if (Number.isFinite(declared) && declared > max) {
+            req.destroy(new ReplyTooLargeError(url, max));
+            return;
+          }
           const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            // Cut as soon as it passes the cap: a runaway reply is never held in memory.
+            if (size > max) {
+              req.destroy(new ReplyTooLargeError(url, max));
+              return;
+            }
+            chunks.push(c);
+          });
           res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
           res.on('error', reject);
           res.on('aborted', () => reject(Object.assign(new Error('reply cut off'), { code: 'ECONNRESET' })));
@@ -206,18 +280,14 @@ export class HttpTransport {
         req.end(body);
       });
     } catch (err) {
-      if (deadline.aborted && !signal?.aborted) {
-        throw new TransportError(`no reply from ${url} within ${this.options.timeoutMs} ms`, 'timeout', { cause: err });
-      }
-      if (signal?.aborted) throw err;
-      const code = (err as { code?: string }).code ?? '';
-      const kind = /TIMEOUT/i.test(code) ? 'timeout' : 'network';
-      throw new TransportError(`${method} ${url} failed: ${code || (err as Error).message}`, kind, { cause: err });
+      if (signal?.aborted && !deadline.aborted) throw err;
+      // A server reply past the cap is a failed request like a reset: retried, never held.
+      if (err instanceof ReplyTooLargeError) throw new TransportError(`${method} ${url}: ${err.message}`, 'network', { cause: err });
+      throw this.failure(err, `${method} ${url}`, verdict, deadline.aborted && !signal?.aborted, this.options.timeoutMs);
     }
   }
 
   async close(): Promise<void> {
-    this.agent.destroy();
-    for (const agent of this.otherAgents.values()) agent.destroy();
+    for (const { agent } of this.routes.values()) agent.destroy();
   }
 }

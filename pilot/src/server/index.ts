@@ -1,5 +1,5 @@
 export { TransportError } from '../errors/index.js';
-export { HttpTransport, ReplyTooLargeError, mayCarrySecrets, type TransportOptions, type HttpReply, type UrlRequest, type UrlReply } from './http-transport.js';
+export { HttpTransport, ReplyTooLargeError, mayCarrySecrets, DEFAULT_MAX_REPLY_BYTES, type TransportOptions, type HttpReply, type UrlRequest, type UrlReply } from './http-transport.js';
 export { HttpStatusError, isRetryable } from '../errors/index.js';
 export { LegacyDialect, ProtocolError, legacyUpdateParams } from './legacy-dialect.js';
 export { V1Dialect, v1UpdateParams, type V1Envelope } from './v1-dialect.js';
@@ -23,5 +23,7 @@ export type {
   WorkerStatus,
   WorkerStatusReport,
 } from '../protocol/index.js';
-export { tokenSourceFromEnv, authHeaders, type TokenSource } from './auth.js';
+export { tokenSourceFromEnv, authHeaders, authOrigin, isLoopbackUrl, tokenRouteProblem, type TokenSource } from './auth.js';
+export { proxyFor, noProxyMatch, redactProxy, type ProxyVerdict } from './proxy-env.js';
+export { loadTlsMaterial, readCaDir, type TlsSettings } from './tls-material.js';
 export { decodeRangeList, decodeRangeReportReply } from './event-range-calls.js';

@@ -2,6 +2,7 @@
  * `panda-stub`: serve the local PanDA-compatible server, submit task files
  * to it, and show job status.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -21,6 +22,21 @@ interface ServeArgs {
   watchdogHeartbeat: number;
   watchdogInterval: number;
   quirk: string[];
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+}
+
+function readTls(args: ServeArgs): { cert: Buffer; key: Buffer } | undefined {
+  if (!args.tlsCert && !args.tlsKey) return undefined;
+  if (!args.tlsCert || !args.tlsKey) throw new StubClientError('--tls-cert and --tls-key go together');
+  const read = (flag: string, file: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new StubClientError(`--${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  return { cert: read('tls-cert', args.tlsCert), key: read('tls-key', args.tlsKey) };
 }
 
 async function serve(args: ServeArgs): Promise<void> {
@@ -43,6 +59,7 @@ async function serve(args: ServeArgs): Promise<void> {
     engine: { siteCatalog },
     watchdog: { limits: { sentSec: args.watchdogSent, heartbeatSec: args.watchdogHeartbeat }, intervalSec: args.watchdogInterval },
     quirks,
+    tls: readTls(args),
   });
   if (quirks.size > 0) log.warn({ quirks: [...quirks] }, 'reproducing real-server bugs on request');
   // The first stdout line is the contract with scripts and tests that start us.
@@ -96,7 +113,9 @@ export async function main(argv: string[]): Promise<void> {
             array: true,
             default: [] as string[],
             describe: `reproduce a known real-server bug (repeatable): ${Object.entries(SERVER_QUIRKS).map(([k, v]) => `${k}: ${v}`).join('; ')}`,
-          }),
+          })
+          .option('tls-cert', { type: 'string', describe: 'serve https with this certificate (PEM, chain included)' })
+          .option('tls-key', { type: 'string', describe: 'private key of --tls-cert (PEM)' }),
       (a) =>
         serve({
           port: a.port,
@@ -107,6 +126,8 @@ export async function main(argv: string[]): Promise<void> {
           watchdogHeartbeat: a['watchdog-heartbeat'],
           watchdogInterval: a['watchdog-interval'],
           quirk: a.quirk.map(String),
+          tlsCert: a['tls-cert'],
+          tlsKey: a['tls-key'],
         }),
     )
     .command(

@@ -8,6 +8,7 @@
  * a handler's exception is a 500 — never an unhandled rejection.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { inflateBounded, MAX_INFLATED_BYTES } from './body-limits.js';
@@ -207,11 +208,13 @@ export function startHttpServer(options: {
   streamRoutes?: readonly StreamRoute[];
   /** Resolves when everything the handlers wrote is committed; replies wait for it. */
   durable?: () => Promise<void>;
+  /** Serve https with this certificate and key (PEM). */
+  tls?: { cert: Buffer; key: Buffer } | undefined;
 }): Promise<RunningServer> {
   const { routes, log } = options;
   const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
   const state: ServerState = { inFlight: 0 };
-  const server: Server = createServer({ requestTimeout: limits.requestTimeoutMs, headersTimeout: limits.headersTimeoutMs }, (req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const target = options.streamRoutes?.length ? parseTarget(req.url) : null;
     const found = target ? matchStreamRoute(options.streamRoutes ?? [], target.path) : null;
     if (target && found) {
@@ -226,7 +229,9 @@ export function startHttpServer(options: {
       log.error({ err }, 'request handling failed');
       res.destroy();
     });
-  });
+  };
+  const serverOptions = { requestTimeout: limits.requestTimeoutMs, headersTimeout: limits.headersTimeoutMs };
+  const server: Server = options.tls ? createTlsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, onRequest) : createServer(serverOptions, onRequest);
   // Pilots keep connections alive between heartbeats; do not hold shutdown for them.
   // Longer than a pilot's pause between calls under load, so a client rarely reuses a socket the server is closing.
   server.keepAliveTimeout = 30_000;
@@ -245,7 +250,7 @@ export function startHttpServer(options: {
       const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
       let closing: Promise<void> | undefined;
       resolve({
-        url: `http://${hostForUrl}:${port}`,
+        url: `${options.tls ? 'https' : 'http'}://${hostForUrl}:${port}`,
         port,
         close: () =>
           (closing ??= new Promise<void>((done) => {
