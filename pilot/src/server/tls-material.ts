@@ -30,7 +30,7 @@ export function readCaDir(dir: string): string[] {
   try {
     names = readdirSync(dir);
   } catch (err) {
-    throw new Error(`CA directory ${dir} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(`CA directory ${dir} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
   }
   const certs = new Set<string>();
   for (const name of names.sort()) {
@@ -57,7 +57,7 @@ export function loadTlsMaterial(settings: TlsSettings): TlsMaterial {
     try {
       text = readFileSync(settings.caFile, 'utf8');
     } catch (err) {
-      throw new Error(`CA bundle ${settings.caFile} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new Error(`CA bundle ${settings.caFile} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
     }
     const blocks = text.match(CERT_BLOCK) ?? [];
     if (blocks.length === 0) throw new Error(`CA bundle ${settings.caFile} holds no PEM certificate`);
