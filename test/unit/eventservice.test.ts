@@ -166,6 +166,11 @@ describe('range report coalescing and delivery', () => {
     await failing.flush(60_000);
     expect(calls).toBe(3);
     expect(failing.undelivered.map((r) => r.eventRangeID)).toEqual(['1-7-1-3-1']);
+    // The server did not answer a whole batch: the next batch gets one try, not three.
+    failing.report(rep('1-7-1-4-1', 'finished'));
+    await failing.flush(60_000);
+    expect(calls).toBe(4);
+    expect(failing.undelivered.map((r) => r.eventRangeID)).toEqual(['1-7-1-3-1', '1-7-1-4-1']);
     failing.close();
   });
 

@@ -9,6 +9,7 @@ import {
   slotOutcome,
 } from '../../server-stub/src/model/event-service.js';
 import { parseTaskFile } from '../../server-stub/src/model/task-file.js';
+import { extraReturns, parseQuirks } from '../../server-stub/src/model/server-quirks.js';
 
 const quanta = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `q_${i}`, command: `echo q${i}`, cores: 1, memoryMB: 1, walltimeSec: 1 }));
 
@@ -72,5 +73,14 @@ describe('range reports on the stub', () => {
     expect(decideEsJobEnd(['done', 'pending'], 'finished', false)).toMatchObject({ state: 'failed', pending: 1 });
     expect(decideEsJobEnd(['done', 'done'], 'finished', true).state).toBe('failed');
     expect(decideEsJobEnd([], 'finished', false).state).toBe('failed');
+  });
+});
+
+describe('server quirks the stub reproduces on request', () => {
+  it('knows the two event-service bugs by name and refuses others with the list', () => {
+    expect([...parseQuirks(['es-extra-returns', 'es-v1-500', 'es-extra-returns'])]).toEqual(['es-extra-returns', 'es-v1-500']);
+    expect(parseQuirks([]).size).toBe(0);
+    expect(() => parseQuirks(['es-v2-500'])).toThrow(/unknown quirk "es-v2-500"; known: es-extra-returns, es-v1-500/);
+    expect(extraReturns([true, null, true])).toEqual([true, null, true, false]);
   });
 });

@@ -6,7 +6,8 @@
  * enough, or on flush. A batch that got no answer is retried with backoff a
  * bounded number of times (a server that answers 5xx to every report, as
  * the v1 API of PanDA 1.0.3 does, must not hold the job for the final
- * deadline), then given up: its final reports are kept for the job's
+ * deadline; after one batch was given up, later ones get a single try until
+ * one goes through), then given up: its final reports are kept for the job's
  * outcome and written to disk by the executor, never silently dropped.
  * `hurry()` (the pilot was signalled) ends every retry pause at once.
  */
@@ -55,6 +56,8 @@ export class RangeReporter {
   private flushing = false;
   private closed = false;
   private hurried = false;
+  /** The last batch was given up after every attempt went unanswered: the next ones get a single try. */
+  private serverAway = false;
   private oddityLogged = false;
   private loopDone: Promise<void> | null = null;
   private readonly wakeup = new Wakeup();
@@ -165,7 +168,9 @@ export class RangeReporter {
           signal: this.stop.signal,
           // Once the pilot is stopping, a failed attempt is final.
           retryable: (err) => isRetryable(err) && !this.hurried,
-          maxAttempts: this.opts.maxAttempts ?? 5,
+          // A server that answered 5xx to a whole batch's retries (v1 on 1.0.3 always does) gets one
+          // try per later batch until one goes through: the job does not wait the backoff out again.
+          maxAttempts: this.serverAway ? 1 : (this.opts.maxAttempts ?? 5),
           backoff: this.opts.backoff,
           random: this.opts.random,
           // hurry() ends a pause between attempts at once.
@@ -178,8 +183,10 @@ export class RangeReporter {
         },
       );
     } catch (err) {
+      if (isRetryable(err)) this.serverAway = true;
       return this.keep(batch.filter(isFinal), errorText(err));
     }
+    this.serverAway = false;
     this.answer(batch, reply);
   }
 
