@@ -6,6 +6,7 @@
  */
 import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { retry } from '../retry/index.js';
 import type { CgroupLocation } from './cgroup-discovery.js';
 import { CGROUP_FILES, cgroupPids, readCgroupFigures, type CgroupFigures } from './cgroup-memory.js';
 
@@ -16,7 +17,8 @@ export interface PayloadCgroupOptions {
   limitMB: number | null;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Polling an emptying cgroup: every 50 ms, no growth, no jitter (it is our own directory). */
+const EMPTYING_POLL = { initialMs: 50, maxMs: 50, factor: 1, jitter: 0 };
 
 /**
  * cgroup v2 lets only leaf cgroups hold processes once a controller is
@@ -96,10 +98,8 @@ export class PayloadCgroup {
    * batch system's own cleanup.
    */
   async remove(waitMs = 2_000): Promise<boolean> {
-    const deadline = Date.now() + waitMs;
-    for (;;) {
-      const pids = this.pids();
-      for (const pid of pids) {
+    const emptyAndRemove = async (): Promise<void> => {
+      for (const pid of this.pids()) {
         try {
           process.kill(pid, 'SIGKILL');
         } catch {
@@ -108,13 +108,16 @@ export class PayloadCgroup {
       }
       try {
         rmdirSync(this.dir);
-        return true;
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') return true;
-        if (Date.now() >= deadline) return false;
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // EBUSY while the killed ones exit
       }
-      await sleep(50);
+    };
+    try {
+      // Bounded by the deadline alone: removal must finish even while the pilot is stopping.
+      await retry(emptyAndRemove, { signal: new AbortController().signal, retryable: () => true, backoff: EMPTYING_POLL, deadline: Date.now() + waitMs });
+      return true;
+    } catch {
+      return false;
     }
   }
 }
