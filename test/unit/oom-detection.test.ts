@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { constants } from 'node:os';
 import { detectOom, findOomKill, parseDmesgLine, parseKmsgRecord, type CgroupFigures, type OomFacts } from '../../pilot/src/monitor/index.js';
-import { judgePayload } from '../../pilot/src/lifecycle/index.js';
+import { judgePayload } from '../../pilot/src/payload/index.js';
 import type { PayloadExit } from '../../pilot/src/run/index.js';
 
 const KMSG = [

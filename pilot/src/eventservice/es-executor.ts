@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { ErrorCode } from '../protocol/index.js';
 import { PilotError } from '../errors/index.js';
 import type { JobDescription } from '../job/index.js';
-import type { PayloadVerdict } from '../lifecycle/index.js';
+import type { PayloadVerdict } from '../payload/index.js';
 import { pause, Wakeup, type BackoffOptions, type Sleep } from '../retry/index.js';
 import type { EventRangesApi, RangeReport } from '../protocol/index.js';
 import type { EventRange } from './event-range.js';

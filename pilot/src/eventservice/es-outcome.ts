@@ -12,7 +12,7 @@
  */
 import { ErrorCode } from '../protocol/index.js';
 import { PilotError, truncateDiag } from '../errors/index.js';
-import type { PayloadVerdict } from '../lifecycle/index.js';
+import type { PayloadVerdict } from '../payload/index.js';
 import { rangeSlot } from './event-range.js';
 import type { ReportFate } from './range-reporter.js';
 import type { RangeResult } from './range-runner.js';

@@ -7,11 +7,11 @@
  * or fatal (it will not).
  */
 import { mkdirSync, readFileSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { ErrorCode } from '../protocol/index.js';
 import { PilotError, truncateDiag } from '../errors/index.js';
 import type { MonitorSample, OomEvidence } from '../monitor/index.js';
+import { shellStatus, signalNumber } from '../payload/index.js';
 import { PayloadProcess, type PayloadExit } from '../run/index.js';
 import type { Sleep } from '../retry/index.js';
 import type { EventRange } from './event-range.js';
@@ -80,11 +80,6 @@ function lastStderrLine(dir: string): string {
   }
 }
 
-function shellStatus(exit: PayloadExit): number {
-  if (exit.exitCode !== null) return exit.exitCode;
-  return exit.signal ? 128 + (osConstants.signals[exit.signal] ?? 0) : -1;
-}
-
 /** A result for a range that never started (its command could not be made or launched). */
 export function notStarted(range: EventRange, worker: number, dir: string, status: RangeOutcome, code: number, diag: string): RangeResult {
   return { range, worker, status, exitCode: null, errorCode: code, errorDiag: truncateDiag(diag), cpuSec: 0, maxRssKb: 0, wallSec: 0, dir };
@@ -148,7 +143,7 @@ export async function runRange(input: RangeRunInput): Promise<RangeResult> {
     input.onSample?.(0);
     await supervisor.cleanup(); // the range's cgroup goes, and whatever it left running with it
   }
-  const status = shellStatus(exit);
+  const status = shellStatus(exit, signalNumber);
   const cpuSec = (exit.cpuUserSec ?? 0) + (exit.cpuSysSec ?? 0);
   const base = { range, worker, exitCode: status, cpuSec, maxRssKb, wallSec: (Date.now() - started) / 1000, dir };
   const reason = stopReason as PilotError | null;

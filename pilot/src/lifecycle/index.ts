@@ -2,7 +2,6 @@ export { runJob, type JobOutcome } from './job-runner.js';
 export { runPilotLoop, type PilotLoopOptions, type PilotLoopResult } from './pilot-loop.js';
 export { PilotExit, SIGNAL_EXIT } from './exit-codes.js';
 export type { JobContext, JobFileSettings, PilotIdentity } from './job-context.js';
-export { judgePayload, type PayloadVerdict } from './payload-outcome.js';
 export { payloadEnv, withoutCredentials, CREDENTIAL_VARIABLES, type CredentialKind } from './payload-env.js';
 export { installSignalHandlers, PilotSignalError, HANDLED_SIGNALS } from './signals.js';
 export { PayloadGuard, memoryPlan, watchdogLimits, DEFAULT_MONITOR_SETTINGS, type MonitorSettings, type MemoryPlan } from './payload-guard.js';

@@ -4,7 +4,6 @@
  * final update always goes out (or is kept on disk when the server stays away).
  */
 import { writeFileSync, statSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { ErrorCode, pandaTime, type UpdateReply } from '../protocol/index.js';
 import { PilotError, truncateDiag } from '../errors/index.js';
@@ -24,13 +23,12 @@ import { pause, Wakeup } from '../retry/index.js';
 import type { JobContext } from './job-context.js';
 import { finalsDir, identityFields, keepFinalUpdate, keepRangeReports, refuseMalformed, tail, updateSender, type JobOutcome } from './job-reporting.js';
 import { commandAction, type JobPhase } from './server-command.js';
-import { judgePayload, type PayloadVerdict } from './payload-outcome.js';
+import { judgePayload, signalNumber, type PayloadVerdict } from '../payload/index.js';
 import { payloadEnv } from './payload-env.js';
 import { DEFAULT_MONITOR_SETTINGS, PayloadGuard } from './payload-guard.js';
 
 export type { JobOutcome } from './job-reporting.js';
 
-const signalNumber = (s: NodeJS.Signals): number => osConstants.signals[s] ?? 0;
 
 export async function runJob(ctx: JobContext, rawJob: Record<string, unknown>): Promise<JobOutcome> {
   let job: JobDescription;

@@ -1,7 +1,10 @@
 /**
  * How a payload's end becomes the final update's state and codes. Plain
  * decisions, no I/O: the runner gathers the facts, this says what they mean.
+ * It sits below lifecycle/ and eventservice/ because a job and an event
+ * range end the same way (a verdict), and neither may import the other.
  */
+import { constants as osConstants } from 'node:os';
 import { ErrorCode } from '../protocol/index.js';
 import { PilotError, truncateDiag } from '../errors/index.js';
 import type { OomEvidence } from '../monitor/index.js';
@@ -25,6 +28,9 @@ export interface VerdictFacts {
   /** Evidence that the kernel killed the payload for memory (kernel log, cgroup OOM counter or limit). */
   oom?: OomEvidence | null;
 }
+
+/** This platform's number for a signal (0 when unknown). */
+export const signalNumber = (s: NodeJS.Signals): number => osConstants.signals[s] ?? 0;
 
 /** The status the shell would report: the exit code, or 128+N for a signal. */
 export function shellStatus(exit: PayloadExit, signalNumber: (s: NodeJS.Signals) => number): number {
