@@ -4,7 +4,7 @@
  * (bench/ordered-updates.bench.mjs bundles this file). Returns the figures the
  * issue asks for; deciding what is acceptable is the caller's business.
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { findFinalUpdates } from '../../pilot/src/report/index.js';
 import { startFaultProxy, type FaultKind, type FaultProxyOptions } from './fault-proxy.js';
