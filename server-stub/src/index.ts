@@ -6,7 +6,8 @@
 import { legacyRoutes } from './api/legacy-pilot.js';
 import { managementRoutes } from './api/management.js';
 import { queueDataRoutes } from './api/queue-data.js';
-import { storageRoutes, storageListRoutes } from './api/storage.js';
+import { cacheRoutes, storageRoutes, storageListRoutes } from './api/storage.js';
+import { transformationRoutes } from './api/transformations.js';
 import { FileStore } from './store/file-store.js';
 import path from 'node:path';
 import { v1Routes } from './api/v1-pilot.js';
@@ -68,17 +69,19 @@ export async function startStub(options: StubOptions): Promise<RunningStub> {
   const engine = new StubEngine(stores, options.engine);
   const counter = new RequestCounter();
   const storage = new FileStore(path.join(options.dataDir, 'storage'), options.maxFileBytes ?? 2 * 1024 ** 3);
+  const cache = new FileStore(path.join(options.dataDir, 'cache'), options.maxFileBytes ?? 2 * 1024 ** 3);
   const routes = [
     ...legacyRoutes(engine, options.quirks),
     ...v1Routes(engine, options.quirks),
     ...managementRoutes(engine, counter),
     ...queueDataRoutes(engine),
     ...storageListRoutes(storage),
+    ...transformationRoutes(),
     { method: 'GET' as const, pattern: /^\/$/, handler: () => textReply(200, 'panda-stub: see /stub/summary\n') },
   ];
   let server;
   try {
-    server = await startHttpServer({ routes, port: options.port, host: options.host ?? '127.0.0.1', log, onRequest: (p) => counter.count(p), durable: () => stores.durable(), streamRoutes: [...storageRoutes(storage)], tls: options.tls, ...(options.http ? { limits: options.http } : {}) });
+    server = await startHttpServer({ routes, port: options.port, host: options.host ?? '127.0.0.1', log, onRequest: (p) => counter.count(p), durable: () => stores.durable(), streamRoutes: [...storageRoutes(storage), ...cacheRoutes(cache)], tls: options.tls, ...(options.http ? { limits: options.http } : {}) });
   } catch (err) {
     stores.close();
     throw err;

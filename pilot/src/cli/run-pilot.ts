@@ -17,7 +17,7 @@ import { PILOT3_IGNORED_FLAGS, VERSION, type PilotOptions } from './options.js';
 import { setUpQueue, type QueueTransfers } from './queue-setup.js';
 import { chooseLogDestination, DEFAULT_STAGEOUT } from '../transfer/index.js';
 import type { HttpTransport } from '../server/index.js';
-import type { JobFileSettings } from '../lifecycle/index.js';
+import { defaultPreparation, type JobFileSettings } from '../lifecycle/index.js';
 import { serverTransport } from './server-transport.js';
 
 /** Flags + the cgroup the pilot finds itself in → how payloads are watched. */
@@ -182,6 +182,7 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
       bulk,
       naiveUpdates: opts.naiveUpdates,
       files,
+      preparation: { ...defaultPreparation(http, opts.url), allowedHosts: queue.transfers.downloadHosts },
     };
     const result = await runPilotLoop(ctx, {
       request: {

@@ -5,3 +5,4 @@ export type { JobContext, JobFileSettings, PilotIdentity } from './job-context.j
 export { payloadEnv, withoutCredentials, CREDENTIAL_VARIABLES, type CredentialKind } from './payload-env.js';
 export { installSignalHandlers, PilotSignalError, HANDLED_SIGNALS } from './signals.js';
 export { PayloadGuard, memoryPlan, watchdogLimits, DEFAULT_MONITOR_SETTINGS, type MonitorSettings, type MemoryPlan } from './payload-guard.js';
+export { preparePayload, defaultPreparation, type PreparationSettings } from './payload-preparation.js';

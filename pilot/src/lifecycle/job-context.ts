@@ -9,6 +9,7 @@ import type { BulkHeartbeatBatcher } from '../report/index.js';
 import type { LogTarballLimits } from '../run/index.js';
 import type { LogDestination, StageOutSettings } from '../transfer/index.js';
 import type { HttpTransport } from '../server/index.js';
+import type { PreparationSettings } from './payload-preparation.js';
 
 /** How a job's files leave the node (log stage-out) and what the log tarball holds. */
 export interface JobFileSettings {
@@ -62,6 +63,8 @@ export interface JobContext {
   bulk?: { batcher: BulkHeartbeatBatcher; gridOriginMs: number } | undefined;
   /** Benchmark baseline only (hidden `--naive-updates`): fire updates unordered. */
   naiveUpdates?: boolean | undefined;
+  /** Fetching sandboxes and transformations; without it only transformations on the node run. */
+  preparation?: PreparationSettings | undefined;
   /** Log tarball and stage-out; without it the tarball stays in the job dir, as before. */
   files?: JobFileSettings | undefined;
   /** Event-service settings (CLI flags); defaults when absent. */

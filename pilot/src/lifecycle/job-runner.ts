@@ -17,7 +17,7 @@ import {
   type FinalOutcome,
   type JobUpdateSender,
 } from '../report/index.js';
-import { adler32File, buildPayloadCommand, createJobDir, DEFAULT_LOG_LIMITS, PAYLOAD_RECORDS_DIR, PayloadProcess, redactSecrets, writeLogTarball, type PayloadExit } from '../run/index.js';
+import { adler32File, createJobDir, DEFAULT_LOG_LIMITS, PAYLOAD_RECORDS_DIR, PayloadProcess, redactSecrets, writeLogTarball, type PayloadExit } from '../run/index.js';
 import { stageOut } from '../transfer/index.js';
 import { pause, Wakeup } from '../retry/index.js';
 import type { JobContext } from './job-context.js';
@@ -25,6 +25,7 @@ import { finalsDir, identityFields, keepFinalUpdate, keepRangeReports, refuseMal
 import { commandAction, type JobPhase } from './server-command.js';
 import { judgePayload, signalNumber, type PayloadVerdict } from '../payload/index.js';
 import { payloadEnv } from './payload-env.js';
+import { preparePayload } from './payload-preparation.js';
 import { DEFAULT_MONITOR_SETTINGS, PayloadGuard } from './payload-guard.js';
 
 export type { JobOutcome } from './job-reporting.js';
@@ -137,7 +138,7 @@ class JobRun {
       this.jobDir = jobDir;
       // Secret-looking fields never reach the job dir (payloads read it; the log tarball holds it).
       writeFileSync(path.join(jobDir, 'job-description.json'), `${JSON.stringify(redactSecrets(this.job.raw), null, 1)}\n`);
-      const command = buildPayloadCommand(this.job, this.ctx.env, jobDir);
+      const command = await preparePayload(this.job, jobDir, this.ctx.env, this.ctx.preparation, this.log, this.jobStop.signal);
       if (this.jobStop.signal.aborted) throw this.jobStop.signal.reason;
       const verdict = this.job.eventService ? await this.executeEventService(jobDir, command) : await this.execute(jobDir, command);
       return await this.report(jobDir, verdict);

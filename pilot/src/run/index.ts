@@ -4,3 +4,6 @@ export { PayloadProcess, PayloadStartError, signalFromStatus, parseBashTimes, ty
 export { killLeftoverPayloads, pilotHomeAlive, PAYLOAD_RECORDS_DIR } from './payload-records.js';
 export { writeLogTarball, redactSecrets, truncationMark, DEFAULT_LOG_LIMITS, type LogTarballLimits, type LogTarballInput, type ManifestEntry } from './log-tarball.js';
 export { adler32File } from './adler32.js';
+export { extractSandbox, entryRefusal, dropArchive, DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from './sandbox.js';
+export { parsePrunJob, isPrunTransformation, shellWords, type PrunJob } from './sandbox-spec.js';
+export { planTransformation, hostAllowed, type TransformationPlan, type PlanFacts } from './transformation-plan.js';

@@ -3,6 +3,7 @@
  * it to pilot3: parameters become function arguments, so an unknown or
  * missing name is an HTTP 500 with Python's TypeError text.
  */
+import { addressedToStub } from './transformations.js';
 import {
   LEGACY_PARAMS,
   LEGACY_REQUIRED,
@@ -78,7 +79,7 @@ function withViolations(reply: StubReply, violations: ReadonlyMap<string, string
 
 function getJob(engine: StubEngine, req: StubRequest, params: Record<string, string>): StubReply {
   const request = dispatchRequestFromLegacy(params);
-  const jobs = engine.dispatch(request, params.node ?? null);
+  const jobs = engine.dispatch(request, params.node ?? null).map((job) => addressedToStub(job, req));
   if (jobs.length === 0) {
     const data: Record<string, unknown> = { StatusCode: StatusCode.NO_JOBS };
     if (acceptsJson(req)) data.errorDialog = 'no jobs in PanDA';

@@ -78,3 +78,8 @@ export function storageRoutes(store: FileStore): StreamRoute[] {
 export function storageListRoutes(store: FileStore): Route[] {
   return [{ method: 'GET', pattern: /^\/stub\/storage$/, handler: () => jsonReply(200, { files: store.list() }) }];
 }
+
+/** `/cache/<name>`: the panda cache — user sandboxes and scripts, uploaded with PUT (`panda-stub upload`). One path segment, so `/cache/schedconfig/…` stays the queue data's. */
+export function cacheRoutes(store: FileStore): StreamRoute[] {
+  return [{ pattern: /^\/cache\/([^/]+)$/, handler: (req, res, m) => serveFiles(store, req, res, m[1] ?? '', { writable: true }) }];
+}

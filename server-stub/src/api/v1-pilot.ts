@@ -3,6 +3,7 @@
  * as release 1.0.x serves it: JSON in, `{success, message, data}` out, and a
  * refused call is HTTP 200 with success:false and the server's wording.
  */
+import { addressedToStub } from './transformations.js';
 import { StatusCode, V1_PARAMS, V1_REQUIRED, isPilotJobState, type V1Endpoint } from '../../../pilot/src/protocol/index.js';
 import { decodeV1Body, decodeV1Query } from '../http/body-codec.js';
 import { textReply, v1Reply, jsonReply } from '../http/reply.js';
@@ -38,8 +39,8 @@ export function v1ArgumentError(endpoint: V1Endpoint, params: Record<string, unk
   return null;
 }
 
-function acquireJobs(engine: StubEngine, p: Record<string, unknown>): StubReply {
-  const jobs = engine.dispatch(dispatchRequestFromV1(p), typeof p.node === 'string' ? p.node : null);
+function acquireJobs(engine: StubEngine, req: StubRequest, p: Record<string, unknown>): StubReply {
+  const jobs = engine.dispatch(dispatchRequestFromV1(p), typeof p.node === 'string' ? p.node : null).map((job) => addressedToStub(job, req));
   if (jobs.length === 0) return v1Reply(false, 'No jobs in PanDA');
   // n_jobs defaults to 1 on v1, so the reply is always the bulk form.
   return v1Reply(true, '', { StatusCode: StatusCode.OK, jobs: jobs.map((job) => ({ StatusCode: StatusCode.OK, ...job, nSent: 0 })) });
@@ -180,7 +181,7 @@ function handle(engine: StubEngine, req: StubRequest, endpoint: string, quirks: 
   if (!coerced.ok) return v1Reply(false, coerced.message);
   switch (known) {
     case 'pilot/acquire_jobs':
-      return acquireJobs(engine, coerced.values);
+      return acquireJobs(engine, req, coerced.values);
     case 'pilot/update_job':
       return updateJob(engine, req, raw, coerced.values);
     case 'pilot/update_jobs_bulk':

@@ -38,3 +38,28 @@ export function submitTaskFile(base: string, text: string): Promise<unknown> {
 export function listJobs(base: string, taskId?: number): Promise<unknown> {
   return call('GET', join(base, `/stub/jobs${taskId === undefined ? '' : `?task=${taskId}`}`));
 }
+
+/** The cache name of an upload: its own name's stem, made safe, and its adler32 — the same file always gets the same name. */
+export function cacheName(fileName: string, adler32: string): string {
+  const base = fileName.split('/').pop() ?? 'sandbox';
+  const ext = /\.(tar\.gz|tgz|tar|sh|py)$/.exec(base)?.[0] ?? '';
+  const stem = base.slice(0, base.length - ext.length).replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[._-]+/, '').slice(0, 60) || 'sandbox';
+  return `user.${stem}.${adler32}${ext}`;
+}
+
+/** PUTs a file into the stub's cache (`/cache/<name>`); returns the name to put in a task. */
+export async function uploadToCache(base: string, file: string, body: Buffer, adler32: string): Promise<string> {
+  const name = cacheName(file, adler32);
+  const url = join(base, `/cache/${name}`);
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body });
+  } catch (err) {
+    throw new StubClientError(`cannot reach ${url}: ${(err as Error).cause ?? (err as Error).message}`);
+  }
+  const text = await res.text();
+  if (!res.ok) throw new StubClientError(`PUT ${url}: HTTP ${res.status}: ${text.trim()}`);
+  const stored = /adler32=([0-9a-f]{8})/.exec(res.headers.get('digest') ?? '')?.[1];
+  if (stored !== adler32) throw new StubClientError(`PUT ${url}: the stub stored adler32 ${stored ?? 'none'}, the file has ${adler32}`);
+  return name;
+}

@@ -9,7 +9,8 @@ import { hideBin } from 'yargs/helpers';
 import { parseQuirks, REAL_SERVER_LIMITS, SERVER_QUIRKS, startStub } from '../index.js';
 import { stderrLogger } from '../log.js';
 import type { JobRecord } from '../model/records.js';
-import { StubClientError, listJobs, submitTaskFile } from './client.js';
+import { StubClientError, listJobs, submitTaskFile, uploadToCache } from './client.js';
+import { Adler32 } from '../../../pilot/src/protocol/index.js';
 import { resolveSiteCatalog } from './site-config.js';
 import { formatJobTable } from './status-table.js';
 
@@ -87,6 +88,18 @@ async function submit(args: { file: string; url: string }): Promise<void> {
   }
 }
 
+async function upload(args: { file: string; url: string }): Promise<void> {
+  let body: Buffer;
+  try {
+    body = await readFile(args.file);
+  } catch (err) {
+    throw new StubClientError(`cannot read ${args.file}: ${(err as Error).message}`);
+  }
+  const name = await uploadToCache(args.url, args.file, body, new Adler32().update(body).hex());
+  process.stderr.write(`uploaded ${args.file} (${body.length} bytes) as ${name}; put "sandbox": "${name}" in a task\n`);
+  process.stdout.write(`${name}\n`);
+}
+
 async function status(args: { url: string; task: number | undefined }): Promise<void> {
   const reply = (await listJobs(args.url, args.task)) as { jobs: JobRecord[] };
   process.stdout.write(`${formatJobTable(reply.jobs)}\n`);
@@ -140,6 +153,15 @@ export async function main(argv: string[]): Promise<void> {
       (a) => submit({ file: a.file, url: a.url }),
     )
     .command(
+      'upload <file>',
+      "put a file (a user sandbox tarball, a script) in the stub's cache; prints the name to give as a task's sandbox",
+      (y) =>
+        y
+          .positional('file', { type: 'string', demandOption: true, describe: 'file to upload' })
+          .option('url', { type: 'string', demandOption: true, describe: 'stub base URL' }),
+      (a) => upload({ file: a.file, url: a.url }),
+    )
+    .command(
       'status',
       'show jobs as a table',
       (y) =>
@@ -148,7 +170,7 @@ export async function main(argv: string[]): Promise<void> {
           .option('task', { type: 'number', describe: 'only jobs of this task id' }),
       (a) => status({ url: a.url, task: a.task }),
     )
-    .demandCommand(1, 'give a command: serve, submit or status')
+    .demandCommand(1, 'give a command: serve, submit, upload or status')
     .strict()
     .help()
     .fail((msg, err) => {

@@ -65,6 +65,8 @@ export function submit(
         memoryBoost: t.memoryBoost,
         maxMemoryMB: t.maxMemoryMB,
         priority: t.priority,
+        sandbox: t.sandbox,
+        transformation: t.transformation,
         after,
         status: after.length > 0 ? 'waiting' : 'running',
         createdAt: at,

@@ -9,6 +9,21 @@ import type { JobRecord, TaskRecord } from './records.js';
 /** Rubin's transformation: `jobPars` is a base64 shell command line run with `bash -c`. */
 export const BASH_C_ENC = 'https://storage.example.org/containers/bash-c-enc';
 
+/** prun's transformation (panda-client's runGen); the stub's API layer points it at the stub's own `/trf/`. */
+export const RUNGEN = 'https://storage.example.org/trf/user/runGen-00-00-02';
+
+/** A prun job's parameters, as prun writes them: the command URL-encoded, the sandbox by name (`--sourceURL` is the server's). */
+export function prunJobPars(command: string, sandbox: string): string {
+  return `-j "" -p "${encodeURIComponent(command)}" -a ${sandbox} -r .`;
+}
+
+/** The transformation and its parameters: bash-c-enc, prun with a sandbox, or the task's own transformation run with the command as its parameters. */
+function transformationFields(command: string, task: TaskRecord): { transformation: string; jobPars: string } {
+  if (task.sandbox) return { transformation: RUNGEN, jobPars: prunJobPars(command, task.sandbox) };
+  if (task.transformation) return { transformation: task.transformation, jobPars: command };
+  return { transformation: BASH_C_ENC, jobPars: Buffer.from(command, 'utf8').toString('base64') };
+}
+
 /** Values in a job description: what JSON replies carry as they are and urlencoded replies stringify. */
 export type DescriptionValue = string | number;
 
@@ -35,8 +50,7 @@ export function buildJobDescription(job: JobRecord, task: TaskRecord): Record<st
     reqID: String(task.requestId),
     attemptNr: job.attemptNr,
     prodSourceLabel: job.label,
-    transformation: BASH_C_ENC,
-    jobPars: Buffer.from(job.command, 'utf8').toString('base64'),
+    ...transformationFields(job.command, task),
     swRelease: 'NULL',
     homepackage: 'NULL',
     cmtConfig: 'NULL',

@@ -21,6 +21,10 @@ export interface TaskSettings {
   memoryBoost: number | null;
   maxMemoryMB: number | null;
   priority: number;
+  /** A user sandbox in the stub's cache (`/cache/<name>`): the jobs become prun jobs that unpack it first. */
+  sandbox: string | null;
+  /** The jobs' transformation when not the stub's bash-c-enc: a URL, or a path on the stub (`/cache/x.sh`); jobPars is then the command as it is. */
+  transformation: string | null;
 }
 
 /** One task as stored. `after` holds the task ids it waits for. */

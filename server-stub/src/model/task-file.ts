@@ -32,6 +32,12 @@ const taskFields = {
   /** Memory boosts stop here (MB). */
   maxMemoryMB: positiveInt.optional(),
   priority: z.number().int().default(500),
+  /** A sandbox archive in the stub's cache (`panda-stub upload FILE` prints the name): the jobs run as prun jobs. */
+  sandbox: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, 'sandbox must be a cache file name (as panda-stub upload prints it)').optional(),
+  transformation: z
+    .string()
+    .regex(/^(https?:\/\/[^\s]+|\/[A-Za-z0-9._/-]+)$/, 'transformation must be an http(s) URL or a path on the stub such as /cache/run.sh')
+    .optional(),
   jobs: z.array(jobSchema).min(1, 'jobs must list at least one job').optional(),
   command: z.string().min(1, 'command must not be empty').optional(),
   count: positiveInt.max(100_000).optional(),
@@ -127,7 +133,9 @@ function toTaskSpec(task: RawTask): TaskSpec {
   const { name: taskName, site, label, cores, memoryMB, walltimeSec, maxAttempts, priority, after } = task;
   const memoryBoost = task.memoryBoost ?? null;
   const maxMemoryMB = task.maxMemoryMB ?? null;
-  const spec: TaskSpec = { name: taskName, site, label, cores, memoryMB, walltimeSec, maxAttempts, memoryBoost, maxMemoryMB, priority, after, jobs: expandJobs(task) };
+  const sandbox = task.sandbox ?? null;
+  const transformation = task.transformation ?? null;
+  const spec: TaskSpec = { name: taskName, site, label, cores, memoryMB, walltimeSec, maxAttempts, memoryBoost, maxMemoryMB, priority, sandbox, transformation, after, jobs: expandJobs(task) };
   if (task.eventService) {
     spec.eventService = {
       rangesPerJob: task.rangesPerJob ?? ES_DEFAULTS.rangesPerJob,

@@ -130,6 +130,8 @@ CREATE TABLE IF NOT EXISTS worker_status (
 const ADDED_COLUMNS: readonly [table: string, column: string, type: string][] = [
   ['tasks', 'memory_boost', 'REAL'],
   ['tasks', 'max_memory_mb', 'INTEGER'],
+  ['tasks', 'sandbox', 'TEXT'],
+  ['tasks', 'transformation', 'TEXT'],
 ];
 
 function addMissingColumns(db: Db): void {

@@ -16,6 +16,8 @@ interface TaskRow {
   memory_boost: number | null;
   max_memory_mb: number | null;
   priority: number;
+  sandbox: string | null;
+  transformation: string | null;
   after_json: string;
   status: string;
   created_at: string;
@@ -36,6 +38,8 @@ function toRecord(r: TaskRow): TaskRecord {
     memoryBoost: r.memory_boost ?? null,
     maxMemoryMB: r.max_memory_mb ?? null,
     priority: r.priority,
+    sandbox: r.sandbox ?? null,
+    transformation: r.transformation ?? null,
     after: JSON.parse(r.after_json) as number[],
     status: r.status as TaskStatus,
     createdAt: r.created_at,
@@ -55,11 +59,11 @@ export class TaskStore {
     const info = prepared(
       this.db,
         `INSERT INTO tasks (request_id, workflow, name, site, label, cores, memory_mb, walltime_sec, max_attempts,
-           memory_boost, max_memory_mb, priority, after_json, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           memory_boost, max_memory_mb, priority, after_json, status, created_at, sandbox, transformation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         task.requestId, task.workflow, task.name, task.site, task.label, task.cores, task.memoryMB,
-        task.walltimeSec, task.maxAttempts, task.memoryBoost, task.maxMemoryMB, task.priority, JSON.stringify(task.after), task.status, task.createdAt,
+        task.walltimeSec, task.maxAttempts, task.memoryBoost, task.maxMemoryMB, task.priority, JSON.stringify(task.after), task.status, task.createdAt, task.sandbox, task.transformation,
       );
     const created = this.get(Number(info.lastInsertRowid));
     if (!created) throw new Error('task vanished after insert');
