@@ -17,7 +17,7 @@ export function withStubStorage(data: Record<string, unknown>, req: StubRequest)
   if (!host || !/^[A-Za-z0-9.:[\]-]+$/.test(host)) return data;
   const copytools = (data.copytools ?? {}) as Record<string, Record<string, unknown>>;
   if (Object.values(copytools).some((t) => typeof t?.log_destination === 'string')) return data;
-  return { ...data, copytools: { ...copytools, 'stub-webdav': { log_destination: `http://${host}/storage/logs` } } };
+  return { ...data, copytools: { ...copytools, 'stub-webdav': { log_destination: `${req.secure ? 'https' : 'http'}://${host}/storage/logs` } } };
 }
 
 /** The route. An unknown queue is a 404, as a missing cache file is on the server. */

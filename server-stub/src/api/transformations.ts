@@ -25,7 +25,7 @@ export function transformationRoutes(): Route[] {
 /** The origin the pilot reached this server at, or null when its Host header is not a plain host[:port]. */
 function origin(req: StubRequest): string | null {
   const host = header(req, 'host');
-  return host && /^[A-Za-z0-9.:[\]-]+$/.test(host) ? `http://${host}` : null;
+  return host && /^[A-Za-z0-9.:[\]-]+$/.test(host) ? `${req.secure ? 'https' : 'http'}://${host}` : null;
 }
 
 /**

@@ -154,6 +154,7 @@ async function handle(
         query: target.query,
         headers: req.headers,
         body: inflateBounded(raw, limits.maxInflatedBytes),
+        secure: (req.socket as { encrypted?: boolean }).encrypted === true,
       };
       reply = await route(routes, stubReq);
       // The reply promises its writes are on disk: wait for the group commit that holds them.

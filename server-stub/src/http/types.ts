@@ -9,6 +9,8 @@ export interface StubRequest {
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
   body: Buffer;
+  /** Whether it came over TLS: URLs the stub hands out to itself use the same scheme. */
+  secure?: boolean;
 }
 
 /** A reply ready to write. */
