@@ -4,7 +4,7 @@ import path from 'node:path';
 import { readBatchIdentity } from '../config/index.js';
 import { PilotError } from '../errors/index.js';
 import { canCreateChildren, discoverMemoryCgroup } from '../monitor/index.js';
-import { installSignalHandlers, PilotExit, PilotSignalError, runPilotLoop, SIGNAL_EXIT, withoutCredentials, type JobContext } from '../lifecycle/index.js';
+import { installSignalHandlers, PilotExit, pilotExitCode, pilotStopOf, runPilotLoop, withoutCredentials, type JobContext } from '../lifecycle/index.js';
 import { createLogger } from '../log/index.js';
 import { createPilotHome, killLeftoverPayloads } from '../run/index.js';
 import { selectDialect, tokenRouteProblem, tokenSourceFromEnv } from '../server/index.js';
@@ -99,7 +99,7 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     onForce: (signal) => {
       log.error({ event: 'forced_exit', signal }, 'third signal: exiting now');
       log.flush?.();
-      process.exit(SIGNAL_EXIT[signal] ?? PilotExit.GENERAL);
+      process.exit(pilotExitCode({ kind: 'signal', signal }));
     },
   });
   let lifetime: NodeJS.Timeout | undefined;
@@ -220,15 +220,11 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
       },
       'pilot done',
     );
-    const reason = pilotStop.signal.reason as unknown;
-    if (reason instanceof PilotSignalError) return SIGNAL_EXIT[reason.signal] ?? PilotExit.GENERAL;
-    if (reason instanceof PilotError && reason.code === 1213) return PilotExit.MAX_TIME;
-    if (result.neverReached && result.communicationFailures > 0) return PilotExit.COMMUNICATION;
-    return PilotExit.OK;
+    return pilotExitCode(pilotStopOf(pilotStop.signal.reason, result));
   } catch (err) {
     const e = PilotError.from(err);
     log.error({ event: 'pilot_error', code: e.code, diag: e.diagnostic }, 'pilot failed');
-    return e.code === 1318 ? PilotExit.COMMUNICATION : PilotExit.EXCEPTION;
+    return pilotExitCode({ kind: 'error', code: e.code });
   } finally {
     clearTimeout(lifetime);
     clearTimeout(cutoffTimer);

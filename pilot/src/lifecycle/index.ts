@@ -1,6 +1,6 @@
 export { runJob, type JobOutcome } from './job-runner.js';
 export { runPilotLoop, type PilotLoopOptions, type PilotLoopResult } from './pilot-loop.js';
-export { PilotExit, SIGNAL_EXIT } from './exit-codes.js';
+export { PilotExit, SIGNAL_EXIT, pilotExitCode, pilotStopOf, type PilotStop } from './exit-codes.js';
 export type { JobContext, JobFileSettings, PilotIdentity } from './job-context.js';
 export { payloadEnv, withoutCredentials, CREDENTIAL_VARIABLES, type CredentialKind } from './payload-env.js';
 export { installSignalHandlers, PilotSignalError, HANDLED_SIGNALS } from './signals.js';
