@@ -5,6 +5,7 @@
  */
 import { legacyRoutes } from './api/legacy-pilot.js';
 import { managementRoutes } from './api/management.js';
+import { monitorRoutes } from './api/monitor.js';
 import { queueDataRoutes } from './api/queue-data.js';
 import { cacheRoutes, storageRoutes, storageListRoutes } from './api/storage.js';
 import { transformationRoutes } from './api/transformations.js';
@@ -13,7 +14,6 @@ import path from 'node:path';
 import { v1Routes } from './api/v1-pilot.js';
 import { StubEngine, type EngineOptions } from './engine/index.js';
 import { startHttpServer, type HttpLimits } from './http/server.js';
-import { textReply } from './http/reply.js';
 import { runWatchdog } from './engine/watchdog.js';
 import { RequestCounter } from './http/request-counter.js';
 import { silentLogger, type Logger } from './log.js';
@@ -77,7 +77,7 @@ export async function startStub(options: StubOptions): Promise<RunningStub> {
     ...queueDataRoutes(engine),
     ...storageListRoutes(storage),
     ...transformationRoutes(),
-    { method: 'GET' as const, pattern: /^\/$/, handler: () => textReply(200, 'panda-stub: see /stub/summary\n') },
+    ...monitorRoutes(engine),
   ];
   let server;
   try {

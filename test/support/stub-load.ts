@@ -28,6 +28,8 @@ export interface LoadOptions {
   retry: boolean;
   /** Which jobs report `failed` (by the pilot's index); default none. */
   fails?: (index: number) => boolean;
+  /** Told after every acknowledged update, with the number so far (the crash test kills the stub from here). */
+  onAck?: (count: number) => void;
 }
 
 /** One acknowledged update: the stub said StatusCode 0, so it must be on disk. */
@@ -181,6 +183,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       return false;
     }
     result.acks.push({ pandaId: job.pandaId, seq, state });
+    o.onAck?.(result.acks.length);
     if (call === 'starting') result.startingAt.push(Date.now());
     return true;
   };

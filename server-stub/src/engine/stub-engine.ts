@@ -164,6 +164,21 @@ export class StubEngine {
     return this.stores.jobs.list(filter);
   }
 
+  /** Job counts per task and state (monitor overview). */
+  taskJobCounts(): Map<number, Record<string, number>> {
+    return this.stores.jobs.countByTaskAndState();
+  }
+
+  /** A page of a task's jobs, optionally in one state. */
+  jobsPage(taskId: number, state: string | undefined, limit: number): JobRecord[] {
+    return this.stores.jobs.page(taskId, state, limit);
+  }
+
+  /** Every attempt of the job slot `job` belongs to. */
+  attemptsOf(job: JobRecord): JobRecord[] {
+    return this.stores.jobs.attempts(job.taskId, job.slot);
+  }
+
   jobDetails(pandaId: number): JobDetails | undefined {
     const job = this.stores.jobs.get(pandaId);
     if (!job) return undefined;

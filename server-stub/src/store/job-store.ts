@@ -265,6 +265,30 @@ export class JobStore {
     }));
   }
 
+  /** Job counts per task and state, in one grouped query (the monitor's overview). */
+  countByTaskAndState(): Map<number, Record<string, number>> {
+    const out = new Map<number, Record<string, number>>();
+    for (const r of prepared(this.db, `SELECT task_id, state, COUNT(*) AS n FROM jobs GROUP BY task_id, state`).all() as { task_id: number; state: string; n: number }[]) {
+      const counts = out.get(r.task_id) ?? {};
+      counts[r.state] = r.n;
+      out.set(r.task_id, counts);
+    }
+    return out;
+  }
+
+  /** At most `limit` jobs of a task (optionally in one state), oldest first: a page, not the whole table. */
+  page(taskId: number, state: string | undefined, limit: number): JobRecord[] {
+    const rows = state === undefined
+      ? prepared(this.db, `SELECT * FROM jobs WHERE task_id = ? ORDER BY panda_id LIMIT ?`).all(taskId, limit)
+      : prepared(this.db, `SELECT * FROM jobs WHERE task_id = ? AND state = ? ORDER BY panda_id LIMIT ?`).all(taskId, state, limit);
+    return (rows as JobRow[]).map(toRecord);
+  }
+
+  /** Every attempt of one job slot, first attempt first. */
+  attempts(taskId: number, slot: number): JobRecord[] {
+    return (prepared(this.db, `SELECT * FROM jobs WHERE task_id = ? AND slot = ? ORDER BY attempt_nr`).all(taskId, slot) as JobRow[]).map(toRecord);
+  }
+
   /** Number of jobs per state. */
   countByState(): Record<string, number> {
     const rows = prepared(this.db, `SELECT state, COUNT(*) AS n FROM jobs GROUP BY state`).all() as { state: string; n: number }[];
