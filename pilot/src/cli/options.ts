@@ -196,7 +196,7 @@ export function pilotFlags(y: Argv): Argv {
     .option('log-level', { type: 'string', describe: 'pino log level (overrides -d)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'no log lines on stderr (the log file still gets them)' })
     .option('bulk-heartbeats', { type: 'boolean', default: false, describe: "send the heartbeats of this pilot's jobs as one bulk request per interval" })
-    .option('recover', { type: 'string', describe: 're-send the unacknowledged final updates kept under DIR (final-update.json), then exit' })
+    .option('recover', { type: 'string', describe: 're-send the unacknowledged final updates and range reports kept under DIR (final-update.json, range-reports.json), then exit' })
     .option('retry-max-delay', { type: 'number', default: 60, hidden: true, describe: 'cap of the update retry backoff, seconds' })
     .option('naive-updates', { type: 'boolean', default: false, hidden: true, describe: 'benchmark baseline: fire updates unordered' })
     .option('es-cores', { type: 'number', describe: 'event ranges run side by side (default: RUBIN_ES_CORES, else the job\'s coreCount)' })

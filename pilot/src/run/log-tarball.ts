@@ -90,6 +90,12 @@ function readRange(file: string, start: number, length: number): Buffer {
 function placeCapped(source: string, target: string, cap: number): { bytes: number; stored: number; truncated: boolean } {
   const bytes = statSync(source).size;
   mkdirSync(path.dirname(target), { recursive: true });
+  if (bytes === 0) {
+    // An empty file is made, never linked: tar 7.5 dies of an unhandled zlib error ("stream error")
+    // on a tree with many empty hard-linked files, as an event-service job's range logs are.
+    writeFileSync(target, '');
+    return { bytes, stored: 0, truncated: false };
+  }
   if (bytes <= cap) {
     // A hard link costs no copy; another file system (or no link permission) falls back to a copy.
     try {
