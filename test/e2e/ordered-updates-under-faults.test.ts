@@ -41,7 +41,10 @@ describe('ordered updates under network faults', () => {
     expect(result.wrongState).toBe(0);
     expect(result.lostFinals).toBe(0);
     expect(result.wronglyKilled).toBe(0);
-    expect(result.recovered).toBe(result.keptFinals);
+    // A kept final may be acknowledged by its own pilot while a recovery looks, so recovered ≤ kept;
+    // what matters is that none is left unacknowledged on disk at the end.
+    expect(result.recovered).toBeLessThanOrEqual(result.keptFinals);
+    expect(result.leftPending).toBe(0);
     expect(result.problems).toEqual([]);
     expect(result.pilotExits.every((c) => c === 0)).toBe(true);
   }, 100_000);

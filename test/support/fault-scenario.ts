@@ -51,6 +51,8 @@ export interface ScenarioResult {
   /** Final updates the pilots could not deliver and kept on disk, and how many `--recover` delivered. */
   keptFinals: number;
   recovered: number;
+  /** Final updates still on disk, unacknowledged, after the pilots and the last recovery: each one a loss. */
+  leftPending: number;
   recoverExit: number | null;
   /** Job attempts a pilot ran whose final update the stub never accepted (after recovery). */
   lostFinals: number;
@@ -146,6 +148,7 @@ export async function runFaultScenario(o: ScenarioOptions): Promise<ScenarioResu
     await early;
     await recover('pilots done');
     const keptFinals = keptSeen;
+    const leftPending = findFinalUpdates(workRoot).filter((f) => path.basename(f) === 'final-update.json').length;
 
     // Dispatches whose reply never reached a pilot: the watchdog fails them (102) and the server retries
     // them; a clean pilot (no faults) then runs what is left, as the next pilot on the queue would.
@@ -206,6 +209,7 @@ export async function runFaultScenario(o: ScenarioOptions): Promise<ScenarioResu
       orderViolations: summary.order_violations,
       keptFinals,
       recovered,
+      leftPending,
       recoverExit,
       lostFinals: jobs.filter((j) => (updatesOf.get(j.pandaId) ?? []).length > 0 && !j.finalReported).length,
       wrongState,
@@ -242,6 +246,7 @@ export function formatResults(results: readonly ScenarioResult[]): string {
     ['order violations', (r) => r.orderViolations],
     ['finals kept on disk by the pilots', (r) => r.keptFinals],
     ['  delivered by --recover', (r) => r.recovered],
+    ['  still pending at the end', (r) => r.leftPending],
     ['lost finals', (r) => r.lostFinals],
     ['jobs in a wrong final state', (r) => r.wrongState],
     ['jobs killed/failed by the server', (r) => r.wronglyKilled],
