@@ -15,6 +15,8 @@ const PILOT_RANKS = {
   retry: 1,
   config: 1,
   release: 1,
+  // are the token and X.509 proxy usable (pure checks)
+  credentials: 1,
   // a job as the server describes it; HTTP with proxies/TLS
   job: 2,
   net: 2,

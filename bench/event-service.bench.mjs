@@ -45,7 +45,7 @@ async function plain() {
 }
 
 async function startStub(name) {
-  const stub = spawn(process.execPath, [dist('panda-stub.mjs'), 'serve', '--port', '0', '--data', path.join(scratch, name)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stub = spawn(process.execPath, [dist('panda-stub.mjs'), 'serve', '--port', '0', '--data', path.join(scratch, name), '--open'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   stub.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
   const url = await new Promise((resolve, reject) => {

@@ -40,7 +40,7 @@ await build({ entryPoints: [path.join(root, 'test', 'support', 'stub-load.ts')],
 const { runLoad, formatLoad } = await import(pathToFileURL(outfile).href);
 
 function startStub(dataDir, profileDir) {
-  const args = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(root, 'dist', 'panda-stub.mjs'), 'serve', '--port', '0', '--data', dataDir, '--site-config', 'none'];
+  const args = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(root, 'dist', 'panda-stub.mjs'), 'serve', '--port', '0', '--data', dataDir, '--site-config', 'none', '--open'];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d) => (err = (err + d).slice(-4000)));

@@ -40,9 +40,11 @@ function startStub() {
 }
 
 async function api(url, method = 'GET', body) {
+  // Management writes need the token the stub wrote to its data dir (reads are open).
+  const auth = method === 'GET' ? {} : { Authorization: `Bearer ${readFileSync(path.join(dataDir, 'stub-token'), 'utf8').trim()}` };
   const res = await fetch(url, {
     method,
-    headers: body ? { 'Content-Type': 'application/json' } : {},
+    headers: body ? { 'Content-Type': 'application/json', ...auth } : auth,
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await res.text();

@@ -20,6 +20,7 @@ import { silentLogger, type Logger } from './log.js';
 import { REAL_SERVER_LIMITS, type WatchdogLimits } from './model/watchdog-rules.js';
 import { openStores } from './store/index.js';
 import type { ServerQuirk } from './model/server-quirks.js';
+import { guardManagement, requireToken, writeManagementToken, type TokenAuthSettings } from './http/auth.js';
 
 export { StubEngine } from './engine/index.js';
 export type { EngineOptions, JobDetails, Summary } from './engine/index.js';
@@ -27,6 +28,7 @@ export { parseTaskFile, type SubmissionSpec, type TaskSpec, type JobSpec } from 
 export type { JobRecord, TaskRecord, UpdateRecord, JobTransition } from './model/records.js';
 export { ANY_SITE, brokerageRejection, candidateSites, memoryFits, queueAccepts, queueRejection, queuesFor, type BrokerJob } from './model/brokerage.js';
 export { REAL_SERVER_LIMITS, type WatchdogLimits } from './model/watchdog-rules.js';
+export { MANAGEMENT_TOKEN_FILE, readManagementToken, MESSAGE_SSL, LEGACY_SC_PERMS, type TokenAuthSettings } from './http/auth.js';
 export { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http/server.js';
 export { SERVER_QUIRKS, parseQuirks, type ServerQuirk } from './model/server-quirks.js';
 
@@ -52,12 +54,22 @@ export interface StubOptions {
   quirks?: ReadonlySet<ServerQuirk> | undefined;
   /** Serve https with this certificate and key (PEM contents). */
   tls?: { cert: Buffer; key: Buffer } | undefined;
+  /** Verify pilots' bearer tokens like the real server (`--auth token`); absent: no auth. */
+  tokenAuth?: TokenAuthSettings | undefined;
+  /**
+   * Guard the management API's writes (JSON only, Host check, and a token written to
+   * the data dir unless `open`). Absent: unguarded, for tests that embed the stub;
+   * `panda-stub serve` always guards.
+   */
+  management?: { open: boolean } | undefined;
 }
 
 /** A running stub. */
 export interface RunningStub {
   url: string;
   port: number;
+  /** The bearer token management writes need (also in `<dataDir>/stub-token`); null when open or unguarded. */
+  managementToken: string | null;
   /** Stops serving and closes the database; safe to call twice. */
   close(): Promise<void>;
 }
@@ -70,10 +82,14 @@ export async function startStub(options: StubOptions): Promise<RunningStub> {
   const counter = new RequestCounter();
   const storage = new FileStore(path.join(options.dataDir, 'storage'), options.maxFileBytes ?? 2 * 1024 ** 3);
   const cache = new FileStore(path.join(options.dataDir, 'cache'), options.maxFileBytes ?? 2 * 1024 ** 3);
+  const auth = options.tokenAuth;
+  const managementToken = options.management && !options.management.open ? writeManagementToken(options.dataDir) : null;
+  let hosts: string[] = [];
+  const management = managementRoutes(engine, counter);
   const routes = [
-    ...legacyRoutes(engine, options.quirks),
-    ...v1Routes(engine, options.quirks),
-    ...managementRoutes(engine, counter),
+    ...(auth ? requireToken(legacyRoutes(engine, options.quirks), 'legacy', auth) : legacyRoutes(engine, options.quirks)),
+    ...(auth ? requireToken(v1Routes(engine, options.quirks), 'v1', auth) : v1Routes(engine, options.quirks)),
+    ...(options.management ? guardManagement(management, { token: managementToken, hosts: () => hosts }) : management),
     ...queueDataRoutes(engine),
     ...storageListRoutes(storage),
     ...transformationRoutes(),
@@ -86,7 +102,9 @@ export async function startStub(options: StubOptions): Promise<RunningStub> {
     stores.close();
     throw err;
   }
-  log.info({ url: server.url, dataDir: options.dataDir }, 'panda-stub listening');
+  const listenHost = (options.host ?? '127.0.0.1').toLowerCase();
+  hosts = [listenHost.includes(':') ? `[${listenHost}]` : listenHost, '127.0.0.1', 'localhost', '[::1]'].map((h) => `${h}:${server.port}`);
+  log.info({ url: server.url, dataDir: options.dataDir, tokenAuth: Boolean(auth), management: options.management ? (managementToken ? 'token' : 'open') : 'unguarded' }, 'panda-stub listening');
   const stopWatchdog = new AbortController();
   const watchdogLimits = options.watchdog?.limits ?? REAL_SERVER_LIMITS;
   const watchdog = options.watchdog
@@ -97,6 +115,7 @@ export async function startStub(options: StubOptions): Promise<RunningStub> {
   return {
     url: running.url,
     port: running.port,
+    managementToken,
     close: () =>
       (closing ??= (async () => {
         stopWatchdog.abort();

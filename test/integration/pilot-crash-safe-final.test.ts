@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runPilotProcess, scratchDir, startStubProcess, STUB_BIN } from '../support/processes.js';
+import { runPilotProcess, scratchDir, startStubProcess, STUB_BIN, useStubToken } from '../support/processes.js';
 import { errorCodeOf, finalUpdate, stubJob, submitJobs, taskFile } from '../support/wrapper.js';
 
 const freePort = () =>
@@ -34,6 +34,7 @@ async function stubOn(port: number, dataDir: string): Promise<ChildProcess> {
     createInterface({ input: proc.stdout! }).once('line', () => (clearTimeout(timer), resolve()));
     proc.once('exit', (code) => reject(new Error(`stub exited with ${code}`)));
   });
+  useStubToken(`http://127.0.0.1:${port}`, dataDir);
   return proc;
 }
 

@@ -171,6 +171,22 @@ describe.skipIf(noSquid !== null)('https trust and credentials', () => {
     expect(run.stderr).not.toContain('tok-4d1c-secret');
   });
 
+  it("X.509 proxy checked at start with pilot3's codes: missing 1163 and expired 1373 (exit 68), too short 1382 (exit 80)", async () => {
+    const args = pilotArgs('X509_CHECK', secure.url, ['--cacert', pki.caFile]).filter((a) => a !== '--quiet');
+    const missing = await runPilotProcess(args, { env: nodeEnv({ X509_USER_PROXY: path.join(pki.dir, 'no-such-proxy') }), timeoutMs: 30_000 });
+    expect(missing.code).toBe(68);
+    expect(missing.stderr).toMatch(/NOPROXY \(1163\): X\.509 proxy \S+no-such-proxy: ENOENT/);
+    const expired = makeClientProxy(pki, 'expired', { days: 0 });
+    await new Promise((r) => setTimeout(r, 1_100)); // notAfter is now: a second later it has passed
+    const old = await runPilotProcess(args, { env: nodeEnv({ X509_USER_PROXY: expired }), timeoutMs: 30_000 });
+    expect(old.code).toBe(68);
+    expect(old.stderr).toMatch(/CERTIFICATEHASEXPIRED \(1373\): X\.509 proxy \S+ expired at/);
+    const day = makeClientProxy(pki, 'oneday', { days: 1 });
+    const short = await runPilotProcess([...args, '--proxy-min-lifetime', String(2 * 86400)], { env: nodeEnv({ X509_USER_PROXY: day }), timeoutMs: 30_000 });
+    expect(short.code).toBe(80);
+    expect(short.stderr).toMatch(/PROXYTOOSHORT \(1382\): X\.509 proxy \S+ has \d+ s left, the pilot needs at least 172800 s/);
+  });
+
   it("the payload's environment has no credentials unless --payload-credentials names them", async () => {
     // The pilot itself presents X509_USER_PROXY as its client certificate: a real one.
     const x509 = makeClientProxy(pki, 'payloadenv', { days: 2 });

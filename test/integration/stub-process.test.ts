@@ -46,7 +46,7 @@ describe('panda-stub as a process', () => {
     const first = await start(dataDir);
     const file = join(temp.dir, 'tasks.json');
     writeFileSync(file, JSON.stringify(simpleTask({ name: 'survivor', count: 3, maxAttempts: 2 })));
-    const submitted = cli('submit', file, '--url', first.url);
+    const submitted = cli('submit', file, '--url', first.url, '--data', dataDir);
     expect(submitted.status).toBe(0);
     const taskId = Number(submitted.stdout.trim());
     expect(taskId).toBeGreaterThan(1000);
@@ -113,7 +113,7 @@ describe('panda-stub as a process', () => {
     const stub = await start(join(temp.dir, 'cli'));
     const bad = join(temp.dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ name: 't', site: 'S', command: 'x', memoryMB: -1 }));
-    const refused = cli('submit', bad, '--url', stub.url);
+    const refused = cli('submit', bad, '--url', stub.url, '--data', join(temp.dir, 'cli'));
     expect(refused.status).toBe(2);
     expect(refused.stderr).toMatch(/HTTP 400: invalid task file\n\s+memoryMB: /);
     stub.child.kill('SIGTERM');

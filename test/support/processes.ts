@@ -3,7 +3,7 @@
  * started as a batch system would start them, always stopped afterwards.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,6 +14,21 @@ export const STUB_BIN = path.join(ROOT, 'dist', 'panda-stub.mjs');
 
 export function scratchDir(prefix: string): string {
   return mkdtempSync(path.join(tmpdir(), `${prefix}-`));
+}
+
+/** Management tokens of the stubs these tests started, by base URL (`panda-stub serve` writes one to its data dir). */
+const stubTokens = new Map<string, string>();
+
+/** Reads the management token a stub serving `url` wrote to `dataDir`; stubApi sends it from then on. */
+export function useStubToken(url: string, dataDir: string): void {
+  const file = path.join(dataDir, 'stub-token');
+  if (existsSync(file)) stubTokens.set(url.replace(/\/+$/, ''), readFileSync(file, 'utf8').trim());
+}
+
+/** The Authorization header for a management call to a stub these tests started. */
+export function stubAuthHeaders(url: string): Record<string, string> {
+  for (const [base, token] of stubTokens) if (url.startsWith(`${base}/`)) return { Authorization: `Bearer ${token}` };
+  return {};
 }
 
 export interface StubProcess {
@@ -41,6 +56,7 @@ export async function startStubProcess(dataDir: string, extraArgs: string[] = []
     proc.once('exit', (code) => reject(new Error(`stub exited with ${code}:\n${err}`)));
   });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  useStubToken(url, dataDir);
   return {
     url,
     proc,
@@ -85,7 +101,7 @@ export function runPilotProcess(args: string[], opts: { env?: NodeJS.ProcessEnv;
 export async function stubApi<T = any>(url: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<T> {
   const res = await fetch(url, {
     method,
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    headers: { ...stubAuthHeaders(url), ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();

@@ -4,7 +4,7 @@
  * it as a child process.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -34,7 +34,13 @@ export interface Reply {
   headers: Headers;
 }
 
+/** Management tokens of the stub processes started here, by base URL (`panda-stub serve` writes one to its data dir). */
+const stubTokens = new Map<string, string>();
+
 async function send(url: string, init: RequestInit): Promise<Reply> {
+  for (const [base, token] of stubTokens) {
+    if (url.startsWith(`${base}/stub/`)) init = { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string>) } };
+  }
   const res = await fetch(url, init);
   return { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text(), headers: res.headers };
 }
@@ -114,6 +120,8 @@ export function spawnStub(dataDir: string): Promise<StubProcess> {
       clearTimeout(timer);
       const m = /^listening (http:\/\/127\.0\.0\.1:\d+)$/.exec(line);
       if (!m?.[1]) return reject(new Error(`unexpected first line: ${line}`));
+      const tokenFile = join(dataDir, 'stub-token');
+      if (existsSync(tokenFile)) stubTokens.set(m[1], readFileSync(tokenFile, 'utf8').trim());
       resolve({ url: m[1], child, stderr: () => err, exited });
     });
     void exited.then(({ code }) => reject(new Error(`stub exited with ${code}: ${err}`)));

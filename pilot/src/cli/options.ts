@@ -40,6 +40,8 @@ export interface PilotOptions {
   caDir: string | undefined;
   /** `--payload-credentials`: which of the pilot's credentials the payload inherits (default none). */
   payloadCredentials: PayloadCredentialKind[];
+  /** `--proxy-min-lifetime`: an X.509 proxy with less left ends the pilot (1382, exit 80). */
+  proxyMinLifetimeSec: number;
   logLevel: string;
   quiet: boolean;
   /** `--queuedata FILE|URL` (or pilot3's `--queuedata-url`). */
@@ -182,6 +184,7 @@ export function pilotFlags(y: Argv): Argv {
     .option('z', { alias: 'noserverupdate', type: 'boolean', default: false, describe: 'send no update to the server (with a Harvester access point: push mode)' })
     .option('cacert', { type: 'string', describe: 'CA bundle for https' })
     .option('capath', { type: 'string', describe: 'hashed CA directory for https (default: X509_CERT_DIR)' })
+    .option('proxy-min-lifetime', { type: 'number', default: 600, describe: 'least lifetime an X.509 proxy must have left at start, seconds (else 1382, exit 80)' })
     .option('payload-credentials', { type: 'string', default: 'none', describe: "credentials the payload inherits: none, or a list of token (token variables and file), x509 (X509_USER_PROXY)" })
     .option('monitor-interval', { type: 'number', default: 60, describe: 'seconds between payload monitor samples' })
     .option('cgroups', { choices: ['auto', 'off'] as const, default: 'auto' as const, describe: 'put each payload in its own memory cgroup when the pilot may (root or delegated)' })
@@ -280,6 +283,7 @@ export function toPilotOptions(argv: Record<string, unknown>, cwd = process.cwd(
     caFile: argv.cacert as string | undefined,
     caDir: argv.capath as string | undefined,
     payloadCredentials: payloadCredentials(argv['payload-credentials']),
+    proxyMinLifetimeSec: positive('proxy-min-lifetime', (argv['proxy-min-lifetime'] as number | undefined) ?? 600, true),
     logLevel: (argv['log-level'] as string | undefined) ?? (argv.d ? 'debug' : 'info'),
     quiet: argv.quiet as boolean,
     queuedata: argv.queuedata as string | undefined,

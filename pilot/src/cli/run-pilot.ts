@@ -19,6 +19,8 @@ import { chooseLogDestination, DEFAULT_STAGEOUT } from '../transfer/index.js';
 import type { HttpTransport } from '../server/index.js';
 import { defaultPreparation, type JobFileSettings } from '../lifecycle/index.js';
 import { serverTransport } from './server-transport.js';
+import { checkCredentials } from './credential-setup.js';
+import { errorCodeName } from '../protocol/index.js';
 
 /** Flags + the cgroup the pilot finds itself in → how payloads are watched. */
 function monitorSettings(opts: PilotOptions, queue: QueueLimits | undefined, log: Logger): MonitorSettings {
@@ -113,6 +115,20 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     uninstall();
     log.flush?.();
     return PilotExit.GENERAL;
+  }
+  for (const check of checkCredentials(opts, env, tokens)) {
+    const v = check.verdict;
+    if (v.ok) {
+      log.info({ event: 'credential_ok', credential: check.what, expiresAt: v.expiresAt?.toISOString() ?? null }, v.summary);
+      continue;
+    }
+    // Before any job is taken: a job the pilot could not report is a job lost to the server's watchdog.
+    const line = `${errorCodeName(v.code) ?? 'CREDENTIALS'} (${v.code}): ${v.diagnostic}`;
+    log.error({ event: 'credential_refused', credential: check.what, code: v.code, diag: v.diagnostic }, line);
+    if (opts.quiet) process.stderr.write(`panda-pilot: ${line}\n`);
+    uninstall();
+    log.flush?.();
+    return v.exitCode;
   }
   let http;
   try {

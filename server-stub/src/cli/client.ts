@@ -5,10 +5,12 @@ export class StubClientError extends Error {
   override readonly name = 'StubClientError';
 }
 
-async function call(method: 'GET' | 'POST', url: string, body?: string): Promise<unknown> {
+async function call(method: 'GET' | 'POST', url: string, body?: string, token?: string): Promise<unknown> {
   let res: Response;
+  const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
   try {
-    res = await fetch(url, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body });
+    res = await fetch(url, { method, headers, body });
   } catch (err) {
     throw new StubClientError(`cannot reach ${url}: ${(err as Error).cause ?? (err as Error).message}`);
   }
@@ -29,9 +31,23 @@ async function call(method: 'GET' | 'POST', url: string, body?: string): Promise
 
 const join = (base: string, path: string) => `${base.replace(/\/+$/, '')}${path}`;
 
-/** Submits a task file's text; returns the stub's answer. */
-export function submitTaskFile(base: string, text: string): Promise<unknown> {
-  return call('POST', join(base, '/stub/tasks'), text);
+/** Submits a task file's text with the management token (null: an `--open` stub); returns the stub's answer. */
+export function submitTaskFile(base: string, text: string, token: string | null): Promise<unknown> {
+  return call('POST', join(base, '/stub/tasks'), text, token ?? undefined);
+}
+
+/**
+ * The management token: `PANDA_STUB_TOKEN`, else the `stub-token` file the stub
+ * wrote in its data dir (`--data DIR`), else none (the stub then says it wants one).
+ */
+export function managementToken(dataDir: string | undefined, env: NodeJS.ProcessEnv, read: (dir: string) => string): string | null {
+  if (env.PANDA_STUB_TOKEN) return env.PANDA_STUB_TOKEN.trim();
+  if (!dataDir) return null;
+  try {
+    return read(dataDir);
+  } catch (err) {
+    throw new StubClientError(`no management token in ${dataDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (is this the stub's --data dir?)`, { cause: err });
+  }
 }
 
 /** Lists jobs, optionally of one task. */

@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { parseQuirks, REAL_SERVER_LIMITS, SERVER_QUIRKS, startStub } from '../index.js';
+import { parseQuirks, readManagementToken, REAL_SERVER_LIMITS, SERVER_QUIRKS, startStub, type TokenAuthSettings } from '../index.js';
 import { stderrLogger } from '../log.js';
 import type { JobRecord } from '../model/records.js';
-import { StubClientError, listJobs, submitTaskFile, uploadToCache } from './client.js';
+import { StubClientError, listJobs, managementToken, submitTaskFile, uploadToCache } from './client.js';
 import { Adler32 } from '../../../pilot/src/protocol/index.js';
 import { resolveSiteCatalog } from './site-config.js';
 import { formatJobTable } from './status-table.js';
@@ -25,6 +25,24 @@ interface ServeArgs {
   quirk: string[];
   tlsCert: string | undefined;
   tlsKey: string | undefined;
+  open: boolean;
+  auth: 'none' | 'token';
+  jwks: string | undefined;
+  issuer: string | undefined;
+  audience: string | undefined;
+}
+
+function readTokenAuth(args: ServeArgs): TokenAuthSettings | undefined {
+  if (args.auth === 'none') return undefined;
+  if (!args.jwks || !args.issuer || !args.audience) throw new StubClientError('--auth token needs --jwks FILE, --issuer ISS and --audience AUD');
+  let jwks: unknown;
+  try {
+    jwks = JSON.parse(readFileSync(args.jwks, 'utf8'));
+  } catch (err) {
+    throw new StubClientError(`--jwks ${args.jwks}: ${(err as Error).message}`, { cause: err });
+  }
+  if (!jwks || typeof jwks !== 'object' || !Array.isArray((jwks as { keys?: unknown }).keys)) throw new StubClientError(`--jwks ${args.jwks}: not a JWKS ({"keys": [...]})`);
+  return { jwks: jwks as TokenAuthSettings['jwks'], issuer: args.issuer, audience: args.audience };
 }
 
 function readTls(args: ServeArgs): { cert: Buffer; key: Buffer } | undefined {
@@ -61,6 +79,8 @@ async function serve(args: ServeArgs): Promise<void> {
     watchdog: { limits: { sentSec: args.watchdogSent, heartbeatSec: args.watchdogHeartbeat }, intervalSec: args.watchdogInterval },
     quirks,
     tls: readTls(args),
+    tokenAuth: readTokenAuth(args),
+    management: { open: args.open },
   });
   if (quirks.size > 0) log.warn({ quirks: [...quirks] }, 'reproducing real-server bugs on request');
   // The first stdout line is the contract with scripts and tests that start us.
@@ -79,9 +99,10 @@ async function serve(args: ServeArgs): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
 }
 
-async function submit(args: { file: string; url: string }): Promise<void> {
+async function submit(args: { file: string; url: string; data: string | undefined }): Promise<void> {
   const text = await readFile(args.file, 'utf8');
-  const reply = (await submitTaskFile(args.url, text)) as { tasks: { taskId: number; name: string; pandaIds: number[] }[] };
+  const token = managementToken(args.data, process.env, readManagementToken);
+  const reply = (await submitTaskFile(args.url, text, token)) as { tasks: { taskId: number; name: string; pandaIds: number[] }[] };
   for (const t of reply.tasks) {
     process.stderr.write(`task ${t.taskId} ${t.name}: ${t.pandaIds.length} job(s)\n`);
     process.stdout.write(`${t.taskId}\n`);
@@ -128,7 +149,12 @@ export async function main(argv: string[]): Promise<void> {
             describe: `reproduce a known real-server bug (repeatable): ${Object.entries(SERVER_QUIRKS).map(([k, v]) => `${k}: ${v}`).join('; ')}`,
           })
           .option('tls-cert', { type: 'string', describe: 'serve https with this certificate (PEM, chain included)' })
-          .option('tls-key', { type: 'string', describe: 'private key of --tls-cert (PEM)' }),
+          .option('tls-key', { type: 'string', describe: 'private key of --tls-cert (PEM)' })
+          .option('open', { type: 'boolean', default: false, describe: 'management writes (submit, kill) need no token (they still need JSON and a Host naming this stub)' })
+          .option('auth', { choices: ['none', 'token'] as const, default: 'none' as const, describe: "pilot calls: 'token' verifies bearer tokens as the real server does (needs --jwks, --issuer, --audience; https)" })
+          .option('jwks', { type: 'string', describe: 'JWKS file of the token issuer (RS256 keys)' })
+          .option('issuer', { type: 'string', describe: 'expected token issuer (iss)' })
+          .option('audience', { type: 'string', describe: 'expected token audience (aud)' }),
       (a) =>
         serve({
           port: a.port,
@@ -141,6 +167,11 @@ export async function main(argv: string[]): Promise<void> {
           quirk: a.quirk.map(String),
           tlsCert: a['tls-cert'],
           tlsKey: a['tls-key'],
+          open: a.open,
+          auth: a.auth,
+          jwks: a.jwks,
+          issuer: a.issuer,
+          audience: a.audience,
         }),
     )
     .command(
@@ -149,8 +180,9 @@ export async function main(argv: string[]): Promise<void> {
       (y) =>
         y
           .positional('file', { type: 'string', demandOption: true, describe: 'task file (JSON)' })
-          .option('url', { type: 'string', demandOption: true, describe: 'stub base URL' }),
-      (a) => submit({ file: a.file, url: a.url }),
+          .option('url', { type: 'string', demandOption: true, describe: 'stub base URL' })
+          .option('data', { type: 'string', describe: "the stub's data dir, where it wrote its management token (else PANDA_STUB_TOKEN)" }),
+      (a) => submit({ file: a.file, url: a.url, data: a.data }),
     )
     .command(
       'upload <file>',

@@ -9,7 +9,7 @@ export interface StubRequest {
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
   body: Buffer;
-  /** Whether it came over TLS: URLs the stub hands out to itself use the same scheme. */
+  /** Whether it came over TLS: URLs the stub hands out to itself use the same scheme; the real server refuses credentials over plain http. */
   secure?: boolean;
 }
 

@@ -1,0 +1,167 @@
+/**
+ * The stub as a strict server and the pilot's tokens against it: bearer JWTs
+ * verified (RS256, issuer, audience, expiry, Origin's group) with the real
+ * server's refusals, the management API's writes guarded, a token rotated in
+ * its file mid-job keeping heartbeats going, and an expired token ending the
+ * pilot with 1364 before any job. Keys, tokens and CA are made here.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import path from 'node:path';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { startStub, type RunningStub } from '../../server-stub/src/index.js';
+import { runPilotProcess, scratchDir } from '../support/processes.js';
+import { makeTestPki, type TestPki } from '../support/test-pki.js';
+
+const ISS = 'https://issuer.test/rubin';
+const AUD = 'panda-stub-test';
+
+let pki: TestPki;
+let keys: { privateKey: CryptoKey; jwk: JWK };
+let otherKey: CryptoKey;
+let secure: RunningStub;
+let plain: RunningStub;
+
+async function token(claims: { iss?: string; aud?: string; expSec?: number; groups?: string[]; key?: CryptoKey } = {}): Promise<string> {
+  return new SignJWT({ groups: claims.groups ?? ['Rubin/production'] })
+    .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+    .setIssuer(claims.iss ?? ISS)
+    .setAudience(claims.aud ?? AUD)
+    .setSubject('pilot')
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + (claims.expSec ?? 3600))
+    .sign(claims.key ?? keys.privateKey);
+}
+
+interface Reply {
+  status: number;
+  text: string;
+}
+
+function call(stub: RunningStub, method: string, p: string, body: string | undefined, headers: Record<string, string>): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const send = stub.url.startsWith('https:') ? httpsRequest : httpRequest;
+    const req = send(`${stub.url}${p}`, { method, headers, ca: readFileSync(pki.caFile), servername: 'localhost' }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const acquire = async (stub: RunningStub, headers: Record<string, string>) =>
+  call(stub, 'POST', '/api/v1/pilot/acquire_jobs', JSON.stringify({ site_name: 'AUTH_NONE', n_jobs: 1 }), { 'content-type': 'application/json', origin: 'Rubin.production', ...headers });
+
+const submit = (stub: RunningStub, task: unknown, headers: Record<string, string> = {}) =>
+  call(stub, 'POST', '/stub/tasks', JSON.stringify(task), { 'content-type': 'application/json', authorization: `Bearer ${stub.managementToken}`, ...headers });
+
+beforeAll(async () => {
+  pki = makeTestPki(path.join(scratchDir('auth-pki'), 'pki'));
+  const pair = await generateKeyPair('RS256');
+  keys = { privateKey: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' } };
+  otherKey = (await generateKeyPair('RS256')).privateKey;
+  const tokenAuth = { jwks: { keys: [keys.jwk] }, issuer: ISS, audience: AUD };
+  const tls = { cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey) };
+  secure = await startStub({ port: 0, dataDir: scratchDir('auth-stub'), tls, tokenAuth, management: { open: false } });
+  plain = await startStub({ port: 0, dataDir: scratchDir('auth-plain'), tokenAuth, management: { open: false } });
+}, 60_000);
+afterAll(async () => {
+  await secure?.close();
+  await plain?.close();
+});
+
+describe('stub --auth token', () => {
+  it('accepts a good token and refuses a bad signature, a wrong issuer or audience, an expired token and a wrong group', async () => {
+    const ok = await acquire(secure, { authorization: `Bearer ${await token()}` });
+    expect(ok.status, ok.text).toBe(200);
+    // Through the guard to the dispatcher, which has no job for this site.
+    expect(JSON.parse(ok.text).message, ok.text).toBe('No jobs in PanDA');
+    const cases: [string, string, RegExp][] = [
+      ['bad signature', await token({ key: otherKey }), /signature verification failed/],
+      ['wrong issuer', await token({ iss: 'https://evil.test' }), /token iss is not accepted/],
+      ['wrong audience', await token({ aud: 'someone-else' }), /token aud is not accepted/],
+      ['expired', await token({ expSec: -60 }), /token expired/],
+      ['wrong group', await token({ groups: ['Rubin/user', 'ATLAS/production'] }), /no group Rubin\/production/],
+    ];
+    for (const [name, t, why] of cases) {
+      const r = await acquire(secure, { authorization: `Bearer ${t}` });
+      expect(r.status, name).toBe(403);
+      expect(r.text, name).toMatch(why);
+    }
+    expect((await acquire(secure, {})).status).toBe(403);
+    const noOrigin = await call(secure, 'POST', '/api/v1/pilot/acquire_jobs', '{}', { 'content-type': 'application/json', authorization: `Bearer ${await token()}` });
+    expect(noOrigin.status).toBe(403);
+  });
+
+  it("over plain http: the real server's words, v1 and legacy", async () => {
+    const t = await token();
+    const v1 = await acquire(plain, { authorization: `Bearer ${t}` });
+    expect(v1.status).toBe(200);
+    expect(JSON.parse(v1.text)).toEqual({ success: false, message: 'SSL secure connection is required', data: null });
+    const legacy = await call(plain, 'POST', '/server/panda/getJob', 'siteName=AUTH_NONE', { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${t}`, origin: 'Rubin.production' });
+    expect(new URLSearchParams(legacy.text).get('StatusCode')).toBe('60');
+    expect(new URLSearchParams(legacy.text).get('errorDialog')).toBe('SSL secure connection is required');
+  });
+});
+
+describe('management API guard', () => {
+  const task = { name: 'guarded', site: 'AUTH_MGMT', command: 'true' };
+  it('writes need the token from the data dir (0600), JSON, and this server as Host; reads stay open', async () => {
+    expect((await submit(secure, task, { authorization: '' })).status).toBe(401);
+    expect((await submit(secure, task, { authorization: 'Bearer wrong' })).status).toBe(401);
+    const form = await call(secure, 'POST', '/stub/tasks', JSON.stringify(task), { 'content-type': 'text/plain', authorization: `Bearer ${secure.managementToken}` });
+    expect(form.status).toBe(415);
+    const rebound = await submit(secure, task, { host: 'evil.example:80' });
+    expect(rebound.status).toBe(403);
+    expect((await call(secure, 'POST', '/stub/jobs/1/kill', '{}', { 'content-type': 'application/json' })).status).toBe(401);
+    expect((await submit(secure, task)).status).toBe(201);
+    expect((await call(secure, 'GET', '/stub/jobs', undefined, {})).status).toBe(200);
+  });
+});
+
+describe('the pilot with tokens against the strict stub', () => {
+  const args = (site: string, extra: string[] = []) => ['-q', site, '--url', secure.url, '--api', 'v1', '--cacert', pki.caFile, '-a', scratchDir('auth-pilot'), '--getjob-wait', '0', '--max-jobs', '1', '--quiet', ...extra];
+  const env = (extra: NodeJS.ProcessEnv) => ({ ...process.env, ...extra });
+
+  it('a token rotated in its file mid-job keeps heartbeats going after the old one expired', async () => {
+    const dir = scratchDir('auth-tokens');
+    const file = path.join(dir, 'token');
+    writeFileSync(file, await token({ expSec: 6 }));
+    const firstExpires = Date.now() + 6_000;
+    const reply = await submit(secure, { name: 'rotate', site: 'AUTH_ROTATE', maxAttempts: 1, jobs: [{ name: 'j', command: 'sleep 10' }] });
+    const id = JSON.parse(reply.text).tasks[0].pandaIds[0] as number;
+    const run = runPilotProcess(args('AUTH_ROTATE', ['--heartbeat', '1']), { env: env({ OIDC_AUTH_DIR: dir, OIDC_AUTH_TOKEN: 'token', OIDC_AUTH_ORIGIN: 'Rubin.production' }), timeoutMs: 90_000 });
+    // Harvester's way: write the new token beside the old and rename it over.
+    await new Promise((r) => setTimeout(r, 2_000));
+    writeFileSync(`${file}.new`, await token({ expSec: 3600 }));
+    renameSync(`${file}.new`, file);
+    const result = await run;
+    expect(result.code, result.stderr).toBe(0);
+    const details = JSON.parse((await call(secure, 'GET', `/stub/jobs/${id}`, undefined, {})).text);
+    expect(details.job.state).toBe('finished');
+    // Heartbeats and the final update went on being accepted after the first token had expired.
+    const later = (details.updates as { receivedAt: string; params: { job_status: string } }[]).filter((u) => Date.parse(u.receivedAt) > firstExpires + 1_000);
+    expect(later.map((u) => u.params.job_status)).toContain('running');
+    expect(later.map((u) => u.params.job_status)).toContain('finished');
+  });
+
+  it('an expired token: 1364 with a clear message, before any job is taken', async () => {
+    const reply = await submit(secure, { name: 'expired', site: 'AUTH_EXPIRED', maxAttempts: 1, jobs: [{ name: 'j', command: 'true' }] });
+    const id = JSON.parse(reply.text).tasks[0].pandaIds[0] as number;
+    const run = await runPilotProcess(args('AUTH_EXPIRED').filter((a) => a !== '--quiet'), { env: env({ PANDA_AUTH_ID_TOKEN: await token({ expSec: -10 }) }), timeoutMs: 60_000 });
+    expect(run.code).toBe(65);
+    expect(run.stderr).toMatch(/MISSINGCREDENTIALS \(1364\): token from PANDA_AUTH_ID_TOKEN expired at \d{4}-/);
+    const details = JSON.parse((await call(secure, 'GET', `/stub/jobs/${id}`, undefined, {})).text);
+    expect(details.job.state).toBe('activated');
+  });
+
+  it('a missing token file: 1364 naming the file', async () => {
+    const run = await runPilotProcess(args('AUTH_MISSING').filter((a) => a !== '--quiet'), { env: env({ OIDC_AUTH_DIR: '/nonexistent', OIDC_AUTH_TOKEN: 'tok' }), timeoutMs: 60_000 });
+    expect(run.code).toBe(65);
+    expect(run.stderr).toContain('MISSINGCREDENTIALS (1364): no token in file /nonexistent/tok');
+  });
+});
