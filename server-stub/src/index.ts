@@ -97,7 +97,7 @@ export async function startStub(options: StubOptions): Promise<RunningStub> {
   ];
   let server;
   try {
-    server = await startHttpServer({ routes, port: options.port, host: options.host ?? '127.0.0.1', log, onRequest: (p) => counter.count(p), durable: () => stores.durable(), streamRoutes: [...storageRoutes(storage), ...cacheRoutes(cache)], tls: options.tls, ...(options.http ? { limits: options.http } : {}) });
+    server = await startHttpServer({ routes, port: options.port, host: options.host ?? '127.0.0.1', log, onRequest: (p, agent) => counter.count(p, agent), durable: () => stores.durable(), streamRoutes: [...storageRoutes(storage), ...cacheRoutes(cache)], tls: options.tls, ...(options.http ? { limits: options.http } : {}) });
   } catch (err) {
     stores.close();
     throw err;

@@ -69,7 +69,7 @@ describe('panda-stub as a process', () => {
     expect(after.job).toMatchObject({ state: 'failed', report: { pilotErrorCode: 1305, pilotErrorDiag: 'exit 3' } });
     const { requests: servedAfter, ...summaryAfter } = JSON.parse((await get(`${second.url}/stub/summary`)).text);
     expect(summaryAfter).toEqual(summaryBefore);
-    expect(servedAfter).toEqual({ total: 0, byMethod: {} });
+    expect(servedAfter).toEqual({ total: 0, byMethod: {}, byAgent: {} });
     const tasks = JSON.parse((await get(`${second.url}/stub/tasks`)).text).tasks;
     expect(tasks.map((t: any) => [t.taskId, t.name])).toEqual([[taskId, 'survivor']]);
 

@@ -65,18 +65,20 @@ function urlFetcher(opts: PilotOptions, env: NodeJS.ProcessEnv): Fetch {
   };
 }
 
-/** Runs the queue step; logs what it decided. */
-export async function setUpQueue(opts: PilotOptions, server: HttpTransport, env: NodeJS.ProcessEnv, log: Logger): Promise<QueueSetup> {
+/** Runs the queue step; logs what it decided. `server` null: the PanDA server is not asked (push mode talks only to Harvester). */
+export async function setUpQueue(opts: PilotOptions, server: HttpTransport | null, env: NodeJS.ProcessEnv, log: Logger): Promise<QueueSetup> {
   let loaded;
   try {
     loaded = await loadQueueData(opts.queue, {
       queuedata: opts.queuedata,
       releaseDir: releaseDirOf(env),
       fetchUrl: urlFetcher(opts, env),
-      fetchServer: async (p) => {
-        const r = await server.send('GET', p, undefined, {});
-        return { status: r.status, body: r.body };
-      },
+      fetchServer: server
+        ? async (p) => {
+            const r = await server.send('GET', p, undefined, {});
+            return { status: r.status, body: r.body };
+          }
+        : undefined,
     });
   } catch (err) {
     if (err instanceof QueueDataError) {

@@ -7,7 +7,7 @@ import { canCreateChildren, discoverMemoryCgroup } from '../monitor/index.js';
 import { installSignalHandlers, PilotExit, pilotExitCode, pilotStopOf, runPilotLoop, withoutCredentials, type JobContext } from '../lifecycle/index.js';
 import { createLogger } from '../log/index.js';
 import { createPilotHome, killLeftoverPayloads } from '../run/index.js';
-import { selectDialect, tokenRouteProblem, tokenSourceFromEnv } from '../server/index.js';
+import { selectDialect, tokenRouteProblem, tokenSourceFromEnv, type PandaServer } from '../server/index.js';
 import type { Logger } from 'pino';
 import type { MonitorSettings } from '../lifecycle/index.js';
 import type { QueueLimits } from '../config/index.js';
@@ -18,6 +18,8 @@ import { setUpQueue, type QueueTransfers } from './queue-setup.js';
 import { chooseLogDestination, DEFAULT_STAGEOUT } from '../transfer/index.js';
 import type { HttpTransport } from '../server/index.js';
 import { defaultPreparation, type JobFileSettings } from '../lifecycle/index.js';
+import { pushServer } from './push-setup.js';
+import { transportMode, type HarvesterPushServer } from '../harvester/index.js';
 import { serverTransport } from './server-transport.js';
 import { checkCredentials } from './credential-setup.js';
 import { errorCodeName } from '../protocol/index.js';
@@ -48,12 +50,12 @@ function monitorSettings(opts: PilotOptions, queue: QueueLimits | undefined, log
 }
 
 /** Flags + queue data → where logs go and how the tarball is capped. Throws DestinationError for a bad destination. */
-function fileSettings(opts: PilotOptions, transfers: QueueTransfers, http: HttpTransport, pilotLogFile: string): JobFileSettings {
+function fileSettings(opts: PilotOptions, transfers: QueueTransfers, http: HttpTransport, pilotLogFile: string, accessPoint: string | undefined): JobFileSettings {
   const f = opts.files;
   return {
     http,
-    // Push mode (issue 11) passes Harvester's access point here: the log is then left for Harvester.
-    logDestination: chooseLogDestination({ flag: f.logDestination, copytools: transfers.copytools, harvesterAccessPoint: undefined }),
+    // Push mode: the log is left for Harvester (the push transport puts it in the access point and lists it).
+    logDestination: chooseLogDestination({ flag: f.logDestination, copytools: transfers.copytools, harvesterAccessPoint: accessPoint }),
     stageOut: { ...DEFAULT_STAGEOUT, timeoutMs: f.stageoutTimeoutSec * 1000, maxAttempts: f.stageoutAttempts },
     logLimits: { memberMaxBytes: Math.round(f.logMemberMaxMB * 1024 * 1024), totalMaxBytes: Math.round(f.logMaxMB * 1024 * 1024) },
     pilotLogFile,
@@ -105,6 +107,7 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     },
   });
   let lifetime: NodeJS.Timeout | undefined;
+  let push: HarvesterPushServer | undefined;
 
   const tokens = tokenSourceFromEnv(env);
   const refusal = tokenRouteProblem(opts.url, tokens);
@@ -147,16 +150,22 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     log.info({ event: 'flag_not_applicable', flag: flag.length === 1 ? `-${flag}` : `--${flag}`, why: PILOT3_IGNORED_FLAGS[flag]?.why }, 'pilot3 flag accepted, not applicable here');
   }
   try {
-    const queue = await setUpQueue(opts, http, env, log);
+    const mode = transportMode(opts.harvester, env, process.cwd());
+    const queue = await setUpQueue(opts, mode.kind === 'push' ? null : http, env, log);
     if (!queue.ok) return queue.exitCode;
     opts = queue.opts;
-    const files = fileSettings(opts, queue.transfers, http, pilotLogFile);
+    const files = fileSettings(opts, queue.transfers, http, pilotLogFile, mode.kind === 'push' ? mode.accessPoint.dir : undefined);
     log.info({ event: 'log_destination', ...files.logDestination }, 'log tarballs go here');
     const lifetimeSec = opts.lifetimeSec;
     lifetime = setTimeout(() => pilotStop.abort(new PilotError(1213, `pilot lifetime of ${lifetimeSec} s reached`)), lifetimeSec * 1000);
     lifetime.unref();
-    const server = await selectDialect(http, opts.api, log, pilotStop.signal);
-    await recoverEarlierFinals(opts, server, log, pilotStop.signal);
+    // Push mode: Harvester's files instead of the server; the same job runner behind either.
+    if (mode.kind === 'push') {
+      push = pushServer(opts, mode, home, log);
+      log.info({ event: 'push_mode', accessPoint: mode.accessPoint.dir, reason: mode.reason, pilotUser: opts.pilotUser }, 'Harvester push mode: no getJob, no server updates');
+    }
+    const server: PandaServer = push ?? (await selectDialect(http, opts.api, log, pilotStop.signal));
+    if (!push) await recoverEarlierFinals(opts, server, log, pilotStop.signal);
     const bulk =
       opts.bulkHeartbeats
         ? {
@@ -217,7 +226,8 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
       maxJobs: opts.maxJobs,
       getjobWaitSec: opts.getjobWaitSec,
       pollSec: opts.pollSec,
-      slots: opts.slots,
+      // One job at a time in push mode: the access point has one worker_attributes.json.
+      slots: push ? 1 : opts.slots,
     });
     const finished = result.outcomes.filter((o) => o.state === 'finished').length;
     const unacked = result.outcomes.filter((o) => !o.acknowledged).length;
@@ -229,6 +239,7 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
         failed: result.outcomes.length - finished,
         unacknowledged: unacked,
         bulkRequests: bulk?.batcher.stats.requests,
+        push: push?.stats,
         bulkUpdates: bulk?.batcher.stats.updates,
         stoppedBy: result.stoppedBy,
         seconds: (Date.now() - startedAt) / 1000,
@@ -242,6 +253,11 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     log.error({ event: 'pilot_error', code: e.code, diag: e.diagnostic }, 'pilot failed');
     return pilotExitCode({ kind: 'error', code: e.code });
   } finally {
+    try {
+      push?.finish();
+    } catch (err) {
+      log.error({ event: 'kill_worker_failed', err: (err as Error).message }, 'could not touch kill_worker in the access point');
+    }
     clearTimeout(lifetime);
     clearTimeout(cutoffTimer);
     uninstall();

@@ -126,7 +126,8 @@ export interface WorkerStatusApi {
   updateWorkerStatus(report: WorkerStatusReport, opts?: SendOptions): Promise<void>;
 }
 
-export type ServerDialect = 'legacy' | 'v1';
+/** The HTTP dialects, or Harvester's access-point files (push mode; recovery sends such a kept final in the legacy dialect). */
+export type ServerDialect = 'legacy' | 'v1' | 'harvester';
 
 /** A whole server connection: every call, and the dialect it speaks (kept with a final update for recovery). */
 export interface PandaServer extends JobsApi, BulkUpdatesApi, EventRangesApi, WorkerStatusApi {

@@ -27,7 +27,7 @@ const CLAIM_MARK = '.recovering-';
 
 export interface FinalUpdateRecord {
   serverUrl: string;
-  dialect: 'legacy' | 'v1';
+  dialect: 'legacy' | 'v1' | 'harvester';
   seqHeader: string;
   update: JobUpdate;
   error?: string | undefined;
@@ -38,7 +38,7 @@ export interface FinalUpdateRecord {
 export interface RangeReportsRecord {
   kind: 'range-reports';
   serverUrl: string;
-  dialect: 'legacy' | 'v1';
+  dialect: 'legacy' | 'v1' | 'harvester';
   pandaId: number;
   attemptNr: number;
   reports: RangeReport[];
@@ -83,7 +83,7 @@ export function parseRangeReports(text: string): RangeReportsRecord {
   const v = JSON.parse(text) as Partial<RangeReportsRecord> | null;
   if (!v || typeof v !== 'object' || v.kind !== 'range-reports') throw new Error('not a range-reports record');
   if (!Number.isInteger(v.pandaId) || !Number.isInteger(v.attemptNr)) throw new Error('lacks an integer pandaId / attemptNr');
-  if (v.dialect !== 'legacy' && v.dialect !== 'v1') throw new Error(`unknown dialect ${String(v.dialect)}`);
+  if (v.dialect !== 'legacy' && v.dialect !== 'v1' && v.dialect !== 'harvester') throw new Error(`unknown dialect ${String(v.dialect)}`);
   if (typeof v.serverUrl !== 'string') throw new Error('serverUrl missing');
   if (!Array.isArray(v.reports) || v.reports.length === 0) throw new Error('no reports');
   for (const r of v.reports as unknown[]) {
@@ -117,7 +117,7 @@ export function parseFinalUpdate(text: string): FinalUpdateRecord {
   if (!Number.isInteger(u.jobId) || !Number.isInteger(u.attemptNr)) throw new Error('update lacks an integer jobId / attemptNr');
   if (typeof u.state !== 'string' || !isFinalPilotState(u.state)) throw new Error(`update state ${String(u.state)} is not final`);
   if (!u.fields || typeof u.fields !== 'object') throw new Error('update lacks fields');
-  if (v.dialect !== 'legacy' && v.dialect !== 'v1') throw new Error(`unknown dialect ${String(v.dialect)}`);
+  if (v.dialect !== 'legacy' && v.dialect !== 'v1' && v.dialect !== 'harvester') throw new Error(`unknown dialect ${String(v.dialect)}`);
   if (typeof v.serverUrl !== 'string' || typeof v.seqHeader !== 'string') throw new Error('serverUrl / seqHeader missing');
   if (!v.seqHeader.startsWith(`${u.jobId}:${u.attemptNr}:`)) throw new Error(`seqHeader ${v.seqHeader} does not belong to job ${u.jobId} attempt ${u.attemptNr}`);
   return v as FinalUpdateRecord;

@@ -1,5 +1,5 @@
 export { buildPayloadCommand, transformationName } from './payload-command.js';
-export { createPilotHome, createJobDir, freeSpaceMB } from './work-dir.js';
+export { createPilotHome, createJobDir, jobDirPath, freeSpaceMB } from './work-dir.js';
 export { PayloadProcess, PayloadStartError, signalFromStatus, parseBashTimes, type PayloadExit, type PayloadStart } from './payload-process.js';
 export { killLeftoverPayloads, pilotHomeAlive, PAYLOAD_RECORDS_DIR } from './payload-records.js';
 export { writeLogTarball, redactSecrets, truncationMark, DEFAULT_LOG_LIMITS, type LogTarballLimits, type LogTarballInput, type ManifestEntry } from './log-tarball.js';

@@ -16,9 +16,14 @@ export function createPilotHome(parent: string, now = new Date()): string {
 }
 
 /** `<home>/PanDA_Pilot-<PandaID>`; a second attempt in the same home gets its own suffix. */
-export function createJobDir(home: string, pandaId: number, attemptNr: number): string {
+export function jobDirPath(home: string, pandaId: number, attemptNr: number): string {
   const base = path.join(home, `PanDA_Pilot-${pandaId}`);
-  const dir = attemptNr > 1 ? `${base}.${attemptNr}` : base;
+  return attemptNr > 1 ? `${base}.${attemptNr}` : base;
+}
+
+/** Creates the job's dir (jobDirPath). */
+export function createJobDir(home: string, pandaId: number, attemptNr: number): string {
+  const dir = jobDirPath(home, pandaId, attemptNr);
   try {
     mkdirSync(dir, { recursive: true, mode: 0o755 });
   } catch (err) {

@@ -38,6 +38,8 @@ export interface TransportOptions {
   env?: NodeJS.ProcessEnv | undefined;
   /** Reply body cap for in-memory replies, bytes (default 16 MB). */
   maxReplyBytes?: number | undefined;
+  /** User-Agent of every request (default `panda-node-pilot`; the stub's Harvester names itself). */
+  userAgent?: string | undefined;
 }
 
 /**
@@ -249,7 +251,7 @@ export class HttpTransport {
     const deadline = AbortSignal.timeout(this.options.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
     const url = `${this.baseUrl}${path}`;
-    const allHeaders: Record<string, string | number> = { 'User-Agent': 'panda-node-pilot', ...this.options.authHeaders?.(), ...headers };
+    const allHeaders: Record<string, string | number> = { 'User-Agent': this.options.userAgent ?? 'panda-node-pilot', ...this.options.authHeaders?.(), ...headers };
     if (body !== undefined) allHeaders['Content-Length'] = Buffer.byteLength(body);
     const { client, options, verdict } = this.requestOptions(new URL(url), method, allHeaders, combined);
     const max = this.maxReplyBytes;

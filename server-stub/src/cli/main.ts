@@ -13,6 +13,7 @@ import { StubClientError, listJobs, managementToken, submitTaskFile, uploadToCac
 import { Adler32 } from '../../../pilot/src/protocol/index.js';
 import { resolveSiteCatalog } from './site-config.js';
 import { formatJobTable } from './status-table.js';
+import { runStubHarvester } from '../harvester/stub-harvester.js';
 
 interface ServeArgs {
   port: number;
@@ -126,6 +127,44 @@ async function status(args: { url: string; task: number | undefined }): Promise<
   process.stdout.write(`${formatJobTable(reply.jobs)}\n`);
 }
 
+interface HarvesterArgs {
+  url: string;
+  accessPoint: string;
+  queue: string;
+  api: 'legacy' | 'v1';
+  format: 'json' | 'cgi';
+  label: string;
+  pollMs: number;
+  wait: number;
+}
+
+/** Plays Harvester for one push-mode worker; prints a JSON summary line; exit 0 when the worker ended (kill_worker). */
+async function harvester(args: HarvesterArgs): Promise<void> {
+  if (!Number.isFinite(args.wait) || args.wait <= 0) throw new StubClientError(`--wait must be a positive number of seconds, got ${args.wait}`);
+  if (!Number.isFinite(args.pollMs) || args.pollMs <= 0) throw new StubClientError(`--poll-ms must be positive, got ${args.pollMs}`);
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(args.accessPoint, { recursive: true });
+  const stop = new AbortController();
+  process.once('SIGTERM', () => stop.abort());
+  process.once('SIGINT', () => stop.abort());
+  const result = await runStubHarvester({
+    url: args.url,
+    api: args.api,
+    accessPoint: args.accessPoint,
+    queue: args.queue,
+    prodSourceLabel: args.label,
+    format: args.format,
+    harvesterId: process.env.HARVESTER_ID ?? 'stub-harvester',
+    workerId: process.env.HARVESTER_WORKER_ID ?? String(process.pid),
+    pollMs: args.pollMs,
+    waitMs: args.wait * 1000,
+    log: stderrLogger(),
+    signal: stop.signal,
+  });
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  if (result.stoppedBy === 'timeout') process.exitCode = 3;
+}
+
 /** Runs the CLI with `argv` (without node and script). */
 export async function main(argv: string[]): Promise<void> {
   await yargs(argv)
@@ -202,7 +241,22 @@ export async function main(argv: string[]): Promise<void> {
           .option('task', { type: 'number', describe: 'only jobs of this task id' }),
       (a) => status({ url: a.url, task: a.task }),
     )
-    .demandCommand(1, 'give a command: serve, submit, upload or status')
+    .command(
+      'harvester',
+      "play Harvester for one push-mode worker: take a job from the stub, hand it over in the access point, relay the worker's files",
+      (y) =>
+        y
+          .option('url', { type: 'string', demandOption: true, describe: 'stub base URL' })
+          .option('access-point', { type: 'string', demandOption: true, describe: "the worker's access point (the pilot's --harvester-workdir)" })
+          .option('q', { alias: 'queue', type: 'string', demandOption: true, describe: 'PanDA queue to take jobs for' })
+          .option('api', { choices: ['legacy', 'v1'] as const, default: 'legacy' as const, describe: 'dialect Harvester speaks to the server' })
+          .option('format', { choices: ['json', 'cgi'] as const, default: 'json' as const, describe: 'job spec file: HPCJobs.json (json) or pandaJobData.out (cgi)' })
+          .option('j', { alias: 'label', type: 'string', default: 'managed', describe: 'prodSourceLabel' })
+          .option('poll-ms', { type: 'number', default: 200, describe: 'how often the access point is read' })
+          .option('wait', { type: 'number', default: 600, describe: 'seconds to wait for a job, then for the worker to end' }),
+      (a) => harvester({ url: a.url, accessPoint: a['access-point'], queue: a.q, api: a.api, format: a.format, label: a.j, pollMs: a['poll-ms'], wait: a.wait }),
+    )
+    .demandCommand(1, 'give a command: serve, submit, upload, status or harvester')
     .strict()
     .help()
     .fail((msg, err) => {

@@ -128,7 +128,7 @@ async function handle(
   state: ServerState,
   req: IncomingMessage,
   res: ServerResponse,
-  onRequest?: (path: string) => void,
+  onRequest?: (path: string, userAgent: string) => void,
   durable?: () => Promise<void>,
 ): Promise<void> {
   const started = Date.now();
@@ -146,7 +146,7 @@ async function handle(
   } else {
     state.inFlight += 1;
     try {
-      onRequest?.(target.path);
+      onRequest?.(target.path, req.headers['user-agent'] ?? '');
       const raw = await readBody(req, limits.maxBodyBytes);
       const stubReq: StubRequest = {
         method: req.method ?? 'GET',
@@ -176,14 +176,14 @@ async function handle(
 }
 
 /** A streaming route's request: it reads and writes the sockets itself, under the same concurrency cap. */
-async function handleStream(r: StreamRoute, match: RegExpMatchArray, path: string, log: Logger, limits: HttpLimits, state: ServerState, req: IncomingMessage, res: ServerResponse, onRequest?: (path: string) => void): Promise<void> {
+async function handleStream(r: StreamRoute, match: RegExpMatchArray, path: string, log: Logger, limits: HttpLimits, state: ServerState, req: IncomingMessage, res: ServerResponse, onRequest?: (path: string, userAgent: string) => void): Promise<void> {
   const started = Date.now();
   if (state.inFlight >= limits.maxConcurrent) {
     write(res, { ...textReply(503, `ERROR : more than ${limits.maxConcurrent} requests in progress; retry later`), headers: { 'content-type': 'text/plain', 'retry-after': '1' } }, true);
     return;
   }
   state.inFlight += 1;
-  onRequest?.(path);
+  onRequest?.(path, req.headers['user-agent'] ?? '');
   try {
     await r.handler(req, res, match);
   } catch (err) {
@@ -203,7 +203,7 @@ export function startHttpServer(options: {
   host: string;
   log: Logger;
   /** Told the path of every request received (the request counter). */
-  onRequest?: (path: string) => void;
+  onRequest?: (path: string, userAgent: string) => void;
   limits?: Partial<HttpLimits>;
   /** Routes that stream their bodies (storage, cache) with their own size limits; tried before the buffered ones. */
   streamRoutes?: readonly StreamRoute[];
