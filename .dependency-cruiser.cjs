@@ -39,7 +39,8 @@ const PILOT_RANKS = {
   cli: 7,
 };
 
-const STUB_RANKS = { model: 0, http: 0, store: 1, engine: 2, api: 3, cli: 4 };
+// harvester: `panda-stub harvester`, a client of the server like a pilot (uses the pilot's HTTP dialects).
+const STUB_RANKS = { model: 0, http: 0, store: 1, engine: 2, api: 3, harvester: 3, cli: 4 };
 
 const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -104,8 +105,15 @@ module.exports = {
       name: 'stub-uses-only-pilot-public-faces',
       comment: 'the stub shares site config and protocol facts with the pilot through their index.ts only',
       severity: 'error',
-      from: { path: '^server-stub/src' },
+      from: { path: '^server-stub/src', pathNot: '^server-stub/src/harvester/' },
       to: { path: '^pilot/src/(?!(config|protocol|release)/index\\.ts$)' },
+    },
+    {
+      name: 'stub-harvester-uses-only-pilot-public-faces',
+      comment: "the stub's Harvester is a server client: it may use the pilot's dialects and retry policy too, through their index.ts",
+      severity: 'error',
+      from: { path: '^server-stub/src/harvester/' },
+      to: { path: '^pilot/src/(?!(config|protocol|release|server|retry)/index\\.ts$)' },
     },
     {
       name: 'no-deep-imports-across-folders',
