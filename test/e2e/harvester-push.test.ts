@@ -171,7 +171,8 @@ describe.each([
     const { jobs } = await stubApi(`${stub.url}/stub/jobs?task=${taskId}`);
     expect(jobs.map((j: any) => j.state)).toEqual(['finished']);
     const details = await stubApi(`${stub.url}/stub/jobs/${jobs[0].pandaId}`);
-    expect(details.eventRanges.map((r: any) => r.statusName)).toEqual(['done', 'done', 'done', 'done']);
+    expect(details.eventRanges).toHaveLength(4);
+    for (const r of details.eventRanges) expect(['finished', 'done']).toContain(r.statusName); // a real server keeps finished (3)
     const names = readdirSync(ap);
     expect(names.some((n) => n.startsWith('worker_updateevents.json.read.'))).toBe(true);
     expect(names).toContain('JobsEventRanges.json.read');

@@ -129,7 +129,6 @@ export const PILOT3_IGNORED_FLAGS: Record<string, { alias?: string; type: 'strin
   'working-group': { type: 'string', why: 'getJob working group: not used by Rubin' },
   'allow-other-country': { type: 'string', why: 'not used by Rubin' },
   'allow-same-user': { type: 'string', why: 'multi-job user pinning: not used by Rubin' },
-  'stageout-attempts': { type: 'number', why: 'stage-out retries belong to the storage destination' },
   'input-dir': { type: 'string', why: 'HPC input staging: not supported' },
   'input-destination-dir': { type: 'string', why: 'HPC input staging: not supported' },
   'output-dir': { type: 'string', why: 'HPC output staging: not supported' },
