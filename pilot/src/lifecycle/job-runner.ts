@@ -41,29 +41,39 @@ export async function runJob(ctx: JobContext, rawJob: Record<string, unknown>): 
   return new JobRun(ctx, job).run();
 }
 
+/**
+ * Where a job run stands, with exactly what exists at that point: the job
+ * dir once made (the final update is kept there), the start time once the
+ * payload (or the first range) started, the guard whose live figures the
+ * heartbeats read while a payload runs, then the frozen figures the final
+ * update reads.
+ */
+type RunState =
+  | { phase: 'preparing'; jobDir: string | null }
+  | { phase: 'running'; jobDir: string; startedAt: Date; watch: { kind: 'payload'; guard: PayloadGuard } | { kind: 'ranges' } }
+  | { phase: 'reporting'; jobDir: string | null; startedAt: Date | null; figures: FinalFigures }
+  | { phase: 'done'; jobDir: string | null; outcome: JobOutcome };
+
+interface FinalFigures {
+  /** The monitor's figures when it stopped (null: no monitor ran, e.g. an event-service job or a failure before the payload). */
+  metrics: MetricsSummary | null;
+  /** CPU seconds the launcher measured for the whole tree, once it ended. */
+  exitCpuSec: number;
+}
+
 class JobRun {
   private readonly log;
   private readonly channel: JobUpdateSender;
   private readonly jobStop = new AbortController();
   /** Aborted when the server says softkill: an event-service job takes no more ranges. */
   private readonly softkill = new AbortController();
-  /** Latest monitor figures (heartbeats read them; the monitor loop writes them). */
-  private metrics: MetricsSummary | null = null;
-  /** CPU seconds the launcher measured for the whole tree, once it ended. */
-  private exitCpuSec = 0;
-  /** Set while the payload runs (heartbeats read its figures). */
-  private guard: PayloadGuard | null = null;
-  /** Kept until the end of run(), which removes the payload's cgroup. */
-  private guardToClean: PayloadGuard | null = null;
   private readonly heartbeatWake = new Wakeup();
   private readonly schedule: HeartbeatSchedule;
-  private phase: JobPhase = 'preparing';
+  private state: RunState = { phase: 'preparing', jobDir: null };
+  /** Run in order at the end of run(), whatever happened: stop a payload still running, then remove its cgroup. */
+  private readonly cleanups: (() => Promise<unknown>)[] = [];
   /** Peak figures of an event-service job's ranges (its heartbeats and final update read them). */
   private readonly esPeak: PeakSink = { maxRssKb: 0, maxVmemKb: 0, cpuSec: 0 };
-  private payload: PayloadProcess | null = null;
-  private startedAt: Date | null = null;
-  /** Set once made; the final update is kept here. */
-  private jobDir = '';
 
   constructor(
     private readonly ctx: JobContext,
@@ -74,19 +84,20 @@ class JobRun {
       intervalMs: (job.debug ? ctx.debugHeartbeatSec : ctx.heartbeatSec) * 1000,
       gridOriginMs: ctx.bulk?.gridOriginMs,
     });
-    this.channel = updateSender(ctx, job.pandaId, job.attemptNr, this.log, (reply) => this.onCommand(reply), () => this.jobDir || finalsDir(ctx, job.pandaId, job.attemptNr));
+    this.channel = updateSender(ctx, job.pandaId, job.attemptNr, this.log, (reply) => this.onCommand(reply), () => this.state.jobDir ?? finalsDir(ctx, job.pandaId, job.attemptNr));
   }
 
   /** Commands come back on this job's own channel, so they can only ever touch this job. */
   private onCommand(reply: UpdateReply): void {
-    const action = commandAction(reply.command, this.phase);
+    const phase: JobPhase = this.state.phase;
+    const action = commandAction(reply.command, phase);
     switch (action.kind) {
       case 'kill':
-        this.log.warn({ event: 'server_kill', phase: this.phase }, 'server asked to kill this job');
+        this.log.warn({ event: 'server_kill', phase }, 'server asked to kill this job');
         this.stopJob(new PilotError(ErrorCode.PANDAKILL, 'job killed by the server (command tobekilled)'));
         break;
       case 'stale-kill':
-        this.log.warn({ event: 'server_kill_ignored', phase: this.phase }, 'tobekilled for a job whose payload already ended: ignored');
+        this.log.warn({ event: 'server_kill_ignored', phase }, 'tobekilled for a job whose payload already ended: ignored');
         break;
       case 'debug': {
         const sec = action.on || this.job.debug ? this.ctx.debugHeartbeatSec : this.ctx.heartbeatSec;
@@ -112,13 +123,37 @@ class JobRun {
     if (!this.jobStop.signal.aborted) this.jobStop.abort(reason);
   }
 
+  /** The figures an update carries now: live from the guard while the payload runs, frozen once it ended. */
+  private figures(): { startedAt: Date | null } & FinalFigures {
+    const s = this.state;
+    switch (s.phase) {
+      case 'preparing':
+      case 'done':
+        return { startedAt: null, metrics: null, exitCpuSec: 0 };
+      case 'running':
+        return { startedAt: s.startedAt, metrics: s.watch.kind === 'payload' ? s.watch.guard.summary() : null, exitCpuSec: 0 };
+      case 'reporting':
+        return { startedAt: s.startedAt, ...s.figures };
+    }
+  }
+
+  /** Enters `reporting` (once): the figures freeze as they are now. */
+  private toReporting(figures?: FinalFigures): { startedAt: Date | null; figures: FinalFigures } {
+    const s = this.state;
+    if (s.phase === 'reporting' && !figures) return s;
+    const now = this.figures();
+    const next = { phase: 'reporting' as const, jobDir: s.jobDir, startedAt: now.startedAt, figures: figures ?? { metrics: now.metrics, exitCpuSec: now.exitCpuSec } };
+    this.state = next;
+    return next;
+  }
+
   private fields(extra: Record<string, string | number> = {}): Record<string, string | number> {
     const f: Record<string, string | number> = { ...identityFields(this.ctx), coreCount: this.job.coreCount, timestamp: new Date().toISOString() };
-    if (this.startedAt) f.startTime = pandaTime(this.startedAt);
-    const m = this.guard?.summary() ?? this.metrics;
+    const { startedAt, metrics: m, exitCpuSec } = this.figures();
+    if (startedAt) f.startTime = pandaTime(startedAt);
     if (m) Object.assign(f, updateFields(m));
     else if (this.esPeak.maxRssKb > 0) f.maxRSS = this.esPeak.maxRssKb;
-    const cpuSec = Math.max(m?.cpuSec ?? 0, this.exitCpuSec, this.esPeak.cpuSec);
+    const cpuSec = Math.max(m?.cpuSec ?? 0, exitCpuSec, this.esPeak.cpuSec);
     if (cpuSec > 0) {
       f.cpuConsumptionTime = Math.round(cpuSec);
       f.cpuConsumptionUnit = 's';
@@ -131,17 +166,16 @@ class JobRun {
     if (this.ctx.pilotSignal.aborted) onPilotStop();
     this.ctx.pilotSignal.addEventListener('abort', onPilotStop, { once: true });
     this.log.info({ event: 'job_start', jobName: this.job.jobName, transformation: this.job.transformation }, 'job received');
-    let jobDir = '';
     try {
       this.channel.stateChange('starting', this.fields());
-      jobDir = createJobDir(this.ctx.pilotHome, this.job.pandaId, this.job.attemptNr);
-      this.jobDir = jobDir;
+      const jobDir = createJobDir(this.ctx.pilotHome, this.job.pandaId, this.job.attemptNr);
+      this.state = { phase: 'preparing', jobDir };
       // Secret-looking fields never reach the job dir (payloads read it; the log tarball holds it).
       writeFileSync(path.join(jobDir, 'job-description.json'), `${JSON.stringify(redactSecrets(this.job.raw), null, 1)}\n`);
       const command = await preparePayload(this.job, jobDir, this.ctx.env, this.ctx.preparation, this.log, this.jobStop.signal);
       if (this.jobStop.signal.aborted) throw this.jobStop.signal.reason;
       const verdict = this.job.eventService ? await this.executeEventService(jobDir, command) : await this.execute(jobDir, command);
-      return await this.report(jobDir, verdict);
+      return await this.report(verdict);
     } catch (err) {
       const failure = PilotError.from(err);
       this.log.error({ event: 'job_error', code: failure.code, diag: failure.diagnostic }, 'job failed before or outside its payload');
@@ -153,11 +187,10 @@ class JobRun {
         exeErrorCode: 0,
         exeErrorDiag: '',
       };
-      return await this.report(jobDir, verdict);
+      return await this.report(verdict);
     } finally {
       this.ctx.pilotSignal.removeEventListener('abort', onPilotStop);
-      if (this.payload?.running) await this.payload.stop(this.ctx.killGraceMs);
-      await this.guardToClean?.cleanup();
+      for (const cleanup of this.cleanups.splice(0)) await cleanup();
     }
   }
 
@@ -170,13 +203,14 @@ class JobRun {
     const stderrPath = path.join(jobDir, 'payload.stderr');
     const env = this.jobEnv(jobDir, this.job.coreCount);
     const guard = PayloadGuard.prepare(this.job, this.ctx.monitor ?? DEFAULT_MONITOR_SETTINGS, this.log);
-    this.guard = guard;
-    this.guardToClean = guard;
+    this.cleanups.push(() => guard.cleanup());
     const recordDir = path.join(this.ctx.pilotHome, PAYLOAD_RECORDS_DIR);
     const payload = await PayloadProcess.start({ command, cwd: jobDir, env, stdoutPath, stderrPath, cgroupProcsFile: guard.cgroup?.procsFile, recordDir });
-    this.payload = payload;
-    this.phase = 'running';
-    this.startedAt = new Date();
+    // The payload stops before its cgroup goes.
+    this.cleanups.unshift(async () => {
+      if (payload.running) await payload.stop(this.ctx.killGraceMs);
+    });
+    this.state = { phase: 'running', jobDir, startedAt: new Date(), watch: { kind: 'payload', guard } };
     this.log.info({ event: 'payload_start', pid: payload.pid, cgroup: guard.cgroup?.dir ?? null }, 'payload started');
     guard.start(payload.pid, jobDir, [stdoutPath, stderrPath], (verdict) => {
       this.log.warn({ event: 'watchdog', code: verdict.code, diag: verdict.diagnostic }, 'payload broke a limit');
@@ -199,17 +233,16 @@ class JobRun {
     const heartbeats = this.heartbeatLoop(payload.done);
     const exit: PayloadExit = await payload.done;
     await heartbeats;
-    this.phase = 'reporting';
+    this.toReporting(); // from here a tobekilled is stale
     this.jobStop.signal.removeEventListener('abort', onStop);
     this.ctx.hardStop?.removeEventListener('abort', onHardStop);
     this.log.info({ event: 'payload_exit', exitCode: exit.exitCode, signal: exit.signal }, 'payload ended');
     if (exit.launchError) throw new PilotError(ErrorCode.INTERNALPILOTPROBLEM, exit.launchError);
-    if (exit.cpuUserSec !== null && exit.cpuSysSec !== null) this.exitCpuSec = exit.cpuUserSec + exit.cpuSysSec;
+    const exitCpuSec = exit.cpuUserSec !== null && exit.cpuSysSec !== null ? exit.cpuUserSec + exit.cpuSysSec : 0;
     const stopReason = this.jobStop.signal.aborted ? (this.jobStop.signal.reason as PilotError) : null;
     const failed = exit.exitCode !== 0 || exit.signal !== null;
     const end = await guard.finish(exit, failed && !stopReason);
-    this.metrics = end.summary;
-    this.guard = null; // heartbeats are over; the final update reads the frozen figures
+    this.toReporting({ metrics: end.summary, exitCpuSec }); // the final update reads these frozen figures
     this.log.info({ event: 'monitor_end', samples: end.summary?.samples ?? 0, sampleCpuMs: Math.round(end.sampleCpuMs * 10) / 10 }, 'monitor stopped');
     return judgePayload({ exit, stopReason, stderrTail: tail(stderrPath), oom: end.oom }, signalNumber);
   }
@@ -222,8 +255,7 @@ class JobRun {
     // The job's own payload files exist even when no range ever runs (the log tarball lists them).
     writeFileSync(path.join(jobDir, 'payload.stdout'), '', { flag: 'a' });
     writeFileSync(path.join(jobDir, 'payload.stderr'), '', { flag: 'a' });
-    this.startedAt = new Date();
-    this.phase = 'running';
+    this.state = { phase: 'running', jobDir, startedAt: new Date(), watch: { kind: 'ranges' } };
     this.channel.stateChange('running', this.fields());
     this.log.info({ event: 'es_start', cores: env.RUBIN_ES_CORES }, 'event-service job: running ranges');
     const done = runEventService({
@@ -272,8 +304,9 @@ class JobRun {
     }
   }
 
-  private async report(jobDir: string, verdict: PayloadVerdict): Promise<JobOutcome> {
-    this.phase = 'reporting';
+  private async report(verdict: PayloadVerdict): Promise<JobOutcome> {
+    const { startedAt, figures } = this.toReporting();
+    const jobDir = this.state.jobDir;
     const endedAt = new Date();
     const extra: Record<string, string | number> = {
       transExitCode: verdict.transExitCode,
@@ -282,9 +315,9 @@ class JobRun {
       exeErrorCode: verdict.exeErrorCode,
       exeErrorDiag: verdict.exeErrorDiag,
       endTime: pandaTime(endedAt),
-      jobMetrics: jobMetrics(this.metrics ?? this.guard?.summary() ?? new MetricsAccumulator().summary(), { coreCount: this.job.coreCount }),
+      jobMetrics: jobMetrics(figures.metrics ?? new MetricsAccumulator().summary(), { coreCount: this.job.coreCount }),
     };
-    if (!this.startedAt) extra.startTime = pandaTime(endedAt);
+    if (!startedAt) extra.startTime = pandaTime(endedAt);
     if (jobDir) {
       const { xml, secondary } = await this.outputReport(jobDir);
       if (xml) extra.xml = xml;
@@ -307,7 +340,7 @@ class JobRun {
       this.ctx.pilotSignal.removeEventListener('abort', onPilotStop);
     }
     let finalUpdateFile: string | undefined;
-    const keptIn = jobDir || finalsDir(this.ctx, this.job.pandaId, this.job.attemptNr);
+    const keptIn = jobDir ?? finalsDir(this.ctx, this.job.pandaId, this.job.attemptNr);
     if (outcome.acknowledged) markFinalUpdateAcked(keptIn);
     // The naive baseline loses an unacknowledged final, as pilot3 does; everything else keeps it.
     else if (!this.ctx.naiveUpdates) finalUpdateFile = keepFinalUpdate(this.ctx, keptIn, this.channel, outcome);
@@ -315,7 +348,7 @@ class JobRun {
       { event: 'job_end', state: verdict.state, pilotErrorCode: verdict.pilotErrorCode, acknowledged: outcome.acknowledged },
       `job ${verdict.state}`,
     );
-    return {
+    const result: JobOutcome = {
       pandaId: this.job.pandaId,
       attemptNr: this.job.attemptNr,
       state: verdict.state,
@@ -324,6 +357,8 @@ class JobRun {
       acknowledged: outcome.acknowledged,
       finalUpdateFile,
     };
+    this.state = { phase: 'done', jobDir, outcome: result };
+    return result;
   }
 
   /**

@@ -5,8 +5,8 @@
  * given where the job stands.
  */
 
-/** Where a job run stands. Only a job still `preparing` or `running` can be killed. */
-export type JobPhase = 'preparing' | 'running' | 'reporting';
+/** Where a job run stands (job-runner's RunState). Only a job still `preparing` or `running` can be killed. */
+export type JobPhase = 'preparing' | 'running' | 'reporting' | 'done';
 
 export type CommandAction =
   /** Stop the payload's whole process group; the job reports 1144 (PANDAKILL). */
@@ -24,7 +24,7 @@ export type CommandAction =
 export function commandAction(command: string, phase: JobPhase): CommandAction {
   switch (command) {
     case 'tobekilled':
-      return phase === 'reporting' ? { kind: 'stale-kill' } : { kind: 'kill' };
+      return phase === 'reporting' || phase === 'done' ? { kind: 'stale-kill' } : { kind: 'kill' };
     case 'debug':
       return { kind: 'debug', on: true };
     case 'debugoff':
