@@ -3,6 +3,7 @@
  * already pass to pilot3, so this pilot drops into existing wrappers; flags
  * that only matter to pilot3 are accepted and ignored.
  */
+import path from 'node:path';
 import type { Argv } from 'yargs';
 import { DEFAULT_ES_SETTINGS, type EsSettings } from '../eventservice/index.js';
 import { parseSubmitMode, type HarvesterFlags } from '../harvester/index.js';
@@ -22,6 +23,17 @@ export interface PilotOptions {
   slots: number;
   lifetimeSec: number;
   killGraceSec: number;
+  /** Cores / MB of the allocation, overriding what the batch system or cgroup says. */
+  coresOverride: number | undefined;
+  /** `--drain-file`: its existence stops the pilot taking jobs (default `DRAIN` in the work dir). */
+  drainFile: string;
+  /** Cap of the idle backoff between empty getJob replies, seconds. */
+  pollMaxSec: number;
+  /** pilot3's -v / -x: getJob request and failure limits (0: none). */
+  maxGetJobRequests: number;
+  maxGetJobFailures: number;
+  /** Benchmark baseline only: no pipelined dispatch. */
+  noPipeline: boolean;
   /** The batch system's time between its SIGTERM and its SIGKILL: after a signal, everything must fit in it. */
   signalGraceSec: number;
   finalDeadlineSec: number;
@@ -117,8 +129,6 @@ export const PILOT3_IGNORED_FLAGS: Record<string, { alias?: string; type: 'strin
   t: { alias: 'noproxyverification', type: 'boolean', why: 'no proxy verification: the pilot never verifies a proxy' },
   u: { alias: 'verifypayloadproxy', type: 'boolean', why: 'no payload proxy verification: the pilot never verifies a proxy' },
   y: { alias: 'notokenrenewal', type: 'boolean', why: 'no token renewal: tokens are re-read when their file changes' },
-  v: { alias: 'getjobrequests', type: 'number', why: 'getJob requests: --getjob-wait/--getjob-poll bound the asking' },
-  x: { alias: 'getjobfailures', type: 'number', why: 'getJob failures: retries back off until --getjob-wait' },
   b: { alias: 'nocvmfs', type: 'boolean', why: 'no cvmfs checks: the wrapper checks the release tree' },
   k: { alias: 'noworkerpilotstatusupdate', type: 'boolean', why: 'worker status updates: the wrapper sends them (runpilot.sh -k is not passed here)' },
   L: { alias: 'leasetime', type: 'number', why: 'lease time: not used by pilot3 either' },
@@ -166,6 +176,12 @@ export function pilotFlags(y: Argv): Argv {
     .option('slots', { type: 'number', defaultDescription: 'queue corecount, else 1', describe: 'jobs to run side by side' })
     .option('l', { alias: 'lifetime', type: 'number', defaultDescription: `${TUNABLE_DEFAULTS.lifetimeSec}, at most the queue's maxtime`, describe: 'pilot lifetime, seconds' })
     .option('kill-grace', { type: 'number', default: 10, describe: 'SIGTERM → SIGKILL grace for a payload, seconds' })
+    .option('cores', { type: 'number', describe: 'cores of the allocation (default: the batch system\'s, else the usable CPUs)' })
+    .option('drain-file', { type: 'string', describe: 'when this file exists the pilot takes no more jobs, finishes, reports and exits 0 (default: DRAIN in the work dir)' })
+    .option('getjob-poll-max', { type: 'number', default: 300, describe: 'cap of the pause between empty getJob replies, which doubles from --getjob-poll, seconds' })
+    .option('v', { alias: 'getjobrequests', type: 'number', default: 0, describe: 'stop after this many getJob requests (0: no limit)' })
+    .option('x', { alias: 'getjobfailures', type: 'number', default: 0, describe: 'stop after this many failed getJob requests (0: no limit)' })
+    .option('no-pipeline', { type: 'boolean', default: false, hidden: true, describe: 'benchmark baseline: ask for the next job only after the previous one reported' })
     .option('signal-grace', { type: 'number', default: 30, describe: "the batch system's SIGTERM → SIGKILL time (Slurm KillWait), seconds: after a signal the payload's kill grace and the final update's retries fit in it" })
     .option('final-deadline', { type: 'number', default: 1200, describe: 'retry the final update this long before keeping it on disk, seconds' })
     .option('timeout', { type: 'number', default: 60, describe: 'per-request server timeout, seconds' })
@@ -269,6 +285,12 @@ export function toPilotOptions(argv: Record<string, unknown>, cwd = process.cwd(
     slots: Math.floor(positive('slots', orDefault(argv.slots, TUNABLE_DEFAULTS.slots))),
     lifetimeSec: positive('lifetime', orDefault(argv.l, TUNABLE_DEFAULTS.lifetimeSec)),
     killGraceSec: positive('kill-grace', argv['kill-grace'] as number, true),
+    coresOverride: argv.cores === undefined ? undefined : Math.floor(positive('cores', argv.cores as number)),
+    drainFile: path.resolve((argv.a as string | undefined) ?? cwd, (argv['drain-file'] as string | undefined) ?? 'DRAIN'),
+    pollMaxSec: positive('getjob-poll-max', (argv['getjob-poll-max'] as number | undefined) ?? 300),
+    maxGetJobRequests: Math.floor(positive('v', (argv.v as number | undefined) ?? 0, true)),
+    maxGetJobFailures: Math.floor(positive('x', (argv.x as number | undefined) ?? 0, true)),
+    noPipeline: Boolean(argv['no-pipeline']),
     signalGraceSec: positive('signal-grace', (argv['signal-grace'] as number | undefined) ?? 30),
     finalDeadlineSec: positive('final-deadline', argv['final-deadline'] as number),
     timeoutSec: positive('timeout', argv.timeout as number),

@@ -1,10 +1,12 @@
 /** Wires the pilot together from its options: the I/O edge of the pull loop. */
-import { hostname } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, hostname } from 'node:os';
 import path from 'node:path';
-import { readBatchIdentity } from '../config/index.js';
+import { readAllocation, readBatchIdentity, type Allocation } from '../config/index.js';
 import { PilotError } from '../errors/index.js';
 import { canCreateChildren, discoverMemoryCgroup } from '../monitor/index.js';
-import { installSignalHandlers, PilotExit, pilotExitCode, pilotStopOf, runPilotLoop, withoutCredentials, type JobContext } from '../lifecycle/index.js';
+import { installSignalHandlers, PilotExit, pilotExitCode, pilotStopOf, ResourcePool, runPilotLoop, withoutCredentials, type JobContext } from '../lifecycle/index.js';
 import { createLogger } from '../log/index.js';
 import { createPilotHome, killLeftoverPayloads } from '../run/index.js';
 import { selectDialect, tokenRouteProblem, tokenSourceFromEnv, type PandaServer } from '../server/index.js';
@@ -23,6 +25,50 @@ import { transportMode, type HarvesterPushServer } from '../harvester/index.js';
 import { serverTransport } from './server-transport.js';
 import { checkCredentials } from './credential-setup.js';
 import { errorCodeName } from '../protocol/index.js';
+
+/** The allocation from the batch system (else the pilot's cgroup and CPUs); --cores / --mem override. */
+function allocationOf(opts: PilotOptions, env: NodeJS.ProcessEnv, log: Logger): Allocation {
+  const found = readAllocation(env, {
+    readFile: (file) => {
+      try {
+        return readFileSync(file, 'utf8');
+      } catch {
+        return null;
+      }
+    },
+    cgroupMemoryBytes: () => {
+      const cg = discoverMemoryCgroup();
+      if (!cg) return null;
+      for (const name of ['memory.max', 'memory.limit_in_bytes']) {
+        try {
+          const v = Number(readFileSync(path.join(cg.dir, name), 'utf8').trim());
+          // v1's "unlimited" is a page-rounded 2^63.
+          if (Number.isFinite(v) && v > 0 && v < 2 ** 60) return v;
+        } catch {
+          // not this version's file
+        }
+      }
+      return null;
+    },
+    usableCpus: () => availableParallelism(),
+    slurmEndTime: (jobId) => {
+      const r = spawnSync('squeue', ['-h', '-j', jobId, '-o', '%e'], { encoding: 'utf8', timeout: 10_000 });
+      const t = r.status === 0 ? Date.parse(r.stdout.trim()) : NaN;
+      return Number.isFinite(t) ? Math.floor(t / 1000) : null;
+    },
+  });
+  const a: Allocation = {
+    ...found,
+    cores: opts.coresOverride ?? found.cores,
+    memMB: opts.given.has('memMB') && opts.memMB !== undefined ? opts.memMB : found.memMB,
+    source: {
+      cores: opts.coresOverride !== undefined ? '--cores' : found.source.cores,
+      memMB: opts.given.has('memMB') && opts.memMB !== undefined ? '--mem' : found.source.memMB,
+    },
+  };
+  log.info({ event: 'allocation', cores: a.cores, memMB: a.memMB, source: a.source, endsAt: a.endsAt }, `allocation: ${a.cores ?? '?'} cores, ${a.memMB ?? '?'} MB`);
+  return a;
+}
 
 /** Flags + the cgroup the pilot finds itself in → how payloads are watched. */
 function monitorSettings(opts: PilotOptions, queue: QueueLimits | undefined, log: Logger): MonitorSettings {
@@ -156,6 +202,15 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     opts = queue.opts;
     const files = fileSettings(opts, queue.transfers, http, pilotLogFile, mode.kind === 'push' ? mode.accessPoint.dir : undefined);
     log.info({ event: 'log_destination', ...files.logDestination }, 'log tarballs go here');
+    const allocation = allocationOf(opts, env, log);
+    // The batch job's end (Slurm) bounds the lifetime: the pilot is done, and reported, before the batch system ends it.
+    if (allocation.endsAt !== null) {
+      const untilEnd = Math.floor(allocation.endsAt - Date.now() / 1000 - opts.signalGraceSec);
+      if (untilEnd < opts.lifetimeSec) {
+        log.info({ event: 'lifetime_from_batch', endsAt: new Date(allocation.endsAt * 1000).toISOString(), lifetimeSec: Math.max(0, untilEnd) }, 'lifetime set by the batch job\'s end time');
+        opts = { ...opts, lifetimeSec: Math.max(0, untilEnd) };
+      }
+    }
     const lifetimeSec = opts.lifetimeSec;
     lifetime = setTimeout(() => pilotStop.abort(new PilotError(1213, `pilot lifetime of ${lifetimeSec} s reached`)), lifetimeSec * 1000);
     lifetime.unref();
@@ -209,25 +264,36 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
       files,
       preparation: { ...defaultPreparation(http, opts.url), allowedHosts: queue.transfers.downloadHosts },
     };
+    const request = () => ({
+      siteName: opts.site,
+      prodSourceLabel: opts.prodSourceLabel,
+      mem: opts.memMB,
+      diskSpace: opts.diskMB,
+      node: hostname(),
+      computingElement: opts.queue,
+      resourceType: opts.resourceType,
+      jobType: opts.jobType,
+      // Of this moment, not of the start: the server must not send a job that cannot finish in what is left.
+      remainingTime: Math.max(0, Math.floor(opts.lifetimeSec - (Date.now() - startedAt) / 1000)),
+      harvesterId: batch.harvesterId ?? undefined,
+      workerId: batch.workerId ?? undefined,
+    });
     const result = await runPilotLoop(ctx, {
-      request: {
-        siteName: opts.site,
-        prodSourceLabel: opts.prodSourceLabel,
-        mem: opts.memMB,
-        diskSpace: opts.diskMB,
-        node: hostname(),
-        computingElement: opts.queue,
-        resourceType: opts.resourceType,
-        jobType: opts.jobType,
-        remainingTime: Math.max(0, Math.floor(opts.lifetimeSec - (Date.now() - startedAt) / 1000)),
-        harvesterId: batch.harvesterId ?? undefined,
-        workerId: batch.workerId ?? undefined,
-      },
+      request,
       maxJobs: opts.maxJobs,
       getjobWaitSec: opts.getjobWaitSec,
       pollSec: opts.pollSec,
       // One job at a time in push mode: the access point has one worker_attributes.json.
       slots: push ? 1 : opts.slots,
+      pollMaxSec: Math.max(opts.pollSec, opts.pollMaxSec),
+      pool: new ResourcePool({ cores: allocation.cores, memMB: allocation.memMB }),
+      endsAtMs: startedAt + opts.lifetimeSec * 1000,
+      jobNeedsSec: queue.limits?.jobMaxWalltimeSec ?? opts.monitor.maxtimeSec ?? null,
+      timefloorSec: queue.limits?.timefloorSec ?? 0,
+      drainFile: opts.drainFile,
+      maxGetJobRequests: opts.maxGetJobRequests,
+      maxGetJobFailures: opts.maxGetJobFailures,
+      noPipeline: opts.noPipeline,
     });
     const finished = result.outcomes.filter((o) => o.state === 'finished').length;
     const unacked = result.outcomes.filter((o) => !o.acknowledged).length;

@@ -1,4 +1,4 @@
-export { readBatchIdentity, type BatchIdentity } from './batch-env.js';
+export { readAllocation, readBatchIdentity, type Allocation, type AllocationFacts, type BatchIdentity } from './batch-env.js';
 export { ConfigError, formatIssue, type ConfigIssue } from './config-issues.js';
 export { parseConfigText, parseQueueData, type ConfigDocument, type ParseOutcome } from './config-documents.js';
 export { explainDocument, explainQueue } from './explain.js';

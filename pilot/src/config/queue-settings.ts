@@ -25,6 +25,8 @@ export interface QueueLimits {
   jobMaxWalltimeSec: number | null;
   /** Cores per slot (queue corecount; 0 = any). */
   coreCount: number;
+  /** Queue timefloor in seconds: after the first job, take more only while less than this has passed (0: none). */
+  timefloorSec: number;
   /** Where the queue data came from (file, URL, release tree), for the log. */
   source: string;
 }
@@ -46,6 +48,7 @@ export function queueLimits(queue: QueueConfig, source: string): QueueLimits {
     maxtimeSec: queue.maxtime > 0 ? queue.maxtime : null,
     jobMaxWalltimeSec: queue.params.job_maxwalltime && queue.params.job_maxwalltime > 0 ? queue.params.job_maxwalltime : null,
     coreCount: queue.corecount,
+    timefloorSec: queue.timefloor * 60,
     source,
   };
 }

@@ -6,3 +6,5 @@ export { payloadEnv, withoutCredentials, CREDENTIAL_VARIABLES, type CredentialKi
 export { installSignalHandlers, PilotSignalError, HANDLED_SIGNALS } from './signals.js';
 export { PayloadGuard, memoryPlan, watchdogLimits, DEFAULT_MONITOR_SETTINGS, type MonitorSettings, type MemoryPlan } from './payload-guard.js';
 export { preparePayload, defaultPreparation, type PreparationSettings } from './payload-preparation.js';
+export { ResourcePool, type Need, type Reservation } from './resource-pool.js';
+export { askVerdict, type AskFacts, type AskVerdict } from './ask-rules.js';

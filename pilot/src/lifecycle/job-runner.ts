@@ -31,14 +31,20 @@ import { DEFAULT_MONITOR_SETTINGS, PayloadGuard } from './payload-guard.js';
 export type { JobOutcome } from './job-reporting.js';
 
 
-export async function runJob(ctx: JobContext, rawJob: Record<string, unknown>): Promise<JobOutcome> {
+/** What the pilot loop hears about a job while it runs. */
+export interface JobHooks {
+  /** The payload (or the last range) ended: its cores and memory are free; reporting follows. */
+  onPayloadEnded: () => void;
+}
+
+export async function runJob(ctx: JobContext, rawJob: Record<string, unknown>, hooks?: JobHooks): Promise<JobOutcome> {
   let job: JobDescription;
   try {
     job = parseJobDescription(rawJob);
   } catch (err) {
     return refuseMalformed(ctx, err as MalformedJobError);
   }
-  return new JobRun(ctx, job).run();
+  return new JobRun(ctx, job, hooks).run();
 }
 
 /**
@@ -78,6 +84,7 @@ class JobRun {
   constructor(
     private readonly ctx: JobContext,
     private readonly job: JobDescription,
+    private readonly hooks?: JobHooks,
   ) {
     this.log = jobLogger(ctx.log, job.pandaId, job.attemptNr);
     this.schedule = new HeartbeatSchedule({
@@ -175,6 +182,7 @@ class JobRun {
       const command = await preparePayload(this.job, jobDir, this.ctx.env, this.ctx.preparation, this.log, this.jobStop.signal);
       if (this.jobStop.signal.aborted) throw this.jobStop.signal.reason;
       const verdict = this.job.eventService ? await this.executeEventService(jobDir, command) : await this.execute(jobDir, command);
+      this.hooks?.onPayloadEnded();
       return await this.report(verdict);
     } catch (err) {
       const failure = PilotError.from(err);
