@@ -30,7 +30,7 @@ afterAll(() => {
 function serve(port: number): Promise<{ url: string; port: number; proc: ChildProcess; exited: Promise<unknown> }> {
   const proc = spawn(
     process.execPath,
-    [STUB_BUNDLE, 'serve', '--port', String(port), '--data', dir.dir, '--site-config', 'none', '--watchdog-sent', '8', '--watchdog-interval', '0.5'],
+    [STUB_BUNDLE, 'serve', '--port', String(port), '--data', dir.dir, '--site-config', 'none', '--open', '--watchdog-sent', '8', '--watchdog-interval', '0.5'],
     { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child = proc;

@@ -32,11 +32,9 @@ function submitTasks(engine: StubEngine, req: StubRequest): StubReply {
 }
 
 function listTasks(engine: StubEngine): StubReply {
-  const tasks = engine.tasks().map((task) => {
-    const jobs: Record<string, number> = {};
-    for (const job of engine.jobs({ taskId: task.taskId })) jobs[job.state] = (jobs[job.state] ?? 0) + 1;
-    return { ...task, jobs };
-  });
+  // Counted in SQL: a status --watch every second must not read 11,461 job records.
+  const counts = engine.taskJobCounts();
+  const tasks = engine.tasks().map((task) => ({ ...task, jobs: counts.get(task.taskId) ?? {} }));
   return jsonReply(200, { tasks });
 }
 

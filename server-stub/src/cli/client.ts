@@ -50,6 +50,16 @@ export function managementToken(dataDir: string | undefined, env: NodeJS.Process
   }
 }
 
+/** The stub's summary (jobs by state, updates, order violations). */
+export function getSummary(base: string): Promise<unknown> {
+  return call('GET', join(base, '/stub/summary'));
+}
+
+/** Tasks with their jobs counted per state. */
+export function listTasks(base: string): Promise<unknown> {
+  return call('GET', join(base, '/stub/tasks'));
+}
+
 /** Lists jobs, optionally of one task. */
 export function listJobs(base: string, taskId?: number): Promise<unknown> {
   return call('GET', join(base, `/stub/jobs${taskId === undefined ? '' : `?task=${taskId}`}`));

@@ -6,13 +6,15 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { parseQuirks, readManagementToken, REAL_SERVER_LIMITS, SERVER_QUIRKS, startStub, type TokenAuthSettings } from '../index.js';
+import { parseQuirks, readManagementToken, REAL_SERVER_LIMITS, SERVER_QUIRKS, startStub, type Summary, type TokenAuthSettings } from '../index.js';
 import { stderrLogger } from '../log.js';
-import type { JobRecord } from '../model/records.js';
-import { StubClientError, listJobs, managementToken, submitTaskFile, uploadToCache } from './client.js';
+import type { JobRecord, TaskRecord } from '../model/records.js';
+import { StubClientError, getSummary, listJobs, listTasks, managementToken, submitTaskFile, uploadToCache } from './client.js';
 import { Adler32 } from '../../../pilot/src/protocol/index.js';
 import { resolveSiteCatalog } from './site-config.js';
 import { formatJobTable } from './status-table.js';
+import { formatOverview, type OverviewInput } from './status-overview.js';
+import { OPENSEARCH_MAPPING, toBulkNdjson } from './opensearch.js';
 import { runStubHarvester } from '../harvester/stub-harvester.js';
 
 interface ServeArgs {
@@ -165,6 +167,51 @@ async function harvester(args: HarvesterArgs): Promise<void> {
   if (result.stoppedBy === 'timeout') process.exitCode = 3;
 }
 
+async function overview(url: string): Promise<string> {
+  const [summary, tasks] = (await Promise.all([getSummary(url), listTasks(url)])) as [Summary, { tasks: OverviewInput['tasks'] }];
+  return formatOverview({ jobs: summary.jobs, updates: summary.updates.total, orderViolations: summary.order_violations, tasks: tasks.tasks, at: new Date() });
+}
+
+/** The overview, redrawn every `intervalSec` until interrupted (or `count` times). On a terminal the screen is cleared each time. */
+async function watch(args: { url: string; intervalSec: number; count: number | undefined }): Promise<void> {
+  if (!Number.isFinite(args.intervalSec) || args.intervalSec <= 0) throw new StubClientError(`--interval must be a positive number of seconds, got ${args.intervalSec}`);
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    for (let n = 0; !stop.signal.aborted && (args.count === undefined || n < args.count); n += 1) {
+      let text: string;
+      try {
+        text = await overview(args.url);
+      } catch (err) {
+        // A stub restarting is a moment to wait through, not a reason to quit the watch.
+        text = `panda-stub at ${args.url}: ${(err as Error).message}`;
+      }
+      process.stdout.write(process.stdout.isTTY ? `\x1b[H\x1b[2J${text}\n` : `${text}\n\n`);
+      if (args.count !== undefined && n + 1 >= args.count) break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, args.intervalSec * 1000);
+        stop.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      });
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function exportJobs(args: { url: string; format: string; index: string }): Promise<void> {
+  if (args.format === 'opensearch-mapping') {
+    process.stdout.write(`${JSON.stringify({ mappings: OPENSEARCH_MAPPING }, null, 2)}\n`);
+    return;
+  }
+  if (args.format !== 'opensearch') throw new StubClientError(`--format must be opensearch or opensearch-mapping, got ${args.format}`);
+  const [jobs, tasks] = (await Promise.all([listJobs(args.url), listTasks(args.url)])) as [{ jobs: JobRecord[] }, { tasks: TaskRecord[] }];
+  process.stdout.write(toBulkNdjson(jobs.jobs, tasks.tasks, args.index));
+  process.stderr.write(`${jobs.jobs.length} job documents for index ${args.index}\n`);
+}
+
 /** Runs the CLI with `argv` (without node and script). */
 export async function main(argv: string[]): Promise<void> {
   await yargs(argv)
@@ -234,12 +281,15 @@ export async function main(argv: string[]): Promise<void> {
     )
     .command(
       'status',
-      'show jobs as a table',
+      'show jobs as a table, or with --watch the overview (tasks, progress, jobs by state) live',
       (y) =>
         y
           .option('url', { type: 'string', demandOption: true, describe: 'stub base URL' })
-          .option('task', { type: 'number', describe: 'only jobs of this task id' }),
-      (a) => status({ url: a.url, task: a.task }),
+          .option('task', { type: 'number', describe: 'only jobs of this task id' })
+          .option('watch', { type: 'boolean', default: false, describe: 'redraw the overview until interrupted' })
+          .option('interval', { type: 'number', default: 2, describe: 'seconds between redraws with --watch' })
+          .option('count', { type: 'number', describe: 'with --watch: stop after this many redraws' }),
+      (a) => (a.watch ? watch({ url: a.url, intervalSec: a.interval, count: a.count }) : status({ url: a.url, task: a.task })),
     )
     .command(
       'harvester',
@@ -256,7 +306,17 @@ export async function main(argv: string[]): Promise<void> {
           .option('wait', { type: 'number', default: 600, describe: 'seconds to wait for a job, then for the worker to end' }),
       (a) => harvester({ url: a.url, accessPoint: a['access-point'], queue: a.q, api: a.api, format: a.format, label: a.j, pollMs: a['poll-ms'], wait: a.wait }),
     )
-    .demandCommand(1, 'give a command: serve, submit, upload, status or harvester')
+    .command(
+      'export',
+      "print job records for another system: --format opensearch is NDJSON for OpenSearch's _bulk API; opensearch-mapping is the index mapping",
+      (y) =>
+        y
+          .option('url', { type: 'string', demandOption: true, describe: 'stub base URL' })
+          .option('format', { type: 'string', default: 'opensearch', describe: 'opensearch | opensearch-mapping' })
+          .option('index', { type: 'string', default: 'panda-jobs', describe: 'the _index of every action line' }),
+      (a) => exportJobs({ url: a.url, format: a.format, index: a.index }),
+    )
+    .demandCommand(1, 'give a command: serve, submit, upload, status, export or harvester')
     .strict()
     .help()
     .fail((msg, err) => {
