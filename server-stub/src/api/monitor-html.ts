@@ -5,7 +5,7 @@
  */
 import type { JobDetails, Summary } from '../engine/index.js';
 import type { JobRecord, TaskRecord, UpdateRecord } from '../model/records.js';
-import type { WorkerStatusRecord } from '../store/index.js';
+import type { WorkerStatusRecord } from '../engine/index.js';
 
 const STATE_ORDER = ['defined', 'activated', 'sent', 'starting', 'running', 'holding', 'transferring', 'finished', 'failed', 'cancelled', 'closed'];
 const STATE_COLOUR: Record<string, string> = {
