@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { QueueLimits } from '../config/index.js';
 import type { EsSettings } from '../eventservice/index.js';
 import type { BackoffOptions, Sleep } from '../retry/index.js';
-import type { PandaServer } from '../protocol/index.js';
+import type { EventRangesApi, JobsApi, ServerDialect } from '../protocol/index.js';
 import type { MonitorSettings } from './payload-guard.js';
 import type { BulkHeartbeatBatcher } from '../report/index.js';
 import type { LogTarballLimits } from '../run/index.js';
@@ -31,10 +31,20 @@ export interface PilotIdentity {
   schedulerId: string | null;
 }
 
-export interface JobContext {
-  server: PandaServer;
-  serverUrl: string;
+/** What a job run calls out to: the server, the log, the bulk batcher, the clock. */
+export interface JobServices {
+  /** The calls a job makes (updates, event ranges) and the dialect its kept final update is recovered through. */
+  server: JobsApi & EventRangesApi & { readonly dialect: ServerDialect };
   log: Logger;
+  /** With `--bulk-heartbeats`: heartbeats go through this batcher, on a grid starting at `gridOriginMs`. */
+  bulk?: { batcher: BulkHeartbeatBatcher; gridOriginMs: number } | undefined;
+  /** Waits between retries and heartbeats (tests pass a fake; default: retry/'s pause). */
+  sleep?: Sleep | undefined;
+}
+
+/** Fixed for the pilot's life: from its flags, its queue's data and the node. */
+export interface JobSettings {
+  serverUrl: string;
   pilotHome: string;
   identity: PilotIdentity;
   env: NodeJS.ProcessEnv;
@@ -44,23 +54,12 @@ export interface JobContext {
   killGraceMs: number;
   /** How long the final update is retried before it is written to disk (ms). */
   finalDeadlineMs: number;
-  /** Aborted when final updates must stop retrying now (after a signal, before the batch system's SIGKILL). */
-  finalCutoff?: AbortSignal | undefined;
-  /** Aborted on a second signal: payloads are killed at once, without the kill grace. */
-  hardStop?: AbortSignal | undefined;
-  /** Aborted, with a PilotError as reason, when the whole pilot must stop (signal, lifetime). */
-  pilotSignal: AbortSignal;
-  /** Told when the server asks this pilot to stop after the current work (softkill). */
-  onSoftkill: () => void;
-  sleep?: Sleep | undefined;
   /** The queue's limits (max RSS, max time, cores) from its queue data; undefined when the pilot found none. */
   queueLimits?: QueueLimits | undefined;
   /** How payloads are watched (cgroups, watchdogs, sampling interval); defaults when absent. */
   monitor?: MonitorSettings | undefined;
   /** Retry backoff for updates (default: retry/'s DEFAULT_BACKOFF). */
   backoff?: BackoffOptions | undefined;
-  /** With `--bulk-heartbeats`: heartbeats go through this batcher, on a grid starting at `gridOriginMs`. */
-  bulk?: { batcher: BulkHeartbeatBatcher; gridOriginMs: number } | undefined;
   /** Benchmark baseline only (hidden `--naive-updates`): fire updates unordered. */
   naiveUpdates?: boolean | undefined;
   /** Fetching sandboxes and transformations; without it only transformations on the node run. */
@@ -70,3 +69,22 @@ export interface JobContext {
   /** Event-service settings (CLI flags); defaults when absent. */
   eventService?: EsSettings | undefined;
 }
+
+/** How the pilot around a job tells it to stop, and how the job tells the pilot. */
+export interface JobSignals {
+  /** Aborted, with a PilotError as reason, when the whole pilot must stop (signal, lifetime). */
+  pilotSignal: AbortSignal;
+  /** Aborted when final updates must stop retrying now (after a signal, before the batch system's SIGKILL). */
+  finalCutoff?: AbortSignal | undefined;
+  /** Aborted on a second signal: payloads are killed at once, without the kill grace. */
+  hardStop?: AbortSignal | undefined;
+  /** Told when the server asks this pilot to stop after the current work (softkill). */
+  onSoftkill: () => void;
+}
+
+/**
+ * Everything a job run needs from the pilot around it, in three parts a
+ * helper can take one of (or a Pick): the services it calls, the settings it
+ * reads, the signals it obeys. One flat object, so the pilot builds it once.
+ */
+export type JobContext = JobServices & JobSettings & JobSignals;

@@ -10,7 +10,10 @@ import type { MalformedJobError } from '../job/index.js';
 import { jobLogger } from '../log/index.js';
 import { markFinalUpdateAcked, NaiveUpdateSender, OrderedUpdateChannel, writeFinalUpdate, writeRangeReports, type FinalOutcome, type JobUpdateSender, type SendUpdate } from '../report/index.js';
 import type { JobUpdate, RangeReport, UpdateReply } from '../protocol/index.js';
-import type { JobContext } from './job-context.js';
+import type { JobContext, JobServices, JobSettings } from './job-context.js';
+
+/** What keeping an undelivered update on disk needs: where it was meant to go, and the log. */
+type KeepContext = Pick<JobServices, 'server' | 'log'> & Pick<JobSettings, 'serverUrl'>;
 
 export interface JobOutcome {
   pandaId: number | null;
@@ -48,7 +51,7 @@ export function tail(file: string, bytes = 4096): string {
  * failed before one was made): its own dir under the pilot home, so two
  * such jobs never share a file.
  */
-export function finalsDir(ctx: JobContext, pandaId: number, attemptNr: number): string {
+export function finalsDir(ctx: Pick<JobSettings, 'pilotHome'>, pandaId: number, attemptNr: number): string {
   const dir = path.join(ctx.pilotHome, 'finals', `${pandaId}.${attemptNr}`);
   mkdirSync(dir, { recursive: true });
   return dir;
@@ -114,7 +117,7 @@ export async function refuseMalformed(ctx: JobContext, err: MalformedJobError): 
 }
 
 /** Invariant 2: a final update the server never acknowledged is kept where the next pilot will find it. */
-export function keepFinalUpdate(ctx: JobContext, dir: string, channel: JobUpdateSender, outcome: FinalOutcome): string {
+export function keepFinalUpdate(ctx: KeepContext, dir: string, channel: JobUpdateSender, outcome: FinalOutcome): string {
   const file = writeFinalUpdate(dir, {
     serverUrl: ctx.serverUrl,
     dialect: ctx.server.dialect,
@@ -131,7 +134,7 @@ export function keepFinalUpdate(ctx: JobContext, dir: string, channel: JobUpdate
 }
 
 /** Range reports the server never answered, kept beside the job's final update (re-sent before it). */
-export function keepRangeReports(ctx: JobContext, jobDir: string, job: { pandaId: number; attemptNr: number }, reports: RangeReport[], error: string): string {
+export function keepRangeReports(ctx: KeepContext, jobDir: string, job: { pandaId: number; attemptNr: number }, reports: RangeReport[], error: string): string {
   return writeRangeReports(jobDir, {
     serverUrl: ctx.serverUrl,
     dialect: ctx.server.dialect,
@@ -143,7 +146,7 @@ export function keepRangeReports(ctx: JobContext, jobDir: string, job: { pandaId
   });
 }
 
-export function identityFields(ctx: JobContext): Record<string, string | number> {
+export function identityFields(ctx: Pick<JobSettings, 'identity'>): Record<string, string | number> {
   const f: Record<string, string | number> = { node: ctx.identity.node, pilotID: ctx.identity.pilotId, siteName: ctx.identity.siteName };
   if (ctx.identity.batchId) f.batchID = ctx.identity.batchId;
   if (ctx.identity.schedulerId) f.schedulerID = ctx.identity.schedulerId;
