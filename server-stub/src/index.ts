@@ -9,6 +9,8 @@ import { monitorRoutes } from './api/monitor.js';
 import { queueDataRoutes } from './api/queue-data.js';
 import { cacheRoutes, storageRoutes, storageListRoutes } from './api/storage.js';
 import { transformationRoutes } from './api/transformations.js';
+import { liveLogRoutes } from './api/live-logs.js';
+import { LiveLogStore } from './store/live-log-store.js';
 import { FileStore } from './store/file-store.js';
 import path from 'node:path';
 import { v1Routes } from './api/v1-pilot.js';
@@ -94,6 +96,7 @@ export async function startStub(options: StubOptions): Promise<RunningStub> {
     ...storageListRoutes(storage),
     ...transformationRoutes(),
     ...monitorRoutes(engine),
+    ...liveLogRoutes(new LiveLogStore()),
   ];
   let server;
   try {

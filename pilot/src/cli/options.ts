@@ -74,6 +74,8 @@ export interface PilotOptions {
   eventService: EsSettings;
   /** Log tarball caps and stage-out. */
   files: FileFlags;
+  /** `--use-realtime-logging`: the log server's URL, and files besides stdout; null when off. */
+  realtime: { serverUrl: string | undefined; logFiles: string | undefined } | null;
 }
 
 /** `--log-destination` and friends. */
@@ -150,9 +152,6 @@ export const PILOT3_IGNORED_FLAGS: Record<string, { alias?: string; type: 'strin
   'subscribe-to-msgsvc': { type: 'boolean', why: 'no ActiveMQ job delivery' },
   'use-https': { type: 'string', why: 'the scheme of --url decides' },
   g: { alias: 'baseurls', type: 'string', why: 'trf download base URLs: payloads come with the release' },
-  'use-realtime-logging': { type: 'boolean', why: 'no realtime logging server' },
-  'realtime-logging-server': { type: 'string', why: 'no realtime logging server' },
-  'realtime-logfiles': { type: 'string', why: 'no realtime logging server' },
   'realtime-logname': { type: 'string', why: 'no realtime logging server' },
   'use-rucio-traces': { type: 'string', why: 'no Rucio here' },
   'rucio-host': { type: 'string', why: 'no Rucio here' },
@@ -220,6 +219,9 @@ export function pilotFlags(y: Argv): Argv {
     .option('es-cores', { type: 'number', describe: 'event ranges run side by side (default: RUBIN_ES_CORES, else the job\'s coreCount)' })
     .option('es-fatal-exit-codes', { type: 'string', default: DEFAULT_ES_SETTINGS.fatalExitCodes.join(','), describe: 'range exit codes reported fatal (never retried), comma-separated' })
     .option('es-looping-limit', { type: 'number', default: DEFAULT_ES_SETTINGS.loopingLimitSec, describe: 'stop a range whose directory saw no file change this long, seconds (0: off)' })
+    .option('use-realtime-logging', { type: 'boolean', default: false, describe: 'send payload stdout (and REALTIME_LOGFILES) live to --realtime-logging-server' })
+    .option('realtime-logging-server', { type: 'string', describe: 'live log endpoint speaking the Loki push API (base URL; /loki/api/v1/push is added)' })
+    .option('realtime-logfiles', { type: 'string', describe: 'comma-separated JSON-lines files in the job dir sent live besides stdout (default: REALTIME_LOGFILES)' })
     .option('log-destination', { type: 'string', describe: "where log tarballs go: a directory, file:///dir or http(s)://host/collection (WebDAV PUT); default the queue data's copytools log_destination" })
     .option('stageout-timeout', { type: 'number', default: 1800, describe: 'per-attempt log stage-out deadline, seconds (1152 when the last attempt times out)' })
     .option('stageout-attempts', { type: 'number', default: 3, describe: 'log stage-out attempts before 1137' })
@@ -316,6 +318,7 @@ export function toPilotOptions(argv: Record<string, unknown>, cwd = process.cwd(
     retryMaxDelaySec: positive('retry-max-delay', (argv['retry-max-delay'] as number | undefined) ?? 60),
     naiveUpdates: Boolean(argv['naive-updates']),
     eventService: esSettings(argv),
+    realtime: argv['use-realtime-logging'] ? { serverUrl: argv['realtime-logging-server'] as string | undefined, logFiles: argv['realtime-logfiles'] as string | undefined } : null,
     files: {
       logDestination: argv['log-destination'] as string | undefined,
       stageoutTimeoutSec: positive('stageout-timeout', (argv['stageout-timeout'] as number | undefined) ?? 1800),

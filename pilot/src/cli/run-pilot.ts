@@ -19,7 +19,7 @@ import { PILOT3_IGNORED_FLAGS, VERSION, type PilotOptions } from './options.js';
 import { setUpQueue, type QueueTransfers } from './queue-setup.js';
 import { chooseLogDestination, DEFAULT_STAGEOUT } from '../transfer/index.js';
 import type { HttpTransport } from '../server/index.js';
-import { defaultPreparation, type JobFileSettings } from '../lifecycle/index.js';
+import { defaultPreparation, type JobFileSettings, type RealtimeSettings } from '../lifecycle/index.js';
 import { pushServer } from './push-setup.js';
 import { transportMode, type HarvesterPushServer } from '../harvester/index.js';
 import { serverTransport } from './server-transport.js';
@@ -106,6 +106,18 @@ function fileSettings(opts: PilotOptions, transfers: QueueTransfers, http: HttpT
     logLimits: { memberMaxBytes: Math.round(f.logMemberMaxMB * 1024 * 1024), totalMaxBytes: Math.round(f.logMaxMB * 1024 * 1024) },
     pilotLogFile,
   };
+}
+
+/** `--use-realtime-logging` → where live lines go; off (with a warning) when no server is named. */
+function realtimeSettings(opts: PilotOptions, env: NodeJS.ProcessEnv, http: HttpTransport, log: Logger): RealtimeSettings | undefined {
+  if (!opts.realtime) return undefined;
+  const url = opts.realtime.serverUrl;
+  if (!url || !/^https?:\/\//.test(url)) {
+    log.warn({ event: 'realtime_off', server: url ?? null }, '--use-realtime-logging needs --realtime-logging-server http(s)://host:port; live logs are off');
+    return undefined;
+  }
+  const files = (opts.realtime.logFiles ?? env.REALTIME_LOGFILES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return { http, serverUrl: url, queue: opts.queue, logFiles: files };
 }
 
 export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -263,6 +275,7 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
       naiveUpdates: opts.naiveUpdates,
       files,
       preparation: { ...defaultPreparation(http, opts.url), allowedHosts: queue.transfers.downloadHosts },
+      realtime: realtimeSettings(opts, env, http, log),
     };
     const request = () => ({
       siteName: opts.site,

@@ -8,3 +8,4 @@ export { PayloadGuard, memoryPlan, watchdogLimits, DEFAULT_MONITOR_SETTINGS, typ
 export { preparePayload, defaultPreparation, type PreparationSettings } from './payload-preparation.js';
 export { ResourcePool, type Need, type Reservation } from './resource-pool.js';
 export { askVerdict, type AskFacts, type AskVerdict } from './ask-rules.js';
+export { startLiveLogs, realtimeFiles, type RealtimeSettings } from './live-logs.js';

@@ -10,6 +10,7 @@ import type { LogTarballLimits } from '../run/index.js';
 import type { LogDestination, StageOutSettings } from '../transfer/index.js';
 import type { HttpTransport } from '../server/index.js';
 import type { PreparationSettings } from './payload-preparation.js';
+import type { RealtimeSettings } from './live-logs.js';
 
 /** How a job's files leave the node (log stage-out) and what the log tarball holds. */
 export interface JobFileSettings {
@@ -62,6 +63,8 @@ export interface JobSettings {
   backoff?: BackoffOptions | undefined;
   /** Benchmark baseline only (hidden `--naive-updates`): fire updates unordered. */
   naiveUpdates?: boolean | undefined;
+  /** `--use-realtime-logging`: where a job's live lines go. */
+  realtime?: RealtimeSettings | undefined;
   /** Fetching sandboxes and transformations; without it only transformations on the node run. */
   preparation?: PreparationSettings | undefined;
   /** Log tarball and stage-out; without it the tarball stays in the job dir, as before. */

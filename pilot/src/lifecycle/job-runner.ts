@@ -26,6 +26,7 @@ import { commandAction, type JobPhase } from './server-command.js';
 import { judgePayload, signalNumber, type PayloadVerdict } from '../payload/index.js';
 import { payloadEnv } from './payload-env.js';
 import { preparePayload } from './payload-preparation.js';
+import { startLiveLogs } from './live-logs.js';
 import { DEFAULT_MONITOR_SETTINGS, PayloadGuard } from './payload-guard.js';
 
 export type { JobOutcome } from './job-reporting.js';
@@ -220,6 +221,7 @@ class JobRun {
     });
     this.state = { phase: 'running', jobDir, startedAt: new Date(), watch: { kind: 'payload', guard } };
     this.log.info({ event: 'payload_start', pid: payload.pid, cgroup: guard.cgroup?.dir ?? null }, 'payload started');
+    const live = this.ctx.realtime ? startLiveLogs(this.ctx.realtime, this.job, jobDir, stdoutPath, this.log) : null;
     guard.start(payload.pid, jobDir, [stdoutPath, stderrPath], (verdict) => {
       this.log.warn({ event: 'watchdog', code: verdict.code, diag: verdict.diagnostic }, 'payload broke a limit');
       this.stopJob(verdict);
@@ -240,6 +242,7 @@ class JobRun {
 
     const heartbeats = this.heartbeatLoop(payload.done);
     const exit: PayloadExit = await payload.done;
+    await live?.stop();
     await heartbeats;
     this.toReporting(); // from here a tobekilled is stale
     this.jobStop.signal.removeEventListener('abort', onStop);
