@@ -11,6 +11,7 @@ import { releaseVerify } from './release-verify.js';
 import { runPilot } from './run-pilot.js';
 import { runRecover } from './run-recover.js';
 import { runWorkerStatus } from './worker-status.js';
+import { runDoctor } from './doctor.js';
 
 /** Exit code of a command-line usage error (pilot3: general error). */
 const USAGE = PilotExit.GENERAL;
@@ -38,6 +39,23 @@ export async function runCommandLine(args: string[], out: NodeJS.WritableStream 
           return;
         }
         code = opts.recoverDir !== undefined ? await runRecover({ ...opts, recoverDir: opts.recoverDir }) : await runPilot(opts);
+      },
+    )
+    .command(
+      'doctor',
+      'check this node against the server and queue: reachability, round trip, proxy, credentials, cgroups, resources, release, queue data; exit 0 when ready',
+      (b) => pilotFlags(b).option('pings', { type: 'number', default: 5, describe: 'round trips to time' }),
+      async (argv) => {
+        let opts;
+        try {
+          opts = toPilotOptions(argv as Record<string, unknown>);
+        } catch (err) {
+          process.stderr.write(`panda-pilot doctor: ${(err as Error).message}\n`);
+          code = USAGE;
+          return;
+        }
+        const pings = Number(argv.pings);
+        code = await runDoctor(opts, Number.isInteger(pings) && pings > 0 ? pings : 5, out);
       },
     )
     .command(
@@ -74,7 +92,7 @@ export async function runCommandLine(args: string[], out: NodeJS.WritableStream 
         .demandCommand(1, 'give a release command: verify')
         .strict(),
     )
-    .epilog('Admin commands:\n  panda-pilot config check FILE|DIR…   validate and explain site configuration\n  panda-pilot release verify DIR       check a release tree against its manifest\n  panda-pilot worker-status --status started|finished [pilot flags]   worker status report (wrapper)')
+    .epilog('Admin commands:\n  panda-pilot config check FILE|DIR…   validate and explain site configuration\n  panda-pilot release verify DIR       check a release tree against its manifest\n  panda-pilot doctor -q QUEUE --url URL [--pings N]   is this node ready? a table, exit 0 or the first blocker\'s code\n  panda-pilot worker-status --status started|finished [pilot flags]   worker status report (wrapper)')
     .version(VERSION)
     .help('h')
     .alias('h', 'help')
