@@ -44,6 +44,8 @@ export interface LoadResult {
   endedAt: number;
   /** Per call: latency samples in ms (socket assigned → reply read). */
   latencies: Record<Call, number[]>;
+  /** New TCP connections: ms from socket creation to connected. */
+  connects: number[];
   /** Epoch ms of each job's acknowledged `starting`. */
   startingAt: number[];
   acks: Ack[];
@@ -65,7 +67,7 @@ interface Reply {
   ms: number;
 }
 
-function post(agent: Agent, url: string, body: string, headers: Record<string, string>): Promise<Reply> {
+function post(agent: Agent, url: string, body: string, headers: Record<string, string>, onConnect?: (ms: number) => void): Promise<Reply> {
   return new Promise((resolve, reject) => {
     let assigned = 0;
     const req = request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, timeout: 60_000 }, (res) => {
@@ -75,7 +77,16 @@ function post(agent: Agent, url: string, body: string, headers: Record<string, s
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text, ms: performance.now() - assigned }));
       res.on('error', reject);
     });
-    req.on('socket', () => (assigned = performance.now()));
+    // Latency counts from a connected socket: a new connection's setup is timed on its own (`connects`).
+    req.on('socket', (socket) => {
+      assigned = performance.now();
+      if (socket.connecting) {
+        socket.once('connect', () => {
+          onConnect?.(performance.now() - assigned);
+          assigned = performance.now();
+        });
+      }
+    });
     req.on('timeout', () => req.destroy(new Error('reply timeout')));
     req.on('error', reject);
     req.end(body);
@@ -120,6 +131,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     startedAt: Date.now(),
     endedAt: 0,
     latencies: { getJob: [], starting: [], running: [], final: [] },
+    connects: [],
     startingAt: [],
     acks: [],
     noJob: 0,
@@ -138,7 +150,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     for (;;) {
       if (Date.now() > o.deadlineMs) return fail(`${call}: deadline`), undefined;
       try {
-        const reply = await post(agent, `${o.url}${path}`, body, headers);
+        const reply = await post(agent, `${o.url}${path}`, body, headers, (ms) => result.connects.push(ms));
         // 503: over the stub's request cap; a pilot backs off and retries.
         if (reply.status === 503) {
           result.resends += 1;
@@ -230,6 +242,7 @@ export function formatLoad(dialect: Dialect, r: LoadResult): string {
   return [
     `dialect call         count   req/s   p50 ms   p99 ms   max ms`,
     ...rows,
+    `${dialect.padEnd(7)} ${'connect'.padEnd(9)} ${String(r.connects.length).padStart(7)} ${''.padStart(7)} ${percentile(r.connects, 50).toFixed(1).padStart(8)} ${percentile(r.connects, 99).toFixed(1).padStart(8)} ${Math.max(0, ...r.connects).toFixed(1).padStart(8)}`,
     `${dialect}: ${requests} requests in ${secs.toFixed(1)} s = ${(requests / secs).toFixed(0)} req/s; ${updates} durable updates acknowledged = ${(updates / secs).toFixed(0)} updates/s`,
     `${dialect}: ${r.startingAt.length} jobs sent → starting, the last after ${allStarting.toFixed(2)} s; no job: ${r.noJob}; errors: ${r.errors}; refusals: ${r.refusals}; resends: ${r.resends}`,
     ...r.errorSamples.map((e) => `  error: ${e}`),

@@ -244,7 +244,8 @@ export function startHttpServer(options: {
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => {
+    // A deep accept queue: thousands of pilots connecting at once must not lose SYNs (a lost one costs 1 s, 3 s, 7 s… of retransmits).
+    server.listen({ port: options.port, host: options.host, backlog: 4096 }, () => {
       server.off('error', reject);
       server.on('error', (err) => log.error({ err }, 'http server error'));
       const { port } = server.address() as AddressInfo;
