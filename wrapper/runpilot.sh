@@ -19,6 +19,8 @@ readonly FORWARDED_SIGNALS=(TERM INT QUIT HUP USR1 USR2 XCPU BUS)
 readonly EXIT_SETUP=1 EXIT_PROLOG=3 EXIT_RELEASE=64 EXIT_MKDIR=66 EXIT_NOSPACE=69 EXIT_PILOT_CRASH=70
 WRAPPER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly WRAPPER_DIR
+LAUNCH_DIR=$PWD
+readonly LAUNCH_DIR
 if [ "$WRAPPER_VERSION" = "@PANDA_PILOT_VERSION""@" ]; then
   WRAPPER_VERSION=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$WRAPPER_DIR/../package.json" 2>/dev/null | head -n 1)
   WRAPPER_VERSION="${WRAPPER_VERSION:-unknown} (checkout)"
@@ -137,7 +139,7 @@ need_value() { [ "$2" -ge 2 ] || { err "option $1 needs a value"; usage >&2; exi
 while [ $# -gt 0 ]; do
   case $1 in
     -h | --help) usage; exit 0 ;;
-    -q) need_value "$1" $#; QUEUE=$2; shift 2 ;;
+    -q | --queue) need_value "$1" $#; QUEUE=$2; shift 2 ;;
     -i) need_value "$1" $#; PILOT_TYPE=$2; shift 2 ;;
     -j) need_value "$1" $#; JOB_LABEL=$2; shift 2 ;;
     -t) NO_PROXY_CHECK=1; shift ;;
@@ -361,10 +363,23 @@ env_report() {
 # ---------------------------------------------------------------- worker status
 # Tells the server (Harvester's view of the worker) that this worker started or
 # finished. Best effort: a failure is logged and never changes the exit code.
+# Whether the pilot will run in Harvester push mode (--harvester-submit-mode PUSH, any case).
+push_mode() {
+  local arg prev=""
+  for arg in "${PASS[@]}"; do
+    if [ "$prev" = --harvester-submit-mode ] && [ "${arg,,}" = push ]; then return 0; fi
+    [ "${arg,,}" = --harvester-submit-mode=push ] && return 0
+    prev=$arg
+  done
+  return 1
+}
+
 worker_status() {
   [ -n "${HARVESTER_ID:-}" ] && [ -n "${HARVESTER_WORKER_ID:-}" ] || return 0
   local arg
   for arg in "${PASS[@]}"; do [ "$arg" = -k ] && return 0; done
+  # Push mode: Harvester follows this worker through the access point; the server is not told.
+  push_mode && return 0
   log "worker status $1 (harvester $HARVESTER_ID, worker $HARVESTER_WORKER_ID)"
   "$NODE" "$PILOT" worker-status --status "$1" -q "$QUEUE" --timeout 20 "${PASS[@]}" </dev/null &
   CHILD_PID=$! CHILD_KIND="worker status"
@@ -429,6 +444,11 @@ run_pilot() {
   [ "$NO_PROXY_CHECK" = 1 ] && args+=(-t)
   args+=("${PASS[@]}")
   stop_if_signalled
+  # Harvester starts the worker in its access point (initialdir); the pilot runs in the work dir, so it is told where that was.
+  if push_mode && [ -z "${HARVESTER_WORKDIR:-}" ]; then
+    export HARVESTER_WORKDIR=$LAUNCH_DIR
+    log "push mode: access point $HARVESTER_WORKDIR (the launch dir)"
+  fi
   log "starting: $NODE $PILOT ${args[*]}"
   (cd "$WORKDIR" && exec "$NODE" "$PILOT" "${args[@]}") </dev/null &
   CHILD_PID=$! CHILD_KIND=pilot

@@ -19,6 +19,7 @@ export function pushServer(opts: PilotOptions, mode: Extract<TransportMode, { ki
     log,
     nextJobWaitMs: asksForMoreJobs(opts.pilotUser) ? opts.getjobWaitSec * 1000 : 0,
     eventWaitMs: Math.max(60, opts.timeoutSec) * 1000,
-    pollMs: 250,
+    // existsSync every 100 ms is cheap; the hand-off of each next job waits on it.
+    pollMs: 100,
   });
 }
