@@ -14,12 +14,13 @@ import { jobMetrics, MetricsAccumulator, updateFields, type MetricsSummary } fro
 import {
   HeartbeatSchedule,
   markFinalUpdateAcked,
+  runHeartbeats,
   type FinalOutcome,
   type JobUpdateSender,
 } from '../report/index.js';
 import { adler32File, createJobDir, DEFAULT_LOG_LIMITS, PAYLOAD_RECORDS_DIR, PayloadProcess, redactSecrets, writeLogTarball, type PayloadExit } from '../run/index.js';
 import { stageOut } from '../transfer/index.js';
-import { pause, Wakeup } from '../retry/index.js';
+import { Wakeup } from '../retry/index.js';
 import type { JobContext } from './job-context.js';
 import { finalsDir, identityFields, keepFinalUpdate, keepRangeReports, refuseMalformed, tail, updateSender, type JobOutcome } from './job-reporting.js';
 import { commandAction, type JobPhase } from './server-command.js';
@@ -299,20 +300,13 @@ class JobRun {
   }
 
   /** Sends `running` heartbeats until `ended` settles; the figures come from the monitor loop (or the ranges). */
-  private async heartbeatLoop(ended: Promise<unknown>): Promise<void> {
-    const sleep = this.ctx.sleep ?? pause;
-    const done = new AbortController();
-    const stop = () => done.abort();
-    void ended.then(stop, stop);
-    while (!done.signal.aborted) {
-      const woken = this.heartbeatWake.signal;
-      await sleep(this.schedule.msUntilDue(), AbortSignal.any([done.signal, woken])).catch(() => undefined);
-      if (done.signal.aborted) break;
-      // woken by `debug`: the schedule already holds the new, sooner beat
-      if (woken.aborted) continue;
-      this.channel.heartbeat('running', this.fields());
-      this.schedule.beaten();
-    }
+  private heartbeatLoop(ended: Promise<unknown>): Promise<void> {
+    return runHeartbeats(ended, {
+      schedule: this.schedule,
+      wakeup: this.heartbeatWake,
+      beat: () => this.channel.heartbeat('running', this.fields()),
+      sleep: this.ctx.sleep,
+    });
   }
 
   private async report(verdict: PayloadVerdict): Promise<JobOutcome> {

@@ -11,6 +11,7 @@ export {
 export { NaiveUpdateSender } from './naive-update-sender.js';
 export { BulkHeartbeatBatcher, type BulkHeartbeatOptions, type SendBulk } from './bulk-heartbeats.js';
 export { HeartbeatSchedule, type HeartbeatScheduleOptions } from './heartbeat-schedule.js';
+export { runHeartbeats, type HeartbeatLoopOptions } from './heartbeat-loop.js';
 export {
   FINAL_UPDATE_FILE,
   RANGE_REPORTS_FILE,
