@@ -2,8 +2,8 @@
  * Structured logs: one JSON event per line, to a file and to stderr (pretty
  * on a terminal). Secrets are redacted by key before anything is written.
  */
+import { PassThrough } from 'node:stream';
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
 
 export type { Logger } from 'pino';
 
@@ -26,7 +26,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const streams: pino.StreamEntry[] = [];
   if (!opts.quiet) {
     const usePretty = opts.pretty ?? process.stderr.isTTY === true;
-    streams.push({ stream: usePretty ? pretty({ destination: 2, colorize: true }) : pino.destination({ fd: 2, sync: true }) });
+    streams.push({ stream: usePretty ? lazyPretty() : pino.destination({ fd: 2, sync: true }) });
   }
   // Synchronous: the job's lines must be on disk when its log tarball is made (and survive a crash).
   if (opts.file) streams.push({ stream: pino.destination({ dest: opts.file, append: true, sync: true, mkdir: false }) });
@@ -39,6 +39,23 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     },
     pino.multistream(streams.length ? streams : [{ stream: pino.destination('/dev/null') }]),
   );
+}
+
+/**
+ * pino-pretty (and its colour/date dependencies) is loaded only when a person
+ * watches a terminal: evaluating it cost every batch pilot start-up time. Lines
+ * written before it is loaded (a few microtasks later) wait in the pass-through.
+ */
+function lazyPretty(): NodeJS.WritableStream {
+  const buffer = new PassThrough();
+  void import('pino-pretty').then(
+    ({ default: pretty }) => buffer.pipe(pretty({ destination: 2, colorize: true })),
+    (err: unknown) => {
+      process.stderr.write(`pino-pretty unavailable (${(err as Error).message}); logging JSON to stderr\n`);
+      buffer.pipe(process.stderr);
+    },
+  );
+  return buffer;
 }
 
 /** A child logger whose every line carries the job's id, as every job line must. */

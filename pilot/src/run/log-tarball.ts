@@ -6,7 +6,6 @@
  */
 import { closeSync, copyFileSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { create } from 'tar';
 import { ErrorCode } from '../protocol/index.js';
 import { PilotError } from '../errors/index.js';
 
@@ -172,6 +171,8 @@ export async function writeLogTarball(input: LogTarballInput): Promise<{ file: s
     if (input.pilotLogFile) generated('pilotlog.jsonl', jobLogLines(input.pilotLogFile, input.pandaId));
     for (const name of candidateFiles(jobDir)) put(name, path.join(jobDir, name));
     writeFileSync(path.join(root, 'log-manifest.json'), `${JSON.stringify({ limits, members: manifest }, null, 1)}\n`);
+    // Loaded on first use: tar is ~110 KB of code a pilot need not evaluate before its first request.
+    const { create } = await import('tar');
     await create({ gzip: true, file: target, cwd: stage, portable: true }, [top]);
     return { file: target, manifest };
   } catch (err) {

@@ -8,7 +8,7 @@
  */
 import { rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { list, extract, type ReadEntry } from 'tar';
+import type { ReadEntry } from 'tar';
 import { ErrorCode } from '../protocol/index.js';
 import { PilotError } from '../errors/index.js';
 
@@ -61,6 +61,8 @@ export async function extractSandbox(archive: string, dir: string, limits: Sandb
   let entries = 0;
   let bytes = 0;
   let refusal: PilotError | null = null;
+  // Loaded on first use (only prun jobs have a sandbox), not at every pilot start.
+  const { list, extract } = await import('tar');
   try {
     await list({
       file: archive,
