@@ -31,7 +31,7 @@ describe.skipIf(skipReason !== null)(`a short payload's memory (cgroup v${parent
     const taskId = submitted.tasks[0].taskId as number;
     const run = await runPilotProcess(
       ['-q', site, '--url', stub.url, '--api', api, '-a', scratchDir('shortmem-pilot'), '--getjob-wait', '2', '--getjob-poll', '0.3', '--quiet'],
-      { timeoutMs: 60_000 },
+      { timeoutMs: 180_000 }, // generous: these also run in the emulated cgroup v2 guest (test/vm/)
     );
     expect(run.code, run.stderr).toBe(0);
     const { jobs } = await stubApi(`${stub.url}/stub/jobs?task=${taskId}`);

@@ -46,7 +46,8 @@ export async function startStubProcess(dataDir: string, extraArgs: string[] = []
   let err = '';
   proc.stderr?.on('data', (d) => (err += d));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`stub did not start in 15 s:\n${err}`)), 15_000);
+    // Generous: under emulation (the cgroup v2 guest) loading the stub alone takes several seconds.
+    const timer = setTimeout(() => reject(new Error(`stub did not start in 120 s:\n${err}`)), 120_000);
     createInterface({ input: proc.stdout! }).once('line', (line) => {
       clearTimeout(timer);
       const m = /^listening (http:\/\/\S+)$/.exec(line);
@@ -75,9 +76,19 @@ export interface PilotRun {
   stderr: string;
 }
 
-/** Runs the bundled pilot to completion (bounded by `timeoutMs`). */
-export function runPilotProcess(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<PilotRun> & { proc: ChildProcess } {
-  const proc = spawn(process.execPath, [PILOT_BIN, ...args], {
+/**
+ * Runs the bundled pilot to completion (bounded by `timeoutMs`). With
+ * `cgroupProcsFile` it starts inside that cgroup, as a batch system starts a
+ * job's processes inside the job's cgroup (a shell joins it, then execs the pilot).
+ */
+export function runPilotProcess(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string; cgroupProcsFile?: string } = {},
+): Promise<PilotRun> & { proc: ChildProcess } {
+  const [cmd, argv] = opts.cgroupProcsFile
+    ? ['/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', opts.cgroupProcsFile, process.execPath, PILOT_BIN, ...args]]
+    : [process.execPath, [PILOT_BIN, ...args]];
+  const proc = spawn(cmd, argv, {
     env: opts.env ?? process.env,
     cwd: opts.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],

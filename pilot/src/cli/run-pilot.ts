@@ -79,6 +79,16 @@ function monitorSettings(opts: PilotOptions, queue: QueueLimits | undefined, log
     { event: 'cgroup_discovered', version: parent?.version ?? null, dir: parent?.dir ?? null, payloadCgroups: writable },
     parent ? `memory cgroup v${parent.version} at ${parent.dir}${writable ? '; payloads get their own' : '; watching it, no payload cgroups'}` : 'no memory cgroup found; watching process trees only',
   );
+  // No delegation (an unprivileged pilot in a cgroup it may not write, as on a node without
+  // Delegate=yes) must not cost jobs their memory limit: the pilot's own watchdog (1235)
+  // enforces the job's memory instead. Said once here, not once per job.
+  const fallback = m.cgroups === 'auto' && !writable && m.maxRss === null && m.cgroupLimit !== 'none';
+  if (fallback) {
+    log.warn(
+      { event: 'cgroup_fallback', version: parent?.version ?? null, dir: parent?.dir ?? null, watchdog: 'job' },
+      `cannot make payload cgroups (${parent ? `${parent.dir} is not delegated to this user` : 'no memory cgroup'}): the pilot's own watchdog enforces each job's memory (1235)`,
+    );
+  }
   return {
     intervalMs: m.intervalSec * 1000,
     cgroupParent: parent,
@@ -86,7 +96,7 @@ function monitorSettings(opts: PilotOptions, queue: QueueLimits | undefined, log
     memoryLimit: m.cgroupLimit,
     slotMemoryMB: opts.memMB ?? null,
     memoryGracePct: m.memoryGracePct,
-    maxRss: m.maxRss,
+    maxRss: fallback ? 'job' : m.maxRss,
     loopingLimitSec: m.loopingLimitSec,
     // A job without maxWalltime is held to the queue's job limit (params.job_maxwalltime), then its maxtime.
     queueMaxtimeSec: m.maxtimeSec ?? queue?.jobMaxWalltimeSec ?? queue?.maxtimeSec ?? null,

@@ -119,11 +119,18 @@ export function discoverMemoryCgroup(opts: DiscoverOptions = {}): CgroupLocation
   return null;
 }
 
-/** Whether this process may create child cgroups under `loc` (root, or a delegated cgroup). */
+/**
+ * Whether this process may create child cgroups under `loc` (root, or a
+ * delegated cgroup). On v2 a delegation is the directory plus its
+ * `cgroup.procs` and `cgroup.subtree_control` (systemd's `Delegate=yes`
+ * chowns exactly those): without the latter the memory controller cannot be
+ * switched on for the payloads, and every payload cgroup would be refused.
+ */
 export function canCreateChildren(loc: CgroupLocation): boolean {
+  const files = loc.version === 2 ? ['cgroup.procs', 'cgroup.subtree_control'] : ['cgroup.procs'];
   try {
     accessSync(loc.dir, fsConstants.W_OK);
-    accessSync(path.join(loc.dir, 'cgroup.procs'), fsConstants.W_OK);
+    for (const f of files) accessSync(path.join(loc.dir, f), fsConstants.W_OK);
     return true;
   } catch {
     return false;
