@@ -117,7 +117,7 @@ describe.skipIf(skipReason !== null)(`cgroup v2 on a real kernel (${mode ?? '?'}
         const [first, second] = [...jobs].sort((a: any, b: any) => a.attemptNr - b.attemptNr);
         expect(jobs).toHaveLength(2);
         expect(first.state).toBe('failed');
-        expect(Number(first.report.pilotErrorCode)).toBe(1212);
+        expect(Number(first.report.pilotErrorCode), first.report.pilotErrorDiag).toBe(1212);
         // The kernel's own line when this user may read /dev/kmsg, else the cgroup's oom_kill counter.
         expect(first.report.pilotErrorDiag).toMatch(
           kmsgReadable() ? /^Memory cgroup out of memory: Killed process \d+ \(node\) total-vm:\d+kB, anon-rss:\d+kB/ : /oom_kill 0→1/,
@@ -179,7 +179,7 @@ describe.skipIf(skipReason !== null)(`cgroup v2 on a real kernel (${mode ?? '?'}
       const { jobs } = await stubApi(`${stub.url}/stub/jobs?task=${taskId}`);
       const [first, second] = [...jobs].sort((a: any, b: any) => a.attemptNr - b.attemptNr);
       expect(jobs).toHaveLength(2);
-      expect(Number(first.report.pilotErrorCode)).toBe(1235);
+      expect(Number(first.report.pilotErrorCode), first.report.pilotErrorDiag).toBe(1235);
       expect(second.state).toBe('finished');
       // The payloads ran in the pilot's own cgroup: none was made for them.
       const cgroups = readFileSync(path.join(out, 'limits'), 'utf8').trim().split('\n').map((l) => l.split(' ')[1]);

@@ -21,4 +21,8 @@ ls /boot/vmlinuz-* > /dev/null 2>&1 || skip "no kernel in /boot (apt-get install
 for k in /boot/vmlinuz-*; do [ -r "$k" ] || skip "$k is not readable by $(id -un) (run as root)"; done
 [ -f dist/panda-pilot.mjs ] || skip "dist/ is not built (npm run build)"
 # nice: the guest is two busy emulated CPUs; the machine's other work goes first.
-exec nice test/vm/vm-run.sh --timeout "${VM_TIMEOUT:-1800}" --mem 2048 --cpus 2 -- bash test/vm/guest-cgroup-v2.sh
+guest_env=""
+for v in CGROUP_V2_MODES CGROUP_V2_FILES; do
+  [ -n "${!v:-}" ] && guest_env+="$v=$(printf '%q' "${!v}") "
+done
+exec nice test/vm/vm-run.sh --timeout "${VM_TIMEOUT:-1800}" --mem 2048 --cpus 2 -- "${guest_env}bash test/vm/guest-cgroup-v2.sh"

@@ -38,13 +38,17 @@ mount -t devtmpfs dev $R/dev
 mkdir -p $R/dev/pts $R/dev/shm
 mount -t devpts devpts $R/dev/pts
 mount -t tmpfs tmpfs $R/dev/shm
-mount -t tmpfs -o mode=1777 tmpfs $R/tmp
+# Sized like a worker node's scratch disk: the pilot wants 1 GB free in the job dir (1098 otherwise);
+# tmpfs only takes what is written.
+mount -t tmpfs -o mode=1777,size=4g tmpfs $R/tmp
 mount -t tmpfs -o mode=755 tmpfs $R/run
 # cgroup v2 only (the kernel runs with cgroup_no_v1=all), as systemd mounts it on EL9.
 mount -t cgroup2 -o nsdelegate,memory_recursiveprot cgroup2 $R/sys/fs/cgroup || fail "cannot mount cgroup2"
 mkdir -p $R/vm-results
 mount --bind /results $R/vm-results
 hostname panda-vm
+# Loopback only (the tests' stub listens on 127.0.0.1); there is no other interface.
+ip link set lo up || fail "cannot bring up lo"
 read -r up _ < /proc/uptime
 echo "ready_up_sec=$up" >> /results/boot.txt
 echo "vm-init: ready after ${up}s" > /dev/console

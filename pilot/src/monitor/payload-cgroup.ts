@@ -29,14 +29,24 @@ const EMPTYING_POLL = { initialMs: 50, maxMs: 50, factor: 1, jitter: 0 };
 function enableV2Memory(parent: string): void {
   const subtree = path.join(parent, 'cgroup.subtree_control');
   if (readFileSync(subtree, 'utf8').split(/\s+/).includes('memory')) return;
-  try {
-    writeFileSync(subtree, '+memory');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EBUSY') throw err;
-    const leaf = path.join(parent, 'pilot');
+  const leaf = path.join(parent, 'pilot');
+  // A process forked between the move and the write keeps the parent busy: move again, a few times.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(subtree, '+memory');
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || attempt >= 5) throw err;
+    }
     mkdirSync(leaf, { recursive: true });
-    for (const pid of cgroupPids(parent)) writeFileSync(path.join(leaf, 'cgroup.procs'), String(pid));
-    writeFileSync(subtree, '+memory');
+    for (const pid of cgroupPids(parent)) {
+      try {
+        writeFileSync(path.join(leaf, 'cgroup.procs'), String(pid));
+      } catch (err) {
+        // ESRCH: it exited between the listing and the move (a batch script's short-lived helper).
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+      }
+    }
   }
 }
 
