@@ -12,8 +12,9 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canCreateChildren, discoverMemoryCgroup } from '../../pilot/src/monitor/index.js';
-import { runPilotProcess, scratchDir, startStubProcess, stubApi, type StubProcess } from '../support/processes.js';
+import { canCreateChildren, discoverMemoryCgroup, NO_LIMITS, PayloadCgroup, PayloadMonitor } from '../../pilot/src/monitor/index.js';
+import { startPayload } from '../support/payloads.js';
+import { processAlive, runPilotProcess, scratchDir, startStubProcess, stubApi, type StubProcess } from '../support/processes.js';
 
 const MODES = ['root', 'delegated', 'none'] as const;
 type Mode = (typeof MODES)[number];
@@ -42,7 +43,7 @@ function kmsgReadable(): boolean {
 }
 
 const MB = 1024 * 1024;
-/** The payload: notes its own cgroup and limits, then holds 200 MB of touched memory for 3 s. */
+/** The payload: notes its own cgroup and limits, leaves a daemon behind, then holds 200 MB of touched memory for 3 s. */
 function payloadScript(outDir: string): string {
   const file = path.join(outDir, 'payload.sh');
   writeFileSync(
@@ -50,6 +51,8 @@ function payloadScript(outDir: string): string {
     [
       'd=/sys/fs/cgroup$(sed -n "s/^0:://p" /proc/self/cgroup)',
       `echo "$PandaID $d $(cat "$d/memory.max") $(cat "$d/memory.swap.max" 2>/dev/null || echo no-swap-accounting)" >> ${outDir}/limits`,
+      // A daemon that leaves the payload's session: only the cgroup still knows it.
+      `setsid sleep 600 < /dev/null > /dev/null 2>&1 & echo $! >> ${outDir}/daemons`,
       `exec ${process.execPath} -e "const b = Buffer.alloc(200 * 1024 * 1024, 1); setTimeout(() => console.log('held', b.length), 3000)"`,
     ].join('\n'),
   );
@@ -84,8 +87,25 @@ describe.skipIf(skipReason !== null)(`cgroup v2 on a real kernel (${mode ?? '?'}
     expect(canCreateChildren(loc!)).toBe(mode !== 'none');
   });
 
+  it.runIf(mode === 'root' || mode === 'delegated')("memory.peak feeds maxRSS for a payload that ended before the monitor saw it", async () => {
+    const cg = PayloadCgroup.create(own!, { name: `v2-peak-${process.pid}`, limitMB: 400 });
+    try {
+      // dd touches its 100 MB block buffer once and exits; the monitor starts only afterwards.
+      const { p } = await startPayload('dd if=/dev/zero of=/dev/null bs=100M count=1 status=none', { cgroupProcsFile: cg.procsFile });
+      expect((await p.done).exitCode).toBe(0);
+      expect(readFileSync(path.join(cg.dir, 'memory.max'), 'utf8').trim()).toBe(String(400 * MB));
+      const monitor = PayloadMonitor.start({ sid: p.pid, cgroup: { dir: cg.dir, version: 2, own: true }, intervalMs: 100, limits: NO_LIMITS, workDir: null });
+      const { summary, cgroupAtEnd } = await monitor.stop();
+      expect(cgroupAtEnd?.peakKb).toBeGreaterThanOrEqual(100 * 1024);
+      expect(summary.memorySource).toBe('cgroup');
+      expect(summary.maxRSS).toBe(cgroupAtEnd?.peakKb);
+    } finally {
+      expect(await cg.remove()).toBe(true);
+    }
+  });
+
   it.runIf(mode === 'root' || mode === 'delegated')(
-    "a pilot in a batch job's cgroup moves itself into a leaf; its payload gets memory.max = the job's memory and no swap; OOM → 1212 → boosted retry finishes; nothing left behind",
+    "a pilot in a batch job's cgroup moves itself into a leaf; its payload gets memory.max = the job's memory and no swap; OOM → 1212 → boosted retry finishes; leftovers killed, cgroups removed",
     async () => {
       // The batch system's job cgroup, under the area the guest set aside (root) or delegated (user).
       const area = process.env.PANDA_TEST_CGROUP_AREA ?? '';
@@ -135,6 +155,10 @@ describe.skipIf(skipReason !== null)(`cgroup v2 on a real kernel (${mode ?? '?'}
           [String(second.pandaId), String(300 * MB), '0'],
         ]);
         for (const [, dir] of limits) expect(path.dirname(dir!)).toBe(job);
+        // Leftovers: each attempt's daemon was killed when its cgroup was removed.
+        const daemons = readFileSync(path.join(out, 'daemons'), 'utf8').trim().split('\n').map(Number);
+        expect(daemons).toHaveLength(2);
+        expect(daemons.filter(processAlive)).toEqual([]);
 
         // No internal processes: the pilot moved into a leaf before enabling memory for its payloads.
         expect(readFileSync(path.join(job, 'cgroup.subtree_control'), 'utf8')).toMatch(/\bmemory\b/);
