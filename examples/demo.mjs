@@ -3,7 +3,7 @@
 // Rubin-like workflow, with progress, a table by state, and a check that every
 // job reached the state it should. Exits non-zero if anything is off.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -66,6 +66,33 @@ function startPilot(url, name, api) {
   return new Promise((resolve) => p.once('exit', (code, signal) => resolve({ name, api, code, signal, err })));
 }
 
+/**
+ * Push mode: `panda-stub harvester` takes the push queue's jobs and hands them
+ * to a pilot through an access point; the pilot is started once its first job
+ * is there, as Harvester submits a worker for a job it already holds.
+ */
+async function startPushWorker(url) {
+  const ap = path.join(scratch, 'access-point');
+  mkdirSync(ap, { recursive: true });
+  const h = spawn(process.execPath, [dist('panda-stub.mjs'), 'harvester', '--url', url, '--access-point', ap, '-q', 'LOCAL_Rubin_Push', '--poll-ms', '100', '--wait', '120'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  h.stdout.on('data', (d) => (out += d));
+  h.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
+  const harvester = new Promise((resolve) => h.once('exit', (code) => resolve({ code, err, summary: (() => { try { return JSON.parse(out.trim().split('\n').pop()); } catch { return null; } })() })));
+  const until = Date.now() + 120_000;
+  while (!existsSync(path.join(ap, 'HPCJobs.json')) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+  const args = [
+    dist('panda-pilot.mjs'), '-q', 'LOCAL_Rubin_Push', '--url', url, '-z', '--harvester-workdir', ap, '--harvester-submit-mode', 'PUSH',
+    '-a', pilotDir, '--getjob-wait', '4', '--heartbeat', '2', '--quiet', '--monitor-interval', '0.2',
+  ];
+  const p = spawn(process.execPath, args, { cwd: ap, stdio: ['ignore', 'inherit', 'pipe'], env: { ...process.env, HARVESTER_ID: 'demo-harvester', HARVESTER_WORKER_ID: '1' } });
+  let perr = '';
+  p.stderr.on('data', (d) => (perr += d));
+  const pilot = await new Promise((resolve) => p.once('exit', (code, signal) => resolve({ name: 'pilot-3', api: 'push via Harvester', code, signal, err: perr })));
+  return { ...pilot, harvester: await harvester, ap };
+}
+
 function table(rows, columns) {
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
   const line = (cells) => cells.map((c, i) => String(c ?? '').padEnd(widths[i])).join('  ');
@@ -82,8 +109,8 @@ try {
   const submitted = await api(`${url}/stub/tasks`, 'POST', workflow);
   console.log(`${elapsed()}  submitted ${path.basename(workflowFile)}: ${submitted.tasks?.map((t) => `${t.name} (task ${t.taskId})`).join(', ')}`);
 
-  const pilots = Promise.all([startPilot(url, 'pilot-1', 'legacy'), startPilot(url, 'pilot-2', 'v1')]);
-  console.log(`${elapsed()}  started 2 pilots (one legacy dialect, one v1)`);
+  const pilots = Promise.all([startPilot(url, 'pilot-1', 'legacy'), startPilot(url, 'pilot-2', 'v1'), startPushWorker(url)]);
+  console.log(`${elapsed()}  started 2 pilots (one legacy dialect, one v1) and a push-mode worker (panda-stub harvester + pilot on an access point)`);
   let done = false;
   void pilots.then(() => (done = true));
   let last = '';
@@ -173,7 +200,13 @@ try {
     if (ranges.length !== 10 || notDone.length) problems.push(`${j.pandaId} (isr_clustered) should have 10 finished ranges, has ${ranges.length} (${notDone.length} not finished)`);
   }
   console.log(`\nEvent ranges: ${Object.entries(summary.eventRanges ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}; PanDA calls served: ${summary.requests?.total}`);
-  const expectedJobs = 1 + 20 + 2 + 2 + 2 + 1; // isr_clustered: 20 quanta in 2 jobs; the broken job runs twice (maxAttempts 2), the OOM job twice (boosted retry)
+  // The push worker: its jobs reached the stub only through the access point.
+  const push = results.find((r) => r.harvester);
+  const pushJobs = jobs.filter((j) => j.taskName === 'coadd_multicore_push');
+  console.log(`\nPush mode: ${push?.harvester?.summary?.jobs?.length ?? 0} job(s) handed over in ${push?.ap}, ${push?.harvester?.summary?.jobUpdates ?? 0} worker_attributes.json updates relayed by the harvester; states: ${pushJobs.map((j) => j.state).join(', ')}`);
+  if (pushJobs.length !== 2 || pushJobs.some((j) => j.state !== 'finished')) problems.push(`the 2 push-mode jobs should be finished, are ${pushJobs.map((j) => j.state).join(', ') || 'missing'}`);
+  if (push?.harvester?.code !== 0 || push?.harvester?.summary?.stoppedBy !== 'kill_worker') problems.push(`panda-stub harvester ended with ${push?.harvester?.code} (${push?.harvester?.summary?.stoppedBy}): ${push?.harvester?.err?.slice(-500)}`);
+  const expectedJobs = 1 + 20 + 2 + 2 + 2 + 1 + 2; // isr_clustered: 20 quanta in 2 jobs; the broken job runs twice (maxAttempts 2), the OOM job twice (boosted retry); 2 push jobs
   if (oomAttempts.length !== 2) problems.push(`expected 2 attempts of makeWarp_bigmem, found ${oomAttempts.length}`);
   if (jobs.length !== expectedJobs) problems.push(`expected ${expectedJobs} jobs (with the retry), found ${jobs.length}`);
   if ((summary.order_violations ?? 0) !== 0) problems.push(`stub counted ${summary.order_violations} order violations`);
