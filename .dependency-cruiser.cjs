@@ -95,6 +95,14 @@ module.exports = {
       to: { path: '^server-stub/src/store/', pathNot: '^server-stub/src/store/file-store[.]ts$' },
     },
     {
+      name: 'pilot-logic-never-imports-server',
+      comment:
+        'watching payloads, reporting, event ranges and payload verdicts see the server only through the narrow interfaces in protocol/ (JobsApi, EventRangesApi, …), so a push-mode transport or a test double can stand in',
+      severity: 'error',
+      from: { path: '^pilot/src/(monitor|report|eventservice|payload|retry)/' },
+      to: { path: '^pilot/src/server/' },
+    },
+    {
       name: 'pilot-never-imports-stub',
       comment: 'the pilot bundle runs on worker nodes without the stub',
       severity: 'error',
