@@ -73,6 +73,34 @@ function topFunctions(file, n = 15) {
   return [...self].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, ms]) => `${ms.toFixed(0).padStart(8)} ms ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${k}`);
 }
 
+/**
+ * The same machine's HTTP ceiling in this run: a do-nothing node:http server in its own process, posted to
+ * with the same concurrency. The stub's req/s is reported as a fraction of it (the machine is shared, so
+ * absolute figures move with its load; the ratio much less).
+ */
+async function httpCeiling(requests, concurrency) {
+  const code = "require('node:http').createServer((q,s)=>{q.resume();q.on('end',()=>s.end('StatusCode=0'))}).listen({port:0,host:'127.0.0.1',backlog:4096},function(){console.log('listening http://127.0.0.1:'+this.address().port)})";
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise((resolve) => createInterface({ input: child.stdout }).once('line', (l) => resolve(l.split(' ')[1])));
+  const { Agent, request } = await import('node:http');
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const one = () => new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/x-www-form-urlencoded' } }, (res) => { res.resume(); res.on('end', resolve); });
+    req.on('error', reject);
+    req.end('jobId=1&state=running');
+  });
+  const started = Date.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => { while (next++ < requests) await one(); }));
+  const rate = requests / ((Date.now() - started) / 1000);
+  agent.destroy();
+  child.kill();
+  return rate;
+}
+
+const ceiling = await httpCeiling(20_000, Number(values.concurrency));
+console.log(`baseline: a do-nothing node:http server on this machine now answers ${ceiling.toFixed(0)} req/s at concurrency ${values.concurrency}`);
+
 const summaries = [];
 for (const dialect of dialects) {
   const dataDir = mkdtempSync(path.join(tmpdir(), `stub-load-${dialect}-`));
@@ -95,6 +123,9 @@ for (const dialect of dialects) {
       retry: false,
     });
     console.log(formatLoad(dialect, result));
+    const requests = Object.values(result.latencies).reduce((a, l) => a + l.length, 0);
+    const rate = requests / ((result.endedAt - result.startedAt) / 1000);
+    console.log(`${dialect}: ${rate.toFixed(0)} req/s = ${((100 * rate) / ceiling).toFixed(1)}% of the do-nothing server's ${ceiling.toFixed(0)} req/s`);
     const summary = await (await fetch(`${stub.url}/stub/summary`)).json();
     console.log(`${dialect}: stub says jobs ${JSON.stringify(summary.jobs)}, updates ${summary.updates.total}, order violations ${summary.order_violations}`);
     summaries.push({ dialect, ok: result.errors === 0 && result.refusals === 0 && summary.jobs.finished === pilots });
