@@ -4,7 +4,7 @@
  * The payload writes to its files as ever: following them can never slow it.
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { pause } from '../retry/index.js';
+import { repeat } from '../retry/index.js';
 
 /** Reads complete lines appended to one file; a partial last line waits for its newline (or the end). */
 export class FileTail {
@@ -59,9 +59,6 @@ export async function followFiles(files: readonly { file: string; stream: string
   const drain = (final: boolean) => {
     for (const { tail, stream } of tails) for (const line of tail.read(final)) onLine(stream, line);
   };
-  while (!signal.aborted) {
-    drain(false);
-    await pause(intervalMs, signal);
-  }
+  await repeat(() => drain(false), { signal, wait: () => intervalMs });
   drain(true);
 }

@@ -5,7 +5,7 @@
  * absent log server costs the payload nothing.
  */
 import type { Logger } from 'pino';
-import { pause } from '../retry/index.js';
+import { repeat } from '../retry/index.js';
 import type { HttpTransport } from '../server/index.js';
 
 export interface ShipperSettings {
@@ -114,10 +114,12 @@ export class LokiShipper {
   }
 
   private async run(): Promise<void> {
-    while (!this.stop.signal.aborted) {
-      await pause(this.settings.flushMs, this.stop.signal);
-      while (this.queue.length > 0 && !this.stop.signal.aborted) await this.sendBatch();
-    }
+    await repeat(
+      async () => {
+        while (this.queue.length > 0 && !this.stop.signal.aborted) await this.sendBatch();
+      },
+      { signal: this.stop.signal, wait: () => this.settings.flushMs },
+    );
   }
 
   /** Sends what is queued (within `deadlineMs`), then stops; lines left over are counted as dropped. */
