@@ -26,7 +26,7 @@ describe('stub /storage/ and /cache/', () => {
     expect(Buffer.from(await (await fetch(`${stub.url}/storage/logs/a.log.tgz`)).arrayBuffer()).equals(body)).toBe(true);
     const again = await fetch(`${stub.url}/storage/logs/a.log.tgz`, { method: 'PUT', body: 'new' });
     expect(again.status).toBe(204);
-    const list = await (await fetch(`${stub.url}/stub/storage`)).json();
+    const list = (await (await fetch(`${stub.url}/stub/storage`)).json()) as { files: unknown[] };
     expect(list.files).toEqual([{ path: 'logs/a.log.tgz', size: 3, adler32: adler32Reference(Buffer.from('new')) }]);
   });
 
