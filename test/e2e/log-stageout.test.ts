@@ -59,6 +59,8 @@ describe('log stage-out', () => {
     expect(lines.length).toBeGreaterThan(2);
     expect(lines.every((l) => l.pandaId === pandaId)).toBe(true);
     expect(lines.map((l) => l.event)).toContain('payload_exit');
+    // The tarball reads the pilot log from where the job was received: its first line is in.
+    expect(lines[0]?.event).toBe('job_start');
     expect(JSON.parse(readFileSync(path.join(dir, 'job-description.json'), 'utf8')).PandaID).toBeDefined();
     const manifest = JSON.parse(readFileSync(path.join(dir, 'log-manifest.json'), 'utf8'));
     expect(manifest.members.map((m: { name: string }) => m.name)).toEqual(expect.arrayContaining(['payload.stdout', 'payload.stderr', 'pilotlog.jsonl']));

@@ -82,12 +82,16 @@ class JobRun {
   private readonly cleanups: (() => Promise<unknown>)[] = [];
   /** Peak figures of an event-service job's ranges (its heartbeats and final update read them). */
   private readonly esPeak: PeakSink = { maxRssKb: 0, maxVmemKb: 0, cpuSec: 0 };
+  /** Where this job's lines can start in the pilot log (its tarball reads from here, not the whole log). */
+  private readonly pilotLogFrom: number;
 
   constructor(
     private readonly ctx: JobContext,
     private readonly job: JobDescription,
     private readonly hooks?: JobHooks,
   ) {
+    // Before this job's first line is written.
+    this.pilotLogFrom = ctx.files?.pilotLogFile ? (statSync(ctx.files.pilotLogFile, { throwIfNoEntry: false })?.size ?? 0) : 0;
     this.log = jobLogger(ctx.log, job.pandaId, job.attemptNr);
     this.schedule = new HeartbeatSchedule({
       intervalMs: (job.debug ? ctx.debugHeartbeatSec : ctx.heartbeatSec) * 1000,
@@ -381,6 +385,7 @@ class JobRun {
         logFile: this.job.logFile,
         pandaId: this.job.pandaId,
         pilotLogFile: files?.pilotLogFile ?? null,
+        pilotLogFrom: this.pilotLogFrom,
         jobDescription: this.job.raw,
         limits: files?.logLimits ?? DEFAULT_LOG_LIMITS,
       });

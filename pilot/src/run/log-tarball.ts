@@ -4,7 +4,7 @@
  * tarball capped too. What went in (and what was cut) is listed in
  * `log-manifest.json` inside it.
  */
-import { closeSync, copyFileSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fstatSync, linkSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode } from '../protocol/index.js';
 import { PilotError } from '../errors/index.js';
@@ -25,6 +25,12 @@ export interface LogTarballInput {
   pandaId: number;
   /** The pilot's JSON-lines log; only this job's lines go in. */
   pilotLogFile: string | null;
+  /**
+   * Byte offset in it where this job's lines may begin (its size when the job
+   * was received): the log only grows, and reading it whole for every job made
+   * a long-lived pilot slower and bigger with each job.
+   */
+  pilotLogFrom: number;
   /** The job description, already stripped of secrets. */
   jobDescription: Readonly<Record<string, unknown>>;
   limits?: LogTarballLimits | undefined;
@@ -120,10 +126,25 @@ function placeCapped(source: string, target: string, cap: number): { bytes: numb
 }
 
 /** This job's lines of the pilot log (JSON lines carrying `"pandaId":<id>`). */
-function jobLogLines(pilotLogFile: string, pandaId: number): string {
+function jobLogLines(pilotLogFile: string, pandaId: number, from: number): string {
   let text: string;
   try {
-    text = readFileSync(pilotLogFile, 'utf8');
+    const fd = openSync(pilotLogFile, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      // A log shorter than the offset was replaced: read it all rather than nothing.
+      const start = from <= size ? from : 0;
+      const buf = Buffer.alloc(size - start);
+      let got = 0;
+      while (got < buf.length) {
+        const n = readSync(fd, buf, got, buf.length - got, start + got);
+        if (n === 0) break;
+        got += n;
+      }
+      text = buf.toString('utf8', 0, got);
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return '';
   }
@@ -168,7 +189,7 @@ export async function writeLogTarball(input: LogTarballInput): Promise<{ file: s
       put(name, file);
     };
     generated('job-description.json', `${JSON.stringify(redactSecrets(input.jobDescription), null, 1)}\n`);
-    if (input.pilotLogFile) generated('pilotlog.jsonl', jobLogLines(input.pilotLogFile, input.pandaId));
+    if (input.pilotLogFile) generated('pilotlog.jsonl', jobLogLines(input.pilotLogFile, input.pandaId, input.pilotLogFrom));
     for (const name of candidateFiles(jobDir)) put(name, path.join(jobDir, name));
     writeFileSync(path.join(root, 'log-manifest.json'), `${JSON.stringify({ limits, members: manifest }, null, 1)}\n`);
     // Loaded on first use: tar is ~110 KB of code a pilot need not evaluate before its first request.
