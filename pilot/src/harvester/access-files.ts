@@ -1,29 +1,17 @@
 /**
- * The access point's file names (Harvester's `[payload_interaction]`
- * defaults) and the atomic writer: Harvester reads these files on its own
+ * The access point's file names and the atomic writer: Harvester reads these files on its own
  * schedule, so each is written under a temporary name in the same directory
  * and renamed, and a reader never sees half a file.
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, utimesSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { HARVESTER_FILES, HARVESTER_READ_SUFFIX } from '../protocol/index.js';
 
-export const ACCESS_FILES = {
-  jobs: 'HPCJobs.json',
-  jobData: 'pandaJobData.out',
-  jobRequest: 'worker_requestjob.json',
-  pandaIds: 'worker_pandaids.json',
-  workerAttributes: 'worker_attributes.json',
-  jobReport: 'jobReport.json',
-  eventStatus: 'event_status.dump.json',
-  eventRequest: 'worker_requestevents.json',
-  eventRanges: 'JobsEventRanges.json',
-  eventUpdate: 'worker_updateevents.json',
-  heartbeat: 'worker_heartbeat.json',
-  killWorker: 'kill_worker',
-} as const;
+/** The access point's file names (protocol/), under the name this folder uses. */
+export const ACCESS_FILES = HARVESTER_FILES;
 
 /** Suffix Harvester gives a file it consumed. */
-export const READ_SUFFIX = '.read';
+export const READ_SUFFIX = HARVESTER_READ_SUFFIX;
 
 let counter = 0;
 

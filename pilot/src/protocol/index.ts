@@ -6,3 +6,4 @@ export * from './seq-headers.js';
 export * from './event-ranges.js';
 export { Adler32 } from './adler32.js';
 export * from './server-api.js';
+export * from './harvester-files.js';

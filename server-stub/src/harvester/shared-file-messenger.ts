@@ -7,24 +7,10 @@
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { HARVESTER_FILES, HARVESTER_READ_SUFFIX } from '../../../pilot/src/protocol/index.js';
 
-export const FILES = {
-  jobSpec: 'HPCJobs.json',
-  jobSpecCgi: 'pandaJobData.out',
-  poolFileCatalog: 'PoolFileCatalog_H.xml',
-  pandaIds: 'worker_pandaids.json',
-  jobRequest: 'worker_requestjob.json',
-  workerAttributes: 'worker_attributes.json',
-  jobReport: 'jobReport.json',
-  eventStatus: 'event_status.dump.json',
-  eventRequest: 'worker_requestevents.json',
-  eventRanges: 'JobsEventRanges.json',
-  eventUpdate: 'worker_updateevents.json',
-  killWorker: 'kill_worker',
-  killWorkerJson: 'kill_worker.json',
-} as const;
-
-const READ = '.read';
+const FILES = { ...HARVESTER_FILES, jobSpec: HARVESTER_FILES.jobs, jobSpecCgi: HARVESTER_FILES.jobData } as const;
+const READ = HARVESTER_READ_SUFFIX;
 
 export type JobSpecFormat = 'json' | 'cgi';
 
