@@ -79,6 +79,12 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       done = true;
       reject(err);
     });
+    // A client gone before its body ended: without this the request would hold its slot under the cap for ever.
+    req.on('close', () => {
+      if (done) return;
+      done = true;
+      reject(new BadRequestError('the client closed the connection before the body ended'));
+    });
   });
 }
 
