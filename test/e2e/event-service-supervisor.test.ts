@@ -55,7 +55,7 @@ describe.skipIf(skipReason !== null)(`event ranges under the payload supervisor 
     const pandaId = submitted.tasks[0].pandaIds[0] as number;
     const work = scratchDir('es-sup-pilot');
     const pilot = runPilotProcess(
-      ['-q', site, '--url', stub.url, '--api', api, '-a', work, '--getjob-wait', '0', '--heartbeat', '1', '--monitor-interval', '0.2', '--es-report-delay', '0.2', '--quiet'],
+      ['-q', site, '--url', stub.url, '--api', api, '-a', work, '--keep-job-dirs', '--getjob-wait', '0', '--heartbeat', '1', '--monitor-interval', '0.2', '--es-report-delay', '0.2', '--quiet'],
       { timeoutMs: 90_000 },
     );
     const run = await pilot;

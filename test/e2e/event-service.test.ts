@@ -71,7 +71,7 @@ describe.each(MODES)('event service end to end, $api dialect, quirk $quirk', ({ 
     const taskId = submitted.tasks[0].taskId as number;
     const work = scratchDir('es-pilot');
     const run = await runPilotProcess(
-      ['-q', site, '--url', stub.url, '--api', api, '-a', work, '--getjob-wait', '3', '--getjob-poll', '0.3', '--heartbeat', '1', '--es-report-delay', '0.3', '--retry-max-delay', '0.2', '--quiet'],
+      ['-q', site, '--url', stub.url, '--api', api, '-a', work, '--keep-job-dirs', '--getjob-wait', '3', '--getjob-poll', '0.3', '--heartbeat', '1', '--es-report-delay', '0.3', '--retry-max-delay', '0.2', '--quiet'],
       { timeoutMs: 90_000 },
     );
     expect(run.code, run.stderr).toBe(0);

@@ -32,7 +32,7 @@ async function runOne(site: string, command: string, pilotFlags: string[], taskE
   const workdir = scratchDir(`watchdog-${site}`);
   const t0 = Date.now();
   const run = await runPilotProcess(
-    ['-q', site, '--url', stub.url, '--api', 'legacy', '-a', workdir, '--getjob-wait', '0', '--heartbeat', '1', '--kill-grace', '1', '--monitor-interval', '0.2', '--quiet', ...pilotFlags],
+    ['-q', site, '--url', stub.url, '--api', 'legacy', '-a', workdir, '--keep-job-dirs', '--getjob-wait', '0', '--heartbeat', '1', '--kill-grace', '1', '--monitor-interval', '0.2', '--quiet', ...pilotFlags],
     { timeoutMs: 40_000 },
   );
   expect(run.code, run.stderr).toBe(0);

@@ -34,6 +34,8 @@ export interface PilotOptions {
   maxGetJobFailures: number;
   /** Benchmark baseline only: no pipelined dispatch. */
   noPipeline: boolean;
+  /** Keep every job dir (debugging); by default an acknowledged job's dir is removed once its log is safe. */
+  keepJobDirs: boolean;
   /** The batch system's time between its SIGTERM and its SIGKILL: after a signal, everything must fit in it. */
   signalGraceSec: number;
   finalDeadlineSec: number;
@@ -180,6 +182,7 @@ export function pilotFlags(y: Argv): Argv {
     .option('getjob-poll-max', { type: 'number', default: 300, describe: 'cap of the pause between empty getJob replies, which doubles from --getjob-poll, seconds' })
     .option('v', { alias: 'getjobrequests', type: 'number', default: 0, describe: 'stop after this many getJob requests (0: no limit)' })
     .option('x', { alias: 'getjobfailures', type: 'number', default: 0, describe: 'stop after this many failed getJob requests (0: no limit)' })
+    .option('keep-job-dirs', { type: 'boolean', default: false, describe: "keep each job's dir after it reported (default: removed once its final update is acknowledged and its log is safe)" })
     .option('no-pipeline', { type: 'boolean', default: false, hidden: true, describe: 'benchmark baseline: ask for the next job only after the previous one reported' })
     .option('signal-grace', { type: 'number', default: 30, describe: "the batch system's SIGTERM → SIGKILL time (Slurm KillWait), seconds: after a signal the payload's kill grace and the final update's retries fit in it" })
     .option('final-deadline', { type: 'number', default: 1200, describe: 'retry the final update this long before keeping it on disk, seconds' })
@@ -293,6 +296,7 @@ export function toPilotOptions(argv: Record<string, unknown>, cwd = process.cwd(
     maxGetJobRequests: Math.floor(positive('v', (argv.v as number | undefined) ?? 0, true)),
     maxGetJobFailures: Math.floor(positive('x', (argv.x as number | undefined) ?? 0, true)),
     noPipeline: Boolean(argv['no-pipeline']),
+    keepJobDirs: Boolean(argv['keep-job-dirs']),
     signalGraceSec: positive('signal-grace', (argv['signal-grace'] as number | undefined) ?? 30),
     finalDeadlineSec: positive('final-deadline', argv['final-deadline'] as number),
     timeoutSec: positive('timeout', argv.timeout as number),

@@ -274,6 +274,7 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
       finalDeadlineMs: opts.finalDeadlineSec * 1000,
       finalCutoff: finalCutoff.signal,
       hardStop: hardStop.signal,
+      keepJobDirs: opts.keepJobDirs,
       pilotSignal: pilotStop.signal,
       onSoftkill: () => softkill.abort(),
       eventService: opts.eventService,

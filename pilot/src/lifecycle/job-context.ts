@@ -55,6 +55,8 @@ export interface JobSettings {
   killGraceMs: number;
   /** How long the final update is retried before it is written to disk (ms). */
   finalDeadlineMs: number;
+  /** Keep job dirs after reporting (debugging); else an acknowledged job's dir is removed once its log is safe. */
+  keepJobDirs?: boolean | undefined;
   /** The queue's limits (max RSS, max time, cores) from its queue data; undefined when the pilot found none. */
   queueLimits?: QueueLimits | undefined;
   /** How payloads are watched (cgroups, watchdogs, sampling interval); defaults when absent. */

@@ -3,7 +3,7 @@
  * report. Each step's failure becomes a PilotError with its code, and the
  * final update always goes out (or is kept on disk when the server stays away).
  */
-import { writeFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, pandaTime, type UpdateReply } from '../protocol/index.js';
 import { PilotError, truncateDiag } from '../errors/index.js';
@@ -327,8 +327,11 @@ class JobRun {
       jobMetrics: jobMetrics(figures.metrics ?? new MetricsAccumulator().summary(), { coreCount: this.job.coreCount }),
     };
     if (!startedAt) extra.startTime = pandaTime(endedAt);
+    // Whether the job's log is somewhere other than its job dir (or there is none to keep).
+    let logSafe = true;
     if (jobDir) {
-      const { xml, secondary } = await this.outputReport(jobDir);
+      const { xml, secondary, safe } = await this.outputReport(jobDir);
+      logSafe = safe;
       if (xml) extra.xml = xml;
       // A log that could not be made or stored never replaces the job's own result: it is added to the diagnostic.
       if (secondary) extra.pilotErrorDiag = secondaryDiag(verdict.pilotErrorDiag, secondary);
@@ -357,6 +360,9 @@ class JobRun {
       { event: 'job_end', state: verdict.state, pilotErrorCode: verdict.pilotErrorCode, acknowledged: outcome.acknowledged },
       `job ${verdict.state}`,
     );
+    // Disk stays flat over thousands of jobs: an acknowledged job's dir goes once its log is safe.
+    // An unacknowledged one stays (its final-update.json is what the next pilot re-sends).
+    if (jobDir && outcome.acknowledged && !this.ctx.keepJobDirs) this.removeJobDir(jobDir, logSafe);
     const result: JobOutcome = {
       pandaId: this.job.pandaId,
       attemptNr: this.job.attemptNr,
@@ -375,8 +381,29 @@ class JobRun {
    * output report that lists it (the only output a plain job declares here).
    * A failure comes back as `secondary` (1320, 1137, 1152), never thrown.
    */
-  private async outputReport(jobDir: string): Promise<{ xml: string | null; secondary: PilotError | null }> {
-    if (!this.job.logFile) return { xml: null, secondary: null };
+  /**
+   * Removes the job dir. A log tarball that was not stored anywhere else is
+   * kept, alone, in the pilot home's `logs/` (the rest of the dir goes).
+   */
+  private removeJobDir(jobDir: string, logSafe: boolean): void {
+    try {
+      if (!logSafe && this.job.logFile) {
+        const tarball = path.join(jobDir, this.job.logFile);
+        if (existsSync(tarball)) {
+          const logs = path.join(this.ctx.pilotHome, 'logs');
+          mkdirSync(logs, { recursive: true });
+          renameSync(tarball, path.join(logs, path.basename(this.job.logFile)));
+        }
+      }
+      rmSync(jobDir, { recursive: true, force: true });
+      this.log.debug({ event: 'job_dir_removed', dir: jobDir, logKept: !logSafe }, 'job dir removed');
+    } catch (err) {
+      this.log.warn({ event: 'job_dir_not_removed', dir: jobDir, err: (err as Error).message }, 'could not remove the job dir');
+    }
+  }
+
+  private async outputReport(jobDir: string): Promise<{ xml: string | null; secondary: PilotError | null; safe: boolean }> {
+    if (!this.job.logFile) return { xml: null, secondary: null, safe: true };
     const files = this.ctx.files;
     let tarball;
     try {
@@ -395,10 +422,11 @@ class JobRun {
     } catch (err) {
       const e = PilotError.from(err, ErrorCode.LOGFILECREATIONFAILURE);
       this.log.warn({ event: 'log_tarball_failed', code: e.code, err: e.diagnostic }, 'could not create the log tarball');
-      return { xml: null, secondary: e };
+      return { xml: null, secondary: e, safe: false };
     }
     const entry: Record<string, string | number> = { guid: this.job.logGuid ?? '', fsize: tarball.size, adler32: tarball.adler32 };
     let secondary: PilotError | null = null;
+    let safe = false;
     if (files) {
       try {
         // A pilot told to stop still tries once, within the kill grace, so the log of a killed job is kept if it can be.
@@ -408,10 +436,12 @@ class JobRun {
         const result = await stageOut(files.logDestination, tarball, { http: files.http, log: this.log, signal, settings });
         switch (result.kind) {
           case 'stored':
+            safe = true;
             entry.surl = result.surl;
             this.log.info({ event: 'log_staged_out', surl: result.surl, verifiedBy: result.verifiedBy, attempts: result.attempts, ms: result.ms, bytes: tarball.size }, 'log tarball stored');
             break;
           case 'left':
+            safe = true;
             this.log.info({ event: 'log_left_for_harvester', dir: result.dir }, 'log tarball left in the access point for Harvester');
             break;
           case 'not-configured':
@@ -426,7 +456,7 @@ class JobRun {
         this.log.warn({ event: 'log_stageout_failed', code: secondary.code, err: secondary.diagnostic }, 'log tarball not stored');
       }
     }
-    return { xml: JSON.stringify({ [this.job.logFile]: entry }), secondary };
+    return { xml: JSON.stringify({ [this.job.logFile]: entry }), secondary, safe };
   }
 }
 

@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// Dispatch: a slot's idle time between consecutive jobs (its payload ended →
+// the next payload started), with and without pipelined dispatch, and the
+// pilot's per-job overhead over JOBS jobs of `true` against JOBS × `bash -c true`
+// spawned one after another in the same run (the floor of running a command).
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const pilot = path.join(root, 'dist', 'panda-pilot.mjs');
+const stubBin = path.join(root, 'dist', 'panda-stub.mjs');
+const JOBS = Number(process.env.BENCH_JOBS ?? 200);
+
+const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))];
+const tmp = (p) => mkdtempSync(path.join(tmpdir(), p));
+
+const data = tmp('bench-dispatch-stub-');
+const stub = spawn(process.execPath, [stubBin, 'serve', '--port', '0', '--data', data], { stdio: ['ignore', 'pipe', 'inherit'] });
+const url = await new Promise((resolve) => createInterface({ input: stub.stdout }).once('line', (l) => resolve(/^listening (\S+)$/.exec(l)[1])));
+let token = '';
+try {
+  token = readFileSync(path.join(data, 'stub-token'), 'utf8').trim();
+} catch {
+  // an older stub without management tokens
+}
+
+async function submit(site) {
+  const res = await fetch(`${url}/stub/tasks`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ name: site, site, maxAttempts: 1, memoryMB: 10, jobs: Array.from({ length: JOBS }, (_, i) => ({ name: `t${i}`, command: 'true' })) }),
+  });
+  if (res.status !== 201) throw new Error(`submit: ${res.status} ${await res.text()}`);
+}
+
+function runPilot(site, extra) {
+  const work = tmp('bench-dispatch-work-');
+  const t0 = process.hrtime.bigint();
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [pilot, '-q', site, '--url', url, '-a', work, '--getjob-wait', '0', '--log-destination', tmp('bench-dispatch-logs-'), '--quiet', ...extra], { stdio: 'ignore' });
+    p.once('exit', (code) => {
+      const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+      const home = readdirSync(work).find((n) => n.startsWith('PanDA_Pilot3_'));
+      const events = readFileSync(path.join(work, home, 'pilotlog.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      const t = (e) => (typeof e.time === 'number' ? e.time : Date.parse(e.time));
+      const idle = [];
+      let lastExit = null;
+      for (const e of events) {
+        if (e.event === 'payload_exit') lastExit = t(e);
+        if (e.event === 'payload_start' && lastExit !== null) idle.push(t(e) - lastExit);
+      }
+      const jobs = events.filter((e) => e.event === 'job_end').length;
+      resolve({ code, wallMs, idle, jobs });
+    });
+  });
+}
+
+// Baseline: JOBS × bash -c true, one after another.
+let t0 = process.hrtime.bigint();
+for (let i = 0; i < JOBS; i++) spawnSync('bash', ['-c', 'true']);
+const bashMs = Number(process.hrtime.bigint() - t0) / 1e6 / JOBS;
+
+// The pilot's fixed cost (start, queue, dialect, exit) with no job, to take off the per-job figure.
+const empty = await runPilot('BENCH_EMPTY', []);
+await submit('BENCH_PIPE');
+const piped = await runPilot('BENCH_PIPE', ['--slots', '1']);
+await submit('BENCH_SERIAL');
+const serial = await runPilot('BENCH_SERIAL', ['--slots', '1', '--no-pipeline']);
+stub.kill('SIGTERM');
+
+const perJob = (r) => (r.wallMs - empty.wallMs) / r.jobs;
+console.log(`jobs: ${JOBS} of \`true\`, one slot, stub on loopback; idle = payload ended → next payload started (pilot log, ms)`);
+console.log('| dispatch | jobs | idle median ms | idle p90 ms | per-job ms | × bash -c true |');
+console.log('|---|---|---|---|---|---|');
+console.log(`| bash -c true (baseline) | ${JOBS} | – | – | ${bashMs.toFixed(1)} | 1.00 |`);
+for (const [name, r] of [['pipelined', piped], ['serial (--no-pipeline)', serial]]) {
+  console.log(`| ${name} | ${r.jobs} | ${quantile(r.idle, 0.5).toFixed(0)} | ${quantile(r.idle, 0.9).toFixed(0)} | ${perJob(r).toFixed(1)} | ${(perJob(r) / bashMs).toFixed(2)} |`);
+}
+console.log(`\npilot with no job (start → exit): ${empty.wallMs.toFixed(0)} ms, taken off the per-job figures`);
+process.exitCode = piped.code === 0 && serial.code === 0 ? 0 : 1;
