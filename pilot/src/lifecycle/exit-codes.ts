@@ -63,6 +63,7 @@ export function pilotExitCode(stop: PilotStop): number {
     case 'loop-ended':
       return stop.neverReached && stop.communicationFailures > 0 ? PilotExit.COMMUNICATION : PilotExit.OK;
     case 'error':
+      if (stop.code === ErrorCode.MISSINGCREDENTIALS) return PilotExit.PROXY;
       return stop.code === ErrorCode.COMMUNICATIONFAILURE ? PilotExit.COMMUNICATION : PilotExit.EXCEPTION;
   }
 }

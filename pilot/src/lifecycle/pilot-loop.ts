@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { ErrorCode, type JobRequest } from '../protocol/index.js';
 import { PilotError } from '../errors/index.js';
 import { backoffDelay, isRetryable, pause, withJitter } from '../retry/index.js';
+import { classifyRefusal, CredentialsRefusedError } from '../server/index.js';
 import type { JobContext } from './job-context.js';
 import { askVerdict, type AskVerdict } from './ask-rules.js';
 import { runJob, type JobOutcome } from './job-runner.js';
@@ -132,7 +133,12 @@ export async function runPilotLoop(ctx: JobContext & { softkill: AbortSignal }, 
         } catch (err) {
           claimed -= 1;
           if (stopAsking.aborted) break;
-          if (!isRetryable(err)) throw PilotError.from(err, ErrorCode.COMMUNICATIONFAILURE);
+          if (!isRetryable(err)) {
+            // Refused credentials are not an unreachable server: their own code and exit, naming what is missing.
+            const refusal = classifyRefusal(err, ctx.server.dialect);
+            if (refusal?.kind === 'credentials') throw new CredentialsRefusedError(refusal.diagnostic);
+            throw PilotError.from(err, ErrorCode.COMMUNICATIONFAILURE);
+          }
           failures += 1;
           communicationFailures += 1;
           ctx.log.warn({ event: 'getjob_failed', slot: index, attempt: failures, err: (err as Error).message }, 'getJob failed');

@@ -27,3 +27,4 @@ export { tokenSourceFromEnv, authHeaders, authOrigin, isLoopbackUrl, tokenRouteP
 export { proxyFor, noProxyMatch, redactProxy, type ProxyVerdict } from './proxy-env.js';
 export { loadTlsMaterial, readCaDir, type TlsSettings } from './tls-material.js';
 export { decodeRangeList, decodeRangeReportReply } from './event-range-calls.js';
+export { classifyRefusal, CredentialsRefusedError, type Refusal } from './start-up-refusals.js';

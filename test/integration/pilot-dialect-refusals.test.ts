@@ -1,0 +1,89 @@
+/**
+ * Start-up against servers that refuse the way real ones do (reference
+ * fixtures' texts), served over loopback: the pilot switches dialect when
+ * told the other one is the way in, and refused credentials end it with
+ * their own exit code (68) and a message, not 79 "could not reach".
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { classifyRefusal, HttpStatusError, ProtocolError } from '../../pilot/src/server/index.js';
+import { runPilotProcess, scratchDir } from '../support/processes.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+async function serve(handler: Handler): Promise<{ url: string; seen: string[]; close: () => Promise<void> }> {
+  const seen: string[] = [];
+  const srv = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url?.split('?')[0]}`);
+    req.resume();
+    req.on('end', () => handler(req, res));
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, seen, close: () => new Promise((r) => srv.close(() => r())) };
+}
+
+const json = (res: ServerResponse, status: number, body: unknown) => {
+  res.writeHead(status, { 'Content-Type': 'application/json' });
+  res.end(JSON.stringify(body));
+};
+
+describe('dialect and credentials at start-up', () => {
+  it('legacy getJob "method getJob is forbidden" (is_alive unknown) → the pilot switches to v1 and goes on', async () => {
+    const server = await serve((req, res) => {
+      if (req.url?.startsWith('/api/v1/system/is_alive')) return json(res, 404, { detail: 'not found' });
+      if (req.url?.startsWith('/server/panda/getJob')) {
+        res.writeHead(403, { 'Content-Type': 'text/plain' });
+        return res.end('403 Forbidden: method getJob is forbidden');
+      }
+      if (req.url?.startsWith('/api/v1/pilot/acquire_jobs')) return json(res, 200, { success: false, message: 'No jobs', data: null });
+      json(res, 404, {});
+    });
+    try {
+      const run = await runPilotProcess(['-q', 'DIALECT', '--url', server.url, '--getjob-wait', '0', '-a', scratchDir('dialect-work')], { timeoutMs: 60_000 });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toMatch(/switching to the v1 dialect/);
+      expect(server.seen).toContain('POST /api/v1/pilot/acquire_jobs');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('legacy StatusCode 60 (no valid credentials) ends the pilot with 68 and says what is missing', async () => {
+    const server = await serve((req, res) => {
+      if (!req.url?.startsWith('/server/panda/getJob')) return json(res, 404, {});
+      json(res, 200, { StatusCode: 60, errorDialog: 'no valid certificate' });
+    });
+    try {
+      const run = await runPilotProcess(['-q', 'CREDS', '--url', server.url, '--api', 'legacy', '--getjob-wait', '0', '-a', scratchDir('creds-work')], { timeoutMs: 60_000 });
+      expect(run.code, run.stderr).toBe(68);
+      expect(run.stderr).toMatch(/refused the pilot's credentials/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('v1 "SSL secure connection is required" ends the pilot with 68', async () => {
+    const server = await serve((req, res) => {
+      if (req.url?.startsWith('/api/v1/system/is_alive')) return json(res, 200, { success: true, message: '', data: null });
+      if (!req.url?.startsWith('/api/v1/pilot/acquire_jobs')) return json(res, 404, {});
+      json(res, 200, { success: false, message: 'SSL secure connection is required', data: null });
+    });
+    try {
+      const run = await runPilotProcess(['-q', 'CREDS1', '--url', server.url, '--getjob-wait', '0', '-a', scratchDir('creds1-work')], { timeoutMs: 60_000 });
+      expect(run.code, run.stderr).toBe(68);
+      expect(run.stderr).toMatch(/requires an authenticated/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('classifies refusals (pure)', () => {
+    expect(classifyRefusal(new HttpStatusError(403, 'method getJob is forbidden', '/server/panda/getJob'), 'legacy')).toMatchObject({ kind: 'switch', to: 'v1' });
+    expect(classifyRefusal(new HttpStatusError(404, '', '/api/v1/pilot/acquire_jobs'), 'v1')).toMatchObject({ kind: 'switch', to: 'legacy' });
+    expect(classifyRefusal(new HttpStatusError(401, 'token expired', '/api/v1/pilot/acquire_jobs'), 'v1')).toMatchObject({ kind: 'credentials' });
+    expect(classifyRefusal(new HttpStatusError(403, 'quota', '/x'), 'v1')).toBeNull();
+    expect(classifyRefusal(new ProtocolError('getJob: StatusCode 60'), 'legacy')).toMatchObject({ kind: 'credentials' });
+    expect(classifyRefusal(new ProtocolError('getJob: StatusCode 600'), 'legacy')).toBeNull();
+  });
+});
