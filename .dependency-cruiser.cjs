@@ -29,6 +29,8 @@ const PILOT_RANKS = {
   payload: 4,
   // getting the job's files off the node (log stage-out, sandboxes, live logs)
   transfer: 4,
+  // live logs: the payload's lines to a Loki push endpoint
+  realtime: 4,
   // Harvester push mode: the server interfaces over files in the access point
   harvester: 4,
   // event ranges run under the same supervisor
@@ -91,8 +93,9 @@ module.exports = {
       comment: 'the stub api/ and http/ layers reach data only through engine/ (one transaction per method)',
       severity: 'error',
       from: { path: '^server-stub/src/(api|http)/' },
-      // file-store holds storage blobs on disk, no SQL: the storage endpoint streams them directly.
-      to: { path: '^server-stub/src/store/', pathNot: '^server-stub/src/store/file-store[.]ts$' },
+      // file-store (blobs on disk) and live-log-store (bounded in-memory rings) hold no SQL:
+      // the storage and Loki endpoints use them directly.
+      to: { path: '^server-stub/src/store/', pathNot: '^server-stub/src/store/(file-store|live-log-store)[.]ts$' },
     },
     {
       name: 'pilot-logic-never-imports-server',
