@@ -86,4 +86,34 @@ describe('dialect and credentials at start-up', () => {
     expect(classifyRefusal(new ProtocolError('getJob: StatusCode 60'), 'legacy')).toMatchObject({ kind: 'credentials' });
     expect(classifyRefusal(new ProtocolError('getJob: StatusCode 600'), 'legacy')).toBeNull();
   });
+
+  it("one slot's refused credentials stop every slot from asking; the running job finishes and reports; then 68", async () => {
+    let getJobs = 0;
+    const server = await serve((req, res) => {
+      if (req.url?.startsWith('/server/panda/getJob')) {
+        getJobs += 1;
+        // The first slot gets a job; the second is refused (StatusCode 60) while that job runs.
+        if (getJobs === 1) {
+          return json(res, 200, { StatusCode: 0, PandaID: 4242, attemptNr: 1, jobName: 'fatal-slot', transformation: 'bash-c-enc', jobPars: Buffer.from('sleep 2').toString('base64'), minRamCount: 10, coreCount: 1 });
+        }
+        return json(res, 200, { StatusCode: 60, errorDialog: 'no valid certificate' });
+      }
+      if (req.url?.startsWith('/server/panda/updateJob')) return json(res, 200, { StatusCode: 0, command: 'NULL' });
+      json(res, 404, {});
+    });
+    try {
+      const run = await runPilotProcess(['-q', 'FATAL', '--url', server.url, '--api', 'legacy', '--slots', '2', '--getjob-wait', '0', '-a', scratchDir('fatal-work'), '-d'], { timeoutMs: 60_000 });
+      expect(run.code, run.stderr.slice(-3000)).toBe(68);
+      expect(getJobs).toBe(2);
+      const lines = run.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event?: string; state?: string; acknowledged?: boolean });
+      const fatalAt = lines.findIndex((l) => l.event === 'slot_fatal');
+      const endAt = lines.findIndex((l) => l.event === 'job_end');
+      expect(fatalAt).toBeGreaterThanOrEqual(0);
+      // The job ended, finished and acknowledged, after the fatal error stopped the asking.
+      expect(endAt).toBeGreaterThan(fatalAt);
+      expect(lines[endAt]).toMatchObject({ state: 'finished', acknowledged: true });
+    } finally {
+      await server.close();
+    }
+  });
 });
