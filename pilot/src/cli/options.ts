@@ -154,7 +154,7 @@ export const PILOT3_IGNORED_FLAGS: Record<string, { alias?: string; type: 'strin
   'subscribe-to-msgsvc': { type: 'boolean', why: 'no ActiveMQ job delivery' },
   'use-https': { type: 'string', why: 'the scheme of --url decides' },
   g: { alias: 'baseurls', type: 'string', why: 'trf download base URLs: payloads come with the release' },
-  'realtime-logname': { type: 'string', why: 'no realtime logging server' },
+  'realtime-logname': { type: 'string', why: 'the live log stream is named by the job\'s labels' },
   'use-rucio-traces': { type: 'string', why: 'no Rucio here' },
   'rucio-host': { type: 'string', why: 'no Rucio here' },
 };
