@@ -23,6 +23,7 @@ import { REAL_SERVER_LIMITS, type WatchdogLimits } from './model/watchdog-rules.
 import { openStores } from './store/index.js';
 import type { ServerQuirk } from './model/server-quirks.js';
 import { guardManagement, requireToken, writeManagementToken, type TokenAuthSettings } from './http/auth.js';
+import { oidcTokenRoutes, type TokenIssuerSettings } from './api/oidc-token.js';
 
 export { StubEngine } from './engine/index.js';
 export type { EngineOptions, JobDetails, Summary } from './engine/index.js';
@@ -30,6 +31,7 @@ export { parseTaskFile, type SubmissionSpec, type TaskSpec, type JobSpec } from 
 export type { JobRecord, TaskRecord, UpdateRecord, JobTransition } from './model/records.js';
 export { ANY_SITE, brokerageRejection, candidateSites, memoryFits, queueAccepts, queueRejection, queuesFor, type BrokerJob } from './model/brokerage.js';
 export { REAL_SERVER_LIMITS, type WatchdogLimits } from './model/watchdog-rules.js';
+export type { TokenIssuerSettings } from './api/oidc-token.js';
 export { MANAGEMENT_TOKEN_FILE, readManagementToken, MESSAGE_SSL, LEGACY_SC_PERMS, type TokenAuthSettings } from './http/auth.js';
 export { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http/server.js';
 export { SERVER_QUIRKS, parseQuirks, type ServerQuirk } from './model/server-quirks.js';
@@ -64,6 +66,8 @@ export interface StubOptions {
    * `panda-stub serve` always guards.
    */
   management?: { open: boolean } | undefined;
+  /** Serve an OIDC token endpoint (`POST /oidc/token`, refresh_token grant) minting tokens with this key. */
+  tokenIssuer?: TokenIssuerSettings | undefined;
 }
 
 /** A running stub. */
@@ -93,6 +97,7 @@ export async function startStub(options: StubOptions): Promise<RunningStub> {
     ...(auth ? requireToken(v1Routes(engine, options.quirks), 'v1', auth) : v1Routes(engine, options.quirks)),
     ...(options.management ? guardManagement(management, { token: managementToken, hosts: () => hosts }) : management),
     ...queueDataRoutes(engine),
+    ...(options.tokenIssuer ? oidcTokenRoutes(options.tokenIssuer) : []),
     ...storageListRoutes(storage),
     ...transformationRoutes(),
     ...monitorRoutes(engine),

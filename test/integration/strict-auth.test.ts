@@ -6,11 +6,11 @@
  * pilot with 1364 before any job. Keys, tokens and CA are made here.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import path from 'node:path';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { exportJWK, exportPKCS8, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { startStub, type RunningStub } from '../../server-stub/src/index.js';
 import { runPilotProcess, scratchDir } from '../support/processes.js';
 import { makeTestPki, type TestPki } from '../support/test-pki.js';
@@ -61,12 +61,14 @@ const submit = (stub: RunningStub, task: unknown, headers: Record<string, string
 
 beforeAll(async () => {
   pki = makeTestPki(path.join(scratchDir('auth-pki'), 'pki'));
-  const pair = await generateKeyPair('RS256');
+  const pair = await generateKeyPair('RS256', { extractable: true });
   keys = { privateKey: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' } };
   otherKey = (await generateKeyPair('RS256')).privateKey;
   const tokenAuth = { jwks: { keys: [keys.jwk] }, issuer: ISS, audience: AUD };
   const tls = { cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey) };
-  secure = await startStub({ port: 0, dataDir: scratchDir('auth-stub'), tls, tokenAuth, management: { open: false } });
+  // The stub is also the token endpoint: it mints tokens with the key its JWKS publishes.
+  const tokenIssuer = { privateKeyPem: await exportPKCS8(pair.privateKey), kid: 'k1', issuer: ISS, audience: AUD, groups: ['Rubin/production'], lifetimeSec: 3600, refreshTokens: ['rt-initial-1', 'rt-initial-2'] };
+  secure = await startStub({ port: 0, dataDir: scratchDir('auth-stub'), tls, tokenAuth, management: { open: false }, tokenIssuer });
   plain = await startStub({ port: 0, dataDir: scratchDir('auth-plain'), tokenAuth, management: { open: false } });
 }, 60_000);
 afterAll(async () => {
@@ -147,6 +149,49 @@ describe('the pilot with tokens against the strict stub', () => {
     const later = (details.updates as { receivedAt: string; params: { job_status: string } }[]).filter((u) => Date.parse(u.receivedAt) > firstExpires + 1_000);
     expect(later.map((u) => u.params.job_status)).toContain('running');
     expect(later.map((u) => u.params.job_status)).toContain('finished');
+  });
+
+  it('refresh: a new ID token from the stub as token endpoint before the old expires, both files rewritten atomically (0600)', async () => {
+    const dir = scratchDir('auth-refresh');
+    const file = path.join(dir, 'token');
+    const refreshFile = path.join(dir, 'refresh');
+    const first = await token({ expSec: 8 });
+    const firstExpires = Date.now() + 8_000;
+    writeFileSync(file, first);
+    writeFileSync(refreshFile, 'rt-initial-1\n');
+    const reply = await submit(secure, { name: 'refresh', site: 'AUTH_REFRESH', maxAttempts: 1, jobs: [{ name: 'j', command: 'sleep 12' }] });
+    const id = JSON.parse(reply.text).tasks[0].pandaIds[0] as number;
+    const run = await runPilotProcess(args('AUTH_REFRESH', ['--heartbeat', '1']), {
+      env: env({ OIDC_AUTH_DIR: dir, OIDC_AUTH_TOKEN: 'token', OIDC_AUTH_ORIGIN: 'Rubin.production', PANDA_AUTH_TOKEN_ENDPOINT: `${secure.url}/oidc/token`, PANDA_AUTH_REFRESH_TOKEN_FILE: refreshFile }),
+      timeoutMs: 90_000,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const renewed = readFileSync(file, 'utf8').trim();
+    expect(renewed).not.toBe(first);
+    const claims = JSON.parse(Buffer.from(renewed.split('.')[1]!, 'base64url').toString()) as { exp: number; iss: string };
+    expect(claims.iss).toBe(ISS);
+    expect(claims.exp * 1000).toBeGreaterThan(firstExpires + 600_000);
+    expect(readFileSync(refreshFile, 'utf8').trim()).not.toBe('rt-initial-1'); // rotated
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(refreshFile).mode & 0o777).toBe(0o600);
+    const details = JSON.parse((await call(secure, 'GET', `/stub/jobs/${id}`, undefined, {})).text);
+    expect(details.job.state).toBe('finished');
+    const later = (details.updates as { receivedAt: string; params: { job_status: string } }[]).filter((u) => Date.parse(u.receivedAt) > firstExpires + 1_000);
+    expect(later.map((u) => u.params.job_status)).toContain('finished');
+  });
+
+  it('refresh at start: an expired token with a refresh token configured is renewed, not refused', async () => {
+    const dir = scratchDir('auth-refresh-start');
+    writeFileSync(path.join(dir, 'token'), await token({ expSec: -30 }));
+    writeFileSync(path.join(dir, 'refresh'), 'rt-initial-2');
+    const reply = await submit(secure, { name: 'refresh0', site: 'AUTH_REFRESH0', maxAttempts: 1, jobs: [{ name: 'j', command: 'true' }] });
+    const id = JSON.parse(reply.text).tasks[0].pandaIds[0] as number;
+    const run = await runPilotProcess(args('AUTH_REFRESH0'), {
+      env: env({ OIDC_AUTH_DIR: dir, OIDC_AUTH_TOKEN: 'token', OIDC_AUTH_ORIGIN: 'Rubin.production', PANDA_AUTH_TOKEN_ENDPOINT: `${secure.url}/oidc/token`, PANDA_AUTH_REFRESH_TOKEN_FILE: path.join(dir, 'refresh') }),
+      timeoutMs: 60_000,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse((await call(secure, 'GET', `/stub/jobs/${id}`, undefined, {})).text).job.state).toBe('finished');
   });
 
   it('an expired token: 1364 with a clear message, before any job is taken', async () => {

@@ -9,7 +9,7 @@ import { canCreateChildren, discoverMemoryCgroup } from '../monitor/index.js';
 import { installSignalHandlers, PilotExit, pilotExitCode, pilotStopOf, ResourcePool, runPilotLoop, withoutCredentials, type JobContext } from '../lifecycle/index.js';
 import { createLogger } from '../log/index.js';
 import { createPilotHome, killLeftoverPayloads } from '../run/index.js';
-import { selectDialect, tokenRouteProblem, tokenSourceFromEnv, type PandaServer } from '../server/index.js';
+import { refreshSettingsFromEnv, selectDialect, TokenRefresher, tokenRouteProblem, tokenSourceFromEnv, type PandaServer } from '../server/index.js';
 import type { Logger } from 'pino';
 import type { MonitorSettings } from '../lifecycle/index.js';
 import type { QueueLimits } from '../config/index.js';
@@ -23,7 +23,7 @@ import { defaultPreparation, type JobFileSettings, type RealtimeSettings } from 
 import { pushServer } from './push-setup.js';
 import { transportMode, type HarvesterPushServer } from '../harvester/index.js';
 import { serverTransport } from './server-transport.js';
-import { checkCredentials } from './credential-setup.js';
+import { checkCredentials, type CredentialCheck } from './credential-setup.js';
 import { errorCodeName } from '../protocol/index.js';
 
 /** The allocation from the batch system (else the pilot's cgroup and CPUs); --cores / --mem override. */
@@ -187,12 +187,9 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     log.flush?.();
     return PilotExit.GENERAL;
   }
-  for (const check of checkCredentials(opts, env, tokens)) {
+  /** Ends the pilot before any job over a credential it cannot use. */
+  const refuse = (check: CredentialCheck & { verdict: { ok: false } }): number => {
     const v = check.verdict;
-    if (v.ok) {
-      log.info({ event: 'credential_ok', credential: check.what, expiresAt: v.expiresAt?.toISOString() ?? null }, v.summary);
-      continue;
-    }
     // Before any job is taken: a job the pilot could not report is a job lost to the server's watchdog.
     const line = `${errorCodeName(v.code) ?? 'CREDENTIALS'} (${v.code}): ${v.diagnostic}`;
     log.error({ event: 'credential_refused', credential: check.what, code: v.code, diag: v.diagnostic }, line);
@@ -200,7 +197,9 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     uninstall();
     log.flush?.();
     return v.exitCode;
-  }
+  };
+  const refusedX509 = checkCredentials(opts, env, tokens).find((c): c is CredentialCheck & { verdict: { ok: false } } => c.what === 'x509' && !c.verdict.ok);
+  if (refusedX509) return refuse(refusedX509);
   let http;
   try {
     http = serverTransport(opts, env, tokens);
@@ -210,6 +209,19 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     log.flush?.();
     return PilotExit.GENERAL;
   }
+  // A refresh token and an endpoint: renew the token file before each expiry (and now, when it already lapsed).
+  const refresh = refreshSettingsFromEnv(env);
+  const tokenFile = tokens?.file;
+  const refresher = refresh && tokens && tokenFile ? new TokenRefresher(refresh, { ...tokens, file: tokenFile }, http, log) : null;
+  if (refresher && checkCredentials(opts, env, tokens).some((c) => c.what === 'token' && !c.verdict.ok)) await refresher.refreshNow();
+  for (const check of checkCredentials(opts, env, tokens)) {
+    if (!check.verdict.ok) {
+      await http.close().catch(() => undefined);
+      return refuse(check as CredentialCheck & { verdict: { ok: false } });
+    }
+    log.info({ event: 'credential_ok', credential: check.what, expiresAt: check.verdict.expiresAt?.toISOString() ?? null }, check.verdict.summary);
+  }
+  refresher?.start();
   log.info(
     { event: 'pilot_start', version: VERSION, node: process.version, runtime: process.execPath, queue: opts.queue, site: opts.site, url: opts.url, api: opts.api, home, batchSystem: batch.batchSystem, batchId: batch.batchId, route: http.describeRoute(), token: tokens?.describe ?? null },
     'pilot starting',
@@ -350,6 +362,7 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     }
     clearTimeout(lifetime);
     clearTimeout(cutoffTimer);
+    refresher?.stop();
     uninstall();
     await http.close().catch(() => undefined);
     log.flush?.();

@@ -24,6 +24,7 @@ export type {
   WorkerStatusReport,
 } from '../protocol/index.js';
 export { tokenSourceFromEnv, authHeaders, authOrigin, isLoopbackUrl, tokenRouteProblem, type TokenSource } from './auth.js';
+export { TokenRefresher, refreshSettingsFromEnv, refreshDelayMs, writeAtomically, type RefreshSettings } from './token-refresh.js';
 export { proxyFor, noProxyMatch, redactProxy, type ProxyVerdict } from './proxy-env.js';
 export { loadTlsMaterial, readCaDir, type TlsSettings } from './tls-material.js';
 export { decodeRangeList, decodeRangeReportReply } from './event-range-calls.js';
