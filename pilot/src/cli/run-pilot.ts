@@ -231,6 +231,10 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
   }
   try {
     const mode = transportMode(opts.harvester, env, process.cwd());
+    // The dialect probe and the queue data are independent round trips: made side by side, not one after the other.
+    const dialect = mode.kind === 'push' ? null : selectDialect(http, opts.api, log, pilotStop.signal);
+    // Its failure is thrown where it is awaited below; this only keeps a queue refusal from leaving it unhandled.
+    dialect?.catch(() => undefined);
     const queue = await setUpQueue(opts, mode.kind === 'push' ? null : http, env, log);
     if (!queue.ok) return queue.exitCode;
     opts = queue.opts;
@@ -253,7 +257,7 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
       push = pushServer(opts, mode, home, log);
       log.info({ event: 'push_mode', accessPoint: mode.accessPoint.dir, reason: mode.reason, pilotUser: opts.pilotUser }, 'Harvester push mode: no getJob, no server updates');
     }
-    const server: PandaServer = push ?? (await selectDialect(http, opts.api, log, pilotStop.signal));
+    const server: PandaServer = push ?? (await (dialect ?? selectDialect(http, opts.api, log, pilotStop.signal)));
     if (!push) await recoverEarlierFinals(opts, server, log, pilotStop.signal);
     const bulk =
       opts.bulkHeartbeats
