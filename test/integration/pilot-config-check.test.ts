@@ -14,7 +14,7 @@ describe('panda-pilot config check', () => {
     expect(r.stdout).toMatch(/SLAC_Rubin_Medium \(SLAC, US, T0\): online, takes brokered jobs; 4000 < job memory ≤ 8000 MB; .*asks for resource type U8G/);
     expect(r.stdout).toMatch(/SLAC_Rubin_Merge .*brokeroff, takes only jobs submitted to it by name/);
     expect(r.stdout).toMatch(/1\. U2G: cores 1–1, memory per core 0–2000 MB/);
-    expect(r.stdout).toMatch(/OK: 6 file\(s\), \d+ queue\(s\), 5 resource type\(s\)/);
+    expect(r.stdout).toMatch(/OK: 6 file\(s\), \d+ queue\(s\), 9 resource type\(s\)/);
   });
 
   it('lists every problem with file and field, exit 1', () => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { gzipSync } from 'node:zlib';
 import { startStub, type RunningStub, type ServerQuirk } from '../../server-stub/src/index.js';
+import { stubAuthHeaders } from './processes.js';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 export const STUB_BUNDLE = join(REPO_ROOT, 'dist', 'panda-stub.mjs');
@@ -65,7 +66,8 @@ export function get(url: string): Promise<Reply> {
 
 /** Submits a task file through the management API and returns the created tasks. */
 export async function submitTasks(base: string, file: unknown): Promise<{ taskId: number; name: string; pandaIds: number[] }[]> {
-  const reply = await postJson(`${base}/stub/tasks`, file);
+  // A stub these tests started as a process wants its management token (written to its data dir).
+  const reply = await postJson(`${base}/stub/tasks`, file, { headers: stubAuthHeaders(`${base}/stub/tasks`) });
   if (reply.status !== 201) throw new Error(`submit failed: ${reply.status} ${reply.text}`);
   return (JSON.parse(reply.text) as { tasks: { taskId: number; name: string; pandaIds: number[] }[] }).tasks;
 }
