@@ -14,6 +14,7 @@ import { jobMetrics, MetricsAccumulator, updateFields, type MetricsSummary } fro
 import {
   HeartbeatSchedule,
   markFinalUpdateAcked,
+  RANGE_REPORTS_FILE,
   runHeartbeats,
   type FinalOutcome,
   type JobUpdateSender,
@@ -386,6 +387,8 @@ class JobRun {
    * kept, alone, in the pilot home's `logs/` (the rest of the dir goes).
    */
   private removeJobDir(jobDir: string, logSafe: boolean): void {
+    // Range reports the server never answered are kept here for the next pilot: the dir stays with them.
+    if (existsSync(path.join(jobDir, RANGE_REPORTS_FILE))) return;
     try {
       if (!logSafe && this.job.logFile) {
         const tarball = path.join(jobDir, this.job.logFile);
