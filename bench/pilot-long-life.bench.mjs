@@ -6,7 +6,8 @@
 // task has 5 jobs more, so the pilot is still alive at the last checkpoint.) Per-job
 // time is shown next to the first window's, from the same run.
 //   BENCH_JOBS=1000 (checkpoints past it are dropped)
-//   BENCH_PILOT_NODE_ARGS='--heapsnapshot-signal=SIGWINCH' to look inside (heap snapshots, --trace-gc)
+//   BENCH_PILOT_NODE_ARGS='--heapsnapshot-signal=SIGWINCH' to look inside (heap snapshots, --trace-gc;
+//   BENCH_PILOT_STDOUT=1 shows the pilot's stdout, where --trace-gc writes)
 //   node bench/pilot-long-life.bench.mjs [bundle.mjs]   (default dist/panda-pilot.mjs)
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -52,7 +53,7 @@ try {
   if (!res.ok) throw new Error(`POST /stub/tasks: ${res.status} ${await res.text()}`);
   const work = path.join(scratch, 'pilot');
   const nodeArgs = (process.env.BENCH_PILOT_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const pilot = spawn(process.execPath, [...nodeArgs, pilotBundle, '-q', 'BENCH', '--url', stub.url, '--api', 'v1', '-a', work, '--getjob-wait', '0', '--quiet', '--slots', '1'], { stdio: ['ignore', 'ignore', 'pipe'], cwd: process.env.BENCH_PILOT_CWD ?? process.cwd() });
+  const pilot = spawn(process.execPath, [...nodeArgs, pilotBundle, '-q', 'BENCH', '--url', stub.url, '--api', 'v1', '-a', work, '--getjob-wait', '0', '--quiet', '--slots', '1'], { stdio: ['ignore', process.env.BENCH_PILOT_STDOUT ? 'inherit' : 'ignore', 'pipe'], cwd: process.env.BENCH_PILOT_CWD ?? process.cwd() });
   let err = '';
   pilot.stderr.on('data', (d) => (err = (err + d).slice(-2000)));
   const exited = new Promise((resolve) => pilot.once('exit', (c) => resolve(c)));
