@@ -47,8 +47,20 @@ describe('MetricsAccumulator', () => {
     const bash = [proc(10, { rss: 3000, pss: 1500, vmem: 9000 })];
     ledger.update(bash);
     acc.add(makeSample(t0, t0, bash, ledger, cg ? { usageKb: 100, peakKb: cg.peakKb, limitKb: null, oomKills: 0 } : null));
-    acc.addCgroup(cg ? { usageKb: 0, peakKb: cg.peakKb, limitKb: null, oomKills: 0 } : null);
+    acc.addCgroup(cg ? { usageKb: 0, peakKb: cg.peakKb, limitKb: null, oomKills: 0 } : null, 0.1);
   };
+
+  it('a short payload sampled several times on a busy node, but not at its peak, still takes the cgroup peak', () => {
+    const acc = new MetricsAccumulator(true);
+    const ledger = new CounterLedger();
+    for (let i = 0; i < 6; i++) {
+      const p = [proc(10, { rss: 80_000, pss: 79_000 })];
+      ledger.update(p);
+      acc.add(makeSample(1_000_000 + i * 100, 1_000_000, p, ledger, null));
+    }
+    acc.addCgroup({ usageKb: 0, peakKb: 104_000, limitKb: null, oomKills: 0 }, 0.7);
+    expect(acc.summary()).toMatchObject({ memorySource: 'cgroup', maxRSS: 104_000 });
+  });
 
   it("a payload that ended before sampling caught it: its own cgroup's peak is maxRSS/maxPSS", () => {
     const acc = new MetricsAccumulator(true);
@@ -61,7 +73,7 @@ describe('MetricsAccumulator', () => {
 
   it('even with no sample at all, the own cgroup peak gives the memory fields', () => {
     const acc = new MetricsAccumulator(true);
-    acc.addCgroup({ usageKb: 0, peakKb: 104_000, limitKb: null, oomKills: 0 });
+    acc.addCgroup({ usageKb: 0, peakKb: 104_000, limitKb: null, oomKills: 0 }, 0.05);
     expect(updateFields(acc.summary())).toMatchObject({ maxRSS: 104_000, maxPSS: 104_000 });
   });
 
@@ -79,6 +91,7 @@ describe('MetricsAccumulator', () => {
       ledger.update(p);
       acc.add(makeSample(1_000_000 + i * 1000, 1_000_000, p, ledger, { usageKb: 60_000, peakKb: 900_000, limitKb: null, oomKills: 0 }));
     }
+    acc.addCgroup({ usageKb: 0, peakKb: 900_000, limitKb: null, oomKills: 0 }, 6);
     expect(acc.summary()).toMatchObject({ memorySource: 'samples', maxRSS: 50_000, maxPSS: 40_000, cgroupPeakKb: 900_000 });
   });
 });

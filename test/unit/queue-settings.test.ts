@@ -57,8 +57,8 @@ describe('applyQueue', () => {
 
 describe('queueLimits', () => {
   it('exposes max RSS, grace, max time and cores for the watchdogs', () => {
-    expect(queueLimits(queue({ maxtime: 3600, params: { pilot_rss_grace: 2, job_maxwalltime: 1800 } }), 'f')).toEqual({
-      queue: 'SLAC_Rubin_Medium', status: 'online', maxRssMB: 8000, rssGraceFactor: 2, maxtimeSec: 3600, jobMaxWalltimeSec: 1800, coreCount: 1, source: 'f',
+    expect(queueLimits(queue({ maxtime: 3600, timefloor: 10, params: { pilot_rss_grace: 2, job_maxwalltime: 1800 } }), 'f')).toEqual({
+      queue: 'SLAC_Rubin_Medium', status: 'online', maxRssMB: 8000, rssGraceFactor: 2, maxtimeSec: 3600, jobMaxWalltimeSec: 1800, coreCount: 1, timefloorSec: 600, source: 'f',
     });
     expect(queueLimits(queue({ maxrss: 0, minrss: 0 }), 'f')).toMatchObject({ maxRssMB: null, maxtimeSec: null, rssGraceFactor: 1 });
   });

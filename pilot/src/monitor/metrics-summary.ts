@@ -116,19 +116,20 @@ export interface MetricsSummary {
   cgroupLimitKb: number | null;
   /**
    * Where maxRSS/maxPSS came from: the process-tree samples, or the payload's own
-   * cgroup peak when the samples could not have seen the payload (see SHORT_PAYLOAD_SAMPLES).
+   * cgroup peak when the samples could not have seen the payload (see SHORT_PAYLOAD_SEC).
    */
   memorySource: 'samples' | 'cgroup' | 'none';
 }
 
 /**
- * Fewer samples than this with the payload alive means the monitor was still in its
- * dense start (0, 25, 75, 175 ms …): a payload that allocated and ended in that window
- * was never seen at its peak. Its own cgroup's peak, which the kernel keeps exactly,
- * then stands in. Longer payloads keep prmon's sampled figures, because a cgroup peak
- * also counts page cache and would inflate maxRSS for jobs that read big files.
+ * A payload that lived less than this long was watched only by the monitor's dense start
+ * (0, 25, 75, 175 ms …), whose samples can miss its peak altogether — more so on a loaded
+ * node, where they come late. Its own cgroup's peak, which the kernel keeps exactly, then
+ * stands in when it is higher. Longer payloads keep prmon's sampled figures, because a
+ * cgroup peak also counts page cache and would inflate maxRSS for jobs that read big files.
+ * A time, not a sample count: the count depends on how busy the node is.
  */
-export const SHORT_PAYLOAD_SAMPLES = 4;
+export const SHORT_PAYLOAD_SEC = 5;
 
 /** Running max/avg over samples with a live tree. */
 export class MetricsAccumulator {
@@ -138,6 +139,8 @@ export class MetricsAccumulator {
    *   peak is the payload's; an enclosing cgroup's peak also counts the pilot and others.
    */
   constructor(private readonly ownCgroup = false) {}
+  /** Seconds the payload lived, once it ended (addCgroup at stop). */
+  private payloadSec: number | null = null;
 
   private readonly max = { rss: 0, pss: 0, vmem: 0, swap: 0 };
   private readonly sum = { rss: 0, pss: 0, vmem: 0, swap: 0 };
@@ -157,8 +160,12 @@ export class MetricsAccumulator {
     this.last = s;
   }
 
-  /** Folds in the cgroup's final reading (the peak may have been reached between samples). */
-  addCgroup(cg: CgroupFigures | null): void {
+  /**
+   * Folds in the cgroup's final reading (the peak may have been reached between samples)
+   * and, at the payload's end, how long it lived.
+   */
+  addCgroup(cg: CgroupFigures | null, payloadSec?: number): void {
+    if (payloadSec !== undefined) this.payloadSec = payloadSec;
     if (!cg) return;
     const peak = cg.peakKb ?? cg.usageKb;
     if (peak !== null) this.cgPeak = Math.max(this.cgPeak ?? 0, peak);
@@ -171,7 +178,8 @@ export class MetricsAccumulator {
     const secs = Math.max(1, l?.wtime ?? 1);
     const rate = (v: number) => Math.round(v / secs);
     const cgPeak = this.ownCgroup && this.cgPeak !== null && this.cgPeak > 0 ? this.cgPeak : null;
-    const fromCgroup = cgPeak !== null && this.n < SHORT_PAYLOAD_SAMPLES && cgPeak > this.max.rss;
+    const livedSec = this.payloadSec ?? this.last?.wtime ?? 0;
+    const fromCgroup = cgPeak !== null && livedSec < SHORT_PAYLOAD_SEC && cgPeak > this.max.rss;
     const memorySource = fromCgroup ? 'cgroup' : this.n > 0 ? 'samples' : 'none';
     return {
       samples: this.n,

@@ -103,7 +103,7 @@ export class PayloadMonitor {
     this.abort.abort();
     await this.loop;
     const cg = this.readCgroup();
-    this.metrics.addCgroup(cg);
+    this.metrics.addCgroup(cg, (Date.now() - this.startedAt) / 1000);
     return { summary: this.metrics.summary(), cgroupAtEnd: cg };
   }
 
