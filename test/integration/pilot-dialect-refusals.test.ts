@@ -1,6 +1,6 @@
 /**
- * Start-up against servers that refuse the way real ones do (reference
- * fixtures' texts), served over loopback: the pilot switches dialect when
+ * Start-up against servers that refuse the way real ones do (the texts
+ * in docs/panda-protocol.md), served over loopback: the pilot switches dialect when
  * told the other one is the way in, and refused credentials end it with
  * their own exit code (68) and a message, not 79 "could not reach".
  */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-node Slurm (Debian 12, slurm-wlm 22.05) on this machine for the batch
 # tests, without systemd. Adapted from the team's recipe
-# (shared/reference/slurm-local.sh). Idempotent.
+# (docs/batch-systems.md; the team shared it as reference/slurm-local.sh). Idempotent.
 #   slurm-local.sh install   # Debian packages only (what .ci/run calls)
 #   slurm-local.sh [start]   # install if missing, write config, (re)start munged/slurmctld/slurmd
 #                            # when not running or the config changed, wait until the node is idle

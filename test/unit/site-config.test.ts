@@ -89,7 +89,7 @@ describe('the shipped site configuration', () => {
       'RAL_Rubin_Big_Himem', 'RAL_Rubin_Extra_Himem', 'RAL_Rubin_IO', 'RAL_Rubin_Merge', 'LANCS_Rubin', 'LANCS_Rubin_Big_Himem',
       'LANCS_Rubin_Extra_Himem', 'LOCAL_Rubin', 'LOCAL_Rubin_Himem',
     ]) expect(catalog.queues.has(name), name).toBe(true);
-    // As the PanDA team runs them (reference rubin-sites.md).
+    // As the PanDA team runs them (docs/rubin-sites.md).
     expect(catalog.queues.get('CC-IN2P3_Rubin_IO')?.status).toBe('offline');
     expect(catalog.queues.get('RAL_Rubin_IO')?.status).toBe('offline');
     expect(range('RAL_Rubin_Extra_Himem')).toEqual([32000, 220000]);

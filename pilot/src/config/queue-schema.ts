@@ -1,6 +1,6 @@
 /**
  * The shape of a PanDA queue and of the files that describe queues, in
- * schedconfig field names (reference §11) so a normalised queue can be served
+ * schedconfig field names (docs/panda-protocol.md §11) so a normalised queue can be served
  * as `/cache/schedconfig/<queue>.all.json` and read back by any pilot.
  *
  * Two strictness levels: site-config files we author are strict (an unknown

@@ -5,7 +5,7 @@
  */
 import type { QueueConfig, QueueStatus } from './queue-schema.js';
 
-/** pilot3's exit codes for a queue that must not run jobs (reference §11). */
+/** pilot3's exit codes for a queue that must not run jobs (docs/panda-protocol.md §11). */
 export const QUEUE_EXIT = { OFFLINE: 83, NOT_ACTIVE: 78 } as const;
 
 /**

@@ -1,6 +1,6 @@
 /**
- * Maps a range to its command the way Rubin's event service does (reference
- * §11): the range's LFN is `<label>:<name>_<n>` (pilot3 also sees a scope in
+ * Maps a range to its command the way Rubin's event service does
+ * (docs/panda-protocol.md §11): the range's LFN is `<label>:<name>_<n>` (pilot3 also sees a scope in
  * front), its quantum's order id is n + startEvent − 1, and every
  * `<label>:<name>_<n>` in the job's command is replaced by the order-id map's
  * entry `{label: {orderId: pseudo-name}}`. The map comes from the file named

@@ -1,6 +1,6 @@
 /**
  * Whether the pilot runs in Harvester push mode, decided as pilot3 decides
- * it (reference harvester.md), and where the access point's files are.
+ * it (docs/harvester.md), and where the access point's files are.
  * Facts in, verdict out: no file system access here.
  */
 import path from 'node:path';

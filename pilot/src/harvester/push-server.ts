@@ -2,7 +2,7 @@
  * Push mode as the server the pilot's logic sees (PandaServer): Harvester
  * took the job from the PanDA server already, and everything between the
  * pilot and the server goes through files in the worker's access point
- * (reference harvester.md). The job runner, its monitoring, watchdogs and
+ * (docs/harvester.md). The job runner, its monitoring, watchdogs and
  * error codes are the pull mode's; only this transport differs.
  *
  * - getJob: the job file Harvester left (HPCJobs.json / pandaJobData.out);

@@ -1,6 +1,6 @@
 /**
  * Batch-system signals become one abort of the pilot, with the PanDA code the
- * final updates carry (reference §6) and the exit code the wrapper expects.
+ * final updates carry (docs/panda-protocol.md §6) and the exit code the wrapper expects.
  */
 import { SIGNAL_ERROR_CODE } from '../protocol/index.js';
 import { PilotError } from '../errors/index.js';

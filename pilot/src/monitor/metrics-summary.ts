@@ -1,5 +1,5 @@
 /**
- * Monitor samples → the figures an update carries (reference §4 names):
+ * Monitor samples → the figures an update carries (docs/panda-protocol.md §4 names):
  * max/avg RSS, PSS, VMEM, SWAP in kB, as prmon and pilot3 report them;
  * tot/rate RCHAR, WCHAR, RBYTES, WBYTES in bytes and bytes/s (prmon's
  * units; the server converts them to kB). Pure: no I/O.
@@ -212,7 +212,7 @@ const UPDATE_KEYS = [
   'totRCHAR', 'totWCHAR', 'totRBYTES', 'totWBYTES', 'rateRCHAR', 'rateWCHAR', 'rateRBYTES', 'rateWBYTES',
 ] as const;
 
-/** The update fields (reference §4 names); empty until a sample or the payload's cgroup saw its memory. */
+/** The update fields (docs/panda-protocol.md §4 names); empty until a sample or the payload's cgroup saw its memory. */
 export function updateFields(s: MetricsSummary): Record<string, number> {
   if (s.memorySource === 'none') return {};
   return Object.fromEntries(UPDATE_KEYS.map((k) => [k, s[k]]));

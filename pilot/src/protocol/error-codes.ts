@@ -1,5 +1,5 @@
 /**
- * PanDA pilot error codes (reference §6). The numbers are the contract with
+ * PanDA pilot error codes (docs/panda-protocol.md §6). The numbers are the contract with
  * the server's retry rules and monitoring: never renumber.
  */
 export const ErrorCode = {

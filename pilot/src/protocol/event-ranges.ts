@@ -1,5 +1,5 @@
 /**
- * Event-service wire facts shared by the pilot and the stub (reference §5):
+ * Event-service wire facts shared by the pilot and the stub (docs/panda-protocol.md §5):
  * the range-ID format, the server's range status codes, and the states a
  * pilot may report for a range.
  */

@@ -1,4 +1,4 @@
-/** Job states on the server (reference §3, §4) and the subset a pilot may send. */
+/** Job states on the server (docs/panda-protocol.md §3, §4) and the subset a pilot may send. */
 export const SERVER_JOB_STATES = [
   'defined', 'activated', 'sent', 'starting', 'running', 'holding', 'transferring',
   'finished', 'failed', 'closed', 'cancelled',
@@ -32,7 +32,7 @@ export function isPilotJobState(state: string): state is PilotJobState {
 /** Commands a server may put in an updateJob / event range reply. */
 export type ServerCommand = 'NULL' | 'tobekilled' | 'alreadydone' | 'debug' | 'debugoff' | 'softkill';
 
-/** Legacy StatusCode values (reference §1). */
+/** Legacy StatusCode values (docs/panda-protocol.md §1). */
 export const StatusCode = {
   OK: 0,
   TIMEOUT: 10,

@@ -1,5 +1,5 @@
 /**
- * The parameter names real PanDA servers accept, per method (reference §12).
+ * The parameter names real PanDA servers accept, per method (docs/panda-protocol.md §12).
  * A legacy server turns parameters into function arguments and answers an
  * unknown name with HTTP 500; v1 answers "Argument error". The pilot must send
  * only these names and the stub refuses anything else, so a mistake shows up

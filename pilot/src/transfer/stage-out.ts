@@ -143,7 +143,7 @@ export async function stageOut(
     case 'none':
       return { kind: 'not-configured' };
     case 'access-point':
-      // Harvester stages it out from the access point (reference/harvester.md); the pilot only leaves it there.
+      // Harvester stages it out from the access point (docs/harvester.md); the pilot only leaves it there.
       return { kind: 'left', dir: dest.dir };
     case 'directory':
     case 'webdav':

@@ -1,7 +1,7 @@
 /**
  * Queue data the way panda-server's cache serves it:
  * `GET /cache/schedconfig/<queue>.all.json`, the schedconfig fields pilots
- * read (reference §11), so any pilot pointed at the stub can configure itself.
+ * read (docs/panda-protocol.md §11), so any pilot pointed at the stub can configure itself.
  */
 import type { StubEngine } from '../engine/index.js';
 import { jsonReply, textReply } from '../http/reply.js';

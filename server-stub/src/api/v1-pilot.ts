@@ -145,7 +145,7 @@ function eventCall(engine: StubEngine, endpoint: V1Endpoint, p: Record<string, u
       const { returns, commands } = engine.reportRanges(decoded.items);
       // 1.0.3 stores the ranges, then builds its reply as a set, which cannot be serialised.
       if (quirks.has('es-v1-500')) return textReply(500, V1_SET_NOT_SERIALISABLE);
-      // v1 says Commands where legacy says Command (reference §12).
+      // v1 says Commands where legacy says Command (docs/panda-protocol.md §12).
       return v1Reply(true, '', { Returns: returns, Commands: commands });
     }
     case 'event/update_single_event_range': {

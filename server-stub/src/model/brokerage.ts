@@ -1,7 +1,7 @@
 /**
  * Which pilot queue may run which job, from the site configuration: a job
  * goes only to a queue whose memory range fits and whose status allows it
- * (reference §8). Pure functions over plain data.
+ * (docs/panda-protocol.md §8). Pure functions over plain data.
  *
  * How a task's `site` is read, for a pilot of queue Q:
  * - Q is not in the configuration: only jobs whose site is exactly Q (the

@@ -1,6 +1,6 @@
 /**
  * Which activated jobs a getJob / acquire_jobs request may take, and in which
- * order: the selection rules of the real server (reference §3), as pure
+ * order: the selection rules of the real server (docs/panda-protocol.md §3), as pure
  * functions over plain data so each criterion has its own test.
  */
 

@@ -3,7 +3,7 @@
  * clustered into jobs of ranges, what command such a job carries, what a
  * range report does to a range, and how a job's ranges decide its end.
  *
- * How a range finds its payload (the Rubin way, reference §11): every payload
+ * How a range finds its payload (the Rubin way, docs/panda-protocol.md §11): every payload
  * of a task is a quantum with an order id 1…N. A job carries the pseudo file
  * `<label>:eventservice_<n>` (n = the order id of its first quantum) and one
  * range per quantum with startEvent 1…k, so a range's order id is

@@ -1,5 +1,5 @@
 /**
- * The job description a getJob / acquire_jobs reply carries (reference §3),
+ * The job description a getJob / acquire_jobs reply carries (docs/panda-protocol.md §3),
  * built from a stub job the way the real server's dispatcher builds it from a
  * job and its files. Every "always present" field is here, with the same
  * types the fixtures show, so a pilot that parses this parses production.

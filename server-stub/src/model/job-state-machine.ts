@@ -1,6 +1,6 @@
 /**
  * What the server does with one pilot update, as a pure decision. The guards
- * are the real PanDA server's (reference §4, `updateJobStatus`): they are the
+ * are the real PanDA server's (docs/panda-protocol.md §4, `updateJobStatus`): they are the
  * only ordering protection a production server has, so the stub applies
  * exactly these and nothing cleverer, letting a pilot's ordering bugs show.
  */

@@ -23,7 +23,7 @@ const row = (name: string, minRamPerCore: number, maxRamPerCore: number): Resour
   maxRamPerCore,
 });
 
-/** Rubin's memory-per-core classes (reference rubin-sites.md) (bounds shared: the earlier row takes the edge). */
+/** Rubin's memory-per-core classes (docs/rubin-sites.md) (bounds shared: the earlier row takes the edge). */
 export const DEFAULT_RESOURCE_TYPES: readonly ResourceTypeRow[] = [
   row('U2G', 0, 2000),
   row('U4G', 2000, 4000),

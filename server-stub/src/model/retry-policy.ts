@@ -2,7 +2,7 @@
  * Whether a finally failed job gets another attempt, and with what: the
  * server's retry rules in small. An out-of-memory failure (1212, 1235) comes
  * back with more memory — the next step of the memory ladder, or the task's
- * own multiplier, capped by the task's maximum (reference §8); deliberate
+ * own multiplier, capped by the task's maximum (docs/panda-protocol.md §8); deliberate
  * stops never come back; anything else retries while attempts remain.
  */
 import { ErrorCode } from '../../../pilot/src/protocol/index.js';

@@ -1,5 +1,5 @@
 /**
- * The server watchdog's rules (reference §4), as a pure decision: a job
+ * The server watchdog's rules (docs/panda-protocol.md §4), as a pure decision: a job
  * `sent` whose pilot never answered fails with dispatcher code 102; a job
  * `starting`/`running` whose heartbeats stopped fails with 100 "lost
  * heartbeat". The clock is the last written update, as on the real server.
