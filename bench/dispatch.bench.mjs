@@ -32,7 +32,13 @@ async function submit(site) {
   const res = await fetch(`${url}/stub/tasks`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ name: site, site, maxAttempts: 1, memoryMB: 10, jobs: Array.from({ length: JOBS }, (_, i) => ({ name: `t${i}`, command: 'true' })) }),
+    body: JSON.stringify({
+      name: site,
+      site,
+      maxAttempts: 1,
+      memoryMB: 10,
+      jobs: Array.from({ length: JOBS }, (_, i) => ({ name: `t${i}`, command: 'true' })),
+    }),
   });
   if (res.status !== 201) throw new Error(`submit: ${res.status} ${await res.text()}`);
 }
@@ -41,11 +47,18 @@ function runPilot(site, extra) {
   const work = tmp('bench-dispatch-work-');
   const t0 = process.hrtime.bigint();
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [pilot, '-q', site, '--url', url, '-a', work, '--getjob-wait', '0', '--log-destination', tmp('bench-dispatch-logs-'), '--quiet', ...extra], { stdio: 'ignore' });
+    const p = spawn(
+      process.execPath,
+      [pilot, '-q', site, '--url', url, '-a', work, '--getjob-wait', '0', '--log-destination', tmp('bench-dispatch-logs-'), '--quiet', ...extra],
+      { stdio: 'ignore' },
+    );
     p.once('exit', (code) => {
       const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
       const home = readdirSync(work).find((n) => n.startsWith('PanDA_Pilot3_'));
-      const events = readFileSync(path.join(work, home, 'pilotlog.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      const events = readFileSync(path.join(work, home, 'pilotlog.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
       const t = (e) => (typeof e.time === 'number' ? e.time : Date.parse(e.time));
       const idle = [];
       let lastExit = null;
@@ -77,8 +90,13 @@ console.log(`jobs: ${JOBS} of \`true\`, one slot, stub on loopback; idle = paylo
 console.log('| dispatch | jobs | idle median ms | idle p90 ms | per-job ms | × bash -c true |');
 console.log('|---|---|---|---|---|---|');
 console.log(`| bash -c true (baseline) | ${JOBS} | – | – | ${bashMs.toFixed(1)} | 1.00 |`);
-for (const [name, r] of [['pipelined', piped], ['serial (--no-pipeline)', serial]]) {
-  console.log(`| ${name} | ${r.jobs} | ${quantile(r.idle, 0.5).toFixed(0)} | ${quantile(r.idle, 0.9).toFixed(0)} | ${perJob(r).toFixed(1)} | ${(perJob(r) / bashMs).toFixed(2)} |`);
+for (const [name, r] of [
+  ['pipelined', piped],
+  ['serial (--no-pipeline)', serial],
+]) {
+  console.log(
+    `| ${name} | ${r.jobs} | ${quantile(r.idle, 0.5).toFixed(0)} | ${quantile(r.idle, 0.9).toFixed(0)} | ${perJob(r).toFixed(1)} | ${(perJob(r) / bashMs).toFixed(2)} |`,
+  );
 }
 console.log(`\npilot with no job (start → exit): ${empty.wallMs.toFixed(0)} ms, taken off the per-job figures`);
 process.exitCode = piped.code === 0 && serial.code === 0 ? 0 : 1;

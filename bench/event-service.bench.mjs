@@ -45,7 +45,9 @@ async function plain() {
 }
 
 async function startStub(name) {
-  const stub = spawn(process.execPath, [dist('panda-stub.mjs'), 'serve', '--port', '0', '--data', path.join(scratch, name), '--open'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stub = spawn(process.execPath, [dist('panda-stub.mjs'), 'serve', '--port', '0', '--data', path.join(scratch, name), '--open'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   stub.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
   const url = await new Promise((resolve, reject) => {
@@ -67,11 +69,27 @@ async function throughPanda(name, task, pilotArgs) {
     await api(`${stub.url}/stub/tasks`, 'POST', task);
     const work = path.join(scratch, `${name}-pilot`);
     const t0 = performance.now();
-    const r = await exec(process.execPath, [dist('panda-pilot.mjs'), '-q', task.site, '--url', stub.url, '--api', 'v1', '-a', work, '--getjob-wait', '0', '--quiet', ...pilotArgs]);
+    const r = await exec(process.execPath, [
+      dist('panda-pilot.mjs'),
+      '-q',
+      task.site,
+      '--url',
+      stub.url,
+      '--api',
+      'v1',
+      '-a',
+      work,
+      '--getjob-wait',
+      '0',
+      '--quiet',
+      ...pilotArgs,
+    ]);
     const wall = (performance.now() - t0) / 1000;
     if (r.code !== 0) throw new Error(`pilot exited ${r.code}: ${r.err.slice(-500)}`);
     const summary = await api(`${stub.url}/stub/summary`);
-    const notFinished = Object.entries(summary.jobs).filter(([s]) => s !== 'finished').reduce((n, [, c]) => n + c, 0);
+    const notFinished = Object.entries(summary.jobs)
+      .filter(([s]) => s !== 'finished')
+      .reduce((n, [, c]) => n + c, 0);
     if (notFinished > 0) throw new Error(`${name}: ${notFinished} jobs did not finish: ${JSON.stringify(summary.jobs)}`);
     return { wall, requests: summary.requests.total, byMethod: summary.requests.byMethod, jobs: summary.jobs.finished };
   } finally {
@@ -99,11 +117,15 @@ console.log(`payloads: ${N} × \`${PAYLOAD}\`, node ${process.version}`);
 console.log('| way | wall s | × (a) | overhead ms/payload over (a) | PanDA jobs | server requests |');
 console.log('|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.way} | ${r.wall.toFixed(1)} | ${(r.wall / floor).toFixed(2)} | ${(((r.wall - floor) * 1000) / N).toFixed(1)} | ${r.jobs} | ${r.requests} |`);
+  console.log(
+    `| ${r.way} | ${r.wall.toFixed(1)} | ${(r.wall / floor).toFixed(2)} | ${(((r.wall - floor) * 1000) / N).toFixed(1)} | ${r.jobs} | ${r.requests} |`,
+  );
 }
 const [, b, ...es] = rows;
 console.log('');
 for (const c of es) {
-  console.log(`${c.way.split(' ')[0]} vs (a): ${(c.wall / floor).toFixed(2)}× wall (target ≤ 1.2×); (b)/${c.way.split(' ')[0]} server requests: ${(b.requests / c.requests).toFixed(1)}× (target ≥ 5×)`);
+  console.log(
+    `${c.way.split(' ')[0]} vs (a): ${(c.wall / floor).toFixed(2)}× wall (target ≤ 1.2×); (b)/${c.way.split(' ')[0]} server requests: ${(b.requests / c.requests).toFixed(1)}× (target ≥ 5×)`,
+  );
 }
 for (const r of [b, ...es]) console.log(`${r.way.split(' ')[0]} calls: ${JSON.stringify(r.byMethod)}`);

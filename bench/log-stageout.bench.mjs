@@ -20,11 +20,16 @@ const work = mkdtempSync(path.join(tmpdir(), 'bench-stageout-'));
 const out = path.join(work, 'transfer.mjs');
 await build({
   stdin: {
-    contents: "export * from './pilot/src/transfer/index.ts'; export { HttpTransport } from './pilot/src/server/index.ts'; export { adler32File } from './pilot/src/run/index.ts';",
+    contents:
+      "export * from './pilot/src/transfer/index.ts'; export { HttpTransport } from './pilot/src/server/index.ts'; export { adler32File } from './pilot/src/run/index.ts';",
     resolveDir: root,
     loader: 'ts',
   },
-  bundle: true, platform: 'node', format: 'esm', outfile: out, logLevel: 'error',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  outfile: out,
+  logLevel: 'error',
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 });
 const t = await import(out);
@@ -34,7 +39,9 @@ if (spawnSync('curl', ['--version']).error) {
   process.exit(0);
 }
 const stubBin = path.join(root, 'dist', 'panda-stub.mjs');
-const stub = spawn(process.execPath, [stubBin, 'serve', '--port', '0', '--data', path.join(work, 'stub'), '--site-config', 'none'], { stdio: ['ignore', 'pipe', 'ignore'] });
+const stub = spawn(process.execPath, [stubBin, 'serve', '--port', '0', '--data', path.join(work, 'stub'), '--site-config', 'none'], {
+  stdio: ['ignore', 'pipe', 'ignore'],
+});
 const url = await new Promise((resolve, reject) => {
   createInterface({ input: stub.stdout }).once('line', (l) => (l.startsWith('listening ') ? resolve(l.slice(10).trim()) : reject(new Error(l))));
   stub.once('exit', (c) => reject(new Error(`stub exited ${c}`)));
@@ -57,7 +64,11 @@ for (let round = 0; round < ROUNDS; round++) {
   adlerTimes.push(ms(t0));
   const pilot = async () => {
     const t1 = process.hrtime.bigint();
-    const r = await t.stageOut(t.parseDestination(`${url}/storage/bench-pilot-${round}`, 'flag'), { path: file, size, adler32 }, { http, log, signal: new AbortController().signal });
+    const r = await t.stageOut(
+      t.parseDestination(`${url}/storage/bench-pilot-${round}`, 'flag'),
+      { path: file, size, adler32 },
+      { http, log, signal: new AbortController().signal },
+    );
     if (r.kind !== 'stored' || r.verifiedBy !== 'adler32') throw new Error(`stage-out: ${JSON.stringify(r)}`);
     pilotTimes.push(ms(t1));
   };
@@ -79,7 +90,8 @@ await http.close();
 stub.kill('SIGTERM');
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const row = (name, xs) => `| ${name.padEnd(44)} | ${median(xs).toFixed(0).padStart(8)} | ${(size / 1048576 / (median(xs) / 1000)).toFixed(0).padStart(6)} | ${(median(xs) / median(curlTimes)).toFixed(2).padStart(5)} |`;
+const row = (name, xs) =>
+  `| ${name.padEnd(44)} | ${median(xs).toFixed(0).padStart(8)} | ${(size / 1048576 / (median(xs) / 1000)).toFixed(0).padStart(6)} | ${(median(xs) / median(curlTimes)).toFixed(2).padStart(5)} |`;
 console.log(`${MB} MB to the stub's /storage/ over loopback, median of ${ROUNDS} rounds`);
 console.log(`| ${'what'.padEnd(44)} | ${'ms'.padStart(8)} | ${'MB/s'.padStart(6)} | ${'× curl'.padStart(5)} |`);
 console.log(`|${'-'.repeat(46)}|${'-'.repeat(10)}|${'-'.repeat(8)}|${'-'.repeat(7)}|`);

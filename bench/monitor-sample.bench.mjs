@@ -15,8 +15,15 @@ import { build } from 'esbuild';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 300);
 const out = path.join(mkdtempSync(path.join(tmpdir(), 'bench-monitor-')), 'monitor.mjs');
-await build({ entryPoints: [path.join(root, 'pilot/src/monitor/index.ts')], bundle: true, platform: 'node', format: 'esm', outfile: out, logLevel: 'error',
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } });
+await build({
+  entryPoints: [path.join(root, 'pilot/src/monitor/index.ts')],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  outfile: out,
+  logLevel: 'error',
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+});
 const m = await import(out);
 
 const work = path.dirname(out);
@@ -42,8 +49,14 @@ function cpuMsPer(fn) {
 const pids = m.sessionProcesses(payload.pid).map((p) => p.pid);
 const nodeProcs = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).length;
 const rows = [];
-const base = cpuMsPer(() => pids.forEach((p) => { try { readFileSync(`/proc/${p}/stat`); } catch {} }));
-rows.push(['baseline: stat of the tree\'s PIDs', base]);
+const base = cpuMsPer(() =>
+  pids.forEach((p) => {
+    try {
+      readFileSync(`/proc/${p}/stat`);
+    } catch {}
+  }),
+);
+rows.push(["baseline: stat of the tree's PIDs", base]);
 const mon = (opts) => m.PayloadMonitor.start({ sid: payload.pid, intervalMs: 3_600_000, limits: m.NO_LIMITS, workDir: null, cgroup: null, ...opts });
 const scan = mon({});
 rows.push(['session scan (no own cgroup)', cpuMsPer(() => scan.sampleOnce())]);
@@ -59,11 +72,14 @@ rows.push(['session scan + looping walk (1000 files)', cpuMsPer(() => loop.sampl
 await scan.stop();
 await loop.stop();
 
-try { process.kill(-payload.pid, 'SIGKILL'); } catch {}
+try {
+  process.kill(-payload.pid, 'SIGKILL');
+} catch {}
 if (cg) await cg.remove();
 
 console.log(`payload tree: ${pids.length} processes; node: ${nodeProcs} processes; ${SAMPLES} samples each`);
 const w = Math.max(...rows.map((r) => r[0].length));
 console.log(`${'sample kind'.padEnd(w)}  CPU ms/sample  wall ms/sample  × baseline CPU`);
-for (const [name, r] of rows) console.log(`${name.padEnd(w)}  ${r.cpu.toFixed(3).padStart(13)}  ${r.wall.toFixed(3).padStart(14)}  ${(r.cpu / base.cpu).toFixed(1).padStart(14)}`);
+for (const [name, r] of rows)
+  console.log(`${name.padEnd(w)}  ${r.cpu.toFixed(3).padStart(13)}  ${r.wall.toFixed(3).padStart(14)}  ${(r.cpu / base.cpu).toFixed(1).padStart(14)}`);
 console.log(`at the default 60 s interval, the session scan costs ${((rows[1][1].cpu / 60000) * 100).toFixed(5)} % of one core`);

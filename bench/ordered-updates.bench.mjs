@@ -81,7 +81,9 @@ for (const label of ['ordered', 'naive']) {
 }
 process.stdout.write(`\n${formatResults(results)}\n`);
 if (results.length === 2) process.stdout.write(`\nwall time, naive / ordered: ${(results[1].seconds / results[0].seconds).toFixed(2)}\n`);
-process.stdout.write(`seed ${values.seed}, fault rate ${values.rate}, ${jobs} jobs, ${base.pilots.length} pilots, --timeout ${base.timeoutSec} --heartbeat ${base.heartbeatSec}\n`);
+process.stdout.write(
+  `seed ${values.seed}, fault rate ${values.rate}, ${jobs} jobs, ${base.pilots.length} pilots, --timeout ${base.timeoutSec} --heartbeat ${base.heartbeatSec}\n`,
+);
 for (const r of results) {
   if (r.problems.length) process.stdout.write(`\n${r.label}: first problems\n  ${r.problems.slice(0, 12).join('\n  ')}\n`);
 }

@@ -26,7 +26,9 @@ const SNAPSHOT_AT = (process.env.BENCH_SNAPSHOT_AT ?? '').split(',').filter(Bool
 const scratch = mkdtempSync(path.join(tmpdir(), 'bench-life-'));
 
 async function startStub() {
-  const stub = spawn(process.execPath, [dist('panda-stub.mjs'), 'serve', '--port', '0', '--data', path.join(scratch, 'stub'), '--open'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stub = spawn(process.execPath, [dist('panda-stub.mjs'), 'serve', '--port', '0', '--data', path.join(scratch, 'stub'), '--open'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   stub.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
   const url = await new Promise((resolve, reject) => {
@@ -49,11 +51,19 @@ const stub = await startStub();
 const rows = [];
 let code;
 try {
-  const res = await fetch(`${stub.url}/stub/tasks`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ site: 'BENCH', name: 'life', maxAttempts: 1, command: 'true', count: JOBS + 5, cores: 1 }) });
+  const res = await fetch(`${stub.url}/stub/tasks`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ site: 'BENCH', name: 'life', maxAttempts: 1, command: 'true', count: JOBS + 5, cores: 1 }),
+  });
   if (!res.ok) throw new Error(`POST /stub/tasks: ${res.status} ${await res.text()}`);
   const work = path.join(scratch, 'pilot');
   const nodeArgs = (process.env.BENCH_PILOT_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const pilot = spawn(process.execPath, [...nodeArgs, pilotBundle, '-q', 'BENCH', '--url', stub.url, '--api', 'v1', '-a', work, '--getjob-wait', '0', '--quiet', '--slots', '1'], { stdio: ['ignore', process.env.BENCH_PILOT_STDOUT ? 'inherit' : 'ignore', 'pipe'], cwd: process.env.BENCH_PILOT_CWD ?? process.cwd() });
+  const pilot = spawn(
+    process.execPath,
+    [...nodeArgs, pilotBundle, '-q', 'BENCH', '--url', stub.url, '--api', 'v1', '-a', work, '--getjob-wait', '0', '--quiet', '--slots', '1'],
+    { stdio: ['ignore', process.env.BENCH_PILOT_STDOUT ? 'inherit' : 'ignore', 'pipe'], cwd: process.env.BENCH_PILOT_CWD ?? process.cwd() },
+  );
   let err = '';
   pilot.stderr.on('data', (d) => (err = (err + d).slice(-2000)));
   const exited = new Promise((resolve) => pilot.once('exit', (c) => resolve(c)));
@@ -98,7 +108,9 @@ try {
   }
   code = await exited;
   if (code !== 0) console.error(`pilot exited ${code}: ${err}`);
-  console.log(`${JOBS} jobs of \`true\`, one pilot (${path.relative(process.cwd(), pilotBundle)}), one slot, node ${process.version}; ${jobs} job_end lines; wall ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(
+    `${JOBS} jobs of \`true\`, one pilot (${path.relative(process.cwd(), pilotBundle)}), one slot, node ${process.version}; ${jobs} job_end lines; wall ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+  );
 } finally {
   stub.stop();
   rmSync(scratch, { recursive: true, force: true });
@@ -108,6 +120,8 @@ const ref = rows.find((r) => r.jobs === 50) ?? rows[0];
 console.log('| jobs done | RSS MB | × RSS at 50 | peak RSS MB | ms/job in window | × window to 50 |');
 console.log('|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.jobs} | ${(r.rss / 1024).toFixed(1)} | ${(r.rss / ref.rss).toFixed(2)} | ${(r.hwm / 1024).toFixed(1)} | ${r.perJob.toFixed(0)} | ${(r.perJob / ref.perJob).toFixed(2)} |`);
+  console.log(
+    `| ${r.jobs} | ${(r.rss / 1024).toFixed(1)} | ${(r.rss / ref.rss).toFixed(2)} | ${(r.hwm / 1024).toFixed(1)} | ${r.perJob.toFixed(0)} | ${(r.perJob / ref.perJob).toFixed(2)} |`,
+  );
 }
 process.exitCode = code === 0 ? 0 : 1;

@@ -43,7 +43,10 @@ function run(args) {
   });
 }
 
-const rows = [{ name: "node -e '' (baseline)", first: [], exit: [], rss: [] }, ...bundles.map((b) => ({ name: path.relative(process.cwd(), b), bundle: b, first: [], exit: [], rss: [] }))];
+const rows = [
+  { name: "node -e '' (baseline)", first: [], exit: [], rss: [] },
+  ...bundles.map((b) => ({ name: path.relative(process.cwd(), b), bundle: b, first: [], exit: [], rss: [] })),
+];
 for (let i = 0; i < RUNS; i++) {
   for (const row of rows) {
     const t0 = process.hrtime.bigint();
@@ -83,5 +86,7 @@ console.log('| program | spawn → first request ms | × baseline | spawn → ex
 console.log('|---|---|---|---|---|---|');
 for (const row of rows) {
   const rss = `${(median(row.rss) / 1024).toFixed(1)} (${(Math.max(...row.rss) / 1024).toFixed(1)})`;
-  console.log(`| ${row.name} | ${fmt(row.first)} | ${(median(row.first) / base).toFixed(2)} | ${fmt(row.exit)} | ${(median(row.exit) / base).toFixed(2)} | ${rss} |`);
+  console.log(
+    `| ${row.name} | ${fmt(row.first)} | ${(median(row.first) / base).toFixed(2)} | ${fmt(row.exit)} | ${(median(row.exit) / base).toFixed(2)} | ${rss} |`,
+  );
 }

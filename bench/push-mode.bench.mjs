@@ -31,7 +31,9 @@ function exec(args, opts = {}) {
 }
 
 async function startStub(name) {
-  const stub = spawn(process.execPath, [dist('panda-stub.mjs'), 'serve', '--port', '0', '--data', path.join(scratch, name), '--open'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stub = spawn(process.execPath, [dist('panda-stub.mjs'), 'serve', '--port', '0', '--data', path.join(scratch, name), '--open'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   stub.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
   const url = await new Promise((resolve, reject) => {
@@ -47,7 +49,23 @@ async function api(url, method = 'GET', body) {
   return res.json();
 }
 
-const pilotArgs = (queue, url, work) => ['-q', queue, '--url', url, '--api', 'legacy', '-a', work, '--heartbeat', '60', '--monitor-interval', '1', '--quiet', '--cgroups', 'off'];
+const pilotArgs = (queue, url, work) => [
+  '-q',
+  queue,
+  '--url',
+  url,
+  '--api',
+  'legacy',
+  '-a',
+  work,
+  '--heartbeat',
+  '60',
+  '--monitor-interval',
+  '1',
+  '--quiet',
+  '--cgroups',
+  'off',
+];
 
 async function run(way) {
   const stub = await startStub(way);
@@ -70,7 +88,20 @@ async function run(way) {
         await new Promise((r) => setTimeout(r, 20));
       }
       // --getjob-wait 1: after the last job the pilot waits 1 s for another (the pull pilot: 0 s).
-      const r = await exec([dist('panda-pilot.mjs'), ...pilotArgs(queue, stub.url, work), '-z', '--harvester-workdir', ap, '--harvester-submit-mode', 'PUSH', '--getjob-wait', '1'], { cwd: ap });
+      const r = await exec(
+        [
+          dist('panda-pilot.mjs'),
+          ...pilotArgs(queue, stub.url, work),
+          '-z',
+          '--harvester-workdir',
+          ap,
+          '--harvester-submit-mode',
+          'PUSH',
+          '--getjob-wait',
+          '1',
+        ],
+        { cwd: ap },
+      );
       const h = await harvester;
       if (r.code !== 0 || h.code !== 0) throw new Error(`push pilot exit ${r.code} / harvester ${h.code}: ${r.err} ${h.err}`);
     }
@@ -95,7 +126,9 @@ try {
     const harvester = r.byAgent['panda-stub-harvester'] ?? 0;
     console.log(`| ${r.way} | ${r.wall.toFixed(2)} | ${r.perJob.toFixed(3)} | ${pilot} | ${harvester} | ${(r.total / N).toFixed(2)} |`);
   }
-  console.log(`push/pull wall per job: ${(push.perJob / pull.perJob).toFixed(2)}× (push includes the 1 s wait after its last job); calls: pull ${JSON.stringify(pull.byMethod)}, push ${JSON.stringify(push.byMethod)}`);
+  console.log(
+    `push/pull wall per job: ${(push.perJob / pull.perJob).toFixed(2)}× (push includes the 1 s wait after its last job); calls: pull ${JSON.stringify(pull.byMethod)}, push ${JSON.stringify(push.byMethod)}`,
+  );
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

@@ -50,7 +50,18 @@ const scratch = mkdtempSync(path.join(tmpdir(), 'bench-proxy-'));
 const pki = makeTestPki(path.join(scratch, 'pki'));
 
 function startStub(name, tls) {
-  const args = [path.join(root, 'dist', 'panda-stub.mjs'), 'serve', '--port', '0', '--data', path.join(scratch, name), '--site-config', 'none', '--open', ...(tls ? ['--tls-cert', pki.serverCert, '--tls-key', pki.serverKey] : [])];
+  const args = [
+    path.join(root, 'dist', 'panda-stub.mjs'),
+    'serve',
+    '--port',
+    '0',
+    '--data',
+    path.join(scratch, name),
+    '--site-config',
+    'none',
+    '--open',
+    ...(tls ? ['--tls-cert', pki.serverCert, '--tls-key', pki.serverKey] : []),
+  ];
   // stderr ignored, not piped: an unread pipe fills with the stub's request log and stalls it.
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
   return new Promise((resolve, reject) => {
@@ -113,14 +124,22 @@ try {
   console.log('|---|---|---|---|---|---|');
   for (const [name, m, ratio] of rows) {
     const base = name.startsWith('https') ? directHttps : directHttp;
-    console.log(`| ${name} | ${m.median.toFixed(2)} | ${m.p90.toFixed(2)} | ${m.max.toFixed(1)} | ${ratio.toFixed(2)}× | ${(m.median - base.median).toFixed(2)} |`);
+    console.log(
+      `| ${name} | ${m.median.toFixed(2)} | ${m.p90.toFixed(2)} | ${m.max.toFixed(1)} | ${ratio.toFixed(2)}× | ${(m.median - base.median).toFixed(2)} |`,
+    );
   }
   // Squid logs a tunnel when it closes: give it a moment after the clients hung up.
   for (let t = 0; t < 50 && !squid.accessLog().includes('CONNECT'); t++) await new Promise((r) => setTimeout(r, 100));
   const log = squid.accessLog();
   if (!log.includes('CONNECT') || !log.includes('/server/panda/getJob')) throw new Error('squid did not see the proxied calls');
 } catch (err) {
-  console.error(squid.accessLog().split('\n').filter((l) => !l.includes('TCP_MISS/200') && !l.includes('TCP_TUNNEL/200')).join('\n'));
+  console.error(
+    squid
+      .accessLog()
+      .split('\n')
+      .filter((l) => !l.includes('TCP_MISS/200') && !l.includes('TCP_TUNNEL/200'))
+      .join('\n'),
+  );
   throw err;
 } finally {
   await squid.stop();

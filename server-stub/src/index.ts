@@ -105,14 +105,32 @@ export async function startStub(options: StubOptions): Promise<RunningStub> {
   ];
   let server;
   try {
-    server = await startHttpServer({ routes, port: options.port, host: options.host ?? '127.0.0.1', log, onRequest: (p, agent) => counter.count(p, agent), durable: () => stores.durable(), streamRoutes: [...storageRoutes(storage), ...cacheRoutes(cache)], tls: options.tls, ...(options.http ? { limits: options.http } : {}) });
+    server = await startHttpServer({
+      routes,
+      port: options.port,
+      host: options.host ?? '127.0.0.1',
+      log,
+      onRequest: (p, agent) => counter.count(p, agent),
+      durable: () => stores.durable(),
+      streamRoutes: [...storageRoutes(storage), ...cacheRoutes(cache)],
+      tls: options.tls,
+      ...(options.http ? { limits: options.http } : {}),
+    });
   } catch (err) {
     stores.close();
     throw err;
   }
   const listenHost = (options.host ?? '127.0.0.1').toLowerCase();
   hosts = [listenHost.includes(':') ? `[${listenHost}]` : listenHost, '127.0.0.1', 'localhost', '[::1]'].map((h) => `${h}:${server.port}`);
-  log.info({ url: server.url, dataDir: options.dataDir, tokenAuth: Boolean(auth), management: options.management ? (managementToken ? 'token' : 'open') : 'unguarded' }, 'panda-stub listening');
+  log.info(
+    {
+      url: server.url,
+      dataDir: options.dataDir,
+      tokenAuth: Boolean(auth),
+      management: options.management ? (managementToken ? 'token' : 'open') : 'unguarded',
+    },
+    'panda-stub listening',
+  );
   const stopWatchdog = new AbortController();
   const watchdogLimits = options.watchdog?.limits ?? REAL_SERVER_LIMITS;
   const watchdog = options.watchdog

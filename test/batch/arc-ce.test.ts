@@ -59,7 +59,7 @@ describe.skipIf(skip)('runpilot.sh through ARC-CE (arcsub pilot.xrsl → A-REX �
     const out = await sh('arcsub', ['-j', jobs, '-C', arc!.endpoint, xrsl], { env: arc!.env, cwd: dir, timeoutMs: 120_000 });
     expect(out).toMatch(/Job submitted with jobid/);
 
-    const final = await pollUntil('the pilot\'s final update', async () => finalUpdate(await stubJob(stub.url, pandaId!)), 240_000, 500);
+    const final = await pollUntil("the pilot's final update", async () => finalUpdate(await stubJob(stub.url, pandaId!)), 240_000, 500);
     const stubDone = Date.parse(final.receivedAt) - t0;
     const arcState = await pollUntil(
       'ARC to report the job done',
@@ -77,11 +77,15 @@ describe.skipIf(skip)('runpilot.sh through ARC-CE (arcsub pilot.xrsl → A-REX �
     expect(String(final.params.batchID ?? final.params.batch_id)).toMatch(/^\d+$/); // a Slurm job id: it ran under Slurm
     expect(arcState).toBe('Finished');
     await sh('arcget', ['-j', jobs, '-D', dir], { env: arc!.env, timeoutMs: 120_000 });
-    const resultDir = readdirSync(dir, { withFileTypes: true }).find((e) => e.isDirectory() && !['cred'].includes(e.name) && readdirSync(path.join(dir, e.name)).includes('pilot.out'));
+    const resultDir = readdirSync(dir, { withFileTypes: true }).find(
+      (e) => e.isDirectory() && !['cred'].includes(e.name) && readdirSync(path.join(dir, e.name)).includes('pilot.out'),
+    );
     expect(resultDir, 'arcget brought back pilot.out').toBeDefined();
     const log = readFileSync(path.join(dir, resultDir!.name, 'pilot.out'), 'utf8');
     expect(log).toContain('as nobody');
     expect(log).toContain('pilot exited with 0');
-    console.log(`[measure] ARC submit → pilot's job finished at the stub: ${(stubDone / 1000).toFixed(1)} s; → ARC reports Finished: ${(arcDone / 1000).toFixed(1)} s`);
+    console.log(
+      `[measure] ARC submit → pilot's job finished at the stub: ${(stubDone / 1000).toFixed(1)} s; → ARC reports Finished: ${(arcDone / 1000).toFixed(1)} s`,
+    );
   });
 });

@@ -52,7 +52,13 @@ describe.skipIf(skip)('runpilot.sh under Slurm (sbatch pilot.sbatch)', () => {
   it('several pilots, one per allocation: every job finishes', async () => {
     const queue = nextSite();
     const n = 4;
-    const ids = await submitJobs(stub.url, taskFile(queue, Array.from({ length: n }, (_, i) => `echo "job ${i} on $SLURM_JOB_ID"; sleep 1`)));
+    const ids = await submitJobs(
+      stub.url,
+      taskFile(
+        queue,
+        Array.from({ length: n }, (_, i) => `echo "job ${i} on $SLURM_JOB_ID"; sleep 1`),
+      ),
+    );
 
     // Baseline from the same run: the same submit → done path with an empty job.
     const t0 = Date.now();

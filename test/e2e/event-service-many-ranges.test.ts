@@ -17,10 +17,21 @@ describe('an event-service job of 40 quiet ranges', () => {
   afterAll(async () => stub?.stop());
 
   it('finishes and keeps its log tarball', async () => {
-    const submitted = await stubApi(`${stub.url}/stub/tasks`, 'POST', { name: 'quiet', site: 'ES_MANY', cores: 2, eventService: true, rangesPerJob: 40, command: 'true', count: 40 });
+    const submitted = await stubApi(`${stub.url}/stub/tasks`, 'POST', {
+      name: 'quiet',
+      site: 'ES_MANY',
+      cores: 2,
+      eventService: true,
+      rangesPerJob: 40,
+      command: 'true',
+      count: 40,
+    });
     const pandaId = submitted.tasks[0].pandaIds[0] as number;
     const work = scratchDir('es-many-pilot');
-    const run = await runPilotProcess(['-q', 'ES_MANY', '--url', stub.url, '--api', 'v1', '-a', work, '--keep-job-dirs', '--getjob-wait', '0', '--es-report-delay', '0.2', '--quiet'], { timeoutMs: 90_000 });
+    const run = await runPilotProcess(
+      ['-q', 'ES_MANY', '--url', stub.url, '--api', 'v1', '-a', work, '--keep-job-dirs', '--getjob-wait', '0', '--es-report-delay', '0.2', '--quiet'],
+      { timeoutMs: 90_000 },
+    );
     expect(run.code, run.stderr.slice(-2000)).toBe(0);
     const d = await stubApi(`${stub.url}/stub/jobs/${pandaId}`);
     expect(d.job.state).toBe('finished');

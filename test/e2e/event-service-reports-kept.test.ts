@@ -11,7 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { runPilotProcess, scratchDir, startStubProcess, stubApi, type StubProcess } from '../support/processes.js';
 
-const task = (site: string, count: number) => ({ name: 'kept', site, cores: 2, eventService: true, rangesPerJob: count, command: 'echo quantum {index}', count });
+const task = (site: string, count: number) => ({
+  name: 'kept',
+  site,
+  cores: 2,
+  eventService: true,
+  rangesPerJob: count,
+  command: 'echo quantum {index}',
+  count,
+});
 
 /** The job dirs under a pilot work area, with what each holds. */
 function jobDirs(work: string): string[] {
@@ -58,7 +66,29 @@ describe.each(['legacy', 'v1'] as const)('range reports kept on disk, %s dialect
       });
       const work = scratchDir('es-kept-pilot');
       const run = await runPilotProcess(
-        ['-q', site, '--url', proxy.url, '--api', api, '-a', work, '--getjob-wait', '0', '--heartbeat', '1', '--es-report-delay', '0.2', '--es-report-attempts', '2', '--retry-max-delay', '0.2', '--final-deadline', '3', '--quiet'],
+        [
+          '-q',
+          site,
+          '--url',
+          proxy.url,
+          '--api',
+          api,
+          '-a',
+          work,
+          '--getjob-wait',
+          '0',
+          '--heartbeat',
+          '1',
+          '--es-report-delay',
+          '0.2',
+          '--es-report-attempts',
+          '2',
+          '--retry-max-delay',
+          '0.2',
+          '--final-deadline',
+          '3',
+          '--quiet',
+        ],
         { timeoutMs: 60_000 },
       );
       expect(run.code, run.stderr).toBe(0);
@@ -104,7 +134,31 @@ describe('SIGTERM while range reports are retried (v1 on 1.0.3: every report ans
     const graceSec = 2;
     // Reports are retried without end and with long pauses (as before the fix, until --final-deadline).
     const run = runPilotProcess(
-      ['-q', site, '--url', stub.url, '--api', 'v1', '-a', work, '--getjob-wait', '0', '--heartbeat', '1', '--es-report-delay', '0.2', '--es-report-attempts', '1000', '--retry-max-delay', '30', '--final-deadline', '600', '--kill-grace', String(graceSec), '--quiet'],
+      [
+        '-q',
+        site,
+        '--url',
+        stub.url,
+        '--api',
+        'v1',
+        '-a',
+        work,
+        '--getjob-wait',
+        '0',
+        '--heartbeat',
+        '1',
+        '--es-report-delay',
+        '0.2',
+        '--es-report-attempts',
+        '1000',
+        '--retry-max-delay',
+        '30',
+        '--final-deadline',
+        '600',
+        '--kill-grace',
+        String(graceSec),
+        '--quiet',
+      ],
       { timeoutMs: 120_000 },
     );
     // Wait (bounded) until the reports are being retried.
@@ -124,7 +178,9 @@ describe('SIGTERM while range reports are retried (v1 on 1.0.3: every report ans
 
     const [dir] = jobDirs(work);
     const kept = JSON.parse(readFileSync(path.join(dir!, 'range-reports.json'), 'utf8'));
-    expect(kept.reports.map((r: any) => `${r.eventRangeID}:${r.eventStatus}`).sort()).toEqual([1, 2, 3].map((p) => `${submitted.tasks[0].taskId}-${pandaId}-1-${p}-1:finished`));
+    expect(kept.reports.map((r: any) => `${r.eventRangeID}:${r.eventStatus}`).sort()).toEqual(
+      [1, 2, 3].map((p) => `${submitted.tasks[0].taskId}-${pandaId}-1-${p}-1:finished`),
+    );
     const events = logEvents(work);
     expect(events.some((e) => e.event === 'range_reports_kept')).toBe(true);
     const d = await stubApi(`${stub.url}/stub/jobs/${pandaId}`);
@@ -162,7 +218,27 @@ describe('SIGTERM while the final update is retried (server away for updates)', 
     const work = scratchDir('final-sigterm-pilot');
     const graceSec = 2;
     const run = runPilotProcess(
-      ['-q', site, '--url', proxy.url, '--api', 'legacy', '-a', work, '--getjob-wait', '0', '--heartbeat', '1', '--retry-max-delay', '30', '--final-deadline', '600', '--kill-grace', String(graceSec), '--quiet'],
+      [
+        '-q',
+        site,
+        '--url',
+        proxy.url,
+        '--api',
+        'legacy',
+        '-a',
+        work,
+        '--getjob-wait',
+        '0',
+        '--heartbeat',
+        '1',
+        '--retry-max-delay',
+        '30',
+        '--final-deadline',
+        '600',
+        '--kill-grace',
+        String(graceSec),
+        '--quiet',
+      ],
       { timeoutMs: 120_000 },
     );
     const deadline = Date.now() + 60_000;

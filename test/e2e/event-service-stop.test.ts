@@ -34,9 +34,30 @@ describe('stopping an event-service job', () => {
   afterAll(async () => stub?.stop());
 
   const pilot = (site: string) =>
-    runPilotProcess(['-q', site, '--url', stub.url, '--api', 'legacy', '-a', scratchDir('es-stop-pilot'), '--getjob-wait', '0', '--heartbeat', '0.3', '--kill-grace', '1', '--es-report-delay', '0.2', '--quiet'], {
-      timeoutMs: 45_000,
-    });
+    runPilotProcess(
+      [
+        '-q',
+        site,
+        '--url',
+        stub.url,
+        '--api',
+        'legacy',
+        '-a',
+        scratchDir('es-stop-pilot'),
+        '--getjob-wait',
+        '0',
+        '--heartbeat',
+        '0.3',
+        '--kill-grace',
+        '1',
+        '--es-report-delay',
+        '0.2',
+        '--quiet',
+      ],
+      {
+        timeoutMs: 45_000,
+      },
+    );
 
   it('softkill: running ranges finish, no more start, and a retry gets the rest', async () => {
     const submitted = await stubApi(`${stub.url}/stub/tasks`, 'POST', task('ES_SOFT'));

@@ -55,7 +55,26 @@ describe.skipIf(skipReason !== null)(`event ranges under the payload supervisor 
     const pandaId = submitted.tasks[0].pandaIds[0] as number;
     const work = scratchDir('es-sup-pilot');
     const pilot = runPilotProcess(
-      ['-q', site, '--url', stub.url, '--api', api, '-a', work, '--keep-job-dirs', '--getjob-wait', '0', '--heartbeat', '1', '--monitor-interval', '0.2', '--es-report-delay', '0.2', '--quiet'],
+      [
+        '-q',
+        site,
+        '--url',
+        stub.url,
+        '--api',
+        api,
+        '-a',
+        work,
+        '--keep-job-dirs',
+        '--getjob-wait',
+        '0',
+        '--heartbeat',
+        '1',
+        '--monitor-interval',
+        '0.2',
+        '--es-report-delay',
+        '0.2',
+        '--quiet',
+      ],
       { timeoutMs: 90_000 },
     );
     const run = await pilot;
@@ -76,7 +95,10 @@ describe.skipIf(skipReason !== null)(`event ranges under the payload supervisor 
     // The range's own time series, from the job's monitor: samples with cgroup figures and its limit.
     const home = readdirSync(work).find((n) => n.startsWith('PanDA_Pilot3_'))!;
     const rangeDir = path.join(work, home, `PanDA_Pilot-${pandaId}`, `${taskId}-${pandaId}-1-2-1`);
-    const series = readFileSync(path.join(rangeDir, 'memory_monitor_output.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const series = readFileSync(path.join(rangeDir, 'memory_monitor_output.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(series.length).toBeGreaterThan(0);
     expect(series.every((s) => typeof s.rss === 'number' && typeof s.wtime === 'number')).toBe(true);
     expect(series.some((s) => s.cg_limit === 200 * 1024)).toBe(true);

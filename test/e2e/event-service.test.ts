@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPilotProcess, scratchDir, startStubProcess, stubApi, type StubProcess } from '../support/processes.js';
 
 function task(site: string, markers: string) {
-  const flaky = (name: string) => `if [ -e ${markers}/${name} ]; then echo ${name} ok on retry; else touch ${markers}/${name}; echo ${name} first attempt fails >&2; exit 3; fi`;
+  const flaky = (name: string) =>
+    `if [ -e ${markers}/${name} ]; then echo ${name} ok on retry; else touch ${markers}/${name}; echo ${name} first attempt fails >&2; exit 3; fi`;
   return {
     name: 'isr',
     site,
@@ -71,7 +72,28 @@ describe.each(MODES)('event service end to end, $api dialect, quirk $quirk', ({ 
     const taskId = submitted.tasks[0].taskId as number;
     const work = scratchDir('es-pilot');
     const run = await runPilotProcess(
-      ['-q', site, '--url', stub.url, '--api', api, '-a', work, '--keep-job-dirs', '--getjob-wait', '3', '--getjob-poll', '0.3', '--heartbeat', '1', '--es-report-delay', '0.3', '--retry-max-delay', '0.2', '--quiet'],
+      [
+        '-q',
+        site,
+        '--url',
+        stub.url,
+        '--api',
+        api,
+        '-a',
+        work,
+        '--keep-job-dirs',
+        '--getjob-wait',
+        '3',
+        '--getjob-poll',
+        '0.3',
+        '--heartbeat',
+        '1',
+        '--es-report-delay',
+        '0.3',
+        '--retry-max-delay',
+        '0.2',
+        '--quiet',
+      ],
       { timeoutMs: 90_000 },
     );
     expect(run.code, run.stderr).toBe(0);
@@ -91,7 +113,9 @@ describe.each(MODES)('event service end to end, $api dialect, quirk $quirk', ({ 
     expect(states(a)).toEqual({ '1-1': 'finished', '2-1': 'failed', '3-1': 'finished', '4-1': 'finished' });
     expect(a.job.state).toBe('failed');
     expect(Number(a.job.report.pilotErrorCode)).toBe(1224);
-    expect(a.job.report.pilotErrorDiag).toMatch(new RegExp(`3 of 4 ranges done, 1 failed, 0 fatal.*; ${taskId}-${a.job.pandaId}-1-2-1: event range exited with status 3`));
+    expect(a.job.report.pilotErrorDiag).toMatch(
+      new RegExp(`3 of 4 ranges done, 1 failed, 0 fatal.*; ${taskId}-${a.job.pandaId}-1-2-1: event range exited with status 3`),
+    );
     expect(a.eventRanges.find((r: any) => r.statusName === 'failed').errorCode).toBe(3);
     expect(aRetry.job.retryOf).toBe(a.job.pandaId);
     expect(states(aRetry)).toEqual({ '2-2': 'finished' });

@@ -31,9 +31,13 @@ interface HarvesterRun {
 }
 
 function runHarvester(url: string, accessPoint: string, queue: string, api: string, format: 'json' | 'cgi'): Promise<HarvesterRun> {
-  const proc = spawn(process.execPath, [STUB_BIN, 'harvester', '--url', url, '--access-point', accessPoint, '-q', queue, '--api', api, '--format', format, '--poll-ms', '100', '--wait', '90'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [STUB_BIN, 'harvester', '--url', url, '--access-point', accessPoint, '-q', queue, '--api', api, '--format', format, '--poll-ms', '100', '--wait', '90'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   proc.stdout.on('data', (d) => (stdout += d));
@@ -62,8 +66,27 @@ async function pushWorker(stub: StubProcess, queue: string, api: string, format:
   const until = Date.now() + 30_000;
   while (!existsSync(path.join(ap, format === 'cgi' ? 'pandaJobData.out' : 'HPCJobs.json')) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
   const pilot = await runPilotProcess(
-    ['-q', queue, '--url', stub.url, '-z', '--harvester-workdir', ap, '--harvester-submit-mode', 'PUSH', '-a', scratchDir('push-pilot'),
-      '--getjob-wait', '3', '--heartbeat', '1', '--monitor-interval', '0.2', '--quiet', ...pilotArgs],
+    [
+      '-q',
+      queue,
+      '--url',
+      stub.url,
+      '-z',
+      '--harvester-workdir',
+      ap,
+      '--harvester-submit-mode',
+      'PUSH',
+      '-a',
+      scratchDir('push-pilot'),
+      '--getjob-wait',
+      '3',
+      '--heartbeat',
+      '1',
+      '--monitor-interval',
+      '0.2',
+      '--quiet',
+      ...pilotArgs,
+    ],
     { cwd: ap, timeoutMs: 90_000, env: { ...process.env, HARVESTER_ID: 'stub-h', HARVESTER_WORKER_ID: '42' } },
   );
   return { ap, pilot, harvester: await harvester };

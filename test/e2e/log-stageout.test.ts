@@ -16,9 +16,27 @@ const failing = { name: 'bad', command: 'echo a line of stdout; echo about to fa
 async function runOne(stub: StubProcess, name: string, job: Record<string, unknown>, extra: string[] = []) {
   const submitted = await stubApi(`${stub.url}/stub/tasks`, 'POST', { name, site: 'LOCAL_Rubin', maxAttempts: 1, jobs: [job] });
   const pandaId = submitted.tasks[0].pandaIds[0] as number;
-  const run = await runPilotProcess(['-q', 'LOCAL_Rubin', '--url', stub.url, '--api', 'legacy', '-a', scratchDir('stageout-pilot'), '--getjob-wait', '0', '--heartbeat', '1', '--quiet', ...extra], {
-    timeoutMs: 60_000,
-  });
+  const run = await runPilotProcess(
+    [
+      '-q',
+      'LOCAL_Rubin',
+      '--url',
+      stub.url,
+      '--api',
+      'legacy',
+      '-a',
+      scratchDir('stageout-pilot'),
+      '--getjob-wait',
+      '0',
+      '--heartbeat',
+      '1',
+      '--quiet',
+      ...extra,
+    ],
+    {
+      timeoutMs: 60_000,
+    },
+  );
   expect(run.code, run.stderr).toBe(0);
   const details = await stubApi(`${stub.url}/stub/jobs/${pandaId}`);
   const xml = JSON.parse(String(details.job.report.xml)) as Record<string, { fsize: number; adler32: string; surl?: string }>;
@@ -55,7 +73,10 @@ describe('log stage-out', () => {
     const dir = path.join(untar(file), logName.replace(/\.tgz$/, ''));
     expect(readFileSync(path.join(dir, 'payload.stderr'), 'utf8')).toBe('about to fail\n');
     expect(readFileSync(path.join(dir, 'payload.stdout'), 'utf8')).toBe('a line of stdout\n');
-    const lines = readFileSync(path.join(dir, 'pilotlog.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { pandaId: number; event: string });
+    const lines = readFileSync(path.join(dir, 'pilotlog.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { pandaId: number; event: string });
     expect(lines.length).toBeGreaterThan(2);
     expect(lines.every((l) => l.pandaId === pandaId)).toBe(true);
     expect(lines.map((l) => l.event)).toContain('payload_exit');

@@ -32,7 +32,25 @@ describe.skipIf(skipReason !== null)(`out of memory → 1212 → boosted retry (
     });
     const taskId = submitted.tasks[0].taskId as number;
     const run = await runPilotProcess(
-      ['-q', site, '--url', stub.url, '--api', api, '-a', scratchDir('oom-pilot'), '--getjob-wait', '3', '--getjob-poll', '0.3', '--heartbeat', '1', '--monitor-interval', '0.2', '--quiet'],
+      [
+        '-q',
+        site,
+        '--url',
+        stub.url,
+        '--api',
+        api,
+        '-a',
+        scratchDir('oom-pilot'),
+        '--getjob-wait',
+        '3',
+        '--getjob-poll',
+        '0.3',
+        '--heartbeat',
+        '1',
+        '--monitor-interval',
+        '0.2',
+        '--quiet',
+      ],
       { timeoutMs: 180_000 }, // generous: these also run in the emulated cgroup v2 guest (test/vm/)
     );
     expect(run.code, run.stderr).toBe(0);

@@ -27,7 +27,17 @@ describe('ordered updates under network faults', () => {
       finalDeadlineSec: 3,
       getjobWaitSec: 8,
       watchdog: { sentSec: 20, heartbeatSec: 40, intervalSec: 1 },
-      faults: { seed: 3, rate: 0.35, activeMs: 14_000, minFaults: 16, maxFaults: 400, downWindows: [{ atMs: 2_500, forMs: 1_500 }, { atMs: 7_000, forMs: 4_500 }] },
+      faults: {
+        seed: 3,
+        rate: 0.35,
+        activeMs: 14_000,
+        minFaults: 16,
+        maxFaults: 400,
+        downWindows: [
+          { atMs: 2_500, forMs: 1_500 },
+          { atMs: 7_000, forMs: 4_500 },
+        ],
+      },
       limitMs: 75_000,
       log: (line) => console.log(line),
       keepDirs: process.env.KEEP_FAULT_DIRS === '1',

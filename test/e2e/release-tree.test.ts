@@ -73,7 +73,16 @@ describe('release tree', () => {
   });
 
   it('has the agreed layout and a manifest sha256sum accepts', () => {
-    for (const f of ['runtime/bin/node', 'pilot/panda-pilot.mjs', 'setup.sh', 'bin/panda-pilot', 'release.json', 'MANIFEST.sha256', 'config/queuedata/LOCAL_Rubin.all.json', 'config/site-config/resource-types.json']) {
+    for (const f of [
+      'runtime/bin/node',
+      'pilot/panda-pilot.mjs',
+      'setup.sh',
+      'bin/panda-pilot',
+      'release.json',
+      'MANIFEST.sha256',
+      'config/queuedata/LOCAL_Rubin.all.json',
+      'config/site-config/resource-types.json',
+    ]) {
       expect(() => readFileSync(path.join(tree, f)), f).not.toThrow();
     }
     expect(readlinkSync(path.join(out, 'panda_env', 'current'))).toBe(`v${VERSION}`);
@@ -104,7 +113,10 @@ describe('release tree', () => {
     const { jobs } = await stubApi(`${stub.url}/stub/jobs?task=${taskId}`);
     expect(jobs.map((j: any) => j.state)).toEqual(['finished', 'finished', 'finished']);
     const home = readdirSync(work).find((d) => d.startsWith('PanDA_Pilot3_'))!;
-    const events = readFileSync(path.join(work, home, 'pilotlog.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const events = readFileSync(path.join(work, home, 'pilotlog.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const start = events.find((e) => e.event === 'pilot_start');
     expect(start.runtime).toBe(realpathSync(path.join(tree, 'runtime', 'bin', 'node')));
     expect(start.node).toBe(built.node);
@@ -136,7 +148,11 @@ describe('release tree', () => {
     expect(readFileSync(path.join(second.tree, 'MANIFEST.sha256'), 'utf8')).toBe(readFileSync(path.join(tree, 'MANIFEST.sha256'), 'utf8'));
     const next = buildRelease(again, '9.8.8');
     expect(readlinkSync(path.join(again, 'panda_env', 'current'))).toBe('v9.8.8');
-    expect(readdirSync(path.join(again, 'panda_env')).filter((d) => d.startsWith('v')).sort()).toEqual(['v9.8.7', 'v9.8.8']);
+    expect(
+      readdirSync(path.join(again, 'panda_env'))
+        .filter((d) => d.startsWith('v'))
+        .sort(),
+    ).toEqual(['v9.8.7', 'v9.8.8']);
     expect(next.files).toBe(second.files);
     const refused = spawnSync(process.execPath, [RELEASE_BIN, '--out', again, '--version', VERSION], { encoding: 'utf8', timeout: 60_000 });
     expect(refused.status).toBe(1);

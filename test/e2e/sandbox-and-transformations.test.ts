@@ -26,10 +26,18 @@ function upload(file: string): string {
 async function runTask(task: Record<string, unknown>) {
   const submitted = await stubApi(`${stub.url}/stub/tasks`, 'POST', { site: 'LOCAL_files', maxAttempts: 1, ...task });
   const pandaId = submitted.tasks[0].pandaIds[0] as number;
-  const run = await runPilotProcess(['-q', 'LOCAL_files', '--url', stub.url, '--api', 'legacy', '-a', scratchDir('sbtrf-pilot'), '--getjob-wait', '0', '--heartbeat', '1', '--quiet'], { timeoutMs: 60_000 });
+  const run = await runPilotProcess(
+    ['-q', 'LOCAL_files', '--url', stub.url, '--api', 'legacy', '-a', scratchDir('sbtrf-pilot'), '--getjob-wait', '0', '--heartbeat', '1', '--quiet'],
+    { timeoutMs: 60_000 },
+  );
   expect(run.code, run.stderr).toBe(0);
   const details = await stubApi(`${stub.url}/stub/jobs/${pandaId}`);
-  return { state: details.job.state as string, code: Number(details.job.report.pilotErrorCode), exit: Number(details.job.report.transExitCode), diag: String(details.job.report.pilotErrorDiag ?? '') };
+  return {
+    state: details.job.state as string,
+    code: Number(details.job.report.pilotErrorCode),
+    exit: Number(details.job.report.transExitCode),
+    diag: String(details.job.report.pilotErrorDiag ?? ''),
+  };
 }
 
 describe('user sandboxes (prun)', () => {
@@ -50,7 +58,13 @@ describe('user sandboxes (prun)', () => {
 
   it('refuses a hostile sandbox with 1246 naming the entry', async () => {
     const file = path.join(scratchDir('sb-bad'), 'evil.tar.gz');
-    writeFileSync(file, makeTarGz([{ path: 'main.sh', body: 'echo hi' }, { path: 'lib/../../../escape.sh', body: 'pwned' }]));
+    writeFileSync(
+      file,
+      makeTarGz([
+        { path: 'main.sh', body: 'echo hi' },
+        { path: 'lib/../../../escape.sh', body: 'pwned' },
+      ]),
+    );
     const r = await runTask({ name: 'sb_evil', sandbox: upload(file), jobs: [{ name: 'run', command: './main.sh' }] });
     expect(r).toMatchObject({ state: 'failed', code: 1246 });
     expect(r.diag).toMatch(/entry "lib\/..\/..\/..\/escape.sh" refused: '..' in the path/);

@@ -41,48 +41,61 @@ async function update(id: number, n: number, state: string, extra: Record<string
   expect(reply.status).toBe(200);
 }
 
-it.skipIf(!haveChromium)('clicks from the task list to a failed job and finds its error code, attempts, memory plot and violation', async () => {
-  const [task] = await submitTasks(stub.url, { name: 'isr_browser', site: 'LOCAL_Rubin', command: 'echo {index}', count: 2, maxAttempts: 2, memoryMB: 2000 });
-  const ok = await getJob();
-  const bad = await getJob();
-  await update(ok, 1, 'starting');
-  await update(ok, 2, 'finished', { transExitCode: 0 });
-  await update(bad, 1, 'starting');
-  await update(bad, 2, 'running', { maxRSS: 900_000, maxPSS: 850_000 });
-  await update(bad, 4, 'running', { maxRSS: 1_800_000, maxPSS: 1_700_000 });
-  await update(bad, 3, 'running', { maxRSS: 1_000 }); // late: an order violation, not applied
-  await update(bad, 5, 'failed', { pilotErrorCode: 1212, pilotErrorDiag: 'payload exceeded its memory limit (cgroup OOM)', maxRSS: 2_100_000 });
+it.skipIf(!haveChromium)(
+  'clicks from the task list to a failed job and finds its error code, attempts, memory plot and violation',
+  async () => {
+    const [task] = await submitTasks(stub.url, { name: 'isr_browser', site: 'LOCAL_Rubin', command: 'echo {index}', count: 2, maxAttempts: 2, memoryMB: 2000 });
+    const ok = await getJob();
+    const bad = await getJob();
+    await update(ok, 1, 'starting');
+    await update(ok, 2, 'finished', { transExitCode: 0 });
+    await update(bad, 1, 'starting');
+    await update(bad, 2, 'running', { maxRSS: 900_000, maxPSS: 850_000 });
+    await update(bad, 4, 'running', { maxRSS: 1_800_000, maxPSS: 1_700_000 });
+    await update(bad, 3, 'running', { maxRSS: 1_000 }); // late: an order violation, not applied
+    await update(bad, 5, 'failed', { pilotErrorCode: 1212, pilotErrorDiag: 'payload exceeded its memory limit (cgroup OOM)', maxRSS: 2_100_000 });
 
-  context = await chromium.launchPersistentContext(profile.dir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    javaScriptEnabled: false,
-    viewport: { width: 1200, height: 1400 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    timeout: 60_000,
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(30_000);
-  await page.goto(`${stub.url}/?refresh=0`);
-  await expect(page.locator('h1').textContent()).resolves.toBe('panda-stub');
-  await page.click(`#tasks tr[data-task="${task!.taskId}"] a >> text=isr_browser`);
-  await page.click('text=/^failed \\(1\\)$/');
-  await page.click(`#jobs tr[data-panda-id="${bad}"] a`);
-  expect(page.url()).toMatch(new RegExp(`/ui/jobs/${bad}$`));
-  await expect(page.locator('#error-code').textContent()).resolves.toMatch(/Error 1212/);
-  await expect(page.locator('#error-diag').textContent()).resolves.toMatch(/memory limit/);
-  // The OOM retry: a second attempt with more memory than the first.
-  const attempts = await page.locator('#attempts tr').allTextContents();
-  expect(attempts).toHaveLength(3);
-  expect(attempts[1]).toMatch(/2000 MB/);
-  expect(attempts[2]).toMatch(/^2/);
-  expect(await page.locator('#memory-plot polyline').count()).toBe(2);
-  await expect(page.locator('#updates tr.violation').textContent()).resolves.toMatch(/order violation:.*sequence 3 is not newer than 4/);
+    context = await chromium.launchPersistentContext(profile.dir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      javaScriptEnabled: false,
+      viewport: { width: 1200, height: 1400 },
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+      timeout: 60_000,
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(30_000);
+    await page.goto(`${stub.url}/?refresh=0`);
+    await expect(page.locator('h1').textContent()).resolves.toBe('panda-stub');
+    await page.click(`#tasks tr[data-task="${task!.taskId}"] a >> text=isr_browser`);
+    await page.click('text=/^failed \\(1\\)$/');
+    await page.click(`#jobs tr[data-panda-id="${bad}"] a`);
+    expect(page.url()).toMatch(new RegExp(`/ui/jobs/${bad}$`));
+    await expect(page.locator('#error-code').textContent()).resolves.toMatch(/Error 1212/);
+    await expect(page.locator('#error-diag').textContent()).resolves.toMatch(/memory limit/);
+    // The OOM retry: a second attempt with more memory than the first.
+    const attempts = await page.locator('#attempts tr').allTextContents();
+    expect(attempts).toHaveLength(3);
+    expect(attempts[1]).toMatch(/2000 MB/);
+    expect(attempts[2]).toMatch(/^2/);
+    expect(await page.locator('#memory-plot polyline').count()).toBe(2);
+    await expect(page.locator('#updates tr.violation').textContent()).resolves.toMatch(/order violation:.*sequence 3 is not newer than 4/);
 
-  const dir = join(REPO_ROOT, 'test', 'artifacts');
-  mkdirSync(dir, { recursive: true });
-  const shot = join(dir, 'monitor-failed-job.png');
-  await page.screenshot({ path: shot, fullPage: true });
-  process.stderr.write(`monitor screenshot: ${shot}\n`);
-  expect(existsSync(shot)).toBe(true);
-}, 120_000);
+    const dir = join(REPO_ROOT, 'test', 'artifacts');
+    mkdirSync(dir, { recursive: true });
+    const shot = join(dir, 'monitor-failed-job.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    process.stderr.write(`monitor screenshot: ${shot}\n`);
+    expect(existsSync(shot)).toBe(true);
+  },
+  120_000,
+);

@@ -87,7 +87,7 @@ describe.skipIf(skipReason !== null)(`cgroup v2 on a real kernel (${mode ?? '?'}
     expect(canCreateChildren(loc!)).toBe(mode !== 'none');
   });
 
-  it.runIf(mode === 'root' || mode === 'delegated')("memory.peak feeds maxRSS for a payload that ended before the monitor saw it", async () => {
+  it.runIf(mode === 'root' || mode === 'delegated')('memory.peak feeds maxRSS for a payload that ended before the monitor saw it', async () => {
     const cg = PayloadCgroup.create(own!, { name: `v2-peak-${process.pid}`, limitMB: 400 });
     try {
       // dd touches its 100 MB block buffer once and exits; the monitor starts only afterwards.
@@ -128,7 +128,23 @@ describe.skipIf(skipReason !== null)(`cgroup v2 on a real kernel (${mode ?? '?'}
         });
         const taskId = submitted.tasks[0].taskId as number;
         const run = await runPilotProcess(
-          ['-q', site, '--url', stub.url, '-a', workdir, '--getjob-wait', '3', '--getjob-poll', '0.3', '--heartbeat', '1', '--monitor-interval', '0.2', '--quiet'],
+          [
+            '-q',
+            site,
+            '--url',
+            stub.url,
+            '-a',
+            workdir,
+            '--getjob-wait',
+            '3',
+            '--getjob-poll',
+            '0.3',
+            '--heartbeat',
+            '1',
+            '--monitor-interval',
+            '0.2',
+            '--quiet',
+          ],
           { timeoutMs: 240_000, cgroupProcsFile: path.join(job, 'cgroup.procs') },
         );
         expect(run.code, run.stderr).toBe(0);
@@ -149,7 +165,10 @@ describe.skipIf(skipReason !== null)(`cgroup v2 on a real kernel (${mode ?? '?'}
         expect(Number(/cgroupPeakMB=(\d+)/.exec(String(second.report.jobMetrics))?.[1])).toBeGreaterThanOrEqual(200);
 
         // Each attempt ran in its own child of the pilot's cgroup, limited to its job's memory, no swap.
-        const limits = readFileSync(path.join(out, 'limits'), 'utf8').trim().split('\n').map((l) => l.split(' '));
+        const limits = readFileSync(path.join(out, 'limits'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => l.split(' '));
         expect(limits.map((l) => l.slice(0, 1).concat(l.slice(2)))).toEqual([
           [String(first.pandaId), String(100 * MB), '0'],
           [String(second.pandaId), String(300 * MB), '0'],
@@ -162,7 +181,9 @@ describe.skipIf(skipReason !== null)(`cgroup v2 on a real kernel (${mode ?? '?'}
 
         // No internal processes: the pilot moved into a leaf before enabling memory for its payloads.
         expect(readFileSync(path.join(job, 'cgroup.subtree_control'), 'utf8')).toMatch(/\bmemory\b/);
-        const left = readdirSync(job, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+        const left = readdirSync(job, { withFileTypes: true })
+          .filter((d) => d.isDirectory())
+          .map((d) => d.name);
         expect(left).toEqual(['pilot']);
         expect(readFileSync(path.join(job, 'pilot', 'cgroup.procs'), 'utf8')).toBe('');
         const discovered = pilotLog(workdir).filter((e) => e.event === 'cgroup_discovered');
@@ -196,7 +217,23 @@ describe.skipIf(skipReason !== null)(`cgroup v2 on a real kernel (${mode ?? '?'}
       });
       const taskId = submitted.tasks[0].taskId as number;
       const run = await runPilotProcess(
-        ['-q', site, '--url', stub.url, '-a', workdir, '--getjob-wait', '3', '--getjob-poll', '0.3', '--heartbeat', '1', '--monitor-interval', '0.2', '--quiet'],
+        [
+          '-q',
+          site,
+          '--url',
+          stub.url,
+          '-a',
+          workdir,
+          '--getjob-wait',
+          '3',
+          '--getjob-poll',
+          '0.3',
+          '--heartbeat',
+          '1',
+          '--monitor-interval',
+          '0.2',
+          '--quiet',
+        ],
         { timeoutMs: 240_000 },
       );
       expect(run.code, run.stderr).toBe(0);
@@ -206,7 +243,10 @@ describe.skipIf(skipReason !== null)(`cgroup v2 on a real kernel (${mode ?? '?'}
       expect(Number(first.report.pilotErrorCode), first.report.pilotErrorDiag).toBe(1235);
       expect(second.state).toBe('finished');
       // The payloads ran in the pilot's own cgroup: none was made for them.
-      const cgroups = readFileSync(path.join(out, 'limits'), 'utf8').trim().split('\n').map((l) => l.split(' ')[1]);
+      const cgroups = readFileSync(path.join(out, 'limits'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')[1]);
       expect(cgroups).toEqual([own!.dir, own!.dir]);
       const log = pilotLog(workdir);
       // Said once per pilot, not once per job; and no job was refused a cgroup it was never going to get.

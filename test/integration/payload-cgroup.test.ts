@@ -34,7 +34,13 @@ describe.skipIf(skipReason !== null)(`payload cgroup (real, v${parent?.version ?
     const cg = PayloadCgroup.create(parent!, { name: `test-oom-${process.pid}`, limitMB: 50 });
     try {
       const { p } = await start('head -c 120M /dev/zero | tail > /dev/null', cg);
-      const monitor = PayloadMonitor.start({ sid: p.pid, cgroup: { dir: cg.dir, version: cg.version, own: true }, intervalMs: 100, limits: NO_LIMITS, workDir: null });
+      const monitor = PayloadMonitor.start({
+        sid: p.pid,
+        cgroup: { dir: cg.dir, version: cg.version, own: true },
+        intervalMs: 100,
+        limits: NO_LIMITS,
+        workDir: null,
+      });
       const exit = await p.done;
       const { cgroupAtEnd } = await monitor.stop();
       expect(exit.signal).toBe('SIGKILL');

@@ -20,7 +20,17 @@ describe('panda-pilot config check', () => {
   it('lists every problem with file and field, exit 1', () => {
     const dir = scratchDir('check');
     const bad = path.join(dir, 'bad.json');
-    writeFileSync(bad, JSON.stringify({ facility: 'X', defaults: { site: 'X', cloud: 'US', tier: 'T1', status: 'online' }, queues: [{ name: 'A', maxrss: '8GB' }, { name: 'B', minrs: 1 }] }));
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        facility: 'X',
+        defaults: { site: 'X', cloud: 'US', tier: 'T1', status: 'online' },
+        queues: [
+          { name: 'A', maxrss: '8GB' },
+          { name: 'B', minrs: 1 },
+        ],
+      }),
+    );
     const broken = path.join(dir, 'broken.json');
     writeFileSync(broken, '{');
     const r = check(bad, broken);

@@ -111,7 +111,10 @@ describe('crash-safe final update', () => {
       const queue = 'HUP_FINAL';
       const [id] = await submitJobs(stub.url, taskFile(queue, ["trap '' TERM; sleep 1000 & wait; sleep 1000"]));
       // Neither the payload's grace (600 s) nor the signal grace would end it soon: only the second signal can.
-      const pilot = runPilotProcess(['-q', queue, '--url', stub.url, '--getjob-wait', '0', '--kill-grace', '600', '--signal-grace', '3000', '-a', scratchDir('hup-work'), '--quiet'], { timeoutMs: 120_000 });
+      const pilot = runPilotProcess(
+        ['-q', queue, '--url', stub.url, '--getjob-wait', '0', '--kill-grace', '600', '--signal-grace', '3000', '-a', scratchDir('hup-work'), '--quiet'],
+        { timeoutMs: 120_000 },
+      );
       await waitFor(async () => (await stubJob(stub.url, id!)).job.state === 'running');
       pilot.proc.kill('SIGHUP');
       await new Promise((r) => setTimeout(r, 500));

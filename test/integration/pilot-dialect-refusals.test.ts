@@ -55,7 +55,9 @@ describe('dialect and credentials at start-up', () => {
       json(res, 200, { StatusCode: 60, errorDialog: 'no valid certificate' });
     });
     try {
-      const run = await runPilotProcess(['-q', 'CREDS', '--url', server.url, '--api', 'legacy', '--getjob-wait', '0', '-a', scratchDir('creds-work')], { timeoutMs: 60_000 });
+      const run = await runPilotProcess(['-q', 'CREDS', '--url', server.url, '--api', 'legacy', '--getjob-wait', '0', '-a', scratchDir('creds-work')], {
+        timeoutMs: 60_000,
+      });
       expect(run.code, run.stderr).toBe(68);
       expect(run.stderr).toMatch(/refused the pilot's credentials/);
     } finally {
@@ -79,7 +81,10 @@ describe('dialect and credentials at start-up', () => {
   });
 
   it('classifies refusals (pure)', () => {
-    expect(classifyRefusal(new HttpStatusError(403, 'method getJob is forbidden', '/server/panda/getJob'), 'legacy')).toMatchObject({ kind: 'switch', to: 'v1' });
+    expect(classifyRefusal(new HttpStatusError(403, 'method getJob is forbidden', '/server/panda/getJob'), 'legacy')).toMatchObject({
+      kind: 'switch',
+      to: 'v1',
+    });
     expect(classifyRefusal(new HttpStatusError(404, '', '/api/v1/pilot/acquire_jobs'), 'v1')).toMatchObject({ kind: 'switch', to: 'legacy' });
     expect(classifyRefusal(new HttpStatusError(401, 'token expired', '/api/v1/pilot/acquire_jobs'), 'v1')).toMatchObject({ kind: 'credentials' });
     expect(classifyRefusal(new HttpStatusError(403, 'quota', '/x'), 'v1')).toBeNull();
@@ -94,7 +99,16 @@ describe('dialect and credentials at start-up', () => {
         getJobs += 1;
         // The first slot gets a job; the second is refused (StatusCode 60) while that job runs.
         if (getJobs === 1) {
-          return json(res, 200, { StatusCode: 0, PandaID: 4242, attemptNr: 1, jobName: 'fatal-slot', transformation: 'bash-c-enc', jobPars: Buffer.from('sleep 2').toString('base64'), minRamCount: 10, coreCount: 1 });
+          return json(res, 200, {
+            StatusCode: 0,
+            PandaID: 4242,
+            attemptNr: 1,
+            jobName: 'fatal-slot',
+            transformation: 'bash-c-enc',
+            jobPars: Buffer.from('sleep 2').toString('base64'),
+            minRamCount: 10,
+            coreCount: 1,
+          });
         }
         return json(res, 200, { StatusCode: 60, errorDialog: 'no valid certificate' });
       }
@@ -102,10 +116,16 @@ describe('dialect and credentials at start-up', () => {
       json(res, 404, {});
     });
     try {
-      const run = await runPilotProcess(['-q', 'FATAL', '--url', server.url, '--api', 'legacy', '--slots', '2', '--getjob-wait', '0', '-a', scratchDir('fatal-work'), '-d'], { timeoutMs: 60_000 });
+      const run = await runPilotProcess(
+        ['-q', 'FATAL', '--url', server.url, '--api', 'legacy', '--slots', '2', '--getjob-wait', '0', '-a', scratchDir('fatal-work'), '-d'],
+        { timeoutMs: 60_000 },
+      );
       expect(run.code, run.stderr.slice(-3000)).toBe(68);
       expect(getJobs).toBe(2);
-      const lines = run.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event?: string; state?: string; acknowledged?: boolean });
+      const lines = run.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { event?: string; state?: string; acknowledged?: boolean });
       const fatalAt = lines.findIndex((l) => l.event === 'slot_fatal');
       const endAt = lines.findIndex((l) => l.event === 'job_end');
       expect(fatalAt).toBeGreaterThanOrEqual(0);

@@ -33,12 +33,23 @@ describe('disk use over many jobs', () => {
     const area = scratchDir('flat-work');
     const logs = scratchDir('flat-logs');
     const jobs = 1000;
-    const ids = await submitJobs(stub.url, { name: 'flat', site: 'FLAT', maxAttempts: 1, memoryMB: 10, jobs: Array.from({ length: jobs }, (_, i) => ({ name: `t${i}`, command: 'true' })) });
+    const ids = await submitJobs(stub.url, {
+      name: 'flat',
+      site: 'FLAT',
+      maxAttempts: 1,
+      memoryMB: 10,
+      jobs: Array.from({ length: jobs }, (_, i) => ({ name: `t${i}`, command: 'true' })),
+    });
     expect(ids).toHaveLength(jobs);
-    const run = await runPilotProcess(['-q', 'FLAT', '--url', stub.url, '-a', area, '--getjob-wait', '0', '--log-destination', logs, '--monitor-interval', '60', '--quiet'], { timeoutMs: 900_000 });
+    const run = await runPilotProcess(
+      ['-q', 'FLAT', '--url', stub.url, '-a', area, '--getjob-wait', '0', '--log-destination', logs, '--monitor-interval', '60', '--quiet'],
+      { timeoutMs: 900_000 },
+    );
     expect(run.code, run.stderr.slice(-2000)).toBe(0);
     const home = readdirSync(area).find((n) => n.startsWith('PanDA_Pilot3_'))!;
-    const ends = readFileSync(path.join(area, home, 'pilotlog.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"job_end"') && l.includes('"finished"'));
+    const ends = readFileSync(path.join(area, home, 'pilotlog.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"job_end"') && l.includes('"finished"'));
     expect(ends).toHaveLength(jobs);
     const left = usage(area, (name) => name.startsWith('pilotlog'));
     expect(left.jobDirs).toBe(0);

@@ -30,7 +30,10 @@ const clean = (extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv => {
 
 describe('panda-pilot doctor', () => {
   it('healthy: every check in the table, round trip min/median/max, exit 0', async () => {
-    const run = await runPilotProcess(['doctor', '-q', 'LOCAL_Rubin', '--url', stub.url, '--pings', '3', '-a', scratchDir('doctor-work')], { env: clean({}), timeoutMs: 60_000 });
+    const run = await runPilotProcess(['doctor', '-q', 'LOCAL_Rubin', '--url', stub.url, '--pings', '3', '-a', scratchDir('doctor-work')], {
+      env: clean({}),
+      timeoutMs: 60_000,
+    });
     process.stdout.write(run.stdout);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     for (const check of ['proxy', 'server', 'round trip', 'token', 'x509 proxy', 'CA', 'memory cgroup', 'cores', 'memory', 'disk', 'release', 'queue data']) {
@@ -44,12 +47,18 @@ describe('panda-pilot doctor', () => {
 
   it('broken: an expired token is the first blocker (1364, exit 65); no server is 79', async () => {
     const token = expiredJwt();
-    const run = await runPilotProcess(['doctor', '-q', 'LOCAL_Rubin', '--url', stub.url, '--pings', '1'], { env: clean({ PANDA_AUTH_ID_TOKEN: token }), timeoutMs: 60_000 });
+    const run = await runPilotProcess(['doctor', '-q', 'LOCAL_Rubin', '--url', stub.url, '--pings', '1'], {
+      env: clean({ PANDA_AUTH_ID_TOKEN: token }),
+      timeoutMs: 60_000,
+    });
     expect(run.code, run.stdout).toBe(65);
     expect(run.stdout).toMatch(/^token\s+FAIL\s+1364: token from PANDA_AUTH_ID_TOKEN expired at/m);
     expect(run.stdout).toMatch(/^NOT READY: token: /m);
     expect(run.stdout + run.stderr).not.toContain(token);
-    const gone = await runPilotProcess(['doctor', '-q', 'LOCAL_Rubin', '--url', 'http://127.0.0.1:9', '--pings', '1'], { env: clean({ HTTP_PROXY: 'http://127.0.0.1:9', NO_PROXY: '' }), timeoutMs: 60_000 });
+    const gone = await runPilotProcess(['doctor', '-q', 'LOCAL_Rubin', '--url', 'http://127.0.0.1:9', '--pings', '1'], {
+      env: clean({ HTTP_PROXY: 'http://127.0.0.1:9', NO_PROXY: '' }),
+      timeoutMs: 60_000,
+    });
     expect(gone.code, gone.stdout).toBe(79);
     expect(gone.stdout).toMatch(/^proxy\s+ok\s+via proxy http:\/\/127\.0\.0\.1:9 \(HTTP_PROXY\)/m);
     expect(gone.stdout).toMatch(/^NOT READY: server: http:\/\/127\.0\.0\.1:9 not reached: .*via proxy/m);

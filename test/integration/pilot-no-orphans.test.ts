@@ -25,7 +25,9 @@ describe('no orphaned payloads', () => {
     const marks = scratchDir('orphans-bg');
     const queue = 'ORPHAN_BG';
     const [id] = await submitJobs(stub.url, taskFile(queue, [`sleep 1000 & echo $! > ${marks}/bg.tmp && mv ${marks}/bg.tmp ${marks}/bg.pid; exit 0`]));
-    const run = await runPilotProcess(['-q', queue, '--url', stub.url, '--getjob-wait', '0', '-a', scratchDir('orphans-bg-work'), '--quiet'], { timeoutMs: 60_000 });
+    const run = await runPilotProcess(['-q', queue, '--url', stub.url, '--getjob-wait', '0', '-a', scratchDir('orphans-bg-work'), '--quiet'], {
+      timeoutMs: 60_000,
+    });
     expect(run.code, run.stderr).toBe(0);
     expect((await stubJob(stub.url, id!)).job.state).toBe('finished');
     const bg = pidIn(path.join(marks, 'bg.pid'));
@@ -36,7 +38,10 @@ describe('no orphaned payloads', () => {
   it('kill -9 of the pilot under runpilot.sh leaves no payload', async () => {
     const marks = scratchDir('orphans-kill9');
     const queue = 'ORPHAN_KILL9';
-    await submitJobs(stub.url, taskFile(queue, [`echo $$ > ${marks}/main.pid; sleep 1000 & echo $! > ${marks}/bg.tmp && mv ${marks}/bg.tmp ${marks}/bg.pid; sleep 1000`]));
+    await submitJobs(
+      stub.url,
+      taskFile(queue, [`echo $$ > ${marks}/main.pid; sleep 1000 & echo $! > ${marks}/bg.tmp && mv ${marks}/bg.tmp ${marks}/bg.pid; sleep 1000`]),
+    );
     const run = runWrapper(['-q', queue, '--url', stub.url, '--getjob-wait', '0', '--min-free-mb', '10', '--quiet'], { timeoutMs: 90_000 });
     await waitForOutput(run, 'starting:');
     await waitFor(() => existsSync(path.join(marks, 'bg.pid')));

@@ -43,7 +43,17 @@ function fakeServer(queues: Record<string, unknown>) {
   return { server, calls };
 }
 
-const queue = (name: string, extra: Record<string, unknown> = {}) => ({ name, status: 'online', state: 'ACTIVE', minrss: 4000, maxrss: 6000, maxtime: 5000, corecount: 1, resource_type: 'U8G', ...extra });
+const queue = (name: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  status: 'online',
+  state: 'ACTIVE',
+  minrss: 4000,
+  maxrss: 6000,
+  maxtime: 5000,
+  corecount: 1,
+  resource_type: 'U8G',
+  ...extra,
+});
 
 describe('pilot queue data', () => {
   let fake: ReturnType<typeof fakeServer>;
@@ -56,7 +66,9 @@ describe('pilot queue data', () => {
   afterAll(() => new Promise<void>((r) => fake.server.close(() => r())));
 
   const pilot = (queueName: string, extra: string[] = []) =>
-    runPilotProcess(['-q', queueName, '--url', url, '--api', 'legacy', '-a', scratchDir('qd'), '--getjob-wait', '0', '--quiet', ...extra], { timeoutMs: 30_000 });
+    runPilotProcess(['-q', queueName, '--url', url, '--api', 'legacy', '-a', scratchDir('qd'), '--getjob-wait', '0', '--quiet', ...extra], {
+      timeoutMs: 30_000,
+    });
   const callsFor = (queueName: string) => fake.calls.filter((c) => c.path.includes(queueName) || c.params.siteName === queueName);
 
   it('an offline queue: exit 83 and no getJob', async () => {
@@ -80,7 +92,9 @@ describe('pilot queue data', () => {
 
   it('flags beat queue data', async () => {
     await pilot('Q_ON', ['--mem', '3000', '--resource-type', 'U4G']);
-    const getJob = callsFor('Q_ON').filter((c) => c.path === '/server/panda/getJob').at(-1);
+    const getJob = callsFor('Q_ON')
+      .filter((c) => c.path === '/server/panda/getJob')
+      .at(-1);
     expect(getJob?.params).toMatchObject({ mem: '3000', resourceType: 'U4G' });
   });
 
@@ -99,7 +113,9 @@ describe('pilot queue data', () => {
     expect((await pilot('Q_ON', ['--queuedata', '/nonexistent/q.json'])).code).toBe(71);
     const file = path.join(scratchDir('qd-bad'), 'q.json');
     writeFileSync(file, JSON.stringify(queue('Q_ON', { maxrss: 'lots' })));
-    const run = await runPilotProcess(['-q', 'Q_ON', '--url', url, '--api', 'legacy', '-a', scratchDir('qd'), '--getjob-wait', '0', '--queuedata', file], { timeoutMs: 30_000 });
+    const run = await runPilotProcess(['-q', 'Q_ON', '--url', url, '--api', 'legacy', '-a', scratchDir('qd'), '--getjob-wait', '0', '--queuedata', file], {
+      timeoutMs: 30_000,
+    });
     expect(run.code).toBe(72);
     expect(run.stderr).toMatch(/maxrss: maxrss \(MB\) must be a number/);
   });

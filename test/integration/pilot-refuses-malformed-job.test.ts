@@ -51,9 +51,12 @@ describe('pilot and a malformed job description', () => {
   afterAll(() => new Promise<void>((r) => fake.server.close(() => r())));
 
   it('refuses each one clearly, reports the ones it can name, and exits normally', async () => {
-    const run = await runPilotProcess(['-q', 'SLAC_Rubin', '--url', url, '--api', 'legacy', '-a', scratchDir('malformed'), '--getjob-wait', '0', '--log-level', 'info'], {
-      timeoutMs: 30_000,
-    });
+    const run = await runPilotProcess(
+      ['-q', 'SLAC_Rubin', '--url', url, '--api', 'legacy', '-a', scratchDir('malformed'), '--getjob-wait', '0', '--log-level', 'info'],
+      {
+        timeoutMs: 30_000,
+      },
+    );
     expect(run.code).toBe(0);
     const updates = fake.seen.filter((s) => s.method === 'updateJob');
     expect(updates.map((u) => [u.params.jobId, u.params.state, u.params.pilotErrorCode])).toEqual([

@@ -16,18 +16,41 @@ beforeAll(async () => {
 });
 afterAll(async () => stub?.stop());
 
-const pilotArgs = (queue: string, extra: string[]) => ['-q', queue, '--url', stub.url, '--getjob-poll', '0.2', '--getjob-poll-max', '1', '-a', scratchDir('resources-work'), '--quiet', ...extra];
+const pilotArgs = (queue: string, extra: string[]) => [
+  '-q',
+  queue,
+  '--url',
+  stub.url,
+  '--getjob-poll',
+  '0.2',
+  '--getjob-poll-max',
+  '1',
+  '-a',
+  scratchDir('resources-work'),
+  '--quiet',
+  ...extra,
+];
 
 async function submit(site: string, tasks: { name: string; cores?: number; memoryMB: number; commands: string[] }[]): Promise<number[]> {
   const ids: number[] = [];
   for (const t of tasks) {
-    ids.push(...(await submitJobs(stub.url, { name: t.name, site, maxAttempts: 1, memoryMB: t.memoryMB, cores: t.cores ?? 1, jobs: t.commands.map((command, i) => ({ name: `${t.name}${i}`, command })) })));
+    ids.push(
+      ...(await submitJobs(stub.url, {
+        name: t.name,
+        site,
+        maxAttempts: 1,
+        memoryMB: t.memoryMB,
+        cores: t.cores ?? 1,
+        jobs: t.commands.map((command, i) => ({ name: `${t.name}${i}`, command })),
+      })),
+    );
   }
   return ids;
 }
 
 /** Waits (bounded) until `n` payloads have started; fails the job when they never run side by side. */
-const barrier = (marks: string, n: number) => `touch ${marks}/started.$PandaID; for i in $(seq 600); do [ $(ls ${marks} | grep -c '^started') -ge ${n} ] && exit 0; sleep 0.1; done; echo "never ${n} together" >&2; exit 1`;
+const barrier = (marks: string, n: number) =>
+  `touch ${marks}/started.$PandaID; for i in $(seq 600); do [ $(ls ${marks} | grep -c '^started') -ge ${n} ] && exit 0; sleep 0.1; done; echo "never ${n} together" >&2; exit 1`;
 
 describe('resource-aware slots', () => {
   it('two slots on a 2000 MB allocation: 1500 MB jobs run one after the other', async () => {
@@ -58,10 +81,19 @@ describe('resource-aware slots', () => {
       { name: 'four', cores: 4, memoryMB: 100, commands: [counted(4, barrier(marks, 5))] },
       { name: 'one', cores: 1, memoryMB: 100, commands: Array.from({ length: 5 }, () => counted(1, barrier(marks, 5))) },
     ]);
-    const env = { ...process.env, SLURM_JOB_ID: '4242', SLURM_CPUS_ON_NODE: '8', SLURM_MEM_PER_NODE: '8000', SLURM_JOB_END_TIME: String(Math.floor(Date.now() / 1000) + 7200) };
+    const env = {
+      ...process.env,
+      SLURM_JOB_ID: '4242',
+      SLURM_CPUS_ON_NODE: '8',
+      SLURM_MEM_PER_NODE: '8000',
+      SLURM_JOB_END_TIME: String(Math.floor(Date.now() / 1000) + 7200),
+    };
     const run = await runPilotProcess(pilotArgs('RES_MIX', ['--slots', '6', '--getjob-wait', '5']), { env, timeoutMs: 180_000 });
     expect(run.code, run.stderr).toBe(0);
-    expect(existsSync(path.join(marks, 'overcommit')), existsSync(path.join(marks, 'overcommit')) ? readFileSync(path.join(marks, 'overcommit'), 'utf8') : '').toBe(false);
+    expect(
+      existsSync(path.join(marks, 'overcommit')),
+      existsSync(path.join(marks, 'overcommit')) ? readFileSync(path.join(marks, 'overcommit'), 'utf8') : '',
+    ).toBe(false);
     for (const id of ids) expect((await stubJob(stub.url, id)).job.state, `job ${id}`).toBe('finished');
   });
 

@@ -32,7 +32,27 @@ async function runOne(site: string, command: string, pilotFlags: string[], taskE
   const workdir = scratchDir(`watchdog-${site}`);
   const t0 = Date.now();
   const run = await runPilotProcess(
-    ['-q', site, '--url', stub.url, '--api', 'legacy', '-a', workdir, '--keep-job-dirs', '--getjob-wait', '0', '--heartbeat', '1', '--kill-grace', '1', '--monitor-interval', '0.2', '--quiet', ...pilotFlags],
+    [
+      '-q',
+      site,
+      '--url',
+      stub.url,
+      '--api',
+      'legacy',
+      '-a',
+      workdir,
+      '--keep-job-dirs',
+      '--getjob-wait',
+      '0',
+      '--heartbeat',
+      '1',
+      '--kill-grace',
+      '1',
+      '--monitor-interval',
+      '0.2',
+      '--quiet',
+      ...pilotFlags,
+    ],
     { timeoutMs: 40_000 },
   );
   expect(run.code, run.stderr).toBe(0);
@@ -43,7 +63,12 @@ async function runOne(site: string, command: string, pilotFlags: string[], taskE
 describe('pilot watchdogs', () => {
   it('1235: the payload over --max-rss is stopped by the pilot (cgroups off)', async () => {
     const m = marker('mem');
-    const { job, workdir } = await runOne('WD_MEM', `sleep ${m} & { head -c 150M /dev/zero; sleep 20; } | tail > /dev/null`, ['--cgroups', 'off', '--max-rss', '50']);
+    const { job, workdir } = await runOne('WD_MEM', `sleep ${m} & { head -c 150M /dev/zero; sleep 20; } | tail > /dev/null`, [
+      '--cgroups',
+      'off',
+      '--max-rss',
+      '50',
+    ]);
     expect(job.state).toBe('failed');
     expect(Number(job.report.pilotErrorCode)).toBe(1235);
     expect(job.report.pilotErrorDiag).toMatch(/(PSS|RSS) \d+ MB exceeded the pilot's memory limit of 50 MB/);
@@ -54,9 +79,14 @@ describe('pilot watchdogs', () => {
     // the prmon-like time series sits in the job dir
     const home = readdirSync(workdir).find((d) => d.startsWith('PanDA_Pilot3_'))!;
     const jobDir = path.join(workdir, home, `PanDA_Pilot-${job.pandaId}`);
-    const lines = readFileSync(path.join(jobDir, 'memory_monitor_output.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(path.join(jobDir, 'memory_monitor_output.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.length).toBeGreaterThan(0);
-    expect(Object.keys(lines[0])).toEqual(expect.arrayContaining(['Time', 'wtime', 'nprocs', 'rss', 'pss', 'vmem', 'swap', 'utime', 'stime', 'rchar', 'wchar', 'read_bytes', 'write_bytes']));
+    expect(Object.keys(lines[0])).toEqual(
+      expect.arrayContaining(['Time', 'wtime', 'nprocs', 'rss', 'pss', 'vmem', 'swap', 'utime', 'stime', 'rchar', 'wchar', 'read_bytes', 'write_bytes']),
+    );
     expect(Math.max(...lines.map((l) => l.rss))).toBe(Number(job.report.maxRSS));
   });
 

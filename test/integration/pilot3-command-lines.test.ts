@@ -20,7 +20,11 @@ interface Line {
 const { lines } = JSON.parse(readFileSync(path.join(ROOT, 'test', 'fixtures', 'pilot3-command-lines.json'), 'utf8')) as { lines: Line[] };
 const WRAPPER = path.join(ROOT, 'wrapper', 'runpilot.sh');
 
-function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const p = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -33,9 +37,19 @@ function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.Proce
 /** Harvester's placeholders filled in; empty options drop out. */
 function expand(line: Line, queue: string, url: string): string[] {
   const values: Record<string, string> = {
-    computingSite: queue, pandaQueueName: queue, prodSourceLabel: 'managed', pilotType: 'PR', jobType: 'managed', pilotResourceTypeOption: '', pilotUrlOption: '', url,
+    computingSite: queue,
+    pandaQueueName: queue,
+    prodSourceLabel: 'managed',
+    pilotType: 'PR',
+    jobType: 'managed',
+    pilotResourceTypeOption: '',
+    pilotUrlOption: '',
+    url,
   };
-  return line.args.replace(/\{(\w+)\}/g, (_, k: string) => values[k] ?? `{${k}}`).split(/\s+/).filter(Boolean);
+  return line.args
+    .replace(/\{(\w+)\}/g, (_, k: string) => values[k] ?? `{${k}}`)
+    .split(/\s+/)
+    .filter(Boolean);
 }
 
 describe('pilot3 command lines start our wrapper and pilot and run a job', () => {
@@ -47,7 +61,12 @@ describe('pilot3 command lines start our wrapper and pilot and run a job', () =>
 
   it.each(lines.map((l) => [l.name, l] as const))('%s', async (_name, line) => {
     const queue = `CMD_${line.name.replace(/-/g, '_')}`;
-    const submitted = await stubApi(`${stub.url}/stub/tasks`, 'POST', { name: line.name.replace(/-/g, '_'), site: queue, command: 'echo ran from a pilot3 command line', count: 1 });
+    const submitted = await stubApi(`${stub.url}/stub/tasks`, 'POST', {
+      name: line.name.replace(/-/g, '_'),
+      site: queue,
+      command: 'echo ran from a pilot3 command line',
+      count: 1,
+    });
     const taskId = submitted.tasks[0].taskId as number;
     const launch = scratchDir(`cmdline-${line.name}`);
     mkdirSync(launch, { recursive: true });
@@ -57,7 +76,11 @@ describe('pilot3 command lines start our wrapper and pilot and run a job', () =>
     let harvester: Promise<{ code: number | null; stdout: string; stderr: string }> | null = null;
     if (line.mode === 'push') {
       Object.assign(env, { HARVESTER_ID: 'cmdline-h', HARVESTER_WORKER_ID: '7' });
-      harvester = run(process.execPath, [STUB_BIN, 'harvester', '--url', stub.url, '--access-point', launch, '-q', queue, '--poll-ms', '100', '--wait', '60'], { cwd: launch, env, timeoutMs: 90_000 });
+      harvester = run(process.execPath, [STUB_BIN, 'harvester', '--url', stub.url, '--access-point', launch, '-q', queue, '--poll-ms', '100', '--wait', '60'], {
+        cwd: launch,
+        env,
+        timeoutMs: 90_000,
+      });
       const until = Date.now() + 30_000;
       while (!existsSync(path.join(launch, 'HPCJobs.json')) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     } else {
@@ -72,13 +95,19 @@ describe('pilot3 command lines start our wrapper and pilot and run a job', () =>
     if (harvester) expect((await harvester).code).toBe(0);
 
     const { jobs } = await stubApi(`${stub.url}/stub/jobs?task=${taskId}`);
-    expect(jobs.map((j: any) => j.state), out.slice(-3000)).toEqual(['finished']);
+    expect(
+      jobs.map((j: any) => j.state),
+      out.slice(-3000),
+    ).toEqual(['finished']);
 
     // Each not-applicable pilot3 flag is named once; none stops the pilot.
     const notApplicable = [...out.matchAll(/"event":"flag_not_applicable","flag":"([^"]+)"/g)].map((m) => m[1]);
     expect(new Set(notApplicable).size).toBe(notApplicable.length);
     for (const flag of ['-w', '-i', '--allow-same-user', '-u', '-y', '-k', '-b']) {
-      const given = args.some((a) => a === flag || a.startsWith(`${flag}=`)) || (flag === '-i' && args.includes('--versiontag')) || (flag === '-w' && args.includes('--workflow'));
+      const given =
+        args.some((a) => a === flag || a.startsWith(`${flag}=`)) ||
+        (flag === '-i' && args.includes('--versiontag')) ||
+        (flag === '-w' && args.includes('--workflow'));
       if (given && flag !== '-i') expect(notApplicable, flag).toContain(flag);
     }
     if (args.includes('--pilotversion')) expect(out).toMatch(/--pilotversion 3 is a pilot3 version pin: not applicable/);

@@ -44,7 +44,14 @@ describe('extractSandbox', () => {
   });
 
   const hostile: [string, TarEntry[], RegExp][] = [
-    ['a .. path', [{ path: 'ok.txt', body: 'x' }, { path: '../escape.txt', body: 'pwned' }], /entry "..\/escape.txt" refused: '..' in the path/],
+    [
+      'a .. path',
+      [
+        { path: 'ok.txt', body: 'x' },
+        { path: '../escape.txt', body: 'pwned' },
+      ],
+      /entry "..\/escape.txt" refused: '..' in the path/,
+    ],
     ['a .. in the middle', [{ path: 'a/../../escape.txt', body: 'pwned' }], /entry "a\/..\/..\/escape.txt" refused: '..' in the path/],
     ['an absolute path', [{ path: '/tmp/escape-abs.txt', body: 'pwned' }], /entry "\/tmp\/escape-abs.txt" refused: absolute path/],
     ['a symlink out', [{ path: 'link', type: '2', linkpath: '../../etc' }], /entry "link" refused: link leads out of the job dir/],
@@ -69,7 +76,13 @@ describe('extractSandbox', () => {
     const a = await refused(many, { maxEntries: 10, maxBytes: 1e9 });
     expect(a.err.code).toBe(1246);
     expect(a.err.diagnostic).toMatch(/more than 10 entries \(at "f10"\)/);
-    const b = await refused([{ path: 'small', body: 'x' }, { path: 'big', body: Buffer.alloc(5000) }], { maxEntries: 10, maxBytes: 4096 });
+    const b = await refused(
+      [
+        { path: 'small', body: 'x' },
+        { path: 'big', body: Buffer.alloc(5000) },
+      ],
+      { maxEntries: 10, maxBytes: 4096 },
+    );
     expect(b.err.diagnostic).toMatch(/more than 4096 bytes unpacked \(at "big"\)/);
   });
 
@@ -95,7 +108,12 @@ describe('entryRefusal (the rule, on made-up entries)', () => {
 describe('parsePrunJob', () => {
   it('reads the parameters prun writes', () => {
     const p = parsePrunJob('-j "" --sourceURL https://panda.example.org:25443 -p "./main.sh%20arg%201" -a jobO.1234.tar.gz -r .', 'http://fallback');
-    expect(p).toEqual({ sandboxUrl: 'https://panda.example.org:25443/cache/jobO.1234.tar.gz', archive: 'jobO.1234.tar.gz', command: './main.sh arg 1', runDir: '.' });
+    expect(p).toEqual({
+      sandboxUrl: 'https://panda.example.org:25443/cache/jobO.1234.tar.gz',
+      archive: 'jobO.1234.tar.gz',
+      command: './main.sh arg 1',
+      runDir: '.',
+    });
     expect(parsePrunJob("-p 'echo%20hi' -a sb.tgz", 'http://cache:8080/').sandboxUrl).toBe('http://cache:8080/cache/sb.tgz');
   });
   it('refuses an archive name with a path in it', () => {

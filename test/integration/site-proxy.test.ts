@@ -59,7 +59,11 @@ async function jobState(stub: RunningStub, id: number): Promise<string> {
 
 /** Pilot flags for one short job; `extra` flags replace the defaults of the same name. */
 function pilotArgs(site: string, url: string, extra: string[] = []): string[] {
-  const defaults: [string, string | null][] = [['--getjob-wait', '0'], ['--heartbeat', '1'], ['--max-jobs', '1']];
+  const defaults: [string, string | null][] = [
+    ['--getjob-wait', '0'],
+    ['--heartbeat', '1'],
+    ['--max-jobs', '1'],
+  ];
   const base = ['-q', site, '--url', url, '-a', scratchDir('net-pilot'), '--quiet'];
   for (const [flag, value] of defaults) if (!extra.includes(flag)) base.push(flag, value!);
   return [...base, ...extra];
@@ -107,7 +111,10 @@ describe.skipIf(noSquid !== null)('pilot through a site proxy (real squid)', () 
 
   it('https: a CONNECT tunnel through squid, the server verified against the test CA', async () => {
     const id = await submit(secure, 'NET_HTTPS', 'echo via tunnel');
-    const run = await runPilotProcess(pilotArgs('NET_HTTPS', secure.url, ['--cacert', pki.caFile]), { env: nodeEnv({ https_proxy: squid.url }), timeoutMs: 60_000 });
+    const run = await runPilotProcess(pilotArgs('NET_HTTPS', secure.url, ['--cacert', pki.caFile]), {
+      env: nodeEnv({ https_proxy: squid.url }),
+      timeoutMs: 60_000,
+    });
     expect(run.code, run.stderr).toBe(0);
     expect(await jobState(secure, id)).toBe('finished');
     // Squid sees only the tunnel, never a path (or a token) inside it.
@@ -118,7 +125,10 @@ describe.skipIf(noSquid !== null)('pilot through a site proxy (real squid)', () 
   it('NO_PROXY: an exempted server is reached directly', async () => {
     const before = squid.accessLog().length;
     const id = await submit(plain, 'NET_NOPROXY', 'echo direct');
-    const run = await runPilotProcess(pilotArgs('NET_NOPROXY', plain.url), { env: nodeEnv({ HTTP_PROXY: squid.url, NO_PROXY: 'example.org,127.0.0.0/8' }), timeoutMs: 60_000 });
+    const run = await runPilotProcess(pilotArgs('NET_NOPROXY', plain.url), {
+      env: nodeEnv({ HTTP_PROXY: squid.url, NO_PROXY: 'example.org,127.0.0.0/8' }),
+      timeoutMs: 60_000,
+    });
     expect(run.code, run.stderr).toBe(0);
     expect(await jobState(plain, id)).toBe('finished');
     expect(squid.accessLog().slice(before)).not.toContain(`:${plain.port}/`);
@@ -126,10 +136,13 @@ describe.skipIf(noSquid !== null)('pilot through a site proxy (real squid)', () 
 
   it('proxy down: the error names the proxy, getJob is retried, the pilot ends with 79', async () => {
     const port = await closedPort();
-    const run = await runPilotProcess(pilotArgs('NET_DOWN', plain.url, ['--getjob-wait', '3', '--getjob-poll', '1', '--log-level', 'debug']).filter((a) => a !== '--quiet'), {
-      env: nodeEnv({ HTTP_PROXY: `http://127.0.0.1:${port}` }),
-      timeoutMs: 60_000,
-    });
+    const run = await runPilotProcess(
+      pilotArgs('NET_DOWN', plain.url, ['--getjob-wait', '3', '--getjob-poll', '1', '--log-level', 'debug']).filter((a) => a !== '--quiet'),
+      {
+        env: nodeEnv({ HTTP_PROXY: `http://127.0.0.1:${port}` }),
+        timeoutMs: 60_000,
+      },
+    );
     expect(run.code, run.stderr).toBe(79);
     const failures = run.stderr.split('\n').filter((l) => l.includes(`via proxy http://127.0.0.1:${port} (HTTP_PROXY) failed`) && l.includes('ECONNREFUSED'));
     expect(failures.length, run.stderr).toBeGreaterThanOrEqual(2);
@@ -156,16 +169,22 @@ describe.skipIf(noSquid !== null)('https trust and credentials', () => {
   it('X509_CERT_DIR works as --capath; without any CA the server is not trusted', async () => {
     const ok = await runPilotProcess(pilotArgs('TLS_ENVDIR', secure.url), { env: nodeEnv({ X509_CERT_DIR: pki.caDir }), timeoutMs: 60_000 });
     expect(ok.code, ok.stderr).toBe(0);
-    const bad = await runPilotProcess(pilotArgs('TLS_NOCA', secure.url, ['--getjob-wait', '1', '--getjob-poll', '1']).filter((a) => a !== '--quiet'), { env: nodeEnv({}), timeoutMs: 60_000 });
+    const bad = await runPilotProcess(
+      pilotArgs('TLS_NOCA', secure.url, ['--getjob-wait', '1', '--getjob-poll', '1']).filter((a) => a !== '--quiet'),
+      { env: nodeEnv({}), timeoutMs: 60_000 },
+    );
     expect(bad.code).toBe(79);
     expect(bad.stderr).toMatch(/self[- ]signed certificate|unable to (get|verify)/i);
   });
 
   it('a token is never sent over plain http to another host: the pilot refuses to start, saying why', async () => {
-    const run = await runPilotProcess(pilotArgs('TOKEN_HTTP', 'http://panda.example.org:25080').filter((a) => a !== '--quiet'), {
-      env: nodeEnv({ PANDA_AUTH_ID_TOKEN: 'tok-4d1c-secret' }),
-      timeoutMs: 30_000,
-    });
+    const run = await runPilotProcess(
+      pilotArgs('TOKEN_HTTP', 'http://panda.example.org:25080').filter((a) => a !== '--quiet'),
+      {
+        env: nodeEnv({ PANDA_AUTH_ID_TOKEN: 'tok-4d1c-secret' }),
+        timeoutMs: 30_000,
+      },
+    );
     expect(run.code).toBe(65);
     expect(run.stderr).toContain('refusing to send the bearer token (PANDA_AUTH_ID_TOKEN) over plain http to panda.example.org:25080');
     expect(run.stderr).not.toContain('tok-4d1c-secret');

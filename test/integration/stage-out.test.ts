@@ -74,7 +74,9 @@ describe('stageOut over HTTP', () => {
       res.writeHead(201).end();
     });
     const http = new HttpTransport({ baseUrl: url, timeoutMs: 5_000 });
-    const err = await stageOut(parseDestination(`${url}/dav`, 'flag'), tarball(), { http, log, signal: new AbortController().signal, settings }).catch((e: unknown) => e);
+    const err = await stageOut(parseDestination(`${url}/dav`, 'flag'), tarball(), { http, log, signal: new AbortController().signal, settings }).catch(
+      (e: unknown) => e,
+    );
     await http.close();
     expect(err).toBeInstanceOf(PilotError);
     expect((err as PilotError).code).toBe(1137);
@@ -84,7 +86,12 @@ describe('stageOut over HTTP', () => {
   it('a storage that never answers → 1152 after the attempts', async () => {
     const url = await serve(() => undefined);
     const http = new HttpTransport({ baseUrl: url, timeoutMs: 5_000 });
-    const err = await stageOut(parseDestination(`${url}/dav`, 'flag'), tarball(), { http, log, signal: new AbortController().signal, settings: { ...settings, timeoutMs: 300, maxAttempts: 2 } }).catch((e: unknown) => e);
+    const err = await stageOut(parseDestination(`${url}/dav`, 'flag'), tarball(), {
+      http,
+      log,
+      signal: new AbortController().signal,
+      settings: { ...settings, timeoutMs: 300, maxAttempts: 2 },
+    }).catch((e: unknown) => e);
     await http.close();
     expect((err as PilotError).code).toBe(1152);
     expect((err as PilotError).diagnostic).toMatch(/2 attempts/);
@@ -97,7 +104,9 @@ describe('stageOut over HTTP', () => {
       res.writeHead(403).end('no');
     });
     const http = new HttpTransport({ baseUrl: url, timeoutMs: 5_000 });
-    const err = await stageOut(parseDestination(`${url}/dav`, 'flag'), tarball(), { http, log, signal: new AbortController().signal, settings }).catch((e: unknown) => e);
+    const err = await stageOut(parseDestination(`${url}/dav`, 'flag'), tarball(), { http, log, signal: new AbortController().signal, settings }).catch(
+      (e: unknown) => e,
+    );
     await http.close();
     expect((err as PilotError).code).toBe(1137);
     expect(puts).toBe(1);

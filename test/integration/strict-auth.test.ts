@@ -54,7 +54,11 @@ function call(stub: RunningStub, method: string, p: string, body: string | undef
 }
 
 const acquire = async (stub: RunningStub, headers: Record<string, string>) =>
-  call(stub, 'POST', '/api/v1/pilot/acquire_jobs', JSON.stringify({ site_name: 'AUTH_NONE', n_jobs: 1 }), { 'content-type': 'application/json', origin: 'Rubin.production', ...headers });
+  call(stub, 'POST', '/api/v1/pilot/acquire_jobs', JSON.stringify({ site_name: 'AUTH_NONE', n_jobs: 1 }), {
+    'content-type': 'application/json',
+    origin: 'Rubin.production',
+    ...headers,
+  });
 
 const submit = (stub: RunningStub, task: unknown, headers: Record<string, string> = {}) =>
   call(stub, 'POST', '/stub/tasks', JSON.stringify(task), { 'content-type': 'application/json', authorization: `Bearer ${stub.managementToken}`, ...headers });
@@ -67,7 +71,15 @@ beforeAll(async () => {
   const tokenAuth = { jwks: { keys: [keys.jwk] }, issuer: ISS, audience: AUD };
   const tls = { cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey) };
   // The stub is also the token endpoint: it mints tokens with the key its JWKS publishes.
-  const tokenIssuer = { privateKeyPem: await exportPKCS8(pair.privateKey), kid: 'k1', issuer: ISS, audience: AUD, groups: ['Rubin/production'], lifetimeSec: 3600, refreshTokens: ['rt-initial-1', 'rt-initial-2'] };
+  const tokenIssuer = {
+    privateKeyPem: await exportPKCS8(pair.privateKey),
+    kid: 'k1',
+    issuer: ISS,
+    audience: AUD,
+    groups: ['Rubin/production'],
+    lifetimeSec: 3600,
+    refreshTokens: ['rt-initial-1', 'rt-initial-2'],
+  };
   secure = await startStub({ port: 0, dataDir: scratchDir('auth-stub'), tls, tokenAuth, management: { open: false }, tokenIssuer });
   plain = await startStub({ port: 0, dataDir: scratchDir('auth-plain'), tokenAuth, management: { open: false } });
 }, 60_000);
@@ -95,7 +107,10 @@ describe('stub --auth token', () => {
       expect(r.text, name).toMatch(why);
     }
     expect((await acquire(secure, {})).status).toBe(403);
-    const noOrigin = await call(secure, 'POST', '/api/v1/pilot/acquire_jobs', '{}', { 'content-type': 'application/json', authorization: `Bearer ${await token()}` });
+    const noOrigin = await call(secure, 'POST', '/api/v1/pilot/acquire_jobs', '{}', {
+      'content-type': 'application/json',
+      authorization: `Bearer ${await token()}`,
+    });
     expect(noOrigin.status).toBe(403);
   });
 
@@ -104,7 +119,11 @@ describe('stub --auth token', () => {
     const v1 = await acquire(plain, { authorization: `Bearer ${t}` });
     expect(v1.status).toBe(200);
     expect(JSON.parse(v1.text)).toEqual({ success: false, message: 'SSL secure connection is required', data: null });
-    const legacy = await call(plain, 'POST', '/server/panda/getJob', 'siteName=AUTH_NONE', { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${t}`, origin: 'Rubin.production' });
+    const legacy = await call(plain, 'POST', '/server/panda/getJob', 'siteName=AUTH_NONE', {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Bearer ${t}`,
+      origin: 'Rubin.production',
+    });
     expect(new URLSearchParams(legacy.text).get('StatusCode')).toBe('60');
     expect(new URLSearchParams(legacy.text).get('errorDialog')).toBe('SSL secure connection is required');
   });
@@ -115,7 +134,10 @@ describe('management API guard', () => {
   it('writes need the token from the data dir (0600), JSON, and this server as Host; reads stay open', async () => {
     expect((await submit(secure, task, { authorization: '' })).status).toBe(401);
     expect((await submit(secure, task, { authorization: 'Bearer wrong' })).status).toBe(401);
-    const form = await call(secure, 'POST', '/stub/tasks', JSON.stringify(task), { 'content-type': 'text/plain', authorization: `Bearer ${secure.managementToken}` });
+    const form = await call(secure, 'POST', '/stub/tasks', JSON.stringify(task), {
+      'content-type': 'text/plain',
+      authorization: `Bearer ${secure.managementToken}`,
+    });
     expect(form.status).toBe(415);
     const rebound = await submit(secure, task, { host: 'evil.example:80' });
     expect(rebound.status).toBe(403);
@@ -126,7 +148,24 @@ describe('management API guard', () => {
 });
 
 describe('the pilot with tokens against the strict stub', () => {
-  const args = (site: string, extra: string[] = []) => ['-q', site, '--url', secure.url, '--api', 'v1', '--cacert', pki.caFile, '-a', scratchDir('auth-pilot'), '--getjob-wait', '0', '--max-jobs', '1', '--quiet', ...extra];
+  const args = (site: string, extra: string[] = []) => [
+    '-q',
+    site,
+    '--url',
+    secure.url,
+    '--api',
+    'v1',
+    '--cacert',
+    pki.caFile,
+    '-a',
+    scratchDir('auth-pilot'),
+    '--getjob-wait',
+    '0',
+    '--max-jobs',
+    '1',
+    '--quiet',
+    ...extra,
+  ];
   const env = (extra: NodeJS.ProcessEnv) => ({ ...process.env, ...extra });
 
   it('a token rotated in its file mid-job keeps heartbeats going after the old one expired', async () => {
@@ -136,7 +175,10 @@ describe('the pilot with tokens against the strict stub', () => {
     const firstExpires = Date.now() + 6_000;
     const reply = await submit(secure, { name: 'rotate', site: 'AUTH_ROTATE', maxAttempts: 1, jobs: [{ name: 'j', command: 'sleep 10' }] });
     const id = JSON.parse(reply.text).tasks[0].pandaIds[0] as number;
-    const run = runPilotProcess(args('AUTH_ROTATE', ['--heartbeat', '1']), { env: env({ OIDC_AUTH_DIR: dir, OIDC_AUTH_TOKEN: 'token', OIDC_AUTH_ORIGIN: 'Rubin.production' }), timeoutMs: 90_000 });
+    const run = runPilotProcess(args('AUTH_ROTATE', ['--heartbeat', '1']), {
+      env: env({ OIDC_AUTH_DIR: dir, OIDC_AUTH_TOKEN: 'token', OIDC_AUTH_ORIGIN: 'Rubin.production' }),
+      timeoutMs: 90_000,
+    });
     // Harvester's way: write the new token beside the old and rename it over.
     await new Promise((r) => setTimeout(r, 2_000));
     writeFileSync(`${file}.new`, await token({ expSec: 3600 }));
@@ -162,7 +204,13 @@ describe('the pilot with tokens against the strict stub', () => {
     const reply = await submit(secure, { name: 'refresh', site: 'AUTH_REFRESH', maxAttempts: 1, jobs: [{ name: 'j', command: 'sleep 12' }] });
     const id = JSON.parse(reply.text).tasks[0].pandaIds[0] as number;
     const run = await runPilotProcess(args('AUTH_REFRESH', ['--heartbeat', '1']), {
-      env: env({ OIDC_AUTH_DIR: dir, OIDC_AUTH_TOKEN: 'token', OIDC_AUTH_ORIGIN: 'Rubin.production', PANDA_AUTH_TOKEN_ENDPOINT: `${secure.url}/oidc/token`, PANDA_AUTH_REFRESH_TOKEN_FILE: refreshFile }),
+      env: env({
+        OIDC_AUTH_DIR: dir,
+        OIDC_AUTH_TOKEN: 'token',
+        OIDC_AUTH_ORIGIN: 'Rubin.production',
+        PANDA_AUTH_TOKEN_ENDPOINT: `${secure.url}/oidc/token`,
+        PANDA_AUTH_REFRESH_TOKEN_FILE: refreshFile,
+      }),
       timeoutMs: 90_000,
     });
     expect(run.code, run.stderr).toBe(0);
@@ -187,7 +235,13 @@ describe('the pilot with tokens against the strict stub', () => {
     const reply = await submit(secure, { name: 'refresh0', site: 'AUTH_REFRESH0', maxAttempts: 1, jobs: [{ name: 'j', command: 'true' }] });
     const id = JSON.parse(reply.text).tasks[0].pandaIds[0] as number;
     const run = await runPilotProcess(args('AUTH_REFRESH0'), {
-      env: env({ OIDC_AUTH_DIR: dir, OIDC_AUTH_TOKEN: 'token', OIDC_AUTH_ORIGIN: 'Rubin.production', PANDA_AUTH_TOKEN_ENDPOINT: `${secure.url}/oidc/token`, PANDA_AUTH_REFRESH_TOKEN_FILE: path.join(dir, 'refresh') }),
+      env: env({
+        OIDC_AUTH_DIR: dir,
+        OIDC_AUTH_TOKEN: 'token',
+        OIDC_AUTH_ORIGIN: 'Rubin.production',
+        PANDA_AUTH_TOKEN_ENDPOINT: `${secure.url}/oidc/token`,
+        PANDA_AUTH_REFRESH_TOKEN_FILE: path.join(dir, 'refresh'),
+      }),
       timeoutMs: 60_000,
     });
     expect(run.code, run.stderr).toBe(0);
@@ -197,7 +251,10 @@ describe('the pilot with tokens against the strict stub', () => {
   it('an expired token: 1364 with a clear message, before any job is taken', async () => {
     const reply = await submit(secure, { name: 'expired', site: 'AUTH_EXPIRED', maxAttempts: 1, jobs: [{ name: 'j', command: 'true' }] });
     const id = JSON.parse(reply.text).tasks[0].pandaIds[0] as number;
-    const run = await runPilotProcess(args('AUTH_EXPIRED').filter((a) => a !== '--quiet'), { env: env({ PANDA_AUTH_ID_TOKEN: await token({ expSec: -10 }) }), timeoutMs: 60_000 });
+    const run = await runPilotProcess(
+      args('AUTH_EXPIRED').filter((a) => a !== '--quiet'),
+      { env: env({ PANDA_AUTH_ID_TOKEN: await token({ expSec: -10 }) }), timeoutMs: 60_000 },
+    );
     expect(run.code).toBe(65);
     expect(run.stderr).toMatch(/MISSINGCREDENTIALS \(1364\): token from PANDA_AUTH_ID_TOKEN expired at \d{4}-/);
     const details = JSON.parse((await call(secure, 'GET', `/stub/jobs/${id}`, undefined, {})).text);
@@ -205,7 +262,10 @@ describe('the pilot with tokens against the strict stub', () => {
   });
 
   it('a missing token file: 1364 naming the file', async () => {
-    const run = await runPilotProcess(args('AUTH_MISSING').filter((a) => a !== '--quiet'), { env: env({ OIDC_AUTH_DIR: '/nonexistent', OIDC_AUTH_TOKEN: 'tok' }), timeoutMs: 60_000 });
+    const run = await runPilotProcess(
+      args('AUTH_MISSING').filter((a) => a !== '--quiet'),
+      { env: env({ OIDC_AUTH_DIR: '/nonexistent', OIDC_AUTH_TOKEN: 'tok' }), timeoutMs: 60_000 },
+    );
     expect(run.code).toBe(65);
     expect(run.stderr).toContain('MISSINGCREDENTIALS (1364): no token in file /nonexistent/tok');
   });

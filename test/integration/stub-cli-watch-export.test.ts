@@ -18,11 +18,18 @@ beforeAll(async () => {
   buildStubBundle();
   stub = await startTestStub();
   await submitTasks(stub.url, { name: 'export_me', site: 'LOCAL_Rubin', command: 'echo {index}', count: 3 });
-  const take = async () => Number(new URLSearchParams((await postForm(`${stub.url}/server/panda/getJob`, { siteName: 'LOCAL_Rubin', node: 'wn7' })).text).get('PandaID'));
+  const take = async () =>
+    Number(new URLSearchParams((await postForm(`${stub.url}/server/panda/getJob`, { siteName: 'LOCAL_Rubin', node: 'wn7' })).text).get('PandaID'));
   const ok = await take();
   failedId = await take();
   await postForm(`${stub.url}/server/panda/updateJob`, { jobId: ok, state: 'finished', transExitCode: 0, maxRSS: 123456 });
-  await postForm(`${stub.url}/server/panda/updateJob`, { jobId: failedId, state: 'failed', pilotErrorCode: 1305, pilotErrorDiag: 'payload failed', transExitCode: 2 });
+  await postForm(`${stub.url}/server/panda/updateJob`, {
+    jobId: failedId,
+    state: 'failed',
+    pilotErrorCode: 1305,
+    pilotErrorDiag: 'payload failed',
+    transExitCode: 2,
+  });
 });
 afterAll(async () => {
   await stub.stop();
@@ -58,7 +65,10 @@ describe('export --format opensearch', () => {
     const r = await cli('export', '--url', stub.url, '--format', 'opensearch', '--index', 'rubin-jobs');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.endsWith('\n')).toBe(true);
-    const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(6);
     const props = OPENSEARCH_MAPPING.properties as Record<string, { type: string }>;
     const docs = new Map<number, Record<string, unknown>>();
@@ -76,7 +86,15 @@ describe('export --format opensearch', () => {
       }
       docs.set(Number(doc.pandaid), doc);
     }
-    expect(docs.get(failedId)).toMatchObject({ jobstatus: 'failed', piloterrorcode: 1305, piloterrordiag: 'payload failed', transexitcode: 2, taskname: 'export_me', modificationhost: 'wn7', computingsite: 'LOCAL_Rubin' });
+    expect(docs.get(failedId)).toMatchObject({
+      jobstatus: 'failed',
+      piloterrorcode: 1305,
+      piloterrordiag: 'payload failed',
+      transexitcode: 2,
+      taskname: 'export_me',
+      modificationhost: 'wn7',
+      computingsite: 'LOCAL_Rubin',
+    });
     expect(docs.get(failedId)?.endtime).toBeDefined();
     expect([...docs.values()].find((d) => d.jobstatus === 'finished')).toMatchObject({ maxrss: 123456, transexitcode: 0 });
     expect([...docs.values()].find((d) => d.jobstatus === 'activated')?.endtime).toBeUndefined();

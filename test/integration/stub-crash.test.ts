@@ -90,7 +90,8 @@ it(`kill -9 mid-load: ${PILOTS} jobs each end in exactly one final state, no ack
   await restarted;
   // Jobs whose getJob reply died with the stub are failed by the watchdog and retried: pilots take those too.
   const summary = async () => (await (await fetch(`${stub.url}/stub/summary`)).json()) as { jobs: Record<string, number> };
-  const active = (jobs: Record<string, number>) => ['activated', 'sent', 'starting', 'running', 'holding', 'transferring'].reduce((a, s) => a + (jobs[s] ?? 0), 0);
+  const active = (jobs: Record<string, number>) =>
+    ['activated', 'sent', 'starting', 'running', 'holding', 'transferring'].reduce((a, s) => a + (jobs[s] ?? 0), 0);
   while (active((await summary()).jobs) > 0 && Date.now() < deadlineMs) {
     rounds.push(await runLoad({ ...common, dialect: rounds.length % 2 ? 'v1' : 'legacy', pilots: 16, deadlineMs }));
     await new Promise((r) => setTimeout(r, 500));
@@ -104,9 +105,19 @@ it(`kill -9 mid-load: ${PILOTS} jobs each end in exactly one final state, no ack
   try {
     const jobs = db.prepare(`SELECT panda_id, state FROM jobs`).all() as { panda_id: number; state: string }[];
     const finals = new Map(
-      (db.prepare(`SELECT panda_id, COUNT(*) AS n FROM job_history WHERE to_state IN ('finished','failed','cancelled','closed') AND from_state IS NOT to_state GROUP BY panda_id`).all() as { panda_id: number; n: number }[]).map((r) => [r.panda_id, r.n]),
+      (
+        db
+          .prepare(
+            `SELECT panda_id, COUNT(*) AS n FROM job_history WHERE to_state IN ('finished','failed','cancelled','closed') AND from_state IS NOT to_state GROUP BY panda_id`,
+          )
+          .all() as { panda_id: number; n: number }[]
+      ).map((r) => [r.panda_id, r.n]),
     );
-    const leftFinal = (db.prepare(`SELECT COUNT(*) AS n FROM job_history WHERE from_state IN ('finished','failed','cancelled','closed') AND from_state != to_state`).get() as { n: number }).n;
+    const leftFinal = (
+      db.prepare(`SELECT COUNT(*) AS n FROM job_history WHERE from_state IN ('finished','failed','cancelled','closed') AND from_state != to_state`).get() as {
+        n: number;
+      }
+    ).n;
     const notFinal = jobs.filter((j) => !['finished', 'failed', 'cancelled', 'closed'].includes(j.state));
     const notOnce = jobs.filter((j) => finals.get(j.panda_id) !== 1);
 

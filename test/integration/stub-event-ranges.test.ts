@@ -21,7 +21,8 @@ describe('stub event ranges', () => {
     const [task] = await submitTasks(stub.url, esTask);
     expect(task!.pandaIds).toHaveLength(2); // 4 payloads, 3 per job
     const [first] = task!.pandaIds;
-    const ask = () => postForm(`${stub.url}/server/panda/getEventRanges`, { pandaID: first!, jobsetID: task!.taskId, nRanges: 10 }, { accept: 'application/json' });
+    const ask = () =>
+      postForm(`${stub.url}/server/panda/getEventRanges`, { pandaID: first!, jobsetID: task!.taskId, nRanges: 10 }, { accept: 'application/json' });
     // Not dispatched yet: no ranges.
     expect(JSON.parse((await ask()).text)).toEqual({ StatusCode: 0, eventRanges: [] });
 
@@ -29,7 +30,14 @@ describe('stub event ranges', () => {
     expect(job).toMatchObject({ PandaID: first, eventService: 'True', inFiles: 'isr:eventservice_1^3', scopeIn: 'pseudo_dataset', coreCount: 2 });
     const { eventRanges } = JSON.parse((await ask()).text);
     expect(eventRanges.map((r: any) => r.eventRangeID)).toEqual([1, 2, 3].map((p) => `${task!.taskId}-${first}-1-${p}-1`));
-    expect(eventRanges[0]).toEqual({ eventRangeID: `${task!.taskId}-${first}-1-1-1`, startEvent: 1, lastEvent: 1, LFN: 'isr:eventservice_1', GUID: 'NULL', scope: 'pseudo_dataset' });
+    expect(eventRanges[0]).toEqual({
+      eventRangeID: `${task!.taskId}-${first}-1-1-1`,
+      startEvent: 1,
+      lastEvent: 1,
+      LFN: 'isr:eventservice_1',
+      GUID: 'NULL',
+      scope: 'pseudo_dataset',
+    });
     expect(JSON.parse((await ask()).text).eventRanges).toEqual([]); // all handed out
 
     const ids = eventRanges.map((r: any) => r.eventRangeID as string);
@@ -39,7 +47,11 @@ describe('stub event ranges', () => {
       { eventRangeID: ids[2], eventStatus: 'running' },
       { eventRangeID: 'not-a-range', eventStatus: 'finished' },
     ];
-    const up = await postForm(`${stub.url}/server/panda/updateEventRanges`, { eventRanges: JSON.stringify(report), version: 0 }, { accept: 'application/json' });
+    const up = await postForm(
+      `${stub.url}/server/panda/updateEventRanges`,
+      { eventRanges: JSON.stringify(report), version: 0 },
+      { accept: 'application/json' },
+    );
     const body = JSON.parse(up.text);
     expect(typeof body.Returns).toBe('string');
     expect(JSON.parse(body.Returns)).toEqual([true, true, null, false]);
@@ -52,19 +64,23 @@ describe('stub event ranges', () => {
 
     // softkill: the next range reply says so, and no more ranges are handed out.
     await postJson(`${stub.url}/stub/jobs/${first}/softkill`, {});
-    const single = await postForm(`${stub.url}/server/panda/updateEventRange`, { eventRangeID: ids[2], eventStatus: 'finished' }, { accept: 'application/json' });
+    const single = await postForm(
+      `${stub.url}/server/panda/updateEventRange`,
+      { eventRangeID: ids[2], eventStatus: 'finished' },
+      { accept: 'application/json' },
+    );
     expect(JSON.parse(single.text)).toEqual({ StatusCode: 0, Command: 'softkill' });
     const details = JSON.parse((await get(`${stub.url}/stub/jobs/${first}`)).text);
-    expect(details.eventRanges.map((r: any) => `${r.rangeId}:${r.statusName}`)).toEqual([
-      `${ids[0]}:finished`,
-      `${ids[1]}:failed`,
-      `${ids[2]}:finished`,
-    ]);
+    expect(details.eventRanges.map((r: any) => `${r.rangeId}:${r.statusName}`)).toEqual([`${ids[0]}:finished`, `${ids[1]}:failed`, `${ids[2]}:finished`]);
     const summary = JSON.parse((await get(`${stub.url}/stub/summary`)).text);
     expect(summary.requests.byMethod).toMatchObject({ getJob: 1, getEventRanges: 4, updateEventRanges: 1, updateEventRange: 1, checkEventsAvailability: 1 });
 
     // The job ends failed (the pilot says 1224); its retry gets the failed range as attempt 2, under its own PandaID.
-    const fin = await postForm(`${stub.url}/server/panda/updateJob`, { jobId: first!, state: 'failed', attemptNr: 1, pilotErrorCode: 1224 }, { accept: 'application/json' });
+    const fin = await postForm(
+      `${stub.url}/server/panda/updateJob`,
+      { jobId: first!, state: 'failed', attemptNr: 1, pilotErrorCode: 1224 },
+      { accept: 'application/json' },
+    );
     expect(JSON.parse(fin.text)).toMatchObject({ StatusCode: 0 });
     const jobs = JSON.parse((await get(`${stub.url}/stub/jobs?task=${task!.taskId}`)).text).jobs;
     const retry = jobs.find((j: any) => j.retryOf === first);
@@ -77,7 +93,9 @@ describe('stub event ranges', () => {
     const [task] = await submitTasks(stub.url, esTask);
     const job = JSON.parse((await postJson(`${stub.url}/api/v1/pilot/acquire_jobs`, { site_name: 'ES_SITE' })).text).data.jobs[0];
     expect(job.eventService).toBe('True');
-    const acquired = JSON.parse((await postJson(`${stub.url}/api/v1/event/acquire_event_ranges`, { job_id: job.PandaID, jobset_id: task!.taskId, n_ranges: 2 })).text);
+    const acquired = JSON.parse(
+      (await postJson(`${stub.url}/api/v1/event/acquire_event_ranges`, { job_id: job.PandaID, jobset_id: task!.taskId, n_ranges: 2 })).text,
+    );
     expect(acquired.success).toBe(true);
     expect(acquired.data).toHaveLength(2);
     const reports = acquired.data.map((r: any) => ({ eventRangeID: r.eventRangeID, eventStatus: 'fatal', errorCode: 65 }));
@@ -98,7 +116,11 @@ describe('stub event ranges', () => {
     const [task] = await submitTasks(stub.url, esTask);
     const job = await dispatchLegacy();
     const pandaId = job.PandaID as number;
-    const got = await postForm(`${stub.url}/server/panda/getEventRanges`, { pandaID: pandaId, jobsetID: task!.taskId, nRanges: 3 }, { accept: 'application/json' });
+    const got = await postForm(
+      `${stub.url}/server/panda/getEventRanges`,
+      { pandaID: pandaId, jobsetID: task!.taskId, nRanges: 3 },
+      { accept: 'application/json' },
+    );
     const ids = JSON.parse(got.text).eventRanges.map((r: any) => r.eventRangeID as string);
     const report = ids.map((id: string) => ({ eventRangeID: id, eventStatus: 'finished' }));
     // Form-encoded, as pilot3 and this pilot send it: the reply is urlencoded with Returns as JSON text.
@@ -115,7 +137,9 @@ describe('stub event ranges', () => {
     stub = await startTestStub(['es-v1-500']);
     const [task] = await submitTasks(stub.url, esTask);
     const job = JSON.parse((await postJson(`${stub.url}/api/v1/pilot/acquire_jobs`, { site_name: 'ES_SITE' })).text).data.jobs[0];
-    const acquired = JSON.parse((await postJson(`${stub.url}/api/v1/event/acquire_event_ranges`, { job_id: job.PandaID, jobset_id: task!.taskId, n_ranges: 3 })).text);
+    const acquired = JSON.parse(
+      (await postJson(`${stub.url}/api/v1/event/acquire_event_ranges`, { job_id: job.PandaID, jobset_id: task!.taskId, n_ranges: 3 })).text,
+    );
     const reports = acquired.data.map((r: any) => ({ eventRangeID: r.eventRangeID, eventStatus: 'finished' }));
     const up = await postJson(`${stub.url}/api/v1/event/update_event_ranges`, { event_ranges: JSON.stringify(reports), version: 0 });
     expect(up.status).toBe(500);
@@ -123,7 +147,11 @@ describe('stub event ranges', () => {
     const details = JSON.parse((await get(`${stub.url}/stub/jobs/${job.PandaID}`)).text);
     expect(details.eventRanges.map((r: any) => r.statusName)).toEqual(['finished', 'finished', 'finished']);
     // The same reports again through legacy: a repeat, taken.
-    const legacy = await postForm(`${stub.url}/server/panda/updateEventRanges`, { eventRanges: JSON.stringify(reports), version: 0 }, { accept: 'application/json' });
+    const legacy = await postForm(
+      `${stub.url}/server/panda/updateEventRanges`,
+      { eventRanges: JSON.stringify(reports), version: 0 },
+      { accept: 'application/json' },
+    );
     expect(JSON.parse(JSON.parse(legacy.text).Returns)).toEqual([true, true, true]);
   });
 });

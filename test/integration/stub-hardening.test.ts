@@ -188,8 +188,28 @@ describe('fuzz', () => {
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
     const junk = (n: number) => Array.from({ length: Math.floor(rnd() * n) }, () => String.fromCharCode(Math.floor(rnd() * 256))).join('');
     const pathJunk = () => pick(['%zz', '%', '%00', '..', '//', '%E0%A4%A', '~', '%2F', 'x'.repeat(300), encodeURIComponent(junk(20))]);
-    const legacyMethods = ['getJob', 'updateJob', 'updateJobsInBulk', 'getStatus', 'getEventRanges', 'updateEventRanges', 'updateEventRange', 'checkEventsAvailability', 'updateWorkerPilotStatus', 'getKeyPair', 'x'];
-    const v1 = ['pilot/acquire_jobs', 'pilot/update_job', 'pilot/update_jobs_bulk', 'pilot/get_job_status', 'event/acquire_event_ranges', 'event/update_event_ranges', 'nope/nope'];
+    const legacyMethods = [
+      'getJob',
+      'updateJob',
+      'updateJobsInBulk',
+      'getStatus',
+      'getEventRanges',
+      'updateEventRanges',
+      'updateEventRange',
+      'checkEventsAvailability',
+      'updateWorkerPilotStatus',
+      'getKeyPair',
+      'x',
+    ];
+    const v1 = [
+      'pilot/acquire_jobs',
+      'pilot/update_job',
+      'pilot/update_jobs_bulk',
+      'pilot/get_job_status',
+      'event/acquire_event_ranges',
+      'event/update_event_ranges',
+      'nope/nope',
+    ];
     const bodies = (): Buffer =>
       pick([
         () => Buffer.from(junk(200), 'latin1'),
@@ -208,7 +228,8 @@ describe('fuzz', () => {
       const kind = Math.floor(rnd() * 5);
       const method = pick(['GET', 'POST', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
       const headers: Record<string, string> = {};
-      if (rnd() < 0.8) headers['content-type'] = pick(['application/json', 'application/x-www-form-urlencoded', 'text/plain', 'application/json; charset=x', '', '*/*;;;']);
+      if (rnd() < 0.8)
+        headers['content-type'] = pick(['application/json', 'application/x-www-form-urlencoded', 'text/plain', 'application/json; charset=x', '', '*/*;;;']);
       if (rnd() < 0.3) headers.accept = pick(['application/json', '*/*', 'x']);
       if (rnd() < 0.2) headers['x-panda-update-seq'] = pick(['1:1:1', 'x', '{', '99999999999999999999:1:1']);
       if (rnd() < 0.1) headers['content-encoding'] = pick(['gzip', 'br', 'x']);
@@ -222,7 +243,13 @@ describe('fuzz', () => {
         case 2:
           return { method, path: `/api/v1/${pick(v1)}?fuzz=${pathJunk()}`, headers, body, ok: v1Refusal };
         case 3:
-          return { method: pick(['POST', 'PUT']), path: pick(['/stub/tasks', '/stub/jobs/x/kill', '/stub/jobs/99999999/kill']), headers, body: bodies(), ok: isError };
+          return {
+            method: pick(['POST', 'PUT']),
+            path: pick(['/stub/tasks', '/stub/jobs/x/kill', '/stub/jobs/99999999/kill']),
+            headers,
+            body: bodies(),
+            ok: isError,
+          };
         default:
           return { method, path: `/server/panda/${pathJunk()}${pick(['', '/', '?', '#'])}`, headers, body, ok: isError };
       }
@@ -230,13 +257,17 @@ describe('fuzz', () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 8 });
     const send = (r: Req) =>
       new Promise<{ status: number; text: string }>((resolve, reject) => {
-        const req = httpRequest(`${stub.url}${r.path}`, { method: r.method, headers: { ...r.headers, 'content-length': String(r.body.length) }, agent, timeout: 30_000 }, (res) => {
-          let text = '';
-          res.setEncoding('latin1');
-          res.on('data', (d: string) => (text += d.slice(0, 4096)));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-          res.on('error', reject);
-        });
+        const req = httpRequest(
+          `${stub.url}${r.path}`,
+          { method: r.method, headers: { ...r.headers, 'content-length': String(r.body.length) }, agent, timeout: 30_000 },
+          (res) => {
+            let text = '';
+            res.setEncoding('latin1');
+            res.on('data', (d: string) => (text += d.slice(0, 4096)));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+            res.on('error', reject);
+          },
+        );
         req.on('timeout', () => req.destroy(new Error(`timeout: ${r.method} ${r.path}`)));
         req.on('error', reject);
         req.end(r.body);

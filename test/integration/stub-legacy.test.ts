@@ -110,7 +110,10 @@ describe('legacy updateJob', () => {
   it('updateJobsInBulk answers [true, [replies]] and getStatus the states', async () => {
     const id = await dispatchOne();
     const bulk = await postForm(legacy('updateJobsInBulk'), {
-      jobList: JSON.stringify([{ jobId: id, state: 'running', attemptNr: 1 }, { jobId: 42, state: 'running' }]),
+      jobList: JSON.stringify([
+        { jobId: id, state: 'running', attemptNr: 1 },
+        { jobId: 42, state: 'running' },
+      ]),
     });
     expect(JSON.parse(bulk.text)).toEqual([true, ['StatusCode=0&command=NULL', 'StatusCode=0&command=tobekilled']]);
     const status = await postForm(legacy('getStatus'), { ids: `${id} 42` });

@@ -49,7 +49,11 @@ describe('order rules over HTTP', () => {
     expect(await legacyUpdate(url, id, 'running', 2, { timestamp: 't2' })).toEqual({ StatusCode: 0, command: 'NULL' });
     expect(await legacyUpdate(url, id, 'running', 2, { timestamp: 't2' })).toEqual({ StatusCode: 0, command: 'NULL' }); // resend
     expect(await legacyUpdate(url, id, 'running', 4, { timestamp: 't4' })).toMatchObject({ StatusCode: 0 });
-    const lateReply = await postForm(`${url}/server/panda/updateJob`, { jobId: id, state: 'running', attemptNr: 1, timestamp: 't3' }, { accept: 'application/json', 'X-PanDA-Update-Seq': `${id}:1:3` });
+    const lateReply = await postForm(
+      `${url}/server/panda/updateJob`,
+      { jobId: id, state: 'running', attemptNr: 1, timestamp: 't3' },
+      { accept: 'application/json', 'X-PanDA-Update-Seq': `${id}:1:3` },
+    );
     // The real server has no order rules: it answers a late heartbeat like any other. Only the stub's header tells.
     expect(JSON.parse(lateReply.text)).toEqual({ StatusCode: 0, command: 'NULL' });
     expect(lateReply.headers.get('x-panda-stub-violation')).toBe('sequence 3 is not newer than 4');
@@ -69,7 +73,15 @@ describe('order rules over HTTP', () => {
     const bulk = (list: unknown[], seqs: Record<string, string>) =>
       postJson(`${url}/api/v1/pilot/update_jobs_bulk`, { job_list: list }, { headers: { 'X-PanDA-Update-Seq-Bulk': JSON.stringify(seqs) } });
     const first = JSON.parse(
-      (await bulk([{ job_id: a, job_status: 'running', attempt_nr: 1 }, { job_id: b, job_status: 'running', attempt_nr: 1 }], { [a]: `${a}:1:5`, [b]: `${b}:1:2` })).text,
+      (
+        await bulk(
+          [
+            { job_id: a, job_status: 'running', attempt_nr: 1 },
+            { job_id: b, job_status: 'running', attempt_nr: 1 },
+          ],
+          { [a]: `${a}:1:5`, [b]: `${b}:1:2` },
+        )
+      ).text,
     );
     expect(first).toEqual({
       success: true,
@@ -80,7 +92,13 @@ describe('order rules over HTTP', () => {
       ],
     });
     // b's 3 is newer than b's 2 even though a is at 5; a's 4 is old.
-    const secondReply = await bulk([{ job_id: a, job_status: 'running', attempt_nr: 1, max_rss: 1 }, { job_id: b, job_status: 'finished', attempt_nr: 1 }], { [a]: `${a}:1:4`, [b]: `${b}:1:3` });
+    const secondReply = await bulk(
+      [
+        { job_id: a, job_status: 'running', attempt_nr: 1, max_rss: 1 },
+        { job_id: b, job_status: 'finished', attempt_nr: 1 },
+      ],
+      { [a]: `${a}:1:4`, [b]: `${b}:1:3` },
+    );
     const second = JSON.parse(secondReply.text);
     // a's old sequence: not applied, answered as the server answers, named in the header.
     expect(second.data[0]).toEqual({ success: true, message: '', data: { StatusCode: 0, command: 'NULL' } });
@@ -97,15 +115,22 @@ describe('order rules over HTTP', () => {
     await submitTasks(url, simpleTask());
     const id = (await getJob(url))!;
     const send = (n: number) =>
-      postForm(`${url}/server/panda/updateJobsInBulk`, { jobList: JSON.stringify([{ jobId: id, state: 'running', attemptNr: 1, timestamp: `t${n}` }]) }, {
-        accept: 'application/json',
-        'X-PanDA-Update-Seq-Bulk': JSON.stringify({ [id]: `${id}:1:${n}` }),
-      });
+      postForm(
+        `${url}/server/panda/updateJobsInBulk`,
+        { jobList: JSON.stringify([{ jobId: id, state: 'running', attemptNr: 1, timestamp: `t${n}` }]) },
+        {
+          accept: 'application/json',
+          'X-PanDA-Update-Seq-Bulk': JSON.stringify({ [id]: `${id}:1:${n}` }),
+        },
+      );
     expect(JSON.parse((await send(2)).text)).toEqual([true, [{ StatusCode: 0, command: 'NULL' }]]);
     const late = await send(1);
     expect(JSON.parse(late.text)).toEqual([true, [{ StatusCode: 0, command: 'NULL' }]]);
     expect(JSON.parse(late.headers.get('x-panda-stub-violation') ?? '{}')).toEqual({ [id]: 'sequence 1 is not newer than 2' });
-    expect((await details(url, id)).updates.map((u: any) => [u.seqHeader, u.result])).toEqual([[`${id}:1:2`, 'applied'], [`${id}:1:1`, 'refused']]);
+    expect((await details(url, id)).updates.map((u: any) => [u.seqHeader, u.result])).toEqual([
+      [`${id}:1:2`, 'applied'],
+      [`${id}:1:1`, 'refused'],
+    ]);
   });
 });
 

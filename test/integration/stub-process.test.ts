@@ -7,18 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  REPO_ROOT,
-  STUB_BUNDLE,
-  buildStubBundle,
-  get,
-  postForm,
-  postJson,
-  simpleTask,
-  spawnStub,
-  tempDir,
-  type StubProcess,
-} from '../support/stub-harness.js';
+import { REPO_ROOT, STUB_BUNDLE, buildStubBundle, get, postForm, postJson, simpleTask, spawnStub, tempDir, type StubProcess } from '../support/stub-harness.js';
 
 const running: StubProcess[] = [];
 const temp = tempDir('panda-stub-proc-');
@@ -54,7 +43,13 @@ describe('panda-stub as a process', () => {
     const got = new URLSearchParams((await postForm(`${first.url}/server/panda/getJob`, { siteName: 'LOCAL_Rubin' })).text);
     const id = Number(got.get('PandaID'));
     await postForm(`${first.url}/server/panda/updateJob`, { jobId: id, state: 'running', attemptNr: 1 }, { 'X-PanDA-Update-Seq': `${id}:1:1` });
-    await postJson(`${first.url}/api/v1/pilot/update_job`, { job_id: id, job_status: 'failed', attempt_nr: 1, pilot_error_code: 1305, pilot_error_diag: 'exit 3' });
+    await postJson(`${first.url}/api/v1/pilot/update_job`, {
+      job_id: id,
+      job_status: 'failed',
+      attempt_nr: 1,
+      pilot_error_code: 1305,
+      pilot_error_diag: 'exit 3',
+    });
     const before = JSON.parse((await get(`${first.url}/stub/jobs/${id}`)).text);
     // `requests` counts calls served by one stub process, so it starts again at 0; everything else is state.
     const { requests: _served, ...summaryBefore } = JSON.parse((await get(`${first.url}/stub/summary`)).text);
@@ -76,7 +71,11 @@ describe('panda-stub as a process', () => {
     // The retry made before the crash is still there and is handed out next; ids continue, not restart.
     const next = new URLSearchParams((await postForm(`${second.url}/server/panda/getJob`, { siteName: 'LOCAL_Rubin', nJobs: 5 })).text);
     const ids = (JSON.parse(next.get('jobs') ?? '[]') as { PandaID: number; attemptNr: number }[]).map((j) => [j.PandaID, j.attemptNr]);
-    expect(ids).toEqual([[id + 1, 1], [id + 2, 1], [id + 3, 2]]);
+    expect(ids).toEqual([
+      [id + 1, 1],
+      [id + 2, 1],
+      [id + 3, 2],
+    ]);
 
     const status = cli('status', '--url', second.url, '--task', String(taskId));
     expect(status.status).toBe(0);

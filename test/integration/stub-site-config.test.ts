@@ -32,7 +32,14 @@ describe('stub with the default site-config', () => {
   it('serves queue data the way the server cache does', async () => {
     const medium = await get(`${url}/cache/schedconfig/SLAC_Rubin_Medium.all.json`);
     expect(medium.status).toBe(200);
-    expect(JSON.parse(medium.text)).toMatchObject({ name: 'SLAC_Rubin_Medium', nickname: 'SLAC_Rubin_Medium', status: 'online', minrss: 4000, maxrss: 8000, resource_type: 'U8G' });
+    expect(JSON.parse(medium.text)).toMatchObject({
+      name: 'SLAC_Rubin_Medium',
+      nickname: 'SLAC_Rubin_Medium',
+      status: 'online',
+      minrss: 4000,
+      maxrss: 8000,
+      resource_type: 'U8G',
+    });
     expect((await get(`${url}/cache/schedconfig/NO_SUCH_QUEUE.all.json`)).status).toBe(404);
   });
 
@@ -72,9 +79,17 @@ describe('stub site-config options', () => {
     const dir = scratchDir('bad-site');
     mkdirSync(path.join(dir, 'queues'));
     writeFileSync(path.join(dir, 'resource-types.json'), JSON.stringify({ resource_types: [{ name: 'U2G', maxrampercore: 2000 }] }));
-    writeFileSync(path.join(dir, 'queues', 'x.json'), JSON.stringify({ facility: 'X', defaults: { site: 'X', cloud: 'US', tier: 'T1' }, queues: [{ name: 'X_Q', status: 'sleeping' }] }));
-    const r = spawnSync(process.execPath, [STUB_BIN, 'serve', '--port', '0', '--data', scratchDir('bad-data'), '--site-config', dir], { encoding: 'utf8', timeout: 15_000 });
+    writeFileSync(
+      path.join(dir, 'queues', 'x.json'),
+      JSON.stringify({ facility: 'X', defaults: { site: 'X', cloud: 'US', tier: 'T1' }, queues: [{ name: 'X_Q', status: 'sleeping' }] }),
+    );
+    const r = spawnSync(process.execPath, [STUB_BIN, 'serve', '--port', '0', '--data', scratchDir('bad-data'), '--site-config', dir], {
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain(`${path.join(dir, 'queues', 'x.json')}: queues[0].status: status must be one of online, brokeroff, offline, test (got "sleeping")`);
+    expect(r.stderr).toContain(
+      `${path.join(dir, 'queues', 'x.json')}: queues[0].status: status must be one of online, brokeroff, offline, test (got "sleeping")`,
+    );
   });
 });

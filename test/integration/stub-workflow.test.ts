@@ -20,8 +20,7 @@ const getJob = async (extra: Record<string, string | number> = {}) => {
 const update = async (jobId: number, state: string, extra: Record<string, string | number> = {}, headers: Record<string, string> = {}) =>
   new URLSearchParams((await postForm(`${stub.url}/server/panda/updateJob`, { jobId, state, ...extra }, headers)).text).get('command');
 const details = async (id: number) => JSON.parse((await get(`${stub.url}/stub/jobs/${id}`)).text);
-const jobs = async (taskId?: number) =>
-  (JSON.parse((await get(`${stub.url}/stub/jobs${taskId ? `?task=${taskId}` : ''}`)).text) as { jobs: any[] }).jobs;
+const jobs = async (taskId?: number) => (JSON.parse((await get(`${stub.url}/stub/jobs${taskId ? `?task=${taskId}` : ''}`)).text) as { jobs: any[] }).jobs;
 
 describe('management API', () => {
   it('refuses an invalid task file with every error named', async () => {
@@ -35,20 +34,42 @@ describe('management API', () => {
     await submitTasks(stub.url, simpleTask());
     const id = (await getJob({ node: 'wn1' }))!;
     await update(id, 'starting', { attemptNr: 1, pilotID: 'p-1', batchID: '77', node: 'wn1' }, { 'X-PanDA-Update-Seq': `${id}:1:1` });
-    await postJson(`${stub.url}/api/v1/pilot/update_job`, { job_id: id, job_status: 'running', attempt_nr: 1, max_rss: 2048, cpu_consumption_time: 3 }, {
-      headers: { 'X-PanDA-Update-Seq': `${id}:1:2` },
-    });
-    await update(id, 'finished', {
-      attemptNr: 1, transExitCode: 0, pilotErrorCode: 0, exeErrorCode: 0, cpuConsumptionTime: 4, startTime: '2026-01-01 10:00:00',
-      endTime: '2026-01-01 10:00:05', jobMetrics: 'coreCount=1 nEvents=0', maxRSS: 4096,
-    }, { 'X-PanDA-Update-Seq': `${id}:1:3` });
+    await postJson(
+      `${stub.url}/api/v1/pilot/update_job`,
+      { job_id: id, job_status: 'running', attempt_nr: 1, max_rss: 2048, cpu_consumption_time: 3 },
+      {
+        headers: { 'X-PanDA-Update-Seq': `${id}:1:2` },
+      },
+    );
+    await update(
+      id,
+      'finished',
+      {
+        attemptNr: 1,
+        transExitCode: 0,
+        pilotErrorCode: 0,
+        exeErrorCode: 0,
+        cpuConsumptionTime: 4,
+        startTime: '2026-01-01 10:00:00',
+        endTime: '2026-01-01 10:00:05',
+        jobMetrics: 'coreCount=1 nEvents=0',
+        maxRSS: 4096,
+      },
+      { 'X-PanDA-Update-Seq': `${id}:1:3` },
+    );
     await update(id, 'running', { attemptNr: 1 });
 
     const d = await details(id);
     expect(d.job).toMatchObject({ state: 'finished', finalReported: true, pilotFinalState: 'finished', dispatchNode: 'wn1' });
     expect(d.job.report).toMatchObject({
-      pilotID: 'p-1', batchID: '77', node: 'wn1', maxRSS: 4096, cpuConsumptionTime: 4, transExitCode: 0,
-      startTime: '2026-01-01 10:00:00', jobMetrics: 'coreCount=1 nEvents=0',
+      pilotID: 'p-1',
+      batchID: '77',
+      node: 'wn1',
+      maxRSS: 4096,
+      cpuConsumptionTime: 4,
+      transExitCode: 0,
+      startTime: '2026-01-01 10:00:00',
+      jobMetrics: 'coreCount=1 nEvents=0',
     });
     expect(d.updates.map((u: any) => [u.dialect, u.seqHeader, u.result, u.command])).toEqual([
       ['legacy', `${id}:1:1`, 'applied', 'NULL'],

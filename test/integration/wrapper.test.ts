@@ -125,7 +125,15 @@ describe('runpilot.sh environment report', () => {
       expect(run.output).not.toContain(value);
     }
     expect(run.output).toContain('environment (secrets redacted):');
-    for (const name of ['PANDA_AUTH_TOKEN', 'SITE_DB_PASSWORD', 'MY_SECRET_THING', 'HTTPS_PROXY', 'X509_USER_PROXY', 'PANDA_AUTH_ORIGIN', 'PANDA_INNOCENT_LOOKING']) {
+    for (const name of [
+      'PANDA_AUTH_TOKEN',
+      'SITE_DB_PASSWORD',
+      'MY_SECRET_THING',
+      'HTTPS_PROXY',
+      'X509_USER_PROXY',
+      'PANDA_AUTH_ORIGIN',
+      'PANDA_INNOCENT_LOOKING',
+    ]) {
       expect(run.output).toContain(`  ${name}=<redacted>`);
     }
     expect(run.output).toMatch(/node v\d+\.\d+\.\d+ \(/);
@@ -151,7 +159,7 @@ describe('runpilot.sh signals', () => {
     expect(errorCodeOf(finalUpdate(details)), JSON.stringify(details.updates.at(-1))).toBe(code);
   });
 
-  it('a signal before the pilot started: the pilot never starts, the exit code is the signal\'s', async () => {
+  it("a signal before the pilot started: the pilot never starts, the exit code is the signal's", async () => {
     const dir = scratchDir('early-signal');
     const queue = nextSite();
     const [id] = await submitJobs(stub.url, taskFile(queue, ['echo should not run']));
@@ -297,7 +305,13 @@ if (shellcheckMissing) {
 }
 describe.skipIf(shellcheckMissing)('shell scripts lint', () => {
   it('shellcheck finds nothing in the wrapper, templates and harness scripts', () => {
-    const files = ['wrapper/runpilot.sh', 'wrapper/slurm/pilot.sbatch', 'test/support/slurm-local.sh', 'test/support/arc-local.sh', 'test/support/daemon-lib.sh'];
+    const files = [
+      'wrapper/runpilot.sh',
+      'wrapper/slurm/pilot.sbatch',
+      'test/support/slurm-local.sh',
+      'test/support/arc-local.sh',
+      'test/support/daemon-lib.sh',
+    ];
     const res = spawnSync('shellcheck', ['-x', ...files], { cwd: ROOT, encoding: 'utf8' });
     expect(res.stdout + res.stderr).toBe('');
     expect(res.status).toBe(0);

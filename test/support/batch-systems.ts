@@ -21,7 +21,9 @@ function onPath(cmd: string): boolean {
 export function slurmUnavailable(): string | null {
   if (process.platform !== 'linux') return 'Slurm tests need Linux';
   if (process.getuid?.() !== 0) return 'Slurm tests need root (they start slurmctld/slurmd)';
-  for (const cmd of ['sbatch', 'scancel', 'scontrol', 'munged']) if (!onPath(cmd) && !existsSync(`/usr/sbin/${cmd}`)) return `${cmd} is not installed (apt-get install slurm-wlm slurmctld slurmd slurm-client munge, as .ci/run does)`;
+  for (const cmd of ['sbatch', 'scancel', 'scontrol', 'munged'])
+    if (!onPath(cmd) && !existsSync(`/usr/sbin/${cmd}`))
+      return `${cmd} is not installed (apt-get install slurm-wlm slurmctld slurmd slurm-client munge, as .ci/run does)`;
   if (!existsSync('/usr/sbin/slurmctld') || !existsSync('/usr/sbin/slurmd')) return 'slurmctld/slurmd are not installed';
   return null;
 }

@@ -13,6 +13,7 @@ export interface CgroupAvailability {
 export function cgroupAvailability(): CgroupAvailability {
   const parent = discoverMemoryCgroup();
   if (!parent) return { parent, skipReason: 'no memory cgroup (v1 memory hierarchy or v2 memory controller) is mounted for this process' };
-  if (!canCreateChildren(parent)) return { parent, skipReason: `memory cgroup ${parent.dir} (v${parent.version}) is not writable by this user (not root, not delegated)` };
+  if (!canCreateChildren(parent))
+    return { parent, skipReason: `memory cgroup ${parent.dir} (v${parent.version}) is not writable by this user (not root, not delegated)` };
   return { parent, skipReason: null };
 }

@@ -120,7 +120,14 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       const headers: Record<string, string | string[] | undefined> = { ...req.headers, host: target.host };
       delete headers.connection;
       const out = httpRequest(
-        { hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...headers, 'content-length': String(body.length) }, agent },
+        {
+          hostname: target.hostname,
+          port: target.port,
+          path: req.url,
+          method: req.method,
+          headers: { ...headers, 'content-length': String(body.length) },
+          agent,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));

@@ -101,9 +101,12 @@ export async function runFaultScenario(o: ScenarioOptions): Promise<ScenarioResu
   const stubDir = scratchDir(`faults-stub-${o.label}`);
   const workRoot = scratchDir(`faults-pilots-${o.label}`);
   const stub = await startStubProcess(stubDir, [
-    '--watchdog-sent', String(o.watchdog.sentSec),
-    '--watchdog-heartbeat', String(o.watchdog.heartbeatSec),
-    '--watchdog-interval', String(o.watchdog.intervalSec),
+    '--watchdog-sent',
+    String(o.watchdog.sentSec),
+    '--watchdog-heartbeat',
+    String(o.watchdog.heartbeatSec),
+    '--watchdog-interval',
+    String(o.watchdog.intervalSec),
   ]);
   const proxy = await startFaultProxy({ ...o.faults, target: stub.url, delayMs: o.timeoutSec * 1000 + 400 });
   const problems: string[] = [];
@@ -111,10 +114,31 @@ export async function runFaultScenario(o: ScenarioOptions): Promise<ScenarioResu
     await stubApi(`${stub.url}/stub/tasks`, 'POST', taskFile(o, site));
     const runs = o.pilots.map((p, i) => {
       const args = [
-        '-q', site, '--url', proxy.url, '--api', p.api, '-a', path.join(workRoot, `pilot${i}`),
-        '--slots', String(p.slots), '--heartbeat', String(o.heartbeatSec), '--timeout', String(o.timeoutSec),
-        '--final-deadline', String(o.finalDeadlineSec), '--getjob-wait', String(o.getjobWaitSec), '--getjob-poll', '0.3',
-        '--retry-max-delay', '2', '--kill-grace', '1', '--quiet',
+        '-q',
+        site,
+        '--url',
+        proxy.url,
+        '--api',
+        p.api,
+        '-a',
+        path.join(workRoot, `pilot${i}`),
+        '--slots',
+        String(p.slots),
+        '--heartbeat',
+        String(o.heartbeatSec),
+        '--timeout',
+        String(o.timeoutSec),
+        '--final-deadline',
+        String(o.finalDeadlineSec),
+        '--getjob-wait',
+        String(o.getjobWaitSec),
+        '--getjob-poll',
+        '0.3',
+        '--retry-max-delay',
+        '2',
+        '--kill-grace',
+        '1',
+        '--quiet',
       ];
       if (p.bulk) args.push('--bulk-heartbeats');
       if (o.naive) args.push('--naive-updates');
@@ -158,7 +182,23 @@ export async function runFaultScenario(o: ScenarioOptions): Promise<ScenarioResu
     if ((await unfinished(['activated'])) > 0) {
       say(`[${o.label}] running a clean pilot for retried jobs`);
       const drain = await runPilotProcess(
-        ['-q', site, '--url', stub.url, '--api', 'legacy', '-a', path.join(workRoot, 'drain'), '--slots', '4', '--heartbeat', String(o.heartbeatSec), '--getjob-wait', '0', '--quiet'],
+        [
+          '-q',
+          site,
+          '--url',
+          stub.url,
+          '--api',
+          'legacy',
+          '-a',
+          path.join(workRoot, 'drain'),
+          '--slots',
+          '4',
+          '--heartbeat',
+          String(o.heartbeatSec),
+          '--getjob-wait',
+          '0',
+          '--quiet',
+        ],
         { timeoutMs: 60_000 },
       );
       if (drain.code !== 0) problems.push(`clean pilot exited ${drain.code}: ${drain.stderr.slice(-300)}`);
@@ -189,7 +229,9 @@ export async function runFaultScenario(o: ScenarioOptions): Promise<ScenarioResu
       const ok = j.state === want.state && (want.exit === undefined ? code === 0 : code === 1305 && Number(j.report.transExitCode) === want.exit);
       if (!ok) {
         wrongState += 1;
-        problems.push(`job ${j.pandaId} ${j.name}: ${j.state} code ${code} exit ${j.report.transExitCode ?? '-'} server ${j.serverErrorCode ?? '-'} ${j.serverErrorDiag ?? ''}`);
+        problems.push(
+          `job ${j.pandaId} ${j.name}: ${j.state} code ${code} exit ${j.report.transExitCode ?? '-'} server ${j.serverErrorCode ?? '-'} ${j.serverErrorDiag ?? ''}`,
+        );
       }
       if (j.serverErrorCode !== null || code === 1144 || j.commandToPilot === 'tobekilled') wronglyKilled += 1;
     }

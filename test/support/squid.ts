@@ -79,7 +79,8 @@ export async function startSquid(dir: string): Promise<RunningSquid> {
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   const deadline = Date.now() + 30_000;
   while (!(await accepts(port))) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`squid exited (${proc.exitCode ?? proc.signalCode}):\n${output}\n${readFileSync(path.join(dir, 'cache.log'), 'utf8')}`);
+    if (proc.exitCode !== null || proc.signalCode !== null)
+      throw new Error(`squid exited (${proc.exitCode ?? proc.signalCode}):\n${output}\n${readFileSync(path.join(dir, 'cache.log'), 'utf8')}`);
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
       throw new Error(`squid did not listen on ${port} within 30 s:\n${output}`);

@@ -148,7 +148,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   /** Sends until a reply arrives (resending on connection errors when retrying), or undefined past the deadline. */
   const send = async (call: Call, path: string, body: string, headers: Record<string, string>): Promise<Reply | undefined> => {
     for (;;) {
-      if (Date.now() > o.deadlineMs) return fail(`${call}: deadline`), undefined;
+      if (Date.now() > o.deadlineMs) return (fail(`${call}: deadline`), undefined);
       try {
         const reply = await post(agent, `${o.url}${path}`, body, headers, (ms) => result.connects.push(ms));
         // 503: over the stub's request cap; a pilot backs off and retries.
@@ -160,7 +160,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         result.latencies[call].push(reply.ms);
         return reply;
       } catch (err) {
-        if (!o.retry) return fail(`${call}: ${(err as Error).message}`), undefined;
+        if (!o.retry) return (fail(`${call}: ${(err as Error).message}`), undefined);
         result.resends += 1;
         await sleep(100 + Math.random() * 200);
       }
@@ -176,8 +176,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         : await send('getJob', '/api/v1/pilot/acquire_jobs', JSON.stringify({ site_name: o.site, node: `wn${index}`, memory: 4000 }), v1Headers);
     if (!reply) return undefined;
     const got = reply.status === 200 ? parseJob(o.dialect, reply.text) : `getJob HTTP ${reply.status}: ${reply.text.slice(0, 200)}`;
-    if (got === 'none') return (result.noJob += 1), undefined;
-    if (typeof got === 'string') return fail(got), undefined;
+    if (got === 'none') return ((result.noJob += 1), undefined);
+    if (typeof got === 'string') return (fail(got), undefined);
     return got;
   };
 
@@ -186,8 +186,23 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     const headers = { ...(o.dialect === 'legacy' ? legacyHeaders : v1Headers), 'x-panda-update-seq': seq };
     const reply =
       o.dialect === 'legacy'
-        ? await send(call, '/server/panda/updateJob', new URLSearchParams({ jobId: String(job.pandaId), state, attemptNr: String(job.attemptNr), ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, String(v)])) }).toString(), headers)
-        : await send(call, '/api/v1/pilot/update_job', JSON.stringify({ job_id: job.pandaId, job_status: state, attempt_nr: job.attemptNr, ...v1Names(extra) }), headers);
+        ? await send(
+            call,
+            '/server/panda/updateJob',
+            new URLSearchParams({
+              jobId: String(job.pandaId),
+              state,
+              attemptNr: String(job.attemptNr),
+              ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, String(v)])),
+            }).toString(),
+            headers,
+          )
+        : await send(
+            call,
+            '/api/v1/pilot/update_job',
+            JSON.stringify({ job_id: job.pandaId, job_status: state, attempt_nr: job.attemptNr, ...v1Names(extra) }),
+            headers,
+          );
     if (!reply) return false;
     if (reply.status !== 200 || !acknowledged(o.dialect, reply.text)) {
       result.refusals += 1;
@@ -208,7 +223,13 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     if (!(await update(job, 2, 'running', 'running', { maxRSS: 100_000 + index }))) return;
     if (!(await update(job, 3, 'running', 'running', { maxRSS: 200_000 + index }))) return;
     const failed = o.fails?.(index) ?? false;
-    await update(job, 4, 'final', failed ? 'failed' : 'finished', failed ? { pilotErrorCode: 1212, pilotErrorDiag: 'simulated failure' } : { transExitCode: 0 });
+    await update(
+      job,
+      4,
+      'final',
+      failed ? 'failed' : 'finished',
+      failed ? { pilotErrorCode: 1212, pilotErrorDiag: 'simulated failure' } : { transExitCode: 0 },
+    );
   };
 
   await Promise.all(Array.from({ length: o.pilots }, (_, i) => pilot(i)));
@@ -217,7 +238,13 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   return result;
 }
 
-const V1_NAMES: Record<string, string> = { node: 'node', maxRSS: 'max_rss', transExitCode: 'trans_exit_code', pilotErrorCode: 'pilot_error_code', pilotErrorDiag: 'pilot_error_diag' };
+const V1_NAMES: Record<string, string> = {
+  node: 'node',
+  maxRSS: 'max_rss',
+  transExitCode: 'trans_exit_code',
+  pilotErrorCode: 'pilot_error_code',
+  pilotErrorDiag: 'pilot_error_diag',
+};
 function v1Names(extra: Record<string, string | number>): Record<string, string | number> {
   return Object.fromEntries(Object.entries(extra).map(([k, v]) => [V1_NAMES[k] ?? k, v]));
 }
@@ -234,7 +261,12 @@ export function formatLoad(dialect: Dialect, r: LoadResult): string {
   const secs = (r.endedAt - r.startedAt) / 1000;
   const rows = (Object.keys(r.latencies) as Call[]).map((call) => {
     const l = r.latencies[call];
-    return `${dialect.padEnd(7)} ${call.padEnd(9)} ${String(l.length).padStart(7)} ${(l.length / secs).toFixed(0).padStart(7)} ${percentile(l, 50).toFixed(1).padStart(8)} ${percentile(l, 99).toFixed(1).padStart(8)} ${Math.max(0, ...l).toFixed(1).padStart(8)}`;
+    return `${dialect.padEnd(7)} ${call.padEnd(9)} ${String(l.length).padStart(7)} ${(l.length / secs).toFixed(0).padStart(7)} ${percentile(l, 50).toFixed(1).padStart(8)} ${percentile(l, 99).toFixed(1).padStart(8)} ${Math.max(
+      0,
+      ...l,
+    )
+      .toFixed(1)
+      .padStart(8)}`;
   });
   const updates = r.acks.length;
   const allStarting = r.startingAt.length ? (Math.max(...r.startingAt) - r.startedAt) / 1000 : NaN;
@@ -242,7 +274,12 @@ export function formatLoad(dialect: Dialect, r: LoadResult): string {
   return [
     `dialect call         count   req/s   p50 ms   p99 ms   max ms`,
     ...rows,
-    `${dialect.padEnd(7)} ${'connect'.padEnd(9)} ${String(r.connects.length).padStart(7)} ${''.padStart(7)} ${percentile(r.connects, 50).toFixed(1).padStart(8)} ${percentile(r.connects, 99).toFixed(1).padStart(8)} ${Math.max(0, ...r.connects).toFixed(1).padStart(8)}`,
+    `${dialect.padEnd(7)} ${'connect'.padEnd(9)} ${String(r.connects.length).padStart(7)} ${''.padStart(7)} ${percentile(r.connects, 50).toFixed(1).padStart(8)} ${percentile(r.connects, 99).toFixed(1).padStart(8)} ${Math.max(
+      0,
+      ...r.connects,
+    )
+      .toFixed(1)
+      .padStart(8)}`,
     `${dialect}: ${requests} requests in ${secs.toFixed(1)} s = ${(requests / secs).toFixed(0)} req/s; ${updates} durable updates acknowledged = ${(updates / secs).toFixed(0)} updates/s`,
     `${dialect}: ${r.startingAt.length} jobs sent → starting, the last after ${allStarting.toFixed(2)} s; no job: ${r.noJob}; errors: ${r.errors}; refusals: ${r.refusals}; resends: ${r.resends}`,
     ...r.errorSamples.map((e) => `  error: ${e}`),

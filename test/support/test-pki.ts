@@ -23,7 +23,10 @@ export function makeTestPki(dir: string): TestPki {
   openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=panda-test-ca'], dir);
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost'], dir);
   writeFileSync(path.join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n');
-  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'server.ext'], dir);
+  openssl(
+    ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'server.ext'],
+    dir,
+  );
   const caDir = path.join(dir, 'certificates');
   mkdirSync(caDir, { recursive: true });
   const hash = openssl(['x509', '-hash', '-noout', '-in', 'ca.pem'], dir).trim();
@@ -38,7 +41,10 @@ export function makeTestPki(dir: string): TestPki {
 export function makeClientProxy(pki: TestPki, name: string, opts: { days: number }): string {
   const { dir } = pki;
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`], dir);
-  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', String(opts.days)], dir);
+  openssl(
+    ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', String(opts.days)],
+    dir,
+  );
   const file = path.join(dir, `x509up_${name}`);
   writeFileSync(file, readFileSync(path.join(dir, `${name}.pem`), 'utf8') + readFileSync(path.join(dir, `${name}.key`), 'utf8'), { mode: 0o600 });
   return file;

@@ -23,7 +23,11 @@ export type RunningWrapper = Promise<WrapperRun> & { proc: ChildProcess; output:
  * when it exits (SIGKILLed after `timeoutMs`). An `env` value of undefined unsets it.
  */
 export function runWrapper(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): RunningWrapper {
-  const proc = spawn('bash', [WRAPPER, ...args], { env: { ...process.env, ...opts.env }, cwd: opts.cwd ?? scratchDir('wrapper-cwd'), stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn('bash', [WRAPPER, ...args], {
+    env: { ...process.env, ...opts.env },
+    cwd: opts.cwd ?? scratchDir('wrapper-cwd'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   proc.stdout?.on('data', (d) => (output += d));
   proc.stderr?.on('data', (d) => (output += d));

@@ -18,7 +18,10 @@ describe('Adler32', () => {
     for (const n of [0, 1, 5551, 5552, 5553, 100_000, 1 << 20]) {
       const buf = randomBytes(n);
       buf.fill(255, 0, Math.min(n, 20_000));
-      const split = new Adler32().update(buf.subarray(0, n >> 1)).update(buf.subarray(n >> 1)).hex();
+      const split = new Adler32()
+        .update(buf.subarray(0, n >> 1))
+        .update(buf.subarray(n >> 1))
+        .hex();
       expect(split, `n=${n}`).toBe(byDefinition(buf));
     }
   });

@@ -12,8 +12,12 @@ const facts = (over: Partial<AllocationFacts> = {}): AllocationFacts => ({
 
 describe('readAllocation', () => {
   it('Slurm: CPUs on node, memory per node, else per CPU × CPUs; end time from the env, else squeue', () => {
-    expect(readAllocation({ SLURM_JOB_ID: '1', SLURM_CPUS_ON_NODE: '8', SLURM_MEM_PER_NODE: '16000', SLURM_JOB_END_TIME: '1700000000' }, facts())).toMatchObject({ cores: 8, memMB: 16000, endsAt: 1700000000 });
-    expect(readAllocation({ SLURM_JOB_ID: '1', SLURM_JOB_CPUS_PER_NODE: '4(x2)', SLURM_MEM_PER_CPU: '2000' }, facts({ slurmEndTime: () => 1234 }))).toMatchObject({
+    expect(
+      readAllocation({ SLURM_JOB_ID: '1', SLURM_CPUS_ON_NODE: '8', SLURM_MEM_PER_NODE: '16000', SLURM_JOB_END_TIME: '1700000000' }, facts()),
+    ).toMatchObject({ cores: 8, memMB: 16000, endsAt: 1700000000 });
+    expect(
+      readAllocation({ SLURM_JOB_ID: '1', SLURM_JOB_CPUS_PER_NODE: '4(x2)', SLURM_MEM_PER_CPU: '2000' }, facts({ slurmEndTime: () => 1234 })),
+    ).toMatchObject({
       cores: 4,
       memMB: 8000,
       endsAt: 1234,
@@ -27,7 +31,12 @@ describe('readAllocation', () => {
   });
 
   it('nothing from a batch system: usable CPUs and the cgroup memory limit', () => {
-    expect(readAllocation({}, facts({ cgroupMemoryBytes: () => 4 * 1024 ** 3, usableCpus: () => 3 }))).toMatchObject({ cores: 3, memMB: 4096, endsAt: null, source: { memMB: 'cgroup memory limit' } });
+    expect(readAllocation({}, facts({ cgroupMemoryBytes: () => 4 * 1024 ** 3, usableCpus: () => 3 }))).toMatchObject({
+      cores: 3,
+      memMB: 4096,
+      endsAt: null,
+      source: { memMB: 'cgroup memory limit' },
+    });
     expect(readAllocation({}, facts()).memMB).toBeNull();
   });
 });

@@ -68,17 +68,37 @@ describe('brokerageRejection: how a pilot of queue Q reads a task site', () => {
     expect(candidateSites('S', catalog)).toEqual(['S']);
   });
   it('looks up the queue, its site, any, and its siblings', () => {
-    expect(candidateSites('LOCAL_Rubin', catalog)).toEqual(['LOCAL_Rubin', 'LOCAL', 'any', 'ANY', 'Any', 'LOCAL_Rubin_Himem', 'LOCAL_Rubin_Offline', 'LOCAL_Rubin_Push']);
+    expect(candidateSites('LOCAL_Rubin', catalog)).toEqual([
+      'LOCAL_Rubin',
+      'LOCAL',
+      'any',
+      'ANY',
+      'Any',
+      'LOCAL_Rubin_Himem',
+      'LOCAL_Rubin_Offline',
+      'LOCAL_Rubin_Push',
+    ]);
   });
 });
 
 describe('selectJobs with brokerage as the site check', () => {
   const candidate = (pandaId: number, site: string, minRamCount: number): DispatchCandidate => ({
-    pandaId, taskId: 1, state: 'activated', site, minRamCount, maxDiskCount: 0, maxWalltime: null, resourceType: 'U8G', label: 'managed', priority: 500, cores: 1,
+    pandaId,
+    taskId: 1,
+    state: 'activated',
+    site,
+    minRamCount,
+    maxDiskCount: 0,
+    maxWalltime: null,
+    resourceType: 'U8G',
+    label: 'managed',
+    priority: 500,
+    cores: 1,
   });
   it('hands a Medium pilot only the jobs whose memory fits Medium', () => {
     const jobs = [candidate(1, 'SLAC', 2000), candidate(2, 'SLAC', 6000), candidate(3, 'SLAC_Rubin_Medium', 8000), candidate(4, 'SLAC', 9000)];
-    const check = (j: DispatchCandidate, site: string) => brokerageRejection(site, { site: j.site, minRamCount: j.minRamCount, cores: j.cores ?? 1, label: j.label }, catalog);
+    const check = (j: DispatchCandidate, site: string) =>
+      brokerageRejection(site, { site: j.site, minRamCount: j.minRamCount, cores: j.cores ?? 1, label: j.label }, catalog);
     expect(selectJobs(jobs, { siteName: 'SLAC_Rubin_Medium', nJobs: 10 }, check).map((j) => j.pandaId)).toEqual([2, 3]);
   });
 });

@@ -26,7 +26,14 @@ function setup(answer: (items: readonly BulkUpdateItem[], call: number) => (Upda
       direct.push(h[SEQ_HEADER] as string);
       return Promise.resolve(ok());
     };
-    return new OrderedUpdateChannel({ pandaId, attemptNr: 1, send, log, random: () => 0.5, onReply: (r, sent) => replies[pandaId]!.push(`${sent.seq}:${r.command}`) });
+    return new OrderedUpdateChannel({
+      pandaId,
+      attemptNr: 1,
+      send,
+      log,
+      random: () => 0.5,
+      onReply: (r, sent) => replies[pandaId]!.push(`${sent.seq}:${r.command}`),
+    });
   };
   return { bulkCalls, direct, replies, a: make(1), b: make(2), batcher };
 }

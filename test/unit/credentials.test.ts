@@ -42,7 +42,13 @@ describe('refreshDelayMs', () => {
 describe('doctor verdict', () => {
   it('exit 0 without FAIL, else the first FAIL’s code; rtt min/median/max', () => {
     expect(doctorExitCode([{ check: 'a', status: 'warn', detail: '' }])).toBe(0);
-    expect(doctorExitCode([{ check: 'a', status: 'ok', detail: '' }, { check: 'b', status: 'FAIL', detail: '', exitCode: 79 }, { check: 'c', status: 'FAIL', detail: '', exitCode: 68 }])).toBe(79);
+    expect(
+      doctorExitCode([
+        { check: 'a', status: 'ok', detail: '' },
+        { check: 'b', status: 'FAIL', detail: '', exitCode: 79 },
+        { check: 'c', status: 'FAIL', detail: '', exitCode: 68 },
+      ]),
+    ).toBe(79);
     expect(rttSummary([5, 1, 9, 3])).toEqual({ min: 1, median: 3, max: 9 });
   });
 });

@@ -26,7 +26,15 @@ const fixtureRanges = (JSON.parse(readFileSync(path.join(fixtures, 'eventranges-
 const log = pino({ level: 'silent' });
 
 function range(over: Partial<Record<string, unknown>> = {}): EventRange {
-  const parsed = parseEventRange({ eventRangeID: '20979-20726429-68354452-3-1', startEvent: 3, lastEvent: 3, LFN: 'isr:eventservice_1', GUID: 'NULL', scope: 'pseudo_dataset', ...over });
+  const parsed = parseEventRange({
+    eventRangeID: '20979-20726429-68354452-3-1',
+    startEvent: 3,
+    lastEvent: 3,
+    LFN: 'isr:eventservice_1',
+    GUID: 'NULL',
+    scope: 'pseudo_dataset',
+    ...over,
+  });
   if (!parsed.ok) throw new Error(parsed.error);
   return parsed.range;
 }
@@ -44,7 +52,10 @@ describe('event range IDs', () => {
     expect(fixtureRanges.map((r) => parseEventRange(r).ok)).toEqual(fixtureRanges.map(() => true));
     const noLfn = parseEventRange({ eventRangeID: '1-2-3-4-5', startEvent: 1, lastEvent: 1 });
     expect(noLfn).toMatchObject({ ok: false, eventRangeID: '1-2-3-4-5', error: expect.stringMatching(/LFN/) });
-    expect(parseEventRange({ eventRangeID: '1-2-3-4-5', startEvent: 4, lastEvent: 2, LFN: 'x:y_1' })).toMatchObject({ ok: false, error: expect.stringMatching(/lastEvent/) });
+    expect(parseEventRange({ eventRangeID: '1-2-3-4-5', startEvent: 4, lastEvent: 2, LFN: 'x:y_1' })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/lastEvent/),
+    });
     expect(parseEventRange('nope')).toMatchObject({ ok: false, eventRangeID: null });
   });
 });
@@ -58,7 +69,10 @@ describe('Rubin map substitution', () => {
     expect(rangeInput(range({ LFN: 'pseudo_dataset:isr:file_11', startEvent: 2 }))).toMatchObject({ label: 'isr', orderId: 12 });
     const out = rangeCommand(command, range(), map);
     // The whole name is replaced; isr:eventservice_10 is another file and stays.
-    expect(out).toEqual({ ok: true, command: 'export X=1; pipetask run --qgraph-node isr:visit_detector_000003 --out isr:visit_detector_000003^10; echo isr:eventservice_10' });
+    expect(out).toEqual({
+      ok: true,
+      command: 'export X=1; pipetask run --qgraph-node isr:visit_detector_000003 --out isr:visit_detector_000003^10; echo isr:eventservice_10',
+    });
   });
   it('refuses a range the map has no entry for, naming it', () => {
     const out = rangeCommand(command, range({ eventRangeID: '1-2-3-40-1', startEvent: 40, lastEvent: 40 }), map);
@@ -200,7 +214,10 @@ describe('range report coalescing and delivery', () => {
   });
 
   it('reads a Returns list as far as it goes: an extra entry is ignored, an odd one is a refusal', () => {
-    expect(decodeRangeReportReply('[true, null, false]', '{"5": "softkill", "6": null}', 3)).toEqual({ returns: [true, null, false], commands: { '5': 'softkill' } });
+    expect(decodeRangeReportReply('[true, null, false]', '{"5": "softkill", "6": null}', 3)).toEqual({
+      returns: [true, null, false],
+      commands: { '5': 'softkill' },
+    });
     expect(decodeRangeReportReply([true], { '5': 'NULL' }, 1)).toEqual({ returns: [true], commands: {} });
     // PanDA legacy on PostgreSQL: three reports, four answers.
     const extra = decodeRangeReportReply('[true, true, true, false]', '{}', 3);
@@ -239,7 +256,11 @@ describe('event-service job outcome', () => {
     expect(v).toMatchObject({ state: 'finished', pilotErrorCode: 0 });
   });
   it('1224 for failed ranges, 1228 when one is fatal, 1238 for no ranges at all', () => {
-    expect(decideEsOutcome(facts([r(1, 1, 'finished'), r(2, 1, 'failed'), r(2, 2, 'failed')]))).toMatchObject({ state: 'failed', pilotErrorCode: 1224, transExitCode: 3 });
+    expect(decideEsOutcome(facts([r(1, 1, 'finished'), r(2, 1, 'failed'), r(2, 2, 'failed')]))).toMatchObject({
+      state: 'failed',
+      pilotErrorCode: 1224,
+      transExitCode: 3,
+    });
     const fatal = decideEsOutcome(facts([r(1, 1, 'failed'), r(2, 1, 'fatal')]));
     expect(fatal).toMatchObject({ state: 'failed', pilotErrorCode: 1228 });
     expect(fatal.pilotErrorDiag).toMatch(/0 of 2 ranges done, 1 failed, 1 fatal; 1-2-3-2-1: exited with 65/);
@@ -251,7 +272,9 @@ describe('event-service job outcome', () => {
     expect(v.pilotErrorDiag).toMatch(/^event service: 3 of 3 ranges done.*2 range report\(s\) not delivered, kept on disk: 1-2-3-1-1, 1-2-3-2-1$/);
     const failed = decideEsOutcome(facts([r(1, 1, 'finished', 'undelivered'), r(2, 1, 'failed')]));
     expect(failed).toMatchObject({ state: 'failed', pilotErrorCode: 1224 });
-    expect(failed.pilotErrorDiag).toMatch(/^event service: 1 of 2 ranges done, 1 failed, 0 fatal; 1 range report\(s\) not delivered, kept on disk; 1-2-3-2-1: exited with 3$/);
+    expect(failed.pilotErrorDiag).toMatch(
+      /^event service: 1 of 2 ranges done, 1 failed, 0 fatal; 1 range report\(s\) not delivered, kept on disk; 1-2-3-2-1: exited with 3$/,
+    );
   });
   it('ranges left by softkill keep the job from finishing', () => {
     const soft = decideEsOutcome(facts([r(1, 1, 'finished')], { received: 3, unprocessed: 2, softkilled: true }));

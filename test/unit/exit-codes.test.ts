@@ -31,6 +31,10 @@ describe('pilot stop → exit code', () => {
     expect(pilotStopOf(new PilotSignalError('SIGUSR1'), { neverReached: true, communicationFailures: 2 })).toEqual({ kind: 'signal', signal: 'SIGUSR1' });
     expect(pilotStopOf(new PilotError(1213, 'pilot lifetime of 10 s reached'), quiet)).toEqual({ kind: 'lifetime' });
     expect(pilotStopOf(new PilotError(1200, 'something else'), quiet)).toEqual({ kind: 'loop-ended', ...quiet });
-    expect(pilotStopOf(undefined, { neverReached: true, communicationFailures: 1 })).toEqual({ kind: 'loop-ended', neverReached: true, communicationFailures: 1 });
+    expect(pilotStopOf(undefined, { neverReached: true, communicationFailures: 1 })).toEqual({
+      kind: 'loop-ended',
+      neverReached: true,
+      communicationFailures: 1,
+    });
   });
 });

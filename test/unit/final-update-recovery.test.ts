@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { findFinalUpdates, recoverFinalUpdates, SEQ_HEADER, writeFinalUpdate, type FinalUpdateRecord, type RecoveryServer } from '../../pilot/src/report/index.js';
+import {
+  findFinalUpdates,
+  recoverFinalUpdates,
+  SEQ_HEADER,
+  writeFinalUpdate,
+  type FinalUpdateRecord,
+  type RecoveryServer,
+} from '../../pilot/src/report/index.js';
 import { TransportError, type EventRangesApi, type JobUpdate, type SendOptions, type UpdateReply } from '../../pilot/src/server/index.js';
 
 const log = pino({ level: 'silent' });

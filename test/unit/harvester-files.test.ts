@@ -5,10 +5,24 @@ import { pino } from 'pino';
 import yargs from 'yargs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pilotFlags, toPilotOptions } from '../../pilot/src/cli/options.js';
-import { HarvesterPushServer, parseJobFile, parseSubmitMode, touch, transportMode, writeJsonAtomic, type HarvesterFlags } from '../../pilot/src/harvester/index.js';
+import {
+  HarvesterPushServer,
+  parseJobFile,
+  parseSubmitMode,
+  touch,
+  transportMode,
+  writeJsonAtomic,
+  type HarvesterFlags,
+} from '../../pilot/src/harvester/index.js';
 
 const flags = (extra: Partial<HarvesterFlags> = {}): HarvesterFlags => ({
-  submitMode: 'PULL', workdir: undefined, datadir: undefined, eventStatusDump: undefined, workerAttributes: undefined, noServerUpdate: false, ...extra,
+  submitMode: 'PULL',
+  workdir: undefined,
+  datadir: undefined,
+  eventStatusDump: undefined,
+  workerAttributes: undefined,
+  noServerUpdate: false,
+  ...extra,
 });
 const parse = (args: string[]) => toPilotOptions(pilotFlags(yargs(args)).parseSync() as Record<string, unknown>, '/launch');
 
@@ -22,8 +36,14 @@ describe('push mode is decided as pilot3 decides it', () => {
   it('needs -z with a work dir, or the Harvester variables with PUSH', () => {
     expect(transportMode(flags({ workdir: '/ap' }), {}, '/launch').kind).toBe('pull');
     const z = transportMode(flags({ workdir: '/ap', noServerUpdate: true }), {}, '/launch');
-    expect(z).toMatchObject({ kind: 'push', accessPoint: { dir: '/ap', workerAttributesFile: '/ap/worker_attributes.json', eventStatusFile: '/ap/event_status.dump.json' } });
-    expect(transportMode(flags({ workerAttributes: 'wa.json', noServerUpdate: true }), {}, '/launch')).toMatchObject({ kind: 'push', accessPoint: { dir: '/launch', workerAttributesFile: '/launch/wa.json' } });
+    expect(z).toMatchObject({
+      kind: 'push',
+      accessPoint: { dir: '/ap', workerAttributesFile: '/ap/worker_attributes.json', eventStatusFile: '/ap/event_status.dump.json' },
+    });
+    expect(transportMode(flags({ workerAttributes: 'wa.json', noServerUpdate: true }), {}, '/launch')).toMatchObject({
+      kind: 'push',
+      accessPoint: { dir: '/launch', workerAttributesFile: '/launch/wa.json' },
+    });
     expect(transportMode(flags({ submitMode: 'PULL' }), { HARVESTER_ID: 'h' }, '/launch').kind).toBe('pull');
     const env = transportMode(flags({ submitMode: 'PUSH', datadir: '/data' }), { HARVESTER_WORKER_ID: '7', HARVESTER_WORKDIR: '/hw' }, '/work/launch');
     expect(env).toMatchObject({ kind: 'push', accessPoint: { dir: '/hw', jobDataDirs: ['/data', '/work/launch', '/work'] } });
@@ -81,7 +101,14 @@ describe('the push transport over a real access point', () => {
     mkdirSync(home);
     const mode = transportMode(flags({ workdir: ap, noServerUpdate: true }), {}, ap);
     if (mode.kind !== 'push') throw new Error('not push');
-    const server = new HarvesterPushServer({ accessPoint: mode.accessPoint, pilotHome: home, log: pino({ level: 'silent' }), nextJobWaitMs, eventWaitMs: 5_000, pollMs: 10 });
+    const server = new HarvesterPushServer({
+      accessPoint: mode.accessPoint,
+      pilotHome: home,
+      log: pino({ level: 'silent' }),
+      nextJobWaitMs,
+      eventWaitMs: 5_000,
+      pollMs: 10,
+    });
     return { ap, home, server };
   };
   const req = { siteName: 'Q' };
@@ -153,7 +180,10 @@ describe('the push transport over a real access point', () => {
     await server.updateEventRanges(5, [{ eventRangeID: 'r1', eventStatus: 'finished' }]);
     await server.updateEventRanges(5, [{ eventRangeID: 'r2', eventStatus: 'failed', errorCode: 65 }]);
     expect(JSON.parse(readFileSync(path.join(ap, 'worker_updateevents.json'), 'utf8'))).toEqual({
-      5: [{ eventRangeID: 'r1', eventStatus: 'finished' }, { eventRangeID: 'r2', eventStatus: 'failed', errorCode: 65 }],
+      5: [
+        { eventRangeID: 'r1', eventStatus: 'finished' },
+        { eventRangeID: 'r2', eventStatus: 'failed', errorCode: 65 },
+      ],
     });
   });
 });

@@ -20,7 +20,9 @@ describe('chooseLogDestination', () => {
     expect(() => parseDestination('file://otherhost/logs', 'flag')).toThrow(/names a host/);
   });
   it('gives the surl the output report carries', () => {
-    expect(destinationUrl(parseDestination('http://127.0.0.1:8080/storage/logs', 'flag'), 'a b.log.tgz')).toBe('http://127.0.0.1:8080/storage/logs/a%20b.log.tgz');
+    expect(destinationUrl(parseDestination('http://127.0.0.1:8080/storage/logs', 'flag'), 'a b.log.tgz')).toBe(
+      'http://127.0.0.1:8080/storage/logs/a%20b.log.tgz',
+    );
     expect(destinationUrl(parseDestination('/shared/logs/', 'flag'), 'x.log.tgz')).toBe('file:///shared/logs/x.log.tgz');
     expect(destinationUrl({ kind: 'access-point', dir: '/ap' }, 'x')).toBeNull();
   });

@@ -15,15 +15,26 @@ describe('memoryPlan', () => {
   });
 
   it('without a writable cgroup the `job` watchdog enforces the job memory', () => {
-    expect(memoryPlan(job(), settings({ cgroupParent: cg, cgroupWritable: false, maxRss: 'job' }))).toEqual({ useCgroup: false, cgroupLimitMB: null, watchdogMB: 2000 });
+    expect(memoryPlan(job(), settings({ cgroupParent: cg, cgroupWritable: false, maxRss: 'job' }))).toEqual({
+      useCgroup: false,
+      cgroupLimitMB: null,
+      watchdogMB: 2000,
+    });
     expect(memoryPlan(job(), settings({ maxRss: 'job' }))).toMatchObject({ watchdogMB: 2000 });
   });
 
   it('a numeric watchdog always applies; slot memory stands in for a job without minRamCount', () => {
     expect(memoryPlan(job(), settings({ cgroupParent: cg, cgroupWritable: true, maxRss: 3000 }))).toMatchObject({ cgroupLimitMB: 2000, watchdogMB: 3000 });
-    expect(memoryPlan(job({ minRamCount: 0 }), settings({ cgroupParent: cg, cgroupWritable: true, slotMemoryMB: 4000 }))).toMatchObject({ cgroupLimitMB: 4000 });
-    expect(memoryPlan(job(), settings({ cgroupParent: cg, cgroupWritable: true, memoryLimit: 'slot', slotMemoryMB: 4000 }))).toMatchObject({ cgroupLimitMB: 4000 });
-    expect(memoryPlan(job(), settings({ cgroupParent: cg, cgroupWritable: true, memoryLimit: 'none' }))).toMatchObject({ useCgroup: true, cgroupLimitMB: null });
+    expect(memoryPlan(job({ minRamCount: 0 }), settings({ cgroupParent: cg, cgroupWritable: true, slotMemoryMB: 4000 }))).toMatchObject({
+      cgroupLimitMB: 4000,
+    });
+    expect(memoryPlan(job(), settings({ cgroupParent: cg, cgroupWritable: true, memoryLimit: 'slot', slotMemoryMB: 4000 }))).toMatchObject({
+      cgroupLimitMB: 4000,
+    });
+    expect(memoryPlan(job(), settings({ cgroupParent: cg, cgroupWritable: true, memoryLimit: 'none' }))).toMatchObject({
+      useCgroup: true,
+      cgroupLimitMB: null,
+    });
   });
 });
 

@@ -1,15 +1,46 @@
 /** Samples → max/avg memory, cumulative I/O and rates, update fields and jobMetrics. */
 import { describe, expect, it } from 'vitest';
-import { CounterLedger, jobMetrics, makeSample, MetricsAccumulator, parseProcIo, parseSmapsRollup, updateFields, type ProcessDetail } from '../../pilot/src/monitor/index.js';
+import {
+  CounterLedger,
+  jobMetrics,
+  makeSample,
+  MetricsAccumulator,
+  parseProcIo,
+  parseSmapsRollup,
+  updateFields,
+  type ProcessDetail,
+} from '../../pilot/src/monitor/index.js';
 
 const proc = (pid: number, over: Partial<ProcessDetail>): ProcessDetail => ({
-  pid, ppid: 1, sid: 1, rss: 0, vmem: 0, cpuUser: 0, cpuSys: 0, comm: 'x', pss: 0, swap: 0, rchar: 0, wchar: 0, readBytes: 0, writeBytes: 0, ...over,
+  pid,
+  ppid: 1,
+  sid: 1,
+  rss: 0,
+  vmem: 0,
+  cpuUser: 0,
+  cpuSys: 0,
+  comm: 'x',
+  pss: 0,
+  swap: 0,
+  rchar: 0,
+  wchar: 0,
+  readBytes: 0,
+  writeBytes: 0,
+  ...over,
 });
 
 describe('proc parsers', () => {
   it('reads PSS and swap from smaps_rollup, I/O from /proc/PID/io', () => {
-    expect(parseSmapsRollup('Rss:              5120 kB\nPss:              4096 kB\nSwap:               12 kB\nSwapPss:            10 kB\n')).toEqual({ pss: 4096, swap: 12 });
-    expect(parseProcIo('rchar: 100\nwchar: 200\nsyscr: 1\nsyscw: 2\nread_bytes: 4096\nwrite_bytes: 8192\ncancelled_write_bytes: 0\n')).toEqual({ rchar: 100, wchar: 200, readBytes: 4096, writeBytes: 8192 });
+    expect(parseSmapsRollup('Rss:              5120 kB\nPss:              4096 kB\nSwap:               12 kB\nSwapPss:            10 kB\n')).toEqual({
+      pss: 4096,
+      swap: 12,
+    });
+    expect(parseProcIo('rchar: 100\nwchar: 200\nsyscr: 1\nsyscw: 2\nread_bytes: 4096\nwrite_bytes: 8192\ncancelled_write_bytes: 0\n')).toEqual({
+      rchar: 100,
+      wchar: 200,
+      readBytes: 4096,
+      writeBytes: 8192,
+    });
     expect(parseSmapsRollup('')).toEqual({ pss: 0, swap: 0 });
   });
 });
@@ -19,7 +50,10 @@ describe('MetricsAccumulator', () => {
     const ledger = new CounterLedger();
     const acc = new MetricsAccumulator();
     const t0 = 1_000_000;
-    const p1 = [proc(10, { rss: 1000, pss: 800, vmem: 5000, swap: 0, rchar: 100, wchar: 10, cpuUser: 1 }), proc(11, { rss: 3000, pss: 2000, vmem: 9000, rchar: 50 })];
+    const p1 = [
+      proc(10, { rss: 1000, pss: 800, vmem: 5000, swap: 0, rchar: 100, wchar: 10, cpuUser: 1 }),
+      proc(11, { rss: 3000, pss: 2000, vmem: 9000, rchar: 50 }),
+    ];
     ledger.update(p1);
     acc.add(makeSample(t0 + 1000, t0, p1, ledger, null));
     // process 11 ended: its 50 bytes of rchar still count
@@ -32,7 +66,24 @@ describe('MetricsAccumulator', () => {
     expect(s).toMatchObject({ totRCHAR: 350, totWCHAR: 40, rateRCHAR: 35, rateWCHAR: 4, cpuSec: 2, cgroupPeakKb: 5000, cgroupLimitKb: 10_000 });
     const fields = updateFields(s);
     expect(Object.keys(fields).sort()).toEqual(
-      ['avgPSS', 'avgRSS', 'avgSWAP', 'avgVMEM', 'maxPSS', 'maxRSS', 'maxSWAP', 'maxVMEM', 'rateRBYTES', 'rateRCHAR', 'rateWBYTES', 'rateWCHAR', 'totRBYTES', 'totRCHAR', 'totWBYTES', 'totWCHAR'].sort(),
+      [
+        'avgPSS',
+        'avgRSS',
+        'avgSWAP',
+        'avgVMEM',
+        'maxPSS',
+        'maxRSS',
+        'maxSWAP',
+        'maxVMEM',
+        'rateRBYTES',
+        'rateRCHAR',
+        'rateWBYTES',
+        'rateWCHAR',
+        'totRBYTES',
+        'totRCHAR',
+        'totWBYTES',
+        'totWCHAR',
+      ].sort(),
     );
     expect(jobMetrics(s, { coreCount: 1 })).toBe('coreCount=1 monitorSamples=2 maxPSSkB=2800 cgroupPeakMB=5 cgroupLimitMB=10');
   });

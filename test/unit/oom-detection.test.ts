@@ -40,7 +40,15 @@ describe('kernel log', () => {
 });
 
 const fig = (over: Partial<CgroupFigures>): CgroupFigures => ({ usageKb: 0, peakKb: 100 * 1024, limitKb: 200 * 1024, oomKills: 0, ...over });
-const facts = (over: Partial<OomFacts>): OomFacts => ({ signal: 'SIGKILL', ownCgroup: true, cgroupName: '/batch/panda-7-1', atStart: fig({}), atEnd: fig({}), kernel: null, ...over });
+const facts = (over: Partial<OomFacts>): OomFacts => ({
+  signal: 'SIGKILL',
+  ownCgroup: true,
+  cgroupName: '/batch/panda-7-1',
+  atStart: fig({}),
+  atEnd: fig({}),
+  kernel: null,
+  ...over,
+});
 
 describe('detectOom', () => {
   it('exit by SIGKILL alone is not OOM evidence', () => {
@@ -79,7 +87,15 @@ describe('judgePayload with OOM evidence', () => {
   const sig = (s: NodeJS.Signals) => constants.signals[s];
 
   it('1212 with the kernel words', () => {
-    const v = judgePayload({ exit, stopReason: null, stderrTail: 'Killed\n', oom: { diagnostic: 'Memory cgroup out of memory: Killed process 1 (x) total-vm:1kB, anon-rss:1kB', source: 'kernel-log' } }, sig);
+    const v = judgePayload(
+      {
+        exit,
+        stopReason: null,
+        stderrTail: 'Killed\n',
+        oom: { diagnostic: 'Memory cgroup out of memory: Killed process 1 (x) total-vm:1kB, anon-rss:1kB', source: 'kernel-log' },
+      },
+      sig,
+    );
     expect(v).toMatchObject({ state: 'failed', pilotErrorCode: 1212, transExitCode: 137 });
     expect(v.pilotErrorDiag).toMatch(/^Memory cgroup out of memory: Killed process 1/);
   });

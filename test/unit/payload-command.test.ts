@@ -11,7 +11,9 @@ describe('buildPayloadCommand', () => {
   it('decodes bash-c-enc jobPars given as a URL transformation', () => {
     const cmd = 'echo hello; exit 3';
     expect(transformationName('https://storage.example.org/containers/bash-c-enc')).toBe('bash-c-enc');
-    expect(buildPayloadCommand({ transformation: 'https://storage.example.org/containers/bash-c-enc', jobPars: Buffer.from(cmd).toString('base64') }, {}, dir)).toBe(cmd);
+    expect(
+      buildPayloadCommand({ transformation: 'https://storage.example.org/containers/bash-c-enc', jobPars: Buffer.from(cmd).toString('base64') }, {}, dir),
+    ).toBe(cmd);
   });
 
   it('refuses jobPars that are not base64 for bash-c-enc', () => {

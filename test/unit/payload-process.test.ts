@@ -3,13 +3,20 @@ import { readFileSync, existsSync, mkdtempSync, mkdirSync, writeFileSync } from 
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { killLeftoverPayloads, parseBashTimes, PAYLOAD_RECORDS_DIR, PayloadProcess, PayloadStartError, pilotHomeAlive, signalFromStatus } from '../../pilot/src/run/index.js';
+import {
+  killLeftoverPayloads,
+  parseBashTimes,
+  PAYLOAD_RECORDS_DIR,
+  PayloadProcess,
+  PayloadStartError,
+  pilotHomeAlive,
+  signalFromStatus,
+} from '../../pilot/src/run/index.js';
 import { startPayload } from '../support/payloads.js';
 import { processAlive as alive } from '../support/processes.js';
 import { sessionProcesses } from '../../pilot/src/monitor/index.js';
 
 const start = (command: string) => startPayload(command);
-
 
 describe('PayloadProcess', () => {
   it('reports the exit status, writes stdout/stderr to files and measures CPU', async () => {

@@ -48,7 +48,19 @@ describe('parameter names', () => {
   });
 
   it('maps legacy getJob names onto names v1 accepts', () => {
-    for (const legacy of ['siteName', 'mem', 'diskSpace', 'prodSourceLabel', 'node', 'computingElement', 'resourceType', 'remaining_time', 'jobType', 'harvester_id', 'worker_id']) {
+    for (const legacy of [
+      'siteName',
+      'mem',
+      'diskSpace',
+      'prodSourceLabel',
+      'node',
+      'computingElement',
+      'resourceType',
+      'remaining_time',
+      'jobType',
+      'harvester_id',
+      'worker_id',
+    ]) {
       expect(V1_PARAMS['pilot/acquire_jobs'], legacy).toContain(v1GetJobName(legacy));
     }
   });

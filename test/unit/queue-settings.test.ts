@@ -16,12 +16,37 @@ import {
 } from '../../pilot/src/config/index.js';
 
 const queue = (extra: Partial<QueueConfig> = {}): QueueConfig => ({
-  name: 'SLAC_Rubin_Medium', site: 'SLAC', cloud: 'US', tier: 'T0', state: 'ACTIVE', status: 'online', type: 'production',
-  minrss: 4000, maxrss: 8000, maxtime: 0, corecount: 1, maxwdir: 0, maxinputsize: 0, timefloor: 0, copytools: {},
-  container_type: '', catchall: '', params: {}, ...extra,
+  name: 'SLAC_Rubin_Medium',
+  site: 'SLAC',
+  cloud: 'US',
+  tier: 'T0',
+  state: 'ACTIVE',
+  status: 'online',
+  type: 'production',
+  minrss: 4000,
+  maxrss: 8000,
+  maxtime: 0,
+  corecount: 1,
+  maxwdir: 0,
+  maxinputsize: 0,
+  timefloor: 0,
+  copytools: {},
+  container_type: '',
+  catchall: '',
+  params: {},
+  ...extra,
 });
 
-const cli: QueueTunables = { memMB: undefined, slots: 1, lifetimeSec: 324000, heartbeatSec: 1800, getjobWaitSec: 60, prodSourceLabel: 'managed', pilotUser: 'generic', resourceType: undefined };
+const cli: QueueTunables = {
+  memMB: undefined,
+  slots: 1,
+  lifetimeSec: 324000,
+  heartbeatSec: 1800,
+  getjobWaitSec: 60,
+  prodSourceLabel: 'managed',
+  pilotUser: 'generic',
+  resourceType: undefined,
+};
 
 describe('queueRefusal', () => {
   it('an offline queue exits 83, an inactive one 78, the rest run', () => {
@@ -50,7 +75,14 @@ describe('applyQueue', () => {
 
   it('uses pilot_defaults for flags not given, and leaves mem unset for a queue without maxrss', () => {
     const q = queue({ maxrss: 0, minrss: 0, pilot_defaults: { heartbeat: 300, job_label: 'test', pilot_user: 'rubin', slots: 3, lifetime: 1000 } });
-    expect(applyQueue(cli, new Set(), q)).toMatchObject({ memMB: undefined, heartbeatSec: 300, prodSourceLabel: 'test', pilotUser: 'rubin', slots: 3, lifetimeSec: 1000 });
+    expect(applyQueue(cli, new Set(), q)).toMatchObject({
+      memMB: undefined,
+      heartbeatSec: 300,
+      prodSourceLabel: 'test',
+      pilotUser: 'rubin',
+      slots: 3,
+      lifetimeSec: 1000,
+    });
     expect(applyQueue(cli, new Set(['heartbeatSec']), q).heartbeatSec).toBe(1800);
   });
 });
@@ -58,7 +90,15 @@ describe('applyQueue', () => {
 describe('queueLimits', () => {
   it('exposes max RSS, grace, max time and cores for the watchdogs', () => {
     expect(queueLimits(queue({ maxtime: 3600, timefloor: 10, params: { pilot_rss_grace: 2, job_maxwalltime: 1800 } }), 'f')).toEqual({
-      queue: 'SLAC_Rubin_Medium', status: 'online', maxRssMB: 8000, rssGraceFactor: 2, maxtimeSec: 3600, jobMaxWalltimeSec: 1800, coreCount: 1, timefloorSec: 600, source: 'f',
+      queue: 'SLAC_Rubin_Medium',
+      status: 'online',
+      maxRssMB: 8000,
+      rssGraceFactor: 2,
+      maxtimeSec: 3600,
+      jobMaxWalltimeSec: 1800,
+      coreCount: 1,
+      timefloorSec: 600,
+      source: 'f',
     });
     expect(queueLimits(queue({ maxrss: 0, minrss: 0 }), 'f')).toMatchObject({ maxRssMB: null, maxtimeSec: null, rssGraceFactor: 1 });
   });
@@ -68,7 +108,9 @@ describe('loadQueueData: --queuedata, then the release tree, then the server', (
   const dir = mkdtempSync(path.join(tmpdir(), 'queuedata-'));
   const data = (name: string, extra: Record<string, unknown> = {}) => JSON.stringify({ name, status: 'online', maxrss: 4000, ...extra });
   const calls: string[] = [];
-  const server = (status: number, body: string): Fetch => async (p) => (calls.push(p), { status, body });
+  const server =
+    (status: number, body: string): Fetch =>
+    async (p) => (calls.push(p), { status, body });
   const noUrl: Fetch = async () => {
     throw new Error('no URL fetch expected');
   };
@@ -78,14 +120,25 @@ describe('loadQueueData: --queuedata, then the release tree, then the server', (
     writeFileSync(file, data('Q', { maxtime: 60 }));
     expect((await loadQueueData('Q', { queuedata: file, fetchUrl: noUrl }))?.queue.maxtime).toBe(60);
     const siteFile = path.join(dir, 'site.json');
-    writeFileSync(siteFile, JSON.stringify({ facility: 'F', defaults: { site: 'S', cloud: 'US', tier: 'T1', status: 'online' }, queues: [{ name: 'A' }, { name: 'Q', maxrss: 9000 }] }));
+    writeFileSync(
+      siteFile,
+      JSON.stringify({
+        facility: 'F',
+        defaults: { site: 'S', cloud: 'US', tier: 'T1', status: 'online' },
+        queues: [{ name: 'A' }, { name: 'Q', maxrss: 9000 }],
+      }),
+    );
     expect((await loadQueueData('Q', { queuedata: siteFile, fetchUrl: noUrl }))?.queue.maxrss).toBe(9000);
   });
 
   it('fetches an explicit URL; a failure there is exit 71, bad data 72, another queue 72', async () => {
     const ok: Fetch = async () => ({ status: 200, body: data('Q') });
     expect((await loadQueueData('Q', { queuedata: 'http://h/q.json', fetchUrl: ok }))?.source).toBe('http://h/q.json');
-    const fail = (spec: string, fetchUrl: Fetch = noUrl) => loadQueueData('Q', { queuedata: spec, fetchUrl }).then(() => null, (e: QueueDataError) => e.exitCode);
+    const fail = (spec: string, fetchUrl: Fetch = noUrl) =>
+      loadQueueData('Q', { queuedata: spec, fetchUrl }).then(
+        () => null,
+        (e: QueueDataError) => e.exitCode,
+      );
     expect(await fail('http://h/q.json', async () => ({ status: 404, body: '' }))).toBe(71);
     expect(await fail(path.join(dir, 'missing.json'))).toBe(71);
     writeFileSync(path.join(dir, 'bad.json'), data('Q', { status: 'down' }));

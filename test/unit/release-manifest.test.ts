@@ -41,8 +41,16 @@ describe('manifest text', () => {
   });
 
   it('diffManifest sorts each kind of difference', () => {
-    const expected = new Map([['a', '1'], ['b', '2'], ['c', '3']]);
-    const actual = new Map([['a', '1'], ['b', 'X'], ['d', '4']]);
+    const expected = new Map([
+      ['a', '1'],
+      ['b', '2'],
+      ['c', '3'],
+    ]);
+    const actual = new Map([
+      ['a', '1'],
+      ['b', 'X'],
+      ['d', '4'],
+    ]);
     expect(diffManifest(expected, actual, ['link'])).toEqual({ missing: ['c'], extra: ['d', 'link'], modified: ['b'] });
   });
 });

@@ -43,8 +43,18 @@ describe('config errors name the file, the field and the problem', () => {
     ['duplicate queue', site([{ name: 'Q' }, { name: 'Q' }]), /^queues\[1\]\.name$/, /duplicate queue name "Q" \(also queues\[0\]\)/],
     ['bad queue name', site([{ name: 'Q/../x' }]), /^queues\[0\]\.name$/, /letters, digits/],
     ['no queues', JSON.stringify({ facility: 'F', queues: [] }), /^queues$/, /at least one queue/],
-    ['resource type cores inverted', JSON.stringify({ resource_types: [{ name: 'X', mincore: 4, maxcore: 1 }] }), /^resource_types\[0\]\.maxcore$/, /at least mincore/],
-    ['resource type memory inverted', JSON.stringify({ resource_types: [{ name: 'X', minrampercore: 4000, maxrampercore: 2000 }] }), /^resource_types\[0\]\.maxrampercore$/, /at least minrampercore/],
+    [
+      'resource type cores inverted',
+      JSON.stringify({ resource_types: [{ name: 'X', mincore: 4, maxcore: 1 }] }),
+      /^resource_types\[0\]\.maxcore$/,
+      /at least mincore/,
+    ],
+    [
+      'resource type memory inverted',
+      JSON.stringify({ resource_types: [{ name: 'X', minrampercore: 4000, maxrampercore: 2000 }] }),
+      /^resource_types\[0\]\.maxrampercore$/,
+      /at least minrampercore/,
+    ],
     ['resource type unknown field', JSON.stringify({ resource_types: [{ name: 'X', maxram: 1 }] }), /^resource_types\[0\]\.maxram$/, /unknown field/],
     ['queue data bad type', JSON.stringify({ name: 'Q', status: 'online', corecount: 'eight' }), /^corecount$/, /must be a number/],
   ];
@@ -83,12 +93,34 @@ describe('the shipped site configuration', () => {
 
   it('has the Rubin facilities’ queues with their memory ranges', () => {
     for (const name of [
-      'SLAC_Rubin', 'SLAC_Rubin_Medium', 'SLAC_Rubin_Himem', 'SLAC_Rubin_IO', 'SLAC_Rubin_Merge', 'SLAC_TEST',
-      'CC-IN2P3_Rubin', 'CC-IN2P3_Rubin_Medium', 'CC-IN2P3_Rubin_Himem', 'CC-IN2P3_Rubin_Big_Himem', 'CC-IN2P3_Rubin_Extra_Himem',
-      'CC-IN2P3_Rubin_IO', 'CC-IN2P3_Rubin_Merge', 'CC-IN2P3_TEST', 'RAL_Rubin', 'RAL_Rubin_Medium', 'RAL_Rubin_Himem',
-      'RAL_Rubin_Big_Himem', 'RAL_Rubin_Extra_Himem', 'RAL_Rubin_IO', 'RAL_Rubin_Merge', 'LANCS_Rubin', 'LANCS_Rubin_Big_Himem',
-      'LANCS_Rubin_Extra_Himem', 'LOCAL_Rubin', 'LOCAL_Rubin_Himem',
-    ]) expect(catalog.queues.has(name), name).toBe(true);
+      'SLAC_Rubin',
+      'SLAC_Rubin_Medium',
+      'SLAC_Rubin_Himem',
+      'SLAC_Rubin_IO',
+      'SLAC_Rubin_Merge',
+      'SLAC_TEST',
+      'CC-IN2P3_Rubin',
+      'CC-IN2P3_Rubin_Medium',
+      'CC-IN2P3_Rubin_Himem',
+      'CC-IN2P3_Rubin_Big_Himem',
+      'CC-IN2P3_Rubin_Extra_Himem',
+      'CC-IN2P3_Rubin_IO',
+      'CC-IN2P3_Rubin_Merge',
+      'CC-IN2P3_TEST',
+      'RAL_Rubin',
+      'RAL_Rubin_Medium',
+      'RAL_Rubin_Himem',
+      'RAL_Rubin_Big_Himem',
+      'RAL_Rubin_Extra_Himem',
+      'RAL_Rubin_IO',
+      'RAL_Rubin_Merge',
+      'LANCS_Rubin',
+      'LANCS_Rubin_Big_Himem',
+      'LANCS_Rubin_Extra_Himem',
+      'LOCAL_Rubin',
+      'LOCAL_Rubin_Himem',
+    ])
+      expect(catalog.queues.has(name), name).toBe(true);
     // As the PanDA team runs them (docs/rubin-sites.md).
     expect(catalog.queues.get('CC-IN2P3_Rubin_IO')?.status).toBe('offline');
     expect(catalog.queues.get('RAL_Rubin_IO')?.status).toBe('offline');
@@ -97,7 +129,10 @@ describe('the shipped site configuration', () => {
     expect(catalog.queues.get('LANCS_Rubin_Extra_Himem')?.maxtime).toBe(48 * 3600);
     for (const site of ['SLAC', 'CC-IN2P3', 'RAL', 'LANCS', 'LOCAL']) {
       const push = [...catalog.queues.values()].filter((q) => q.site === site && q.workflow === 'push');
-      expect(push.map((q) => [q.corecount, q.minrss, q.maxrss]), site).toEqual([[0, 0, 0]]);
+      expect(
+        push.map((q) => [q.corecount, q.minrss, q.maxrss]),
+        site,
+      ).toEqual([[0, 0, 0]]);
     }
     expect(range('SLAC_Rubin_Medium')).toEqual([4000, 8000]);
     expect(range('SLAC_Rubin_Himem')).toEqual([8000, 16000]);

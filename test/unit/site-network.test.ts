@@ -9,7 +9,7 @@ const via = (url: string, env: NodeJS.ProcessEnv): string => {
 };
 
 describe('proxyFor', () => {
-  it('picks the scheme\'s variable, lower case first, then all_proxy', () => {
+  it("picks the scheme's variable, lower case first, then all_proxy", () => {
     expect(via('https://panda.cern.ch:25443/x', { HTTPS_PROXY: 'squid:3128' })).toBe('squid:3128 HTTPS_PROXY');
     expect(via('https://panda.cern.ch/x', { HTTPS_PROXY: 'http://upper:1', https_proxy: 'http://lower:2' })).toBe('lower:2 https_proxy');
     expect(via('http://panda.cern.ch/x', { HTTPS_PROXY: 'http://s:1' })).toMatch(/^direct: no http_proxy set/);
@@ -19,7 +19,11 @@ describe('proxyFor', () => {
   });
 
   it('NO_PROXY exempts hosts, domains, ports, addresses and CIDR blocks', () => {
-    const env = { https_proxy: 'http://squid:3128', http_proxy: 'http://squid:3128', NO_PROXY: 'localhost, .slac.stanford.edu,in2p3.fr ,*.ral.ac.uk, panda.cern.ch:8443, 10.0.0.0/8, [::1], 192.168.1.5, fd00::/8' };
+    const env = {
+      https_proxy: 'http://squid:3128',
+      http_proxy: 'http://squid:3128',
+      NO_PROXY: 'localhost, .slac.stanford.edu,in2p3.fr ,*.ral.ac.uk, panda.cern.ch:8443, 10.0.0.0/8, [::1], 192.168.1.5, fd00::/8',
+    };
     expect(via('https://rubin.slac.stanford.edu/x', env)).toMatch(/^direct: NO_PROXY has \.slac\.stanford\.edu/);
     expect(via('https://slac.stanford.edu/x', env)).toMatch(/^direct/);
     expect(via('https://notslac.stanford.edu/x', env)).toBe('squid:3128 https_proxy');
@@ -57,14 +61,23 @@ describe('tokenRouteProblem', () => {
     expect(tokenRouteProblem('http://127.3.4.5:25080', token)).toBeNull();
     expect(tokenRouteProblem('http://[::1]:25080', token)).toBeNull();
     expect(tokenRouteProblem('http://localhost:25080', token)).toBeNull();
-    expect(tokenRouteProblem('http://panda.cern.ch:25080', token)).toMatch(/refusing to send the bearer token \(PANDA_AUTH_ID_TOKEN\) over plain http to panda\.cern\.ch:25080/);
+    expect(tokenRouteProblem('http://panda.cern.ch:25080', token)).toMatch(
+      /refusing to send the bearer token \(PANDA_AUTH_ID_TOKEN\) over plain http to panda\.cern\.ch:25080/,
+    );
     expect(tokenRouteProblem('http://10.1.1.1', token)).toMatch(/https/);
     expect(tokenRouteProblem('http://panda.cern.ch:25080', null)).toBeNull();
   });
 });
 
 describe('withoutCredentials', () => {
-  const env = { PATH: '/bin', PANDA_AUTH_ID_TOKEN: 't', OIDC_AUTH_DIR: '/d', OIDC_AUTH_TOKEN: 'f', X509_USER_PROXY: '/tmp/x', X509_CERT_DIR: '/etc/grid-security/certificates' };
+  const env = {
+    PATH: '/bin',
+    PANDA_AUTH_ID_TOKEN: 't',
+    OIDC_AUTH_DIR: '/d',
+    OIDC_AUTH_TOKEN: 'f',
+    X509_USER_PROXY: '/tmp/x',
+    X509_CERT_DIR: '/etc/grid-security/certificates',
+  };
   it('drops token and X.509 variables unless their kind is kept', () => {
     expect(withoutCredentials(env, [])).toEqual({ PATH: '/bin', X509_CERT_DIR: '/etc/grid-security/certificates' });
     expect(withoutCredentials(env, ['x509'])).toEqual({ PATH: '/bin', X509_USER_PROXY: '/tmp/x', X509_CERT_DIR: '/etc/grid-security/certificates' });

@@ -78,9 +78,7 @@ describe('argument checks with the servers’ wording', () => {
   });
 
   it('v1: Argument error', () => {
-    expect(v1ArgumentError('pilot/acquire_jobs', { site_name: 'X', siteName: 'X' })).toBe(
-      "Argument error: got an unexpected keyword argument 'siteName'",
-    );
+    expect(v1ArgumentError('pilot/acquire_jobs', { site_name: 'X', siteName: 'X' })).toBe("Argument error: got an unexpected keyword argument 'siteName'");
     expect(v1ArgumentError('pilot/update_job', { job_id: 1 })).toBe("Argument error: missing a required argument: 'job_status'");
   });
 });
@@ -122,13 +120,25 @@ describe('one vocabulary for both dialects', () => {
 
   it('builds the same report from either dialect', () => {
     const fromLegacy = reportFromLegacyNames({
-      jobId: '1', state: 'failed', attemptNr: '1', pilotErrorCode: '1305', pilotErrorDiag: 'exit 3', maxRSS: '1024',
-      cpu_architecture_level: 'x86_64-v3', node: 'wn1',
+      jobId: '1',
+      state: 'failed',
+      attemptNr: '1',
+      pilotErrorCode: '1305',
+      pilotErrorDiag: 'exit 3',
+      maxRSS: '1024',
+      cpu_architecture_level: 'x86_64-v3',
+      node: 'wn1',
     });
     const fromV1 = reportFromLegacyNames(
       v1UpdateToLegacyNames({
-        job_id: 1, job_status: 'failed', attempt_nr: 1, pilot_error_code: 1305, pilot_error_diag: 'exit 3', max_rss: 1024,
-        cpu_architecture_level: 'x86_64-v3', node: 'wn1',
+        job_id: 1,
+        job_status: 'failed',
+        attempt_nr: 1,
+        pilot_error_code: 1305,
+        pilot_error_diag: 'exit 3',
+        max_rss: 1024,
+        cpu_architecture_level: 'x86_64-v3',
+        node: 'wn1',
       }),
     );
     expect(fromLegacy).toEqual({ pilotErrorCode: 1305, pilotErrorDiag: 'exit 3', maxRSS: 1024, cpuArchitectureLevel: 'x86_64-v3', node: 'wn1' });

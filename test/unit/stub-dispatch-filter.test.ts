@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  acceptableLabels,
-  rejectionReason,
-  selectJobs,
-  type DispatchCandidate,
-  type DispatchRequest,
-} from '../../server-stub/src/model/dispatch-filter.js';
+import { acceptableLabels, rejectionReason, selectJobs, type DispatchCandidate, type DispatchRequest } from '../../server-stub/src/model/dispatch-filter.js';
 
 const job = (extra: Partial<DispatchCandidate> = {}): DispatchCandidate => ({
   pandaId: 1000001,

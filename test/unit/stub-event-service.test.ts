@@ -1,13 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parseEventRange, rangeCommand } from '../../pilot/src/eventservice/index.js';
-import {
-  clusterQuanta,
-  decideEsJobEnd,
-  decideRangeReport,
-  esJobCommand,
-  slotOutcome,
-} from '../../server-stub/src/model/event-service.js';
+import { clusterQuanta, decideEsJobEnd, decideRangeReport, esJobCommand, slotOutcome } from '../../server-stub/src/model/event-service.js';
 import { parseTaskFile } from '../../server-stub/src/model/task-file.js';
 import { extraReturns, parseQuirks } from '../../server-stub/src/model/server-quirks.js';
 
@@ -28,7 +22,11 @@ describe('event-service task files', () => {
 
 describe('clustering and the job command', () => {
   it('groups payloads into jobs of up to K ranges with running order ids', () => {
-    expect(clusterQuanta(quanta(25), 10).map((c) => [c.firstOrderId, c.quanta.length])).toEqual([[1, 10], [11, 10], [21, 5]]);
+    expect(clusterQuanta(quanta(25), 10).map((c) => [c.firstOrderId, c.quanta.length])).toEqual([
+      [1, 10],
+      [11, 10],
+      [21, 5],
+    ]);
   });
 
   it('a range mapped the Rubin way runs exactly its own quantum, whatever its command contains', () => {
@@ -38,7 +36,14 @@ describe('clustering and the job command', () => {
     ];
     const command = esJobCommand('isr', { firstOrderId: 11, quanta: tricky });
     const run = (startEvent: number) => {
-      const parsed = parseEventRange({ eventRangeID: `1-2-11-${startEvent}-1`, startEvent, lastEvent: startEvent, LFN: 'isr:eventservice_11', GUID: 'NULL', scope: 'pseudo_dataset' });
+      const parsed = parseEventRange({
+        eventRangeID: `1-2-11-${startEvent}-1`,
+        startEvent,
+        lastEvent: startEvent,
+        LFN: 'isr:eventservice_11',
+        GUID: 'NULL',
+        scope: 'pseudo_dataset',
+      });
       if (!parsed.ok) throw new Error(parsed.error);
       const mapped = rangeCommand(command, parsed.range, JSON.parse(/RUBIN_ES_MAP='([^']+)'/.exec(command)![1]!));
       if (!mapped.ok) throw new Error(mapped.error);

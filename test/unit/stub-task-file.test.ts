@@ -13,7 +13,10 @@ describe('parseTaskFile: valid files', () => {
       name: 't1',
       site: 'LOCAL_Rubin',
       memoryMB: 3000,
-      jobs: [{ name: 'a', command: 'echo a' }, { name: 'b', command: 'echo b', memoryMB: 9000, cores: 4, walltimeSec: 60 }],
+      jobs: [
+        { name: 'a', command: 'echo a' },
+        { name: 'b', command: 'echo b', memoryMB: 9000, cores: 4, walltimeSec: 60 },
+      ],
     });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
@@ -81,9 +84,16 @@ describe('parseTaskFile: errors name the field', () => {
   });
 
   it('duplicate names, unknown dependencies, self-dependency, cycles', () => {
-    expect(errorsOf({ name: 't', site: 'S', jobs: [{ name: 'a', command: 'x' }, { name: 'a', command: 'y' }] })).toEqual([
-      'tasks[0].jobs[1].name: duplicate job name "a" in task "t"',
-    ]);
+    expect(
+      errorsOf({
+        name: 't',
+        site: 'S',
+        jobs: [
+          { name: 'a', command: 'x' },
+          { name: 'a', command: 'y' },
+        ],
+      }),
+    ).toEqual(['tasks[0].jobs[1].name: duplicate job name "a" in task "t"']);
     expect(errorsOf({ workflow: 'w', tasks: [{ name: 'a', site: 'S', command: 'x', after: ['nope'] }] })).toEqual([
       'tasks[0].after[0]: no task named "nope" in this workflow',
     ]);

@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  checkUpdateOrder,
-  orderStateOf,
-  paramsKey,
-  parseBulkSeqHeader,
-  type PastUpdate,
-} from '../../server-stub/src/model/update-seq.js';
+import { checkUpdateOrder, orderStateOf, paramsKey, parseBulkSeqHeader, type PastUpdate } from '../../server-stub/src/model/update-seq.js';
 
 const ID = 1000001;
 const past = (n: number | null, state: string, extra: Partial<PastUpdate> = {}): PastUpdate => ({

@@ -76,7 +76,12 @@ describe('OrderedUpdateChannel: order', () => {
     ch.stateChange('transferring', { s: 3 });
     await ch.final('failed', {});
     expect(r.attempts.map((a) => `${a.state}${a.fields.beat ?? a.fields.s ?? ''}`)).toEqual([
-      'starting', 'running3', 'running1', 'transferring2', 'transferring3', 'failed',
+      'starting',
+      'running3',
+      'running1',
+      'transferring2',
+      'transferring3',
+      'failed',
     ]);
     expect(r.attempts.map((a) => a.seq)).toEqual([1, 4, 5, 7, 8, 9]); // gaps are the heartbeats that never left
   });

@@ -92,7 +92,9 @@ export async function runCommandLine(args: string[], out: NodeJS.WritableStream 
         .demandCommand(1, 'give a release command: verify')
         .strict(),
     )
-    .epilog('Admin commands:\n  panda-pilot config check FILE|DIR…   validate and explain site configuration\n  panda-pilot release verify DIR       check a release tree against its manifest\n  panda-pilot doctor -q QUEUE --url URL [--pings N]   is this node ready? a table, exit 0 or the first blocker\'s code\n  panda-pilot worker-status --status started|finished [pilot flags]   worker status report (wrapper)')
+    .epilog(
+      "Admin commands:\n  panda-pilot config check FILE|DIR…   validate and explain site configuration\n  panda-pilot release verify DIR       check a release tree against its manifest\n  panda-pilot doctor -q QUEUE --url URL [--pings N]   is this node ready? a table, exit 0 or the first blocker's code\n  panda-pilot worker-status --status started|finished [pilot flags]   worker status report (wrapper)",
+    )
     .version(VERSION)
     .help('h')
     .alias('h', 'help')

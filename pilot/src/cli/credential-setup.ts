@@ -14,10 +14,23 @@ export interface CredentialCheck {
   verdict: CredentialVerdict;
 }
 
-export function checkCredentials(opts: Pick<PilotOptions, 'proxyMinLifetimeSec'>, env: NodeJS.ProcessEnv, tokens: TokenSource | null, now = Date.now()): CredentialCheck[] {
+export function checkCredentials(
+  opts: Pick<PilotOptions, 'proxyMinLifetimeSec'>,
+  env: NodeJS.ProcessEnv,
+  tokens: TokenSource | null,
+  now = Date.now(),
+): CredentialCheck[] {
   const checks: CredentialCheck[] = [];
   if (tokens) checks.push({ what: 'token', verdict: tokenVerdict({ source: tokens.describe, token: tokens.read(), nowSec: now / 1000 }) });
   const proxy = x509ProxyFile(env);
-  if (proxy) checks.push({ what: 'x509', verdict: x509Verdict(readX509Facts(proxy, (f) => readFileSync(f, 'utf8')), now, opts.proxyMinLifetimeSec) });
+  if (proxy)
+    checks.push({
+      what: 'x509',
+      verdict: x509Verdict(
+        readX509Facts(proxy, (f) => readFileSync(f, 'utf8')),
+        now,
+        opts.proxyMinLifetimeSec,
+      ),
+    });
   return checks;
 }

@@ -74,7 +74,11 @@ async function serverRows(opts: PilotOptions, env: NodeJS.ProcessEnv, pings: num
     return { rows, http };
   }
   const v1 = await detectV1(http);
-  rows.push({ check: 'server', status: 'ok', detail: `${opts.url} reached; dialect ${v1 ? 'v1' : 'legacy'}${opts.api !== 'auto' ? ` (--api ${opts.api})` : ''}` });
+  rows.push({
+    check: 'server',
+    status: 'ok',
+    detail: `${opts.url} reached; dialect ${v1 ? 'v1' : 'legacy'}${opts.api !== 'auto' ? ` (--api ${opts.api})` : ''}`,
+  });
   const rtt = rttSummary(times);
   const lost = pings - times.length;
   rows.push({
@@ -90,13 +94,22 @@ function credentialRows(opts: PilotOptions, env: NodeJS.ProcessEnv): DoctorRow[]
   const checks = checkCredentials(opts, env, tokens);
   const rows: DoctorRow[] = [];
   if (!tokens) rows.push({ check: 'token', status: 'warn', detail: 'none configured (PANDA_AUTH_*, OIDC_AUTH_*)' });
-  if (!checks.some((c) => c.what === 'x509')) rows.push({ check: 'x509 proxy', status: tokens ? 'ok' : 'warn', detail: 'none (X509_USER_PROXY unset, no /tmp/x509up_u<uid>)' });
+  if (!checks.some((c) => c.what === 'x509'))
+    rows.push({ check: 'x509 proxy', status: tokens ? 'ok' : 'warn', detail: 'none (X509_USER_PROXY unset, no /tmp/x509up_u<uid>)' });
   for (const c of checks) {
     const name = c.what === 'token' ? 'token' : 'x509 proxy';
-    rows.push(c.verdict.ok ? { check: name, status: 'ok', detail: c.verdict.summary } : { check: name, status: 'FAIL', detail: `${c.verdict.code}: ${c.verdict.diagnostic}`, exitCode: c.verdict.exitCode });
+    rows.push(
+      c.verdict.ok
+        ? { check: name, status: 'ok', detail: c.verdict.summary }
+        : { check: name, status: 'FAIL', detail: `${c.verdict.code}: ${c.verdict.diagnostic}`, exitCode: c.verdict.exitCode },
+    );
   }
   const sec = transportSecurity(opts, env);
-  rows.push({ check: 'CA', status: 'ok', detail: [sec.caFile && `bundle ${sec.caFile}`, sec.caDir && `directory ${sec.caDir}`].filter(Boolean).join(', ') || "Node's built-in roots" });
+  rows.push({
+    check: 'CA',
+    status: 'ok',
+    detail: [sec.caFile && `bundle ${sec.caFile}`, sec.caDir && `directory ${sec.caDir}`].filter(Boolean).join(', ') || "Node's built-in roots",
+  });
   return rows;
 }
 
@@ -107,7 +120,9 @@ function nodeRows(opts: PilotOptions, env: NodeJS.ProcessEnv): DoctorRow[] {
   rows.push({
     check: 'memory cgroup',
     status: writable ? 'ok' : 'warn',
-    detail: cg ? `v${cg.version} at ${cg.dir}: ${writable ? 'writable, payloads get their own limit' : 'not writable, the pilot watchdog enforces memory'}` : 'none found: process-tree watching only',
+    detail: cg
+      ? `v${cg.version} at ${cg.dir}: ${writable ? 'writable, payloads get their own limit' : 'not writable, the pilot watchdog enforces memory'}`
+      : 'none found: process-tree watching only',
   });
   rows.push({ check: 'cores', status: 'ok', detail: `${availableParallelism()} available; --slots ${opts.slots}` });
   rows.push({ check: 'memory', status: 'ok', detail: `${mb(totalmem())} total, ${mb(freemem())} free${opts.memMB ? `; --mem ${opts.memMB} MB` : ''}` });
@@ -115,12 +130,26 @@ function nodeRows(opts: PilotOptions, env: NodeJS.ProcessEnv): DoctorRow[] {
     const fs = statfsSync(opts.workdir);
     const free = fs.bavail * fs.bsize;
     const need = (opts.monitor.minDiskMB ?? 0) * 1024 * 1024;
-    rows.push({ check: 'disk', status: free < need ? 'FAIL' : 'ok', detail: `${mb(free)} free in ${opts.workdir}${need ? ` (--min-disk ${opts.monitor.minDiskMB} MB)` : ''}`, exitCode: PilotExit.NOSPACE });
+    rows.push({
+      check: 'disk',
+      status: free < need ? 'FAIL' : 'ok',
+      detail: `${mb(free)} free in ${opts.workdir}${need ? ` (--min-disk ${opts.monitor.minDiskMB} MB)` : ''}`,
+      exitCode: PilotExit.NOSPACE,
+    });
   } catch (err) {
-    rows.push({ check: 'disk', status: 'FAIL', detail: `${opts.workdir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, exitCode: PilotExit.MKDIR });
+    rows.push({
+      check: 'disk',
+      status: 'FAIL',
+      detail: `${opts.workdir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      exitCode: PilotExit.MKDIR,
+    });
   }
   const release = releaseDirOf(env);
-  rows.push({ check: 'release', status: 'ok', detail: `${release ?? 'no release tree (bundle alone)'}; pilot ${VERSION}; node ${process.version} at ${process.execPath}` });
+  rows.push({
+    check: 'release',
+    status: 'ok',
+    detail: `${release ?? 'no release tree (bundle alone)'}; pilot ${VERSION}; node ${process.version} at ${process.execPath}`,
+  });
   return rows;
 }
 
@@ -134,7 +163,11 @@ async function queueRow(opts: PilotOptions, http: HttpTransport | null, env: Nod
   if (!q.ok) return { check: 'queue data', status: 'FAIL', detail: errors.join('; ') || `refused (exit ${q.exitCode})`, exitCode: q.exitCode };
   if (!q.limits) return { check: 'queue data', status: 'warn', detail: errors.join('; ') || 'none found: the pilot runs on its flags' };
   const l = q.limits;
-  return { check: 'queue data', status: 'ok', detail: `${opts.queue} ${l.status}: maxrss ${l.maxRssMB ?? '-'} MB, maxtime ${l.maxtimeSec ?? '-'} s, corecount ${l.coreCount}` };
+  return {
+    check: 'queue data',
+    status: 'ok',
+    detail: `${opts.queue} ${l.status}: maxrss ${l.maxRssMB ?? '-'} MB, maxtime ${l.maxtimeSec ?? '-'} s, corecount ${l.coreCount}`,
+  };
 }
 
 export async function runDoctor(opts: PilotOptions, pings: number, out: NodeJS.WritableStream, env: NodeJS.ProcessEnv = process.env): Promise<number> {

@@ -154,7 +154,7 @@ export const PILOT3_IGNORED_FLAGS: Record<string, { alias?: string; type: 'strin
   'subscribe-to-msgsvc': { type: 'boolean', why: 'no ActiveMQ job delivery' },
   'use-https': { type: 'string', why: 'the scheme of --url decides' },
   g: { alias: 'baseurls', type: 'string', why: 'trf download base URLs: payloads come with the release' },
-  'realtime-logname': { type: 'string', why: 'the live log stream is named by the job\'s labels' },
+  'realtime-logname': { type: 'string', why: "the live log stream is named by the job's labels" },
   'use-rucio-traces': { type: 'string', why: 'no Rucio here' },
   'rucio-host': { type: 'string', why: 'no Rucio here' },
 };
@@ -162,33 +162,80 @@ export const PILOT3_IGNORED_FLAGS: Record<string, { alias?: string; type: 'strin
 export function pilotFlags(y: Argv): Argv {
   let a = y
     .option('q', { alias: 'queue', type: 'string', describe: 'PanDA queue (required)' })
-    .option('r', { alias: 'resource', type: 'string', describe: 'site name when -s is not given (pilot3: obsolete resource name; Harvester passes the site here)' })
+    .option('r', {
+      alias: 'resource',
+      type: 'string',
+      describe: 'site name when -s is not given (pilot3: obsolete resource name; Harvester passes the site here)',
+    })
     .option('s', { alias: 'site', type: 'string', describe: 'site name sent in getJob (defaults to the queue)' })
     .option('url', { type: 'string', describe: `PanDA server URL (default ${DEFAULT_URL})` })
     .option('p', { alias: 'port', type: 'number', describe: 'server port, added to --url when it has none' })
     .option('api', { choices: ['legacy', 'v1', 'auto'] as const, default: 'auto' as const, describe: 'server dialect' })
-    .option('j', { alias: ['job-label', 'joblabel'], type: 'string', defaultDescription: TUNABLE_DEFAULTS.prodSourceLabel, describe: 'prodSourceLabel to ask for' })
+    .option('j', {
+      alias: ['job-label', 'joblabel'],
+      type: 'string',
+      defaultDescription: TUNABLE_DEFAULTS.prodSourceLabel,
+      describe: 'prodSourceLabel to ask for',
+    })
     .option('a', { alias: 'workdir', type: 'string', describe: 'parent of the pilot work dir (default: current dir)' })
     .option('max-jobs', { type: 'number', default: 0, describe: 'stop after this many jobs (0: no limit)' })
     .option('heartbeat', { type: 'number', defaultDescription: String(TUNABLE_DEFAULTS.heartbeatSec), describe: 'heartbeat interval, seconds' })
     .option('debug-heartbeat', { type: 'number', default: 60, describe: 'heartbeat interval in debug mode, seconds' })
-    .option('getjob-wait', { type: 'number', defaultDescription: String(TUNABLE_DEFAULTS.getjobWaitSec), describe: 'keep asking for jobs this long after the last one, seconds' })
+    .option('getjob-wait', {
+      type: 'number',
+      defaultDescription: String(TUNABLE_DEFAULTS.getjobWaitSec),
+      describe: 'keep asking for jobs this long after the last one, seconds',
+    })
     .option('getjob-poll', { type: 'number', default: 5, describe: 'seconds between getJob calls while the server has none' })
     .option('slots', { type: 'number', defaultDescription: 'queue corecount, else 1', describe: 'jobs to run side by side' })
-    .option('l', { alias: 'lifetime', type: 'number', defaultDescription: `${TUNABLE_DEFAULTS.lifetimeSec}, at most the queue's maxtime`, describe: 'pilot lifetime, seconds' })
+    .option('l', {
+      alias: 'lifetime',
+      type: 'number',
+      defaultDescription: `${TUNABLE_DEFAULTS.lifetimeSec}, at most the queue's maxtime`,
+      describe: 'pilot lifetime, seconds',
+    })
     .option('kill-grace', { type: 'number', default: 10, describe: 'SIGTERM → SIGKILL grace for a payload, seconds' })
-    .option('cores', { type: 'number', describe: 'cores of the allocation (default: the batch system\'s, else the usable CPUs)' })
-    .option('drain-file', { type: 'string', describe: 'when this file exists the pilot takes no more jobs, finishes, reports and exits 0 (default: DRAIN in the work dir)' })
-    .option('getjob-poll-max', { type: 'number', default: 300, describe: 'cap of the pause between empty getJob replies, which doubles from --getjob-poll, seconds' })
+    .option('cores', { type: 'number', describe: "cores of the allocation (default: the batch system's, else the usable CPUs)" })
+    .option('drain-file', {
+      type: 'string',
+      describe: 'when this file exists the pilot takes no more jobs, finishes, reports and exits 0 (default: DRAIN in the work dir)',
+    })
+    .option('getjob-poll-max', {
+      type: 'number',
+      default: 300,
+      describe: 'cap of the pause between empty getJob replies, which doubles from --getjob-poll, seconds',
+    })
     .option('v', { alias: 'getjobrequests', type: 'number', default: 0, describe: 'stop after this many getJob requests (0: no limit)' })
     .option('x', { alias: 'getjobfailures', type: 'number', default: 0, describe: 'stop after this many failed getJob requests (0: no limit)' })
-    .option('keep-job-dirs', { type: 'boolean', default: false, describe: "keep each job's dir after it reported (default: removed once its final update is acknowledged and its log is safe)" })
-    .option('no-pipeline', { type: 'boolean', default: false, hidden: true, describe: 'benchmark baseline: ask for the next job only after the previous one reported' })
-    .option('signal-grace', { type: 'number', default: 30, describe: "the batch system's SIGTERM → SIGKILL time (Slurm KillWait), seconds: after a signal the payload's kill grace and the final update's retries fit in it" })
+    .option('keep-job-dirs', {
+      type: 'boolean',
+      default: false,
+      describe: "keep each job's dir after it reported (default: removed once its final update is acknowledged and its log is safe)",
+    })
+    .option('no-pipeline', {
+      type: 'boolean',
+      default: false,
+      hidden: true,
+      describe: 'benchmark baseline: ask for the next job only after the previous one reported',
+    })
+    .option('signal-grace', {
+      type: 'number',
+      default: 30,
+      describe:
+        "the batch system's SIGTERM → SIGKILL time (Slurm KillWait), seconds: after a signal the payload's kill grace and the final update's retries fit in it",
+    })
     .option('final-deadline', { type: 'number', default: 1200, describe: 'retry the final update this long before keeping it on disk, seconds' })
     .option('timeout', { type: 'number', default: 60, describe: 'per-request server timeout, seconds' })
-    .option('resource-type', { type: 'string', defaultDescription: "the queue's, when its memory range implies one", describe: 'resource type to ask for (e.g. U4G)' })
-    .option('queuedata', { alias: 'queuedata-url', type: 'string', describe: 'queue data file or URL (default: the release tree\'s, else the server\'s /cache/schedconfig/<queue>.all.json)' })
+    .option('resource-type', {
+      type: 'string',
+      defaultDescription: "the queue's, when its memory range implies one",
+      describe: 'resource type to ask for (e.g. U4G)',
+    })
+    .option('queuedata', {
+      alias: 'queuedata-url',
+      type: 'string',
+      describe: "queue data file or URL (default: the release tree's, else the server's /cache/schedconfig/<queue>.all.json)",
+    })
     .option('job-type', { type: 'string', describe: 'job type sent in getJob' })
     .option('mem', { type: 'number', defaultDescription: "the queue's maxrss", describe: 'memory (MB) offered in getJob' })
     .option('disk', { type: 'number', describe: 'disk (MB) offered in getJob' })
@@ -198,41 +245,96 @@ export function pilotFlags(y: Argv): Argv {
     .option('harvester-datadir', { type: 'string', describe: 'where pandaJobData.out is (push mode)' })
     .option('harvester-eventstatusdump', { type: 'string', describe: 'event_status.dump.json path (push mode)' })
     .option('harvester-workerattributes', { type: 'string', describe: 'worker_attributes.json path (push mode)' })
-    .option('z', { alias: 'noserverupdate', type: 'boolean', default: false, describe: 'send no update to the server (with a Harvester access point: push mode)' })
+    .option('z', {
+      alias: 'noserverupdate',
+      type: 'boolean',
+      default: false,
+      describe: 'send no update to the server (with a Harvester access point: push mode)',
+    })
     .option('cacert', { type: 'string', describe: 'CA bundle for https' })
     .option('capath', { type: 'string', describe: 'hashed CA directory for https (default: X509_CERT_DIR)' })
-    .option('proxy-min-lifetime', { type: 'number', default: 600, describe: 'least lifetime an X.509 proxy must have left at start, seconds (else 1382, exit 80)' })
-    .option('payload-credentials', { type: 'string', default: 'none', describe: "credentials the payload inherits: none, or a list of token (token variables and file), x509 (X509_USER_PROXY)" })
+    .option('proxy-min-lifetime', {
+      type: 'number',
+      default: 600,
+      describe: 'least lifetime an X.509 proxy must have left at start, seconds (else 1382, exit 80)',
+    })
+    .option('payload-credentials', {
+      type: 'string',
+      default: 'none',
+      describe: 'credentials the payload inherits: none, or a list of token (token variables and file), x509 (X509_USER_PROXY)',
+    })
     .option('monitor-interval', { type: 'number', default: 60, describe: 'seconds between payload monitor samples' })
-    .option('cgroups', { choices: ['auto', 'off'] as const, default: 'auto' as const, describe: 'put each payload in its own memory cgroup when the pilot may (root or delegated)' })
-    .option('cgroup-limit', { choices: ['job', 'slot', 'none'] as const, default: 'job' as const, describe: "payload cgroup memory limit: the job's minRamCount (else --mem), --mem, or none" })
+    .option('cgroups', {
+      choices: ['auto', 'off'] as const,
+      default: 'auto' as const,
+      describe: 'put each payload in its own memory cgroup when the pilot may (root or delegated)',
+    })
+    .option('cgroup-limit', {
+      choices: ['job', 'slot', 'none'] as const,
+      default: 'job' as const,
+      describe: "payload cgroup memory limit: the job's minRamCount (else --mem), --mem, or none",
+    })
     .option('memory-grace', { type: 'number', default: 0, describe: 'percent added to the memory limit' })
     .option('max-rss', { type: 'string', describe: "pilot's own memory watchdog (1235): MB, or 'job' (the job's memory where no cgroup enforces it)" })
     .option('looping-limit', { type: 'number', default: 7200, describe: 'kill a payload whose job dir had no file modified for this long, seconds (0: off)' })
-    .option('maxtime', { type: 'number', default: 0, describe: "queue maxtime: walltime limit for jobs without maxWalltime, seconds (0: none)" })
+    .option('maxtime', { type: 'number', default: 0, describe: 'queue maxtime: walltime limit for jobs without maxWalltime, seconds (0: none)' })
     .option('min-disk', { type: 'number', default: 1024, describe: 'free MB the job dir must keep while the payload runs (0: off)' })
     .option('max-stdout', { type: 'number', default: 0, describe: 'largest payload stdout+stderr, MB (0: no limit)' })
     .option('d', { alias: 'debug', type: 'boolean', default: false, describe: 'debug logging' })
     .option('log-level', { type: 'string', describe: 'pino log level (overrides -d)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'no log lines on stderr (the log file still gets them)' })
     .option('bulk-heartbeats', { type: 'boolean', default: false, describe: "send the heartbeats of this pilot's jobs as one bulk request per interval" })
-    .option('recover', { type: 'string', describe: 're-send the unacknowledged final updates and range reports kept under DIR (final-update.json, range-reports.json), then exit' })
+    .option('recover', {
+      type: 'string',
+      describe: 're-send the unacknowledged final updates and range reports kept under DIR (final-update.json, range-reports.json), then exit',
+    })
     .option('retry-max-delay', { type: 'number', default: 60, hidden: true, describe: 'cap of the update retry backoff, seconds' })
     .option('naive-updates', { type: 'boolean', default: false, hidden: true, describe: 'benchmark baseline: fire updates unordered' })
-    .option('es-cores', { type: 'number', describe: 'event ranges run side by side (default: RUBIN_ES_CORES, else the job\'s coreCount)' })
-    .option('es-fatal-exit-codes', { type: 'string', default: DEFAULT_ES_SETTINGS.fatalExitCodes.join(','), describe: 'range exit codes reported fatal (never retried), comma-separated' })
-    .option('es-looping-limit', { type: 'number', default: DEFAULT_ES_SETTINGS.loopingLimitSec, describe: 'stop a range whose directory saw no file change this long, seconds (0: off)' })
-    .option('use-realtime-logging', { type: 'boolean', default: false, describe: 'send payload stdout (and REALTIME_LOGFILES) live to --realtime-logging-server' })
+    .option('es-cores', { type: 'number', describe: "event ranges run side by side (default: RUBIN_ES_CORES, else the job's coreCount)" })
+    .option('es-fatal-exit-codes', {
+      type: 'string',
+      default: DEFAULT_ES_SETTINGS.fatalExitCodes.join(','),
+      describe: 'range exit codes reported fatal (never retried), comma-separated',
+    })
+    .option('es-looping-limit', {
+      type: 'number',
+      default: DEFAULT_ES_SETTINGS.loopingLimitSec,
+      describe: 'stop a range whose directory saw no file change this long, seconds (0: off)',
+    })
+    .option('use-realtime-logging', {
+      type: 'boolean',
+      default: false,
+      describe: 'send payload stdout (and REALTIME_LOGFILES) live to --realtime-logging-server',
+    })
     .option('realtime-logging-server', { type: 'string', describe: 'live log endpoint speaking the Loki push API (base URL; /loki/api/v1/push is added)' })
-    .option('realtime-logfiles', { type: 'string', describe: 'comma-separated JSON-lines files in the job dir sent live besides stdout (default: REALTIME_LOGFILES)' })
-    .option('log-destination', { type: 'string', describe: "where log tarballs go: a directory, file:///dir or http(s)://host/collection (WebDAV PUT); default the queue data's copytools log_destination" })
-    .option('stageout-timeout', { type: 'number', default: 1800, describe: 'per-attempt log stage-out deadline, seconds (1152 when the last attempt times out)' })
+    .option('realtime-logfiles', {
+      type: 'string',
+      describe: 'comma-separated JSON-lines files in the job dir sent live besides stdout (default: REALTIME_LOGFILES)',
+    })
+    .option('log-destination', {
+      type: 'string',
+      describe: "where log tarballs go: a directory, file:///dir or http(s)://host/collection (WebDAV PUT); default the queue data's copytools log_destination",
+    })
+    .option('stageout-timeout', {
+      type: 'number',
+      default: 1800,
+      describe: 'per-attempt log stage-out deadline, seconds (1152 when the last attempt times out)',
+    })
     .option('stageout-attempts', { type: 'number', default: 3, describe: 'log stage-out attempts before 1137' })
     .option('log-member-max', { type: 'number', default: 20, describe: 'largest file in the log tarball, MB (longer ones keep head and tail)' })
     .option('log-max', { type: 'number', default: 100, describe: 'largest total of the log tarball members, MB' })
-    .option('es-report-delay', { type: 'number', default: DEFAULT_ES_SETTINGS.reportDelayMs / 1000, describe: 'longest a range result waits to be sent with others, seconds' })
-    .option('es-report-attempts', { type: 'number', default: DEFAULT_ES_SETTINGS.reportAttempts, describe: 'tries per range report batch; then its reports are kept on disk (range-reports.json) for recovery' });
-  for (const [name, spec] of Object.entries(PILOT3_IGNORED_FLAGS)) a = a.option(name, { type: spec.type, hidden: true, ...(spec.alias ? { alias: spec.alias } : {}) });
+    .option('es-report-delay', {
+      type: 'number',
+      default: DEFAULT_ES_SETTINGS.reportDelayMs / 1000,
+      describe: 'longest a range result waits to be sent with others, seconds',
+    })
+    .option('es-report-attempts', {
+      type: 'number',
+      default: DEFAULT_ES_SETTINGS.reportAttempts,
+      describe: 'tries per range report batch; then its reports are kept on disk (range-reports.json) for recovery',
+    });
+  for (const [name, spec] of Object.entries(PILOT3_IGNORED_FLAGS))
+    a = a.option(name, { type: spec.type, hidden: true, ...(spec.alias ? { alias: spec.alias } : {}) });
   return a;
 }
 
@@ -244,7 +346,8 @@ export function serverUrl(url: string, port: number | undefined): string {
 }
 
 function positive(name: string, v: number, allowZero = false): number {
-  if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) throw new Error(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${v}`);
+  if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0))
+    throw new Error(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${v}`);
   return v;
 }
 
@@ -265,7 +368,11 @@ export function toPilotOptions(argv: Record<string, unknown>, cwd = process.cwd(
   if (recoverDir === '') throw new Error('--recover needs a directory');
   // --recover needs no queue: it only re-sends what earlier pilots kept.
   const queue = (argv.q as string | undefined) ?? '';
-  const given = new Set(Object.entries(TUNABLE_FLAGS).filter(([flag]) => argv[flag] !== undefined).map(([, key]) => key));
+  const given = new Set(
+    Object.entries(TUNABLE_FLAGS)
+      .filter(([flag]) => argv[flag] !== undefined)
+      .map(([, key]) => key),
+  );
   const orDefault = <T>(v: unknown, d: T): T => (v === undefined ? d : (v as T));
   if (!queue && recoverDir === undefined) throw new Error('-q/--queue is required');
   const urlGiven = argv.url !== undefined;
@@ -322,7 +429,9 @@ export function toPilotOptions(argv: Record<string, unknown>, cwd = process.cwd(
     retryMaxDelaySec: positive('retry-max-delay', (argv['retry-max-delay'] as number | undefined) ?? 60),
     naiveUpdates: Boolean(argv['naive-updates']),
     eventService: esSettings(argv),
-    realtime: argv['use-realtime-logging'] ? { serverUrl: argv['realtime-logging-server'] as string | undefined, logFiles: argv['realtime-logfiles'] as string | undefined } : null,
+    realtime: argv['use-realtime-logging']
+      ? { serverUrl: argv['realtime-logging-server'] as string | undefined, logFiles: argv['realtime-logfiles'] as string | undefined }
+      : null,
     files: {
       logDestination: argv['log-destination'] as string | undefined,
       stageoutTimeoutSec: positive('stageout-timeout', (argv['stageout-timeout'] as number | undefined) ?? 1800),
@@ -352,7 +461,8 @@ function payloadCredentials(raw: unknown): PayloadCredentialKind[] {
     .map((c) => c.trim())
     .filter((c) => c && c !== 'none');
   for (const c of items) {
-    if (!(PAYLOAD_CREDENTIAL_KINDS as readonly string[]).includes(c)) throw new Error(`--payload-credentials takes none or a list of ${PAYLOAD_CREDENTIAL_KINDS.join(', ')}; got ${c}`);
+    if (!(PAYLOAD_CREDENTIAL_KINDS as readonly string[]).includes(c))
+      throw new Error(`--payload-credentials takes none or a list of ${PAYLOAD_CREDENTIAL_KINDS.join(', ')}; got ${c}`);
   }
   return items as PayloadCredentialKind[];
 }
@@ -370,7 +480,10 @@ function esSettings(argv: Record<string, unknown>): EsSettings {
     fatalExitCodes: codes.map(Number),
     loopingLimitSec: positive('es-looping-limit', (argv['es-looping-limit'] as number | undefined) ?? DEFAULT_ES_SETTINGS.loopingLimitSec, true),
     reportDelayMs: positive('es-report-delay', (argv['es-report-delay'] as number | undefined) ?? DEFAULT_ES_SETTINGS.reportDelayMs / 1000, true) * 1000,
-    reportAttempts: Math.max(1, Math.floor(positive('es-report-attempts', (argv['es-report-attempts'] as number | undefined) ?? DEFAULT_ES_SETTINGS.reportAttempts))),
+    reportAttempts: Math.max(
+      1,
+      Math.floor(positive('es-report-attempts', (argv['es-report-attempts'] as number | undefined) ?? DEFAULT_ES_SETTINGS.reportAttempts)),
+    ),
   };
 }
 

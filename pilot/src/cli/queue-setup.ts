@@ -7,15 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import {
-  applyQueue,
-  loadQueueData,
-  QueueDataError,
-  queueLimits,
-  queueRefusal,
-  type Fetch,
-  type QueueLimits,
-} from '../config/index.js';
+import { applyQueue, loadQueueData, QueueDataError, queueLimits, queueRefusal, type Fetch, type QueueLimits } from '../config/index.js';
 import { HttpTransport } from '../server/index.js';
 import type { PilotOptions } from './options.js';
 import { transportSecurity } from './server-transport.js';

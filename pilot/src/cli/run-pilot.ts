@@ -6,7 +6,16 @@ import path from 'node:path';
 import { readAllocation, readBatchIdentity, type Allocation } from '../config/index.js';
 import { PilotError } from '../errors/index.js';
 import { canCreateChildren, discoverMemoryCgroup } from '../monitor/index.js';
-import { installSignalHandlers, PilotExit, pilotExitCode, pilotStopOf, ResourcePool, runPilotLoop, withoutCredentials, type JobContext } from '../lifecycle/index.js';
+import {
+  installSignalHandlers,
+  PilotExit,
+  pilotExitCode,
+  pilotStopOf,
+  ResourcePool,
+  runPilotLoop,
+  withoutCredentials,
+  type JobContext,
+} from '../lifecycle/index.js';
 import { createLogger } from '../log/index.js';
 import { createPilotHome, killLeftoverPayloads } from '../run/index.js';
 import { refreshSettingsFromEnv, selectDialect, TokenRefresher, tokenRouteProblem, tokenSourceFromEnv, type PandaServer } from '../server/index.js';
@@ -66,7 +75,10 @@ function allocationOf(opts: PilotOptions, env: NodeJS.ProcessEnv, log: Logger): 
       memMB: opts.given.has('memMB') && opts.memMB !== undefined ? '--mem' : found.source.memMB,
     },
   };
-  log.info({ event: 'allocation', cores: a.cores, memMB: a.memMB, source: a.source, endsAt: a.endsAt }, `allocation: ${a.cores ?? '?'} cores, ${a.memMB ?? '?'} MB`);
+  log.info(
+    { event: 'allocation', cores: a.cores, memMB: a.memMB, source: a.source, endsAt: a.endsAt },
+    `allocation: ${a.cores ?? '?'} cores, ${a.memMB ?? '?'} MB`,
+  );
   return a;
 }
 
@@ -77,7 +89,9 @@ function monitorSettings(opts: PilotOptions, queue: QueueLimits | undefined, log
   const writable = m.cgroups === 'auto' && parent !== null && canCreateChildren(parent);
   log.info(
     { event: 'cgroup_discovered', version: parent?.version ?? null, dir: parent?.dir ?? null, payloadCgroups: writable },
-    parent ? `memory cgroup v${parent.version} at ${parent.dir}${writable ? '; payloads get their own' : '; watching it, no payload cgroups'}` : 'no memory cgroup found; watching process trees only',
+    parent
+      ? `memory cgroup v${parent.version} at ${parent.dir}${writable ? '; payloads get their own' : '; watching it, no payload cgroups'}`
+      : 'no memory cgroup found; watching process trees only',
   );
   // No delegation (an unprivileged pilot in a cgroup it may not write, as on a node without
   // Delegate=yes) must not cost jobs their memory limit: the pilot's own watchdog (1235)
@@ -106,7 +120,13 @@ function monitorSettings(opts: PilotOptions, queue: QueueLimits | undefined, log
 }
 
 /** Flags + queue data → where logs go and how the tarball is capped. Throws DestinationError for a bad destination. */
-function fileSettings(opts: PilotOptions, transfers: QueueTransfers, http: HttpTransport, pilotLogFile: string, accessPoint: string | undefined): JobFileSettings {
+function fileSettings(
+  opts: PilotOptions,
+  transfers: QueueTransfers,
+  http: HttpTransport,
+  pilotLogFile: string,
+  accessPoint: string | undefined,
+): JobFileSettings {
   const f = opts.files;
   return {
     http,
@@ -126,7 +146,10 @@ function realtimeSettings(opts: PilotOptions, env: NodeJS.ProcessEnv, http: Http
     log.warn({ event: 'realtime_off', server: url ?? null }, '--use-realtime-logging needs --realtime-logging-server http(s)://host:port; live logs are off');
     return undefined;
   }
-  const files = (opts.realtime.logFiles ?? env.REALTIME_LOGFILES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const files = (opts.realtime.logFiles ?? env.REALTIME_LOGFILES ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return { http, serverUrl: url, queue: opts.queue, logFiles: files };
 }
 
@@ -145,7 +168,8 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
   const batch = readBatchIdentity(env);
   // Payloads of an earlier pilot here that was SIGKILLed (no wrapper cleaned up after it).
   const leftovers = killLeftoverPayloads(path.resolve(opts.workdir));
-  if (leftovers.length > 0) log.warn({ event: 'leftover_payloads_killed', pids: leftovers }, `killed ${leftovers.length} payload process(es) an earlier pilot left behind`);
+  if (leftovers.length > 0)
+    log.warn({ event: 'leftover_payloads_killed', pids: leftovers }, `killed ${leftovers.length} payload process(es) an earlier pilot left behind`);
   const pilotStop = new AbortController();
   const softkill = new AbortController();
   const finalCutoff = new AbortController();
@@ -157,7 +181,10 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
   const uninstall = installSignalHandlers(pilotStop, {
     onFirst: (signal) => {
       signalledAt = Date.now();
-      log.warn({ event: 'signal', signal, graceSec: opts.signalGraceSec }, `${signal}: stopping payloads; final updates get what is left of ${opts.signalGraceSec} s`);
+      log.warn(
+        { event: 'signal', signal, graceSec: opts.signalGraceSec },
+        `${signal}: stopping payloads; final updates get what is left of ${opts.signalGraceSec} s`,
+      );
       cutoffTimer = setTimeout(() => finalCutoff.abort(), Math.max(0, graceLeftMs()));
       cutoffTimer.unref();
     },
@@ -223,11 +250,28 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
   }
   refresher?.start();
   log.info(
-    { event: 'pilot_start', version: VERSION, node: process.version, runtime: process.execPath, queue: opts.queue, site: opts.site, url: opts.url, api: opts.api, home, batchSystem: batch.batchSystem, batchId: batch.batchId, route: http.describeRoute(), token: tokens?.describe ?? null },
+    {
+      event: 'pilot_start',
+      version: VERSION,
+      node: process.version,
+      runtime: process.execPath,
+      queue: opts.queue,
+      site: opts.site,
+      url: opts.url,
+      api: opts.api,
+      home,
+      batchSystem: batch.batchSystem,
+      batchId: batch.batchId,
+      route: http.describeRoute(),
+      token: tokens?.describe ?? null,
+    },
     'pilot starting',
   );
   for (const flag of opts.notApplicable) {
-    log.info({ event: 'flag_not_applicable', flag: flag.length === 1 ? `-${flag}` : `--${flag}`, why: PILOT3_IGNORED_FLAGS[flag]?.why }, 'pilot3 flag accepted, not applicable here');
+    log.info(
+      { event: 'flag_not_applicable', flag: flag.length === 1 ? `-${flag}` : `--${flag}`, why: PILOT3_IGNORED_FLAGS[flag]?.why },
+      'pilot3 flag accepted, not applicable here',
+    );
   }
   try {
     const mode = transportMode(opts.harvester, env, process.cwd());
@@ -245,7 +289,10 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     if (allocation.endsAt !== null) {
       const untilEnd = Math.floor(allocation.endsAt - Date.now() / 1000 - opts.signalGraceSec);
       if (untilEnd < opts.lifetimeSec) {
-        log.info({ event: 'lifetime_from_batch', endsAt: new Date(allocation.endsAt * 1000).toISOString(), lifetimeSec: Math.max(0, untilEnd) }, 'lifetime set by the batch job\'s end time');
+        log.info(
+          { event: 'lifetime_from_batch', endsAt: new Date(allocation.endsAt * 1000).toISOString(), lifetimeSec: Math.max(0, untilEnd) },
+          "lifetime set by the batch job's end time",
+        );
         opts = { ...opts, lifetimeSec: Math.max(0, untilEnd) };
       }
     }
@@ -255,18 +302,24 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     // Push mode: Harvester's files instead of the server; the same job runner behind either.
     if (mode.kind === 'push') {
       push = pushServer(opts, mode, home, log);
-      log.info({ event: 'push_mode', accessPoint: mode.accessPoint.dir, reason: mode.reason, pilotUser: opts.pilotUser }, 'Harvester push mode: no getJob, no server updates');
+      log.info(
+        { event: 'push_mode', accessPoint: mode.accessPoint.dir, reason: mode.reason, pilotUser: opts.pilotUser },
+        'Harvester push mode: no getJob, no server updates',
+      );
     }
     const server: PandaServer = push ?? (await (dialect ?? selectDialect(http, opts.api, log, pilotStop.signal)));
     if (!push) await recoverEarlierFinals(opts, server, log, pilotStop.signal);
-    const bulk =
-      opts.bulkHeartbeats
-        ? {
-            // Jobs beat on one grid, so their heartbeats meet in the batcher's gather window.
-            batcher: new BulkHeartbeatBatcher({ sendBulk: (items) => server.updateJobsBulk(items), gatherMs: Math.min(250, (opts.heartbeatSec * 1000) / 4), log }),
-            gridOriginMs: Date.now(),
-          }
-        : undefined;
+    const bulk = opts.bulkHeartbeats
+      ? {
+          // Jobs beat on one grid, so their heartbeats meet in the batcher's gather window.
+          batcher: new BulkHeartbeatBatcher({
+            sendBulk: (items) => server.updateJobsBulk(items),
+            gatherMs: Math.min(250, (opts.heartbeatSec * 1000) / 4),
+            log,
+          }),
+          gridOriginMs: Date.now(),
+        }
+      : undefined;
     const ctx: JobContext & { softkill: AbortSignal } = {
       server,
       serverUrl: opts.url,

@@ -21,7 +21,13 @@ export function readBatchIdentity(env: NodeJS.ProcessEnv = process.env): BatchId
     return { batchSystem: 'SLURM', batchId: env.SLURM_JOB_ID, harvesterId, workerId, cores: intOrNull(env.SLURM_CPUS_ON_NODE) };
   }
   if (env.GRID_GLOBAL_JOBID || env.GRID_GLOBAL_JOBURL) {
-    return { batchSystem: 'ARC', batchId: env.GRID_GLOBAL_JOBID ?? env.GRID_GLOBAL_JOBURL ?? null, harvesterId, workerId, cores: intOrNull(env.RUNTIME_ENABLE_MULTICORE_SCRATCH) };
+    return {
+      batchSystem: 'ARC',
+      batchId: env.GRID_GLOBAL_JOBID ?? env.GRID_GLOBAL_JOBURL ?? null,
+      harvesterId,
+      workerId,
+      cores: intOrNull(env.RUNTIME_ENABLE_MULTICORE_SCRATCH),
+    };
   }
   if (env._CONDOR_JOB_AD || env.CONDOR_JOBID) {
     return { batchSystem: 'CONDOR', batchId: env.CONDOR_JOBID ?? null, harvesterId, workerId, cores: intOrNull(env._CONDOR_NPROCS) };

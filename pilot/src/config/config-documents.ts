@@ -29,7 +29,9 @@ export type ConfigDocument =
 export type ParseOutcome = { ok: true; doc: ConfigDocument } | { ok: false; issues: ConfigIssue[] };
 
 /** Fills the naming fields a pilot and the server read (nickname, panda_resource, atlas_site). */
-function withNames<Q extends { name: string; nickname?: string | undefined; panda_resource?: string | undefined; site: string; atlas_site?: string | undefined }>(q: Q): Q {
+function withNames<
+  Q extends { name: string; nickname?: string | undefined; panda_resource?: string | undefined; site: string; atlas_site?: string | undefined },
+>(q: Q): Q {
   return { ...q, nickname: q.nickname ?? q.name, panda_resource: q.panda_resource ?? q.name, atlas_site: q.atlas_site ?? q.site };
 }
 
@@ -53,10 +55,11 @@ function parseSiteFile(file: string, value: unknown): ParseOutcome {
     issues.push(...issuesFromZod(file, defaults.error, top.data.defaults, ['defaults'], QUEUE_FIELDS));
     for (const issue of defaults.error.issues) {
       const keys = issue.code === 'unrecognized_keys' ? issue.keys : [issue.path[0]];
-      for (const k of keys) if (typeof k === 'string') {
-        delete usable[k];
-        dropped.add(k);
-      }
+      for (const k of keys)
+        if (typeof k === 'string') {
+          delete usable[k];
+          dropped.add(k);
+        }
     }
   }
   const queues: QueueConfig[] = [];
@@ -81,13 +84,22 @@ function parseSiteFile(file: string, value: unknown): ParseOutcome {
 
 function parseResourceTypes(file: string, value: unknown): ParseOutcome {
   const parsed = resourceTypesFileSchema.safeParse(value);
-  if (!parsed.success) return { ok: false, issues: issuesFromZod(file, parsed.error, value, [], ['description', 'resource_types', 'name', 'mincore', 'maxcore', 'minrampercore', 'maxrampercore']) };
+  if (!parsed.success)
+    return {
+      ok: false,
+      issues: issuesFromZod(file, parsed.error, value, [], ['description', 'resource_types', 'name', 'mincore', 'maxcore', 'minrampercore', 'maxrampercore']),
+    };
   const issues: ConfigIssue[] = [];
   const names = new Set<string>();
   parsed.data.resource_types.forEach((r, i) => {
-    if (r.mincore !== null && r.maxcore !== null && r.mincore > r.maxcore) issues.push({ file, field: `resource_types[${i}].maxcore`, problem: `must be at least mincore (${r.mincore}), got ${r.maxcore}` });
+    if (r.mincore !== null && r.maxcore !== null && r.mincore > r.maxcore)
+      issues.push({ file, field: `resource_types[${i}].maxcore`, problem: `must be at least mincore (${r.mincore}), got ${r.maxcore}` });
     if (r.minrampercore !== null && r.maxrampercore !== null && r.minrampercore > r.maxrampercore) {
-      issues.push({ file, field: `resource_types[${i}].maxrampercore`, problem: `must be at least minrampercore (${r.minrampercore} MB), got ${r.maxrampercore} MB` });
+      issues.push({
+        file,
+        field: `resource_types[${i}].maxrampercore`,
+        problem: `must be at least minrampercore (${r.minrampercore} MB), got ${r.maxrampercore} MB`,
+      });
     }
     if (names.has(r.name)) issues.push({ file, field: `resource_types[${i}].name`, problem: `duplicate resource type "${r.name}"` });
     names.add(r.name);
@@ -124,7 +136,16 @@ export function parseConfigText(file: string, text: string): ParseOutcome {
     return { ok: false, issues: [{ file, field: '(file)', problem: `not valid JSON: ${(err as Error).message}` }] };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return { ok: false, issues: [{ file, field: '(file)', problem: 'must be a JSON object (a site file with "queues", a resource-type file with "resource_types", or one queue\'s data)' }] };
+    return {
+      ok: false,
+      issues: [
+        {
+          file,
+          field: '(file)',
+          problem: 'must be a JSON object (a site file with "queues", a resource-type file with "resource_types", or one queue\'s data)',
+        },
+      ],
+    };
   }
   if ('queues' in value || 'facility' in value) return parseSiteFile(file, value);
   if ('resource_types' in value) return parseResourceTypes(file, value);

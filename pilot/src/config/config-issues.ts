@@ -62,7 +62,13 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
  * Zod issues → ConfigIssues. `prefix` is prepended to every path (the
  * queue's place in its file); `known` feeds "did you mean" for unknown keys.
  */
-export function issuesFromZod(file: string, error: z.ZodError, input: unknown, prefix: readonly PropertyKey[] = [], known: readonly string[] = []): ConfigIssue[] {
+export function issuesFromZod(
+  file: string,
+  error: z.ZodError,
+  input: unknown,
+  prefix: readonly PropertyKey[] = [],
+  known: readonly string[] = [],
+): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
@@ -74,7 +80,11 @@ export function issuesFromZod(file: string, error: z.ZodError, input: unknown, p
     }
     const value = valueAt(input, issue.path);
     const missing = value === undefined && issue.path.length > 0;
-    const problem = missing ? (issue.code === 'invalid_type' ? 'is required but missing' : `is required but missing (${issue.message})`) : `${issue.message} (got ${describeValue(value)})`;
+    const problem = missing
+      ? issue.code === 'invalid_type'
+        ? 'is required but missing'
+        : `is required but missing (${issue.message})`
+      : `${issue.message} (got ${describeValue(value)})`;
     out.push({ file, field: fieldPath([...prefix, ...issue.path]), problem });
   }
   return out;

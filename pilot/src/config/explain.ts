@@ -22,7 +22,8 @@ function range(min: number | null, max: number | null, unit: string): string {
 
 /** One line per queue: memory range, cores, time, status and the resource type its pilots ask for. */
 export function explainQueue(q: QueueConfig, table: readonly ResourceTypeRow[]): string {
-  const memory = q.maxrss > 0 ? `${q.minrss > 0 ? `${q.minrss} < ` : ''}job memory ≤ ${q.maxrss} MB` : q.minrss > 0 ? `job memory > ${q.minrss} MB` : 'any job memory';
+  const memory =
+    q.maxrss > 0 ? `${q.minrss > 0 ? `${q.minrss} < ` : ''}job memory ≤ ${q.maxrss} MB` : q.minrss > 0 ? `job memory > ${q.minrss} MB` : 'any job memory';
   const time = q.maxtime > 0 ? `pilot walltime ≤ ${q.maxtime} s` : 'no walltime limit';
   const cores = q.corecount > 0 ? `${q.corecount} core${q.corecount > 1 ? 's' : ''}/slot` : 'any core count';
   const rt = queueResourceType(q, table);

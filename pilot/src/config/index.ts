@@ -2,14 +2,7 @@ export { readAllocation, readBatchIdentity, type Allocation, type AllocationFact
 export { ConfigError, formatIssue, type ConfigIssue } from './config-issues.js';
 export { parseConfigText, parseQueueData, type ConfigDocument, type ParseOutcome } from './config-documents.js';
 export { explainDocument, explainQueue } from './explain.js';
-export {
-  QUEUE_STATUSES,
-  type LooseQueueData,
-  type PilotDefaults,
-  type QueueConfig,
-  type QueueStatus,
-  type ResourceTypeRow,
-} from './queue-schema.js';
+export { QUEUE_STATUSES, type LooseQueueData, type PilotDefaults, type QueueConfig, type QueueStatus, type ResourceTypeRow } from './queue-schema.js';
 export {
   loadQueueData,
   QueueDataError,

@@ -19,7 +19,10 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const nameField = (what: string) =>
   z.string({ error: `${what} must be a string` }).regex(NAME, `${what} must be 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit`);
 const count = (what: string) =>
-  z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).nonnegative(`${what} must not be negative`);
+  z
+    .number({ error: `${what} must be a number` })
+    .int(`${what} must be a whole number`)
+    .nonnegative(`${what} must not be negative`);
 
 /** Fields pilots read from `params` (pilot3 names); others are kept as they are. */
 const paramsSchema = z.looseObject({

@@ -8,8 +8,7 @@ import type { QueueConfig, ResourceTypeRow } from './queue-schema.js';
 /** The name when no row matches. */
 export const UNDEFINED_RESOURCE_TYPE = 'Undefined';
 
-const within = (value: number, min: number | null, max: number | null): boolean =>
-  (min === null || value >= min) && (max === null || value <= max);
+const within = (value: number, min: number | null, max: number | null): boolean => (min === null || value >= min) && (max === null || value <= max);
 
 /** The resource type of a job needing `memoryMB` in total over `cores` cores (0 or less counts as 1). */
 export function resourceTypeFor(memoryMB: number, cores: number, table: readonly ResourceTypeRow[]): string {
@@ -25,7 +24,10 @@ export function resourceTypeFor(memoryMB: number, cores: number, table: readonly
  * SLAC_Rubin, 0–4000 MB, takes both U2G and U4G jobs). Jobs that fit need
  * more than minrss and at most maxrss, so the smallest is minrss + 1 MB.
  */
-export function queueResourceType(queue: Pick<QueueConfig, 'minrss' | 'maxrss' | 'corecount' | 'resource_type'>, table: readonly ResourceTypeRow[]): string | undefined {
+export function queueResourceType(
+  queue: Pick<QueueConfig, 'minrss' | 'maxrss' | 'corecount' | 'resource_type'>,
+  table: readonly ResourceTypeRow[],
+): string | undefined {
   if (queue.resource_type) return queue.resource_type;
   if (queue.maxrss <= 0 || table.length === 0) return undefined;
   const low = resourceTypeFor(queue.minrss + 1, queue.corecount, table);

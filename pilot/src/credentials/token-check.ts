@@ -26,9 +26,7 @@ export function jwtClaims(token: string): TokenClaims | null {
   }
 }
 
-export type CredentialVerdict =
-  | { ok: true; summary: string; expiresAt: Date | null }
-  | { ok: false; code: number; exitCode: number; diagnostic: string };
+export type CredentialVerdict = { ok: true; summary: string; expiresAt: Date | null } | { ok: false; code: number; exitCode: number; diagnostic: string };
 
 export interface TokenFacts {
   /** Where the token comes from (variable or file), never the token. */

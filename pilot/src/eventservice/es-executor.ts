@@ -128,7 +128,8 @@ export async function runEventService(input: EsRunInput): Promise<EsRunResult> {
     backoff: input.backoff,
   });
   const fetcher = new RangeFetcher({
-    fetch: (n, signal) => input.server.getEventRanges({ pandaId: job.pandaId, jobsetId: job.jobsetId ?? 0, taskId: job.taskId ?? undefined, nRanges: n }, { signal }),
+    fetch: (n, signal) =>
+      input.server.getEventRanges({ pandaId: job.pandaId, jobsetId: job.jobsetId ?? 0, taskId: job.taskId ?? undefined, nRanges: n }, { signal }),
     log,
     onChange: () => wakeup.wake(),
     signal: fetchStop,
@@ -158,14 +159,27 @@ export async function runEventService(input: EsRunInput): Promise<EsRunResult> {
     input.peak.cpuSec += result.cpuSec;
     appendWorkerLog(path.join(result.dir, 'payload.stdout'), path.join(input.jobDir, 'payload.stdout'), result.worker);
     appendWorkerLog(path.join(result.dir, 'payload.stderr'), path.join(input.jobDir, 'payload.stderr'), result.worker);
-    const report: RangeReport = { eventRangeID: result.range.eventRangeID, eventStatus: result.status, coreCount: 1, cpuConsumptionTime: Math.round(result.cpuSec) };
+    const report: RangeReport = {
+      eventRangeID: result.range.eventRangeID,
+      eventStatus: result.status,
+      coreCount: 1,
+      cpuConsumptionTime: Math.round(result.cpuSec),
+    };
     if (result.status !== 'finished') {
       report.errorCode = result.errorCode;
       report.errorDiag = result.errorDiag;
     }
     reporter.report(report);
     log.info(
-      { event: 'range_end', eventRangeID: result.range.eventRangeID, worker: result.worker, status: result.status, exitCode: result.exitCode, errorCode: result.errorCode, wallSec: result.wallSec },
+      {
+        event: 'range_end',
+        eventRangeID: result.range.eventRangeID,
+        worker: result.worker,
+        status: result.status,
+        exitCode: result.exitCode,
+        errorCode: result.errorCode,
+        wallSec: result.wallSec,
+      },
       `event range ${result.status}`,
     );
   };
@@ -174,9 +188,7 @@ export async function runEventService(input: EsRunInput): Promise<EsRunResult> {
     worker += 1;
     const w = worker;
     const dir = path.join(input.jobDir, range.eventRangeID);
-    const mapped = mapError
-      ? ({ ok: false, error: mapError } as const)
-      : rangeCommand(input.command, range, map);
+    const mapped = mapError ? ({ ok: false, error: mapError } as const) : rangeCommand(input.command, range, map);
     let promise: Promise<RangeResult>;
     if (!mapped.ok) {
       // The command cannot be made for this range, and trying again will not change that.
@@ -252,7 +264,10 @@ export async function runEventService(input: EsRunInput): Promise<EsRunResult> {
       const file = input.keepReports(reporter.undelivered, 'no answer from the server');
       log.error({ event: 'range_reports_kept', file, ranges: reporter.undelivered.length }, 'range reports not delivered; kept on disk for recovery');
     } catch (err) {
-      log.error({ event: 'range_reports_not_kept', err: (err as Error).message, ranges: reporter.undelivered.map((r) => r.eventRangeID) }, 'range reports not delivered and could not be kept on disk');
+      log.error(
+        { event: 'range_reports_not_kept', err: (err as Error).message, ranges: reporter.undelivered.map((r) => r.eventRangeID) },
+        'range reports not delivered and could not be kept on disk',
+      );
     }
   }
 

@@ -96,7 +96,14 @@ export function decideEsOutcome(facts: EsFacts): PayloadVerdict {
   if (done === slots.length && facts.unprocessed === 0) {
     const note = reportNote(facts.results, true);
     // Finished: the ranges did their work here; the server decides what it makes of reports it did not get.
-    return { state: 'finished', transExitCode: 0, pilotErrorCode: 0, pilotErrorDiag: note ? truncateDiag(`event service: ${summary}${note}`) : '', exeErrorCode: 0, exeErrorDiag: '' };
+    return {
+      state: 'finished',
+      transExitCode: 0,
+      pilotErrorCode: 0,
+      pilotErrorDiag: note ? truncateDiag(`event service: ${summary}${note}`) : '',
+      exeErrorCode: 0,
+      exeErrorDiag: '',
+    };
   }
   const firstBad = slots.find((s) => s.state === 'fatal') ?? slots.find((s) => s.state === 'failed');
   const detail = firstBad ? `; ${firstBad.last.range.eventRangeID}: ${firstBad.last.errorDiag}` : '';

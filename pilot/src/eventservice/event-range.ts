@@ -27,7 +27,12 @@ export function parseEventRange(raw: unknown): ParsedRange {
   const r = raw as Record<string, unknown>;
   const idText = typeof r.eventRangeID === 'string' ? r.eventRangeID : null;
   const id = parseEventRangeId(idText);
-  if (!id || idText === null) return { ok: false, eventRangeID: null, error: `eventRangeID ${JSON.stringify(r.eventRangeID)?.slice(0, 80)} is not <task>-<PandaID>-<fileID>-<processID>-<attemptNr>` };
+  if (!id || idText === null)
+    return {
+      ok: false,
+      eventRangeID: null,
+      error: `eventRangeID ${JSON.stringify(r.eventRangeID)?.slice(0, 80)} is not <task>-<PandaID>-<fileID>-<processID>-<attemptNr>`,
+    };
   const fail = (error: string): ParsedRange => ({ ok: false, eventRangeID: idText, error });
   const startEvent = intField(r.startEvent);
   const lastEvent = intField(r.lastEvent);

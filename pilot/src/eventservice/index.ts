@@ -1,4 +1,14 @@
-export { runEventService, esConcurrency, rangeMemoryMB, DEFAULT_ES_SETTINGS, type EsSettings, type EsRunInput, type EsRunResult, type PeakSink, type SuperviseRange } from './es-executor.js';
+export {
+  runEventService,
+  esConcurrency,
+  rangeMemoryMB,
+  DEFAULT_ES_SETTINGS,
+  type EsSettings,
+  type EsRunInput,
+  type EsRunResult,
+  type PeakSink,
+  type SuperviseRange,
+} from './es-executor.js';
 export type { RangeSupervisor } from './range-runner.js';
 export { parseEventRange, rangeSlot, type EventRange } from './event-range.js';
 export { decideEsOutcome, type EsFacts } from './es-outcome.js';

@@ -25,7 +25,14 @@ export interface RangeSupervisor {
   /** The cgroup.procs file the payload's launcher joins, when the range has a cgroup. */
   readonly cgroupProcsFile: string | undefined;
   /** Starts watching; `onVerdict` is told the first broken limit. */
-  start(pid: number, dir: string, outputFiles: string[], onVerdict: (err: PilotError) => void, sleep: Sleep | undefined, onSample: (sample: MonitorSample) => void): unknown;
+  start(
+    pid: number,
+    dir: string,
+    outputFiles: string[],
+    onVerdict: (err: PilotError) => void,
+    sleep: Sleep | undefined,
+    onSample: (sample: MonitorSample) => void,
+  ): unknown;
   /** Stops watching; for a failed payload, the OOM evidence (the kernel's line) if any. */
   finish(exit: PayloadExit, failed: boolean): Promise<{ oom: OomEvidence | null }>;
   /** Removes the range's cgroup, killing whatever is left in it. */
@@ -148,7 +155,8 @@ export async function runRange(input: RangeRunInput): Promise<RangeResult> {
   const base = { range, worker, exitCode: status, cpuSec, maxRssKb, wallSec: (Date.now() - started) / 1000, dir };
   const reason = stopReason as PilotError | null;
   if (reason) return { ...base, status: 'failed', errorCode: reason.code, errorDiag: truncateDiag(reason.diagnostic) };
-  if (exit.launchError) return { ...base, status: 'failed', errorCode: ErrorCode.INTERNALPILOTPROBLEM, errorDiag: truncateDiag(`event range: ${exit.launchError}`) };
+  if (exit.launchError)
+    return { ...base, status: 'failed', errorCode: ErrorCode.INTERNALPILOTPROBLEM, errorDiag: truncateDiag(`event range: ${exit.launchError}`) };
   if (status === 0) return { ...base, status: 'finished', errorCode: 0, errorDiag: '' };
   // 1212 only on evidence (the kernel's record, the cgroup's counter), never on status 137 alone; the kernel's words lead.
   if (oom) return { ...base, status: 'failed', errorCode: ErrorCode.PAYLOADOUTOFMEMORY, errorDiag: oom.diagnostic.slice(0, 250) };

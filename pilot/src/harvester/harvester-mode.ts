@@ -49,7 +49,8 @@ export function transportMode(flags: HarvesterFlags, env: NodeJS.ProcessEnv, lau
   let reason: string | null = null;
   if ((given(flags.workdir) || given(flags.datadir)) && noUpdates) reason = 'a Harvester work/data dir and -z';
   else if ((given(flags.eventStatusDump) || given(flags.workerAttributes)) && noUpdates) reason = 'a Harvester status file and -z';
-  else if ((given(env.HARVESTER_ID) || given(env.HARVESTER_WORKER_ID)) && submit === 'push') reason = 'HARVESTER_ID/HARVESTER_WORKER_ID and --harvester-submit-mode PUSH';
+  else if ((given(env.HARVESTER_ID) || given(env.HARVESTER_WORKER_ID)) && submit === 'push')
+    reason = 'HARVESTER_ID/HARVESTER_WORKER_ID and --harvester-submit-mode PUSH';
   if (reason === null) return { kind: 'pull' };
   const dir = path.resolve(launchDir, given(flags.workdir) ? flags.workdir : given(env.HARVESTER_WORKDIR) ? env.HARVESTER_WORKDIR : launchDir);
   const launch = path.resolve(launchDir);

@@ -19,7 +19,18 @@ import type { Logger } from 'pino';
 import { isFinalPilotState } from '../protocol/index.js';
 import { jobDirPath } from '../run/index.js';
 import { realPause, type Sleep } from '../retry/index.js';
-import type { BulkUpdateItem, JobRequest, JobUpdate, PandaServer, RangeReport, RangeReportReply, RangeRequest, SendOptions, UpdateReply, WorkerStatusReport } from '../protocol/index.js';
+import type {
+  BulkUpdateItem,
+  JobRequest,
+  JobUpdate,
+  PandaServer,
+  RangeReport,
+  RangeReportReply,
+  RangeRequest,
+  SendOptions,
+  UpdateReply,
+  WorkerStatusReport,
+} from '../protocol/index.js';
 import { ACCESS_FILES, READ_SUFFIX, touch, writeFileAtomic, writeJsonAtomic } from './access-files.js';
 import type { AccessPoint } from './harvester-mode.js';
 import { takeJobFile } from './job-source.js';
@@ -79,7 +90,8 @@ export class HarvesterPushServer implements PandaServer {
   private take(): boolean {
     const taken = takeJobFile(this.opts.accessPoint, this.opts.pilotHome, this.filesTaken + 1);
     if (!taken) {
-      if (this.filesTaken === 0) this.opts.log.error({ event: 'push_no_job', looked: this.opts.accessPoint.dir }, 'push mode: Harvester left no job file in the access point');
+      if (this.filesTaken === 0)
+        this.opts.log.error({ event: 'push_no_job', looked: this.opts.accessPoint.dir }, 'push mode: Harvester left no job file in the access point');
       return false;
     }
     this.filesTaken += 1;
@@ -151,10 +163,16 @@ export class HarvesterPushServer implements PandaServer {
         JSON.parse(text);
         writeFileAtomic(this.file(ACCESS_FILES.jobReport), text);
       } catch (err) {
-        this.opts.log.warn({ event: 'job_report_invalid', pandaId: update.jobId, err: (err as Error).message }, 'jobReport.json is not JSON: not copied to the access point');
+        this.opts.log.warn(
+          { event: 'job_report_invalid', pandaId: update.jobId, err: (err as Error).message },
+          'jobReport.json is not JSON: not copied to the access point',
+        );
       }
     }
-    this.opts.log.info({ event: 'push_outputs', pandaId: update.jobId, files: entries.map((e) => path.basename(e.path)), jobReport: existsSync(report) }, 'push mode: files for Harvester to stage out listed');
+    this.opts.log.info(
+      { event: 'push_outputs', pandaId: update.jobId, files: entries.map((e) => path.basename(e.path)), jobReport: existsSync(report) },
+      'push mode: files for Harvester to stage out listed',
+    );
   }
 
   async getEventRanges(req: RangeRequest, opts: SendOptions = {}): Promise<unknown[]> {

@@ -86,7 +86,12 @@ function isPlainFileName(name: string): boolean {
 }
 
 function list(v: string | null): string[] {
-  return v ? v.split(',').map((s) => s.trim()).filter((s) => s && s !== 'NULL') : [];
+  return v
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s && s !== 'NULL')
+    : [];
 }
 
 /**

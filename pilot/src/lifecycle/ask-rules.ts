@@ -22,14 +22,14 @@ export interface AskFacts {
   maxFailures: number;
 }
 
-export type AskVerdict =
-  | { ask: true }
-  | { ask: false; reason: 'drain' | 'time-short' | 'timefloor' | 'getjob-limit'; detail: string };
+export type AskVerdict = { ask: true } | { ask: false; reason: 'drain' | 'time-short' | 'timefloor' | 'getjob-limit'; detail: string };
 
 export function askVerdict(f: AskFacts): AskVerdict {
   if (f.drainRequested) return { ask: false, reason: 'drain', detail: 'drain file present: no more jobs' };
-  if (f.maxRequests > 0 && f.requests >= f.maxRequests) return { ask: false, reason: 'getjob-limit', detail: `${f.requests} getJob requests made (-v ${f.maxRequests})` };
-  if (f.maxFailures > 0 && f.failures >= f.maxFailures) return { ask: false, reason: 'getjob-limit', detail: `${f.failures} getJob requests failed (-x ${f.maxFailures})` };
+  if (f.maxRequests > 0 && f.requests >= f.maxRequests)
+    return { ask: false, reason: 'getjob-limit', detail: `${f.requests} getJob requests made (-v ${f.maxRequests})` };
+  if (f.maxFailures > 0 && f.failures >= f.maxFailures)
+    return { ask: false, reason: 'getjob-limit', detail: `${f.failures} getJob requests failed (-x ${f.maxFailures})` };
   const leftSec = (f.endsAtMs - f.nowMs) / 1000;
   if (leftSec <= 0) return { ask: false, reason: 'time-short', detail: 'no time left' };
   if (f.jobNeedsSec !== null && leftSec < f.jobNeedsSec) {

@@ -8,7 +8,16 @@ import path from 'node:path';
 import { truncateDiag } from '../errors/index.js';
 import type { MalformedJobError } from '../job/index.js';
 import { jobLogger } from '../log/index.js';
-import { markFinalUpdateAcked, NaiveUpdateSender, OrderedUpdateChannel, writeFinalUpdate, writeRangeReports, type FinalOutcome, type JobUpdateSender, type SendUpdate } from '../report/index.js';
+import {
+  markFinalUpdateAcked,
+  NaiveUpdateSender,
+  OrderedUpdateChannel,
+  writeFinalUpdate,
+  writeRangeReports,
+  type FinalOutcome,
+  type JobUpdateSender,
+  type SendUpdate,
+} from '../report/index.js';
 import type { JobUpdate, RangeReport, UpdateReply } from '../protocol/index.js';
 import type { JobContext, JobServices, JobSettings } from './job-context.js';
 
@@ -45,7 +54,6 @@ export function tail(file: string, bytes = 4096): string {
   }
 }
 
-
 /**
  * Where a job attempt's final update is kept when it has no job dir (it
  * failed before one was made): its own dir under the pilot home, so two
@@ -76,7 +84,13 @@ export function updateSender(
   const persistFinal = finalDir
     ? (update: JobUpdate, seqHeader: string) => {
         try {
-          const file = writeFinalUpdate(finalDir(), { serverUrl: ctx.serverUrl, dialect: ctx.server.dialect, seqHeader, update, writtenAt: new Date().toISOString() });
+          const file = writeFinalUpdate(finalDir(), {
+            serverUrl: ctx.serverUrl,
+            dialect: ctx.server.dialect,
+            seqHeader,
+            update,
+            writtenAt: new Date().toISOString(),
+          });
           log.debug({ event: 'final_update_written', file }, 'final update on disk before its first send');
         } catch (err) {
           // A full disk must not keep the update from the server; it is only less safe.
@@ -84,7 +98,18 @@ export function updateSender(
         }
       }
     : undefined;
-  const opts = { pandaId, attemptNr, send, log, sleep: ctx.sleep, backoff: ctx.backoff, finalDeadlineMs: ctx.finalDeadlineMs, finalCutoff: ctx.finalCutoff, onReply, persistFinal };
+  const opts = {
+    pandaId,
+    attemptNr,
+    send,
+    log,
+    sleep: ctx.sleep,
+    backoff: ctx.backoff,
+    finalDeadlineMs: ctx.finalDeadlineMs,
+    finalCutoff: ctx.finalCutoff,
+    onReply,
+    persistFinal,
+  };
   return ctx.naiveUpdates ? new NaiveUpdateSender(opts) : new OrderedUpdateChannel(opts);
 }
 

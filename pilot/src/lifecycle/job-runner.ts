@@ -11,15 +11,17 @@ import { DEFAULT_ES_SETTINGS, esConcurrency, runEventService, type PeakSink } fr
 import { parseJobDescription, MalformedJobError, type JobDescription } from '../job/index.js';
 import { jobLogger } from '../log/index.js';
 import { jobMetrics, MetricsAccumulator, updateFields, type MetricsSummary } from '../monitor/index.js';
+import { HeartbeatSchedule, markFinalUpdateAcked, RANGE_REPORTS_FILE, runHeartbeats, type FinalOutcome, type JobUpdateSender } from '../report/index.js';
 import {
-  HeartbeatSchedule,
-  markFinalUpdateAcked,
-  RANGE_REPORTS_FILE,
-  runHeartbeats,
-  type FinalOutcome,
-  type JobUpdateSender,
-} from '../report/index.js';
-import { adler32File, createJobDir, DEFAULT_LOG_LIMITS, PAYLOAD_RECORDS_DIR, PayloadProcess, redactSecrets, writeLogTarball, type PayloadExit } from '../run/index.js';
+  adler32File,
+  createJobDir,
+  DEFAULT_LOG_LIMITS,
+  PAYLOAD_RECORDS_DIR,
+  PayloadProcess,
+  redactSecrets,
+  writeLogTarball,
+  type PayloadExit,
+} from '../run/index.js';
 import { stageOut } from '../transfer/index.js';
 import { Wakeup } from '../retry/index.js';
 import type { JobContext } from './job-context.js';
@@ -32,7 +34,6 @@ import { startLiveLogs } from './live-logs.js';
 import { DEFAULT_MONITOR_SETTINGS, PayloadGuard } from './payload-guard.js';
 
 export type { JobOutcome } from './job-reporting.js';
-
 
 /** What the pilot loop hears about a job while it runs. */
 export interface JobHooks {
@@ -98,7 +99,14 @@ class JobRun {
       intervalMs: (job.debug ? ctx.debugHeartbeatSec : ctx.heartbeatSec) * 1000,
       gridOriginMs: ctx.bulk?.gridOriginMs,
     });
-    this.channel = updateSender(ctx, job.pandaId, job.attemptNr, this.log, (reply) => this.onCommand(reply), () => this.state.jobDir ?? finalsDir(ctx, job.pandaId, job.attemptNr));
+    this.channel = updateSender(
+      ctx,
+      job.pandaId,
+      job.attemptNr,
+      this.log,
+      (reply) => this.onCommand(reply),
+      () => this.state.jobDir ?? finalsDir(ctx, job.pandaId, job.attemptNr),
+    );
   }
 
   /** Commands come back on this job's own channel, so they can only ever touch this job. */
@@ -156,7 +164,12 @@ class JobRun {
     const s = this.state;
     if (s.phase === 'reporting' && !figures) return s;
     const now = this.figures();
-    const next = { phase: 'reporting' as const, jobDir: s.jobDir, startedAt: now.startedAt, figures: figures ?? { metrics: now.metrics, exitCpuSec: now.exitCpuSec } };
+    const next = {
+      phase: 'reporting' as const,
+      jobDir: s.jobDir,
+      startedAt: now.startedAt,
+      figures: figures ?? { metrics: now.metrics, exitCpuSec: now.exitCpuSec },
+    };
     this.state = next;
     return next;
   }
@@ -228,10 +241,16 @@ class JobRun {
     this.state = { phase: 'running', jobDir, startedAt: new Date(), watch: { kind: 'payload', guard } };
     this.log.info({ event: 'payload_start', pid: payload.pid, cgroup: guard.cgroup?.dir ?? null }, 'payload started');
     const live = this.ctx.realtime ? startLiveLogs(this.ctx.realtime, this.job, jobDir, stdoutPath, this.log) : null;
-    guard.start(payload.pid, jobDir, [stdoutPath, stderrPath], (verdict) => {
-      this.log.warn({ event: 'watchdog', code: verdict.code, diag: verdict.diagnostic }, 'payload broke a limit');
-      this.stopJob(verdict);
-    }, this.ctx.sleep);
+    guard.start(
+      payload.pid,
+      jobDir,
+      [stdoutPath, stderrPath],
+      (verdict) => {
+        this.log.warn({ event: 'watchdog', code: verdict.code, diag: verdict.diagnostic }, 'payload broke a limit');
+        this.stopJob(verdict);
+      },
+      this.ctx.sleep,
+    );
     this.channel.stateChange('running', this.fields());
 
     const onStop = () => {
@@ -300,7 +319,10 @@ class JobRun {
     });
     await this.heartbeatLoop(done);
     const result = await done;
-    this.log.info({ event: 'es_end', ranges: result.ranges, requests: result.requests, state: result.verdict.state, code: result.verdict.pilotErrorCode }, 'event-service job: ranges done');
+    this.log.info(
+      { event: 'es_end', ranges: result.ranges, requests: result.requests, state: result.verdict.state, code: result.verdict.pilotErrorCode },
+      'event-service job: ranges done',
+    );
     return result.verdict;
   }
 
@@ -341,7 +363,10 @@ class JobRun {
     // the batch system's SIGKILL follows, and the update is kept on disk for the next pilot.
     let hurry: NodeJS.Timeout | undefined;
     const onPilotStop = () => {
-      hurry = setTimeout(() => this.channel.abort(`pilot stopping: final update not acknowledged within the kill grace (${this.ctx.killGraceMs / 1000} s)`), this.ctx.killGraceMs);
+      hurry = setTimeout(
+        () => this.channel.abort(`pilot stopping: final update not acknowledged within the kill grace (${this.ctx.killGraceMs / 1000} s)`),
+        this.ctx.killGraceMs,
+      );
     };
     if (this.ctx.pilotSignal.aborted) onPilotStop();
     else this.ctx.pilotSignal.addEventListener('abort', onPilotStop, { once: true });
@@ -421,7 +446,10 @@ class JobRun {
       });
       const truncated = made.manifest.filter((m) => m.truncated).map((m) => m.name);
       tarball = { path: made.file, size: statSync(made.file).size, adler32: await adler32File(made.file) };
-      this.log.info({ event: 'log_tarball', file: this.job.logFile, bytes: tarball.size, adler32: tarball.adler32, members: made.manifest.length, truncated }, 'log tarball made');
+      this.log.info(
+        { event: 'log_tarball', file: this.job.logFile, bytes: tarball.size, adler32: tarball.adler32, members: made.manifest.length, truncated },
+        'log tarball made',
+      );
     } catch (err) {
       const e = PilotError.from(err, ErrorCode.LOGFILECREATIONFAILURE);
       this.log.warn({ event: 'log_tarball_failed', code: e.code, err: e.diagnostic }, 'could not create the log tarball');
@@ -441,7 +469,10 @@ class JobRun {
           case 'stored':
             safe = true;
             entry.surl = result.surl;
-            this.log.info({ event: 'log_staged_out', surl: result.surl, verifiedBy: result.verifiedBy, attempts: result.attempts, ms: result.ms, bytes: tarball.size }, 'log tarball stored');
+            this.log.info(
+              { event: 'log_staged_out', surl: result.surl, verifiedBy: result.verifiedBy, attempts: result.attempts, ms: result.ms, bytes: tarball.size },
+              'log tarball stored',
+            );
             break;
           case 'left':
             safe = true;
@@ -455,7 +486,10 @@ class JobRun {
       } catch (err) {
         const e = PilotError.from(err, ErrorCode.STAGEOUTFAILED);
         // Stopped mid-transfer (a signal, the lifetime): still a stage-out failure, named with why.
-        secondary = e.code === ErrorCode.STAGEOUTFAILED || e.code === ErrorCode.STAGEOUTTIMEOUT ? e : new PilotError(ErrorCode.STAGEOUTFAILED, `log stage-out stopped: ${e.diagnostic}`, { cause: e });
+        secondary =
+          e.code === ErrorCode.STAGEOUTFAILED || e.code === ErrorCode.STAGEOUTTIMEOUT
+            ? e
+            : new PilotError(ErrorCode.STAGEOUTFAILED, `log stage-out stopped: ${e.diagnostic}`, { cause: e });
         this.log.warn({ event: 'log_stageout_failed', code: secondary.code, err: secondary.diagnostic }, 'log tarball not stored');
       }
     }

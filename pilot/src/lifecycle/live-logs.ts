@@ -24,7 +24,10 @@ export interface RealtimeSettings {
 /** `a.json, b.jsonl` → plain names inside the job dir; anything reaching outside is left out. */
 export function realtimeFiles(spec: string | undefined, jobDir: string): { file: string; stream: string }[] {
   const out: { file: string; stream: string }[] = [];
-  for (const name of (spec ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const name of (spec ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const file = path.resolve(jobDir, name);
     if (path.relative(jobDir, file).startsWith('..') || path.isAbsolute(path.relative(jobDir, file))) continue;
     out.push({ file, stream: path.basename(name) });

@@ -42,7 +42,8 @@ export type CredentialKind = keyof typeof CREDENTIAL_VARIABLES;
 /** `env` without the credential variables of the kinds not in `keep`. */
 export function withoutCredentials(env: NodeJS.ProcessEnv, keep: readonly CredentialKind[]): NodeJS.ProcessEnv {
   const drop = new Set<string>();
-  for (const kind of Object.keys(CREDENTIAL_VARIABLES) as CredentialKind[]) if (!keep.includes(kind)) for (const name of CREDENTIAL_VARIABLES[kind]) drop.add(name);
+  for (const kind of Object.keys(CREDENTIAL_VARIABLES) as CredentialKind[])
+    if (!keep.includes(kind)) for (const name of CREDENTIAL_VARIABLES[kind]) drop.add(name);
   const out: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(env)) if (!drop.has(k)) out[k] = v;
   return out;

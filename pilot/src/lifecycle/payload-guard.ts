@@ -112,21 +112,33 @@ export class PayloadGuard {
   ) {}
 
   /** Makes the payload's cgroup when allowed; a refusal is logged and the payload runs watched by tree only. */
-  static prepare(job: JobDescription, settings: MonitorSettings, log: Logger, cgroupName = `panda-${job.pandaId}-${job.attemptNr}-${process.pid}`): PayloadGuard {
+  static prepare(
+    job: JobDescription,
+    settings: MonitorSettings,
+    log: Logger,
+    cgroupName = `panda-${job.pandaId}-${job.attemptNr}-${process.pid}`,
+  ): PayloadGuard {
     let plan = memoryPlan(job, settings);
     let cgroup: PayloadCgroup | null = null;
     if (plan.useCgroup && settings.cgroupParent) {
       try {
         cgroup = PayloadCgroup.create(settings.cgroupParent, { name: cgroupName, limitMB: plan.cgroupLimitMB });
       } catch (err) {
-        log.warn({ event: 'cgroup_refused', dir: settings.cgroupParent.dir, err: (err as Error).message }, 'cannot make the payload cgroup; watching the process tree');
+        log.warn(
+          { event: 'cgroup_refused', dir: settings.cgroupParent.dir, err: (err as Error).message },
+          'cannot make the payload cgroup; watching the process tree',
+        );
         plan = memoryPlan(job, { ...settings, cgroupWritable: false });
       }
     }
     const limits = watchdogLimits(job, settings, plan);
     log.info(
       { event: 'memory_enforcement', cgroup: cgroup?.dir ?? null, cgroupLimitMB: cgroup ? plan.cgroupLimitMB : null, watchdogMB: plan.watchdogMB, limits },
-      cgroup && plan.cgroupLimitMB ? `payload memory limited to ${plan.cgroupLimitMB} MB by cgroup` : plan.watchdogMB ? `payload memory watched by the pilot (${plan.watchdogMB} MB)` : 'payload memory not limited',
+      cgroup && plan.cgroupLimitMB
+        ? `payload memory limited to ${plan.cgroupLimitMB} MB by cgroup`
+        : plan.watchdogMB
+          ? `payload memory watched by the pilot (${plan.watchdogMB} MB)`
+          : 'payload memory not limited',
     );
     return new PayloadGuard(settings, plan, limits, cgroup, log);
   }
@@ -136,7 +148,14 @@ export class PayloadGuard {
    * range's memory share (`memoryMB`) as its memory, a cgroup of its own
    * named after the range, and the event service's looping limit.
    */
-  static forRange(job: JobDescription, eventRangeID: string, memoryMB: number, settings: MonitorSettings, loopingLimitSec: number | null, log: Logger): PayloadGuard {
+  static forRange(
+    job: JobDescription,
+    eventRangeID: string,
+    memoryMB: number,
+    settings: MonitorSettings,
+    loopingLimitSec: number | null,
+    log: Logger,
+  ): PayloadGuard {
     const rangeSettings: MonitorSettings = {
       ...settings,
       // A range's memory is its share of the job's, whatever the job's own limit comes from.
@@ -153,7 +172,14 @@ export class PayloadGuard {
   }
 
   /** Starts the monitor loop on the running payload. */
-  start(pid: number, jobDir: string, outputFiles: string[], onVerdict: (err: PilotError) => void, sleep?: Sleep, onSample?: (sample: MonitorSample) => void): PayloadMonitor {
+  start(
+    pid: number,
+    jobDir: string,
+    outputFiles: string[],
+    onVerdict: (err: PilotError) => void,
+    sleep?: Sleep,
+    onSample?: (sample: MonitorSample) => void,
+  ): PayloadMonitor {
     this.startClockSec = kernelClockSec();
     const enclosing = this.settings.cgroupParent;
     this.monitor = PayloadMonitor.start({

@@ -77,7 +77,18 @@ export async function preparePayload(
             onRetry: (err, n) => log.warn({ event: 'sandbox_download_retry', attempt: n, err: (err as Error).message }, 'sandbox download failed; retrying'),
           });
           const unpacked = await extractSandbox(file, jobDir, prep.sandbox);
-          log.info({ event: 'sandbox_ready', url: prun.sandboxUrl, bytes: got.bytes, adler32: got.adler32, checked: got.checked, entries: unpacked.entries, unpackedBytes: unpacked.bytes }, 'user sandbox unpacked');
+          log.info(
+            {
+              event: 'sandbox_ready',
+              url: prun.sandboxUrl,
+              bytes: got.bytes,
+              adler32: got.adler32,
+              checked: got.checked,
+              entries: unpacked.entries,
+              unpackedBytes: unpacked.bytes,
+            },
+            'user sandbox unpacked',
+          );
         } catch (err) {
           if (err instanceof DownloadError) throw new PilotError(ErrorCode.NOUSERTARBALL, `sandbox download failed: ${err.message}`, { cause: err });
           throw err;

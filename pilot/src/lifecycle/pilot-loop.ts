@@ -159,7 +159,11 @@ export async function runPilotLoop(ctx: JobContext & { softkill: AbortSignal }, 
         const need = needOf(raw);
         // Sent to us: it runs once it fits (running jobs end), or alone when it can never fit; never dropped.
         const reservation = await pool.reserve(need, ctx.pilotSignal);
-        if (reservation?.over) ctx.log.warn({ event: 'job_over_allocation', cores: need.cores, memMB: need.memMB, total: pool.total }, 'job is larger than the allocation; running it alone');
+        if (reservation?.over)
+          ctx.log.warn(
+            { event: 'job_over_allocation', cores: need.cores, memMB: need.memMB, total: pool.total },
+            'job is larger than the allocation; running it alone',
+          );
         let released = false;
         const release = () => {
           if (!released && reservation) pool.release(reservation);

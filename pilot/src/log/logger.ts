@@ -8,8 +8,18 @@ import pino, { type Logger } from 'pino';
 export type { Logger } from 'pino';
 
 const REDACT_PATHS = [
-  'token', '*.token', 'authorization', '*.authorization', 'Authorization', '*.Authorization',
-  'headers.authorization', 'headers.Authorization', 'password', '*.password', 'proxy', '*.proxy',
+  'token',
+  '*.token',
+  'authorization',
+  '*.authorization',
+  'Authorization',
+  '*.Authorization',
+  'headers.authorization',
+  'headers.Authorization',
+  'password',
+  '*.password',
+  'proxy',
+  '*.proxy',
 ];
 
 export interface LoggerOptions {

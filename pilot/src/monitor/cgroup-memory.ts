@@ -71,5 +71,8 @@ export function readCgroupFigures(dir: string, version: CgroupVersion): CgroupFi
 /** PIDs in a cgroup (cgroup.procs), empty when it is gone. */
 export function cgroupPids(dir: string): number[] {
   const text = readOrNull(path.join(dir, 'cgroup.procs')) ?? '';
-  return text.split('\n').filter((l) => /^\d+$/.test(l.trim())).map(Number);
+  return text
+    .split('\n')
+    .filter((l) => /^\d+$/.test(l.trim()))
+    .map(Number);
 }

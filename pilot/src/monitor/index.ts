@@ -10,7 +10,15 @@ export {
   type ProcessDetail,
   type TreeTotals,
 } from './process-tree.js';
-export { discoverMemoryCgroup, canCreateChildren, parseProcCgroup, parseMountInfo, cgroupDir, type CgroupLocation, type CgroupVersion } from './cgroup-discovery.js';
+export {
+  discoverMemoryCgroup,
+  canCreateChildren,
+  parseProcCgroup,
+  parseMountInfo,
+  cgroupDir,
+  type CgroupLocation,
+  type CgroupVersion,
+} from './cgroup-discovery.js';
 export { readCgroupFigures, cgroupPids, parseBytes, parseOomKills, CGROUP_FILES, type CgroupFigures } from './cgroup-memory.js';
 export { PayloadCgroup, type PayloadCgroupOptions } from './payload-cgroup.js';
 export { readKernelLog, findOomKill, parseKmsgRecord, parseDmesgLine, kernelClockSec, type KernelRecord, type OomKillRecord } from './kernel-log.js';

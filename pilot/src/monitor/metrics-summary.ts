@@ -208,8 +208,22 @@ export class MetricsAccumulator {
 }
 
 const UPDATE_KEYS = [
-  'maxRSS', 'maxPSS', 'maxVMEM', 'maxSWAP', 'avgRSS', 'avgPSS', 'avgVMEM', 'avgSWAP',
-  'totRCHAR', 'totWCHAR', 'totRBYTES', 'totWBYTES', 'rateRCHAR', 'rateWCHAR', 'rateRBYTES', 'rateWBYTES',
+  'maxRSS',
+  'maxPSS',
+  'maxVMEM',
+  'maxSWAP',
+  'avgRSS',
+  'avgPSS',
+  'avgVMEM',
+  'avgSWAP',
+  'totRCHAR',
+  'totWCHAR',
+  'totRBYTES',
+  'totWBYTES',
+  'rateRCHAR',
+  'rateWCHAR',
+  'rateRBYTES',
+  'rateWBYTES',
 ] as const;
 
 /** The update fields (docs/panda-protocol.md §4 names); empty until a sample or the payload's cgroup saw its memory. */

@@ -116,7 +116,12 @@ export class PayloadMonitor {
     // Start dense and back off to the interval: most Rubin payloads end within a minute, and a
     // 60 s first wait would leave a short job with no figures at all. ±10 % so monitors do not fall into step.
     const backoff = { initialMs: Math.min(25, this.opts.intervalMs), maxMs: this.opts.intervalMs, factor: 2, jitter: 0.1 };
-    await repeat(() => { this.sampleOnce(); }, { signal: this.abort.signal, wait: (n) => backoffDelay(n, backoff), sleep: this.opts.sleep });
+    await repeat(
+      () => {
+        this.sampleOnce();
+      },
+      { signal: this.abort.signal, wait: (n) => backoffDelay(n, backoff), sleep: this.opts.sleep },
+    );
   }
 
   /** One sample: read, record, judge. Public so tests and benchmarks can drive it without timers. */

@@ -44,7 +44,10 @@ export function checkWatchdogs(f: WatchdogFacts, l: WatchdogLimits): PilotError 
     // PSS counts shared pages once, as prmon-based watchdogs do; RSS when PSS is unreadable.
     const [what, kb] = f.pssKb > 0 ? ['PSS', f.pssKb] : ['RSS', f.rssKb];
     if (kb > l.maxRssMB * 1024) {
-      return new PilotError(ErrorCode.PAYLOADEXCEEDMAXMEM, `payload ${what} ${mb(kb)} MB exceeded the pilot's memory limit of ${l.maxRssMB} MB; killed by the pilot's memory watchdog`);
+      return new PilotError(
+        ErrorCode.PAYLOADEXCEEDMAXMEM,
+        `payload ${what} ${mb(kb)} MB exceeded the pilot's memory limit of ${l.maxRssMB} MB; killed by the pilot's memory watchdog`,
+      );
     }
   }
   if (l.maxWalltimeSec !== null && f.elapsedSec > l.maxWalltimeSec) {
@@ -54,10 +57,16 @@ export function checkWatchdogs(f: WatchdogFacts, l: WatchdogLimits): PilotError 
     return new PilotError(ErrorCode.NOLOCALSPACE, `only ${f.freeDiskMB} MB free in the job dir's file system, below the ${l.minDiskMB} MB a running job needs`);
   }
   if (l.maxStdoutMB !== null && f.stdoutBytes !== null && f.stdoutBytes > l.maxStdoutMB * 1024 * 1024) {
-    return new PilotError(ErrorCode.STDOUTTOOBIG, `payload stdout/stderr reached ${Math.round(f.stdoutBytes / 1024 / 1024)} MB, over the ${l.maxStdoutMB} MB limit`);
+    return new PilotError(
+      ErrorCode.STDOUTTOOBIG,
+      `payload stdout/stderr reached ${Math.round(f.stdoutBytes / 1024 / 1024)} MB, over the ${l.maxStdoutMB} MB limit`,
+    );
   }
   if (l.loopingLimitSec !== null && f.idleSec !== null && f.idleSec > l.loopingLimitSec) {
-    return new PilotError(ErrorCode.LOOPINGJOB, `looping job: no file in the job dir was modified for ${Math.round(f.idleSec)} s (limit ${l.loopingLimitSec} s)`);
+    return new PilotError(
+      ErrorCode.LOOPINGJOB,
+      `looping job: no file in the job dir was modified for ${Math.round(f.idleSec)} s (limit ${l.loopingLimitSec} s)`,
+    );
   }
   return null;
 }

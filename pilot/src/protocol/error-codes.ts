@@ -45,9 +45,7 @@ export const ErrorCode = {
 export type ErrorCodeName = keyof typeof ErrorCode;
 export type PandaErrorCode = (typeof ErrorCode)[ErrorCodeName];
 
-const NAME_BY_CODE = new Map<number, ErrorCodeName>(
-  Object.entries(ErrorCode).map(([name, code]) => [code, name as ErrorCodeName]),
-);
+const NAME_BY_CODE = new Map<number, ErrorCodeName>(Object.entries(ErrorCode).map(([name, code]) => [code, name as ErrorCodeName]));
 
 /** The symbolic name of a code, or undefined for a number we do not know. */
 export function errorCodeName(code: number): ErrorCodeName | undefined {

@@ -22,9 +22,7 @@ export const EventRangeStatus = {
 export type EventRangeStatusName = keyof typeof EventRangeStatus;
 export type EventRangeStatusCode = (typeof EventRangeStatus)[EventRangeStatusName];
 
-const NAME_BY_STATUS = new Map<number, EventRangeStatusName>(
-  Object.entries(EventRangeStatus).map(([name, code]) => [code, name as EventRangeStatusName]),
-);
+const NAME_BY_STATUS = new Map<number, EventRangeStatusName>(Object.entries(EventRangeStatus).map(([name, code]) => [code, name as EventRangeStatusName]));
 
 /** The name of a status code (`7` → `failed`), or `unknown`. */
 export function eventRangeStatusName(code: number): EventRangeStatusName | 'unknown' {

@@ -1,7 +1,16 @@
 /** Job states on the server (docs/panda-protocol.md §3, §4) and the subset a pilot may send. */
 export const SERVER_JOB_STATES = [
-  'defined', 'activated', 'sent', 'starting', 'running', 'holding', 'transferring',
-  'finished', 'failed', 'closed', 'cancelled',
+  'defined',
+  'activated',
+  'sent',
+  'starting',
+  'running',
+  'holding',
+  'transferring',
+  'finished',
+  'failed',
+  'closed',
+  'cancelled',
 ] as const;
 export type ServerJobState = (typeof SERVER_JOB_STATES)[number];
 

@@ -63,9 +63,7 @@ export const V1_PARAMS = {
   'pilot/get_job_status': words('job_ids timeout'),
   'pilot/update_worker_status': words('worker_id harvester_id status timeout node_id'),
   'event/acquire_event_ranges': words('job_id jobset_id task_id n_ranges timeout scattered segment_id'),
-  'event/update_single_event_range': words(
-    'event_range_id event_range_status core_count cpu_consumption_time object_store_id timeout',
-  ),
+  'event/update_single_event_range': words('event_range_id event_range_status core_count cpu_consumption_time object_store_id timeout'),
   'event/update_event_ranges': words('event_ranges timeout version'),
   'event/get_available_event_range_count': words('job_id jobset_id task_id timeout'),
   'event/get_event_range_statuses': words('job_task_ids'),

@@ -54,7 +54,12 @@ export class FileTail {
 }
 
 /** Follows files until `signal` aborts, handing each new line to `onLine`; a last read after the stop. */
-export async function followFiles(files: readonly { file: string; stream: string }[], onLine: (stream: string, line: string) => void, signal: AbortSignal, intervalMs = 500): Promise<void> {
+export async function followFiles(
+  files: readonly { file: string; stream: string }[],
+  onLine: (stream: string, line: string) => void,
+  signal: AbortSignal,
+  intervalMs = 500,
+): Promise<void> {
   const tails = files.map((f) => ({ tail: new FileTail(f.file), stream: f.stream }));
   const drain = (final: boolean) => {
     for (const { tail, stream } of tails) for (const line of tail.read(final)) onLine(stream, line);

@@ -108,7 +108,10 @@ export class LokiShipper {
       this.stats.failedPushes++;
       this.stats.dropped += batch.length;
       if (this.stats.failedPushes === 1 || this.stats.failedPushes % 100 === 0) {
-        this.log.warn({ event: 'realtime_push_failed', url: this.url, failures: this.stats.failedPushes, err: (err as Error).message }, 'live log push failed; lines dropped');
+        this.log.warn(
+          { event: 'realtime_push_failed', url: this.url, failures: this.stats.failedPushes, err: (err as Error).message },
+          'live log push failed; lines dropped',
+        );
       }
     }
   }

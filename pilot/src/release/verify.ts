@@ -17,7 +17,10 @@ export interface TreeDiff {
 export function diffManifest(expected: Manifest, actual: Manifest, others: readonly string[] = []): TreeDiff {
   const missing = [...expected.keys()].filter((f) => !actual.has(f)).sort();
   const extra = [...[...actual.keys()].filter((f) => !expected.has(f)), ...others].sort();
-  const modified = [...expected.entries()].filter(([f, h]) => actual.has(f) && actual.get(f) !== h).map(([f]) => f).sort();
+  const modified = [...expected.entries()]
+    .filter(([f, h]) => actual.has(f) && actual.get(f) !== h)
+    .map(([f]) => f)
+    .sort();
   return { missing, extra, modified };
 }
 
@@ -51,7 +54,10 @@ export async function verifyTree(dir: string): Promise<VerifyResult> {
   if (errors.length) return { tree, errors, diff: empty, files: 0, ok: false };
   const listing = listTree(tree);
   // Only files the manifest lists are hashed; the others are extra whatever they hold.
-  const actual = await hashTree(tree, listing.files.filter((f) => manifest.has(f)));
+  const actual = await hashTree(
+    tree,
+    listing.files.filter((f) => manifest.has(f)),
+  );
   for (const f of listing.files) if (!manifest.has(f)) actual.set(f, '');
   const diff = diffManifest(manifest, actual, listing.others);
   const ok = diff.missing.length + diff.extra.length + diff.modified.length === 0;

@@ -119,7 +119,8 @@ export function parseFinalUpdate(text: string): FinalUpdateRecord {
   if (!u.fields || typeof u.fields !== 'object') throw new Error('update lacks fields');
   if (v.dialect !== 'legacy' && v.dialect !== 'v1' && v.dialect !== 'harvester') throw new Error(`unknown dialect ${String(v.dialect)}`);
   if (typeof v.serverUrl !== 'string' || typeof v.seqHeader !== 'string') throw new Error('serverUrl / seqHeader missing');
-  if (!v.seqHeader.startsWith(`${u.jobId}:${u.attemptNr}:`)) throw new Error(`seqHeader ${v.seqHeader} does not belong to job ${u.jobId} attempt ${u.attemptNr}`);
+  if (!v.seqHeader.startsWith(`${u.jobId}:${u.attemptNr}:`))
+    throw new Error(`seqHeader ${v.seqHeader} does not belong to job ${u.jobId} attempt ${u.attemptNr}`);
   return v as FinalUpdateRecord;
 }
 

@@ -207,7 +207,10 @@ export class OrderedUpdateChannel implements JobUpdateSender {
 
   private acknowledge(item: QueuedUpdate, reply: UpdateReply): void {
     if (reply.statusCode !== 0) {
-      this.opts.log.warn({ event: 'update_status', seq: item.seq, statusCode: reply.statusCode, raw: reply.raw }, 'server answered the update with a non-zero StatusCode');
+      this.opts.log.warn(
+        { event: 'update_status', seq: item.seq, statusCode: reply.statusCode, raw: reply.raw },
+        'server answered the update with a non-zero StatusCode',
+      );
     }
     if (item.kind === 'final' || isFinalPilotState(item.update.state)) {
       this.finalResult = { acknowledged: true, reply, update: item.update, seq: item.seq };

@@ -66,7 +66,10 @@ async function recoverOne(file: string, deps: RecoverDeps): Promise<RecoverySumm
     const answer = record.kind === 'range-reports' ? await sendRangeReports(record, server, deps) : await sendFinal(record, server, deps);
     releaseFinalUpdate(claimed, answer.ok ? '.acked' : '.refused');
     const what = record.kind === 'range-reports' ? 'range_reports' : 'final_update';
-    deps.log.info({ event: answer.ok ? `${what}_recovered` : `${what}_refused`, pandaId, detail: answer.detail }, answer.ok ? `kept ${what} delivered` : `server refused kept ${what}`);
+    deps.log.info(
+      { event: answer.ok ? `${what}_recovered` : `${what}_refused`, pandaId, detail: answer.detail },
+      answer.ok ? `kept ${what} delivered` : `server refused kept ${what}`,
+    );
     return { file, result: answer.ok ? 'delivered' : 'refused', pandaId, detail: answer.detail };
   } catch (err) {
     releaseFinalUpdate(claimed, '');

@@ -4,7 +4,21 @@
  * tarball capped too. What went in (and what was cut) is listed in
  * `log-manifest.json` inside it.
  */
-import { closeSync, copyFileSync, existsSync, fstatSync, linkSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fstatSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { ErrorCode } from '../protocol/index.js';
 import { PilotError } from '../errors/index.js';

@@ -33,7 +33,13 @@ function quote(word: string): string {
 function resolveExecutable(name: string, searchPath: string, jobDir: string): string | null {
   const candidates = name.includes('/')
     ? [path.resolve(jobDir, name)]
-    : [path.join(jobDir, name), ...searchPath.split(':').filter(Boolean).map((dir) => path.join(dir, name))];
+    : [
+        path.join(jobDir, name),
+        ...searchPath
+          .split(':')
+          .filter(Boolean)
+          .map((dir) => path.join(dir, name)),
+      ];
   for (const candidate of candidates) {
     try {
       accessSync(candidate, constants.X_OK);
@@ -49,11 +55,7 @@ function resolveExecutable(name: string, searchPath: string, jobDir: string): st
  * The command line for `bash -c`. Throws PilotError 1346 when the
  * transformation is neither a known shell form nor an executable we can find.
  */
-export function buildPayloadCommand(
-  job: { transformation: string; jobPars: string },
-  env: { PATH?: string | undefined },
-  jobDir: string,
-): string {
+export function buildPayloadCommand(job: { transformation: string; jobPars: string }, env: { PATH?: string | undefined }, jobDir: string): string {
   const name = transformationName(job.transformation);
   const shellForm = SHELL_TRANSFORMATIONS[name];
   if (shellForm === 'base64') return decodeBase64Strict(job.jobPars);

@@ -41,7 +41,10 @@ export interface PayloadStart {
 
 /** Why a payload could not be started: resource exhaustion is the node's fault, a missing or forbidden path the job's setup. */
 export class PayloadStartError extends PilotError {
-  constructor(readonly errno: string, detail: string) {
+  constructor(
+    readonly errno: string,
+    detail: string,
+  ) {
     super(startErrorCode(errno), `payload could not be started: ${detail}${START_HINT[errno] ? ` (${START_HINT[errno]})` : ''}`);
   }
 }
@@ -84,9 +87,7 @@ const LAUNCHER = [
   '/bin/bash -c "$1" 3>&-; rc=$?; times >&3 2>/dev/null; exit $rc',
 ].join('\n');
 
-const SIGNAL_BY_NUMBER = new Map<number, NodeJS.Signals>(
-  Object.entries(osConstants.signals).map(([name, num]) => [num, name as NodeJS.Signals]),
-);
+const SIGNAL_BY_NUMBER = new Map<number, NodeJS.Signals>(Object.entries(osConstants.signals).map(([name, num]) => [num, name as NodeJS.Signals]));
 
 /** 137 → SIGKILL, 143 → SIGTERM; anything else is a plain exit status. */
 export function signalFromStatus(status: number | null): NodeJS.Signals | null {
@@ -181,7 +182,9 @@ export class PayloadProcess {
     child.on('error', () => undefined);
     const pid = child.pid;
     if (pid === undefined) throw new PayloadStartError('UNKNOWN', 'the launcher has no pid');
-    const recordFile = opts.recordDir ? recordPayloadGroup(opts.recordDir, { pgid: pid, cgroupProcsFile: opts.cgroupProcsFile ?? null, jobDir: opts.env.PILOT_JOB_DIR ?? opts.cwd }) : null;
+    const recordFile = opts.recordDir
+      ? recordPayloadGroup(opts.recordDir, { pgid: pid, cgroupProcsFile: opts.cgroupProcsFile ?? null, jobDir: opts.env.PILOT_JOB_DIR ?? opts.cwd })
+      : null;
     return new PayloadProcess(child, pid, new Date(), recordFile);
   }
 

@@ -100,7 +100,9 @@ export function killLeftoverPayloads(workArea: string, isAlive: (home: string) =
   const killed: number[] = [];
   let homes: string[];
   try {
-    homes = readdirSync(workArea).filter((n) => n.startsWith('PanDA_Pilot3_')).map((n) => path.join(workArea, n));
+    homes = readdirSync(workArea)
+      .filter((n) => n.startsWith('PanDA_Pilot3_'))
+      .map((n) => path.join(workArea, n));
   } catch {
     return killed;
   }

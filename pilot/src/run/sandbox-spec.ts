@@ -85,9 +85,11 @@ export function parsePrunJob(jobPars: string, cacheFallback: string): PrunJob {
     throw new PilotError(ErrorCode.GENERALERROR, 'prun command (-p) is not URL-encoded text');
   }
   const archive = opts.get('-a') ?? null;
-  if (archive !== null && !ARCHIVE.test(archive)) throw new PilotError(ErrorCode.NOUSERTARBALL, `sandbox name ${JSON.stringify(archive.slice(0, 80))} is not a plain file name`);
+  if (archive !== null && !ARCHIVE.test(archive))
+    throw new PilotError(ErrorCode.NOUSERTARBALL, `sandbox name ${JSON.stringify(archive.slice(0, 80))} is not a plain file name`);
   const runDir = opts.get('-r') ?? '.';
-  if (runDir.startsWith('/') || runDir.split('/').includes('..')) throw new PilotError(ErrorCode.GENERALERROR, `prun run dir ${JSON.stringify(runDir)} must stay inside the job dir`);
+  if (runDir.startsWith('/') || runDir.split('/').includes('..'))
+    throw new PilotError(ErrorCode.GENERALERROR, `prun run dir ${JSON.stringify(runDir)} must stay inside the job dir`);
   const base = (opts.get('--sourceURL') ?? cacheFallback).replace(/\/+$/, '');
   return { sandboxUrl: archive ? `${base}/cache/${encodeURIComponent(archive)}` : null, archive, command, runDir };
 }

@@ -55,7 +55,11 @@ const refuse = (diag: string) => new PilotError(ErrorCode.NOUSERTARBALL, diag);
  * the limits, then unpacks it into `dir`. Throws PilotError 1246 naming the
  * first entry refused; nothing is unpacked then.
  */
-export async function extractSandbox(archive: string, dir: string, limits: SandboxLimits = DEFAULT_SANDBOX_LIMITS): Promise<{ entries: number; bytes: number }> {
+export async function extractSandbox(
+  archive: string,
+  dir: string,
+  limits: SandboxLimits = DEFAULT_SANDBOX_LIMITS,
+): Promise<{ entries: number; bytes: number }> {
   const root = path.resolve(dir);
   const name = path.basename(archive);
   let entries = 0;
@@ -73,8 +77,10 @@ export async function extractSandbox(archive: string, dir: string, limits: Sandb
         bytes += entry.size ?? 0;
         const why = entryRefusal(root, { path: entry.path, type: entry.type, linkpath: entry.linkpath });
         if (why) refusal = refuse(`sandbox ${name}: entry ${JSON.stringify(entry.path.slice(0, 120))} refused: ${why}`);
-        else if (entries > limits.maxEntries) refusal = refuse(`sandbox ${name}: more than ${limits.maxEntries} entries (at ${JSON.stringify(entry.path.slice(0, 120))})`);
-        else if (bytes > limits.maxBytes) refusal = refuse(`sandbox ${name}: more than ${limits.maxBytes} bytes unpacked (at ${JSON.stringify(entry.path.slice(0, 120))})`);
+        else if (entries > limits.maxEntries)
+          refusal = refuse(`sandbox ${name}: more than ${limits.maxEntries} entries (at ${JSON.stringify(entry.path.slice(0, 120))})`);
+        else if (bytes > limits.maxBytes)
+          refusal = refuse(`sandbox ${name}: more than ${limits.maxBytes} bytes unpacked (at ${JSON.stringify(entry.path.slice(0, 120))})`);
       },
     });
   } catch (err) {

@@ -49,8 +49,12 @@ export function planTransformation(job: { transformation: string; jobPars: strin
   }
   if (!hostAllowed(url, facts)) {
     const allowed = [new URL(facts.serverUrl).hostname, ...facts.allowedHosts].join(', ');
-    return { kind: 'refused', reason: `transformation host ${url.host} is not allowed (allowed: ${allowed}; a site adds hosts in its queue's params.download_hosts)` };
+    return {
+      kind: 'refused',
+      reason: `transformation host ${url.host} is not allowed (allowed: ${allowed}; a site adds hosts in its queue's params.download_hosts)`,
+    };
   }
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(name)) return { kind: 'refused', reason: `transformation ${url.href.slice(0, 120)} does not end in a plain file name` };
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(name))
+    return { kind: 'refused', reason: `transformation ${url.href.slice(0, 120)} does not end in a plain file name` };
   return { kind: 'download', url: url.href, fileName: name };
 }

@@ -24,7 +24,8 @@ function fileSource(file: string): TokenSource {
       try {
         const st = statSync(file);
         // mtime and size: a rewrite within the same mtime tick still changes the size almost always.
-        if (!cached || cached.mtimeMs !== st.mtimeMs || cached.size !== st.size) cached = { mtimeMs: st.mtimeMs, size: st.size, token: readFileSync(file, 'utf8').trim() };
+        if (!cached || cached.mtimeMs !== st.mtimeMs || cached.size !== st.size)
+          cached = { mtimeMs: st.mtimeMs, size: st.size, token: readFileSync(file, 'utf8').trim() };
         return cached.token || null;
       } catch {
         return cached?.token ?? null;

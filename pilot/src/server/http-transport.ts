@@ -147,7 +147,12 @@ export class HttpTransport {
   }
 
   /** Request options for `url`: its agent, and the TLS material with each https request (a proxy tunnel upgrades with the request's options, not the agent's). */
-  private requestOptions(url: URL, method: string, headers: Record<string, string | number>, signal: AbortSignal): { client: typeof httpRequest; options: RequestOptions & TlsMaterial; verdict: ProxyVerdict } {
+  private requestOptions(
+    url: URL,
+    method: string,
+    headers: Record<string, string | number>,
+    signal: AbortSignal,
+  ): { client: typeof httpRequest; options: RequestOptions & TlsMaterial; verdict: ProxyVerdict } {
     const { agent, verdict } = this.routeFor(url);
     const secure = url.protocol === 'https:';
     return {
@@ -251,7 +256,11 @@ export class HttpTransport {
     const deadline = AbortSignal.timeout(this.options.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
     const url = `${this.baseUrl}${path}`;
-    const allHeaders: Record<string, string | number> = { 'User-Agent': this.options.userAgent ?? 'panda-node-pilot', ...this.options.authHeaders?.(), ...headers };
+    const allHeaders: Record<string, string | number> = {
+      'User-Agent': this.options.userAgent ?? 'panda-node-pilot',
+      ...this.options.authHeaders?.(),
+      ...headers,
+    };
     if (body !== undefined) allHeaders['Content-Length'] = Buffer.byteLength(body);
     const { client, options, verdict } = this.requestOptions(new URL(url), method, allHeaders, combined);
     const max = this.maxReplyBytes;

@@ -1,5 +1,14 @@
 export { TransportError } from '../errors/index.js';
-export { HttpTransport, ReplyTooLargeError, mayCarrySecrets, DEFAULT_MAX_REPLY_BYTES, type TransportOptions, type HttpReply, type UrlRequest, type UrlReply } from './http-transport.js';
+export {
+  HttpTransport,
+  ReplyTooLargeError,
+  mayCarrySecrets,
+  DEFAULT_MAX_REPLY_BYTES,
+  type TransportOptions,
+  type HttpReply,
+  type UrlRequest,
+  type UrlReply,
+} from './http-transport.js';
 export { HttpStatusError, isRetryable } from '../errors/index.js';
 export { LegacyDialect, ProtocolError, legacyUpdateParams } from './legacy-dialect.js';
 export { V1Dialect, v1UpdateParams, type V1Envelope } from './v1-dialect.js';

@@ -98,11 +98,7 @@ export class LegacyDialect implements PandaServer {
   }
 
   async getEventRanges(req: RangeRequest, opts?: SendOptions): Promise<unknown[]> {
-    const reply = await this.call(
-      'getEventRanges',
-      { pandaID: req.pandaId, jobsetID: req.jobsetId, taskID: req.taskId, nRanges: req.nRanges },
-      opts,
-    );
+    const reply = await this.call('getEventRanges', { pandaID: req.pandaId, jobsetID: req.jobsetId, taskID: req.taskId, nRanges: req.nRanges }, opts);
     if (Number(reply.StatusCode) !== StatusCode.OK) throw new ProtocolError(`getEventRanges: StatusCode ${String(reply.StatusCode)}`);
     try {
       return decodeRangeList(reply.eventRanges);

@@ -9,9 +9,7 @@
 import { BlockList, isIP } from 'node:net';
 
 /** The proxy a URL goes through, or why it goes direct. */
-export type ProxyVerdict =
-  | { route: 'proxy'; proxy: URL; variable: string }
-  | { route: 'direct'; reason: string };
+export type ProxyVerdict = { route: 'proxy'; proxy: URL; variable: string } | { route: 'direct'; reason: string };
 
 function firstSet(env: NodeJS.ProcessEnv, names: readonly string[]): { name: string; value: string } | null {
   for (const name of names) {
@@ -25,7 +23,10 @@ const defaultPort = (protocol: string): number => (protocol === 'https:' ? 443 :
 
 /** A host name or address without IPv6 brackets, lower case, no trailing dot. */
 function bareHost(host: string): string {
-  return host.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+  return host
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
 }
 
 /** One `NO_PROXY` entry split into host part and optional port. */
@@ -94,7 +95,8 @@ export function proxyFor(target: URL, env: NodeJS.ProcessEnv): ProxyVerdict {
   } catch {
     throw new Error(`${set.name} is not a URL: ${set.value}`);
   }
-  if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:') throw new Error(`${set.name}: only http:// and https:// proxies are supported, got ${proxy.protocol}//`);
+  if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:')
+    throw new Error(`${set.name}: only http:// and https:// proxies are supported, got ${proxy.protocol}//`);
   return { route: 'proxy', proxy, variable: set.name };
 }
 

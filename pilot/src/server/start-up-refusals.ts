@@ -7,10 +7,7 @@
  */
 import { ErrorCode, HttpStatusError, PilotError } from '../errors/index.js';
 
-export type Refusal =
-  | { kind: 'switch'; to: 'legacy' | 'v1'; why: string }
-  | { kind: 'credentials'; diagnostic: string }
-  | null;
+export type Refusal = { kind: 'switch'; to: 'legacy' | 'v1'; why: string } | { kind: 'credentials'; diagnostic: string } | null;
 
 const AUTH_REASON = /token|credential|certificate|proxy|auth|ssl|identity|expired|signature|not allowed|permission/i;
 
@@ -21,14 +18,24 @@ export function classifyRefusal(err: unknown, dialect: string): Refusal {
       return { kind: 'switch', to: 'v1', why: 'legacy getJob is forbidden on this server' };
     }
     if (dialect === 'v1' && err.status === 404 && err.path.startsWith('/api/v1/')) return { kind: 'switch', to: 'legacy', why: `${err.path} not found` };
-    if (err.status === 401) return { kind: 'credentials', diagnostic: `the server refused the pilot's credentials (HTTP 401${reasonOf(err.body)}): check the token (PANDA_AUTH_ID_TOKEN, OIDC_AUTH_TOKEN_FILE, PANDA_AUTH_DIR) or X509_USER_PROXY` };
-    if (err.status === 403 && AUTH_REASON.test(err.body)) return { kind: 'credentials', diagnostic: `the server refused the pilot's credentials (HTTP 403${reasonOf(err.body)})` };
+    if (err.status === 401)
+      return {
+        kind: 'credentials',
+        diagnostic: `the server refused the pilot's credentials (HTTP 401${reasonOf(err.body)}): check the token (PANDA_AUTH_ID_TOKEN, OIDC_AUTH_TOKEN_FILE, PANDA_AUTH_DIR) or X509_USER_PROXY`,
+      };
+    if (err.status === 403 && AUTH_REASON.test(err.body))
+      return { kind: 'credentials', diagnostic: `the server refused the pilot's credentials (HTTP 403${reasonOf(err.body)})` };
     return null;
   }
   if (/SSL secure connection is required/i.test(text)) {
-    return { kind: 'credentials', diagnostic: 'the server requires an authenticated (SSL/token) connection and got none: set X509_USER_PROXY or a token (PANDA_AUTH_ID_TOKEN, OIDC_AUTH_TOKEN_FILE, PANDA_AUTH_DIR)' };
+    return {
+      kind: 'credentials',
+      diagnostic:
+        'the server requires an authenticated (SSL/token) connection and got none: set X509_USER_PROXY or a token (PANDA_AUTH_ID_TOKEN, OIDC_AUTH_TOKEN_FILE, PANDA_AUTH_DIR)',
+    };
   }
-  if (/StatusCode 60\b/.test(text)) return { kind: 'credentials', diagnostic: `the server refused the pilot's credentials (StatusCode 60: no valid certificate/proxy or token): ${text}` };
+  if (/StatusCode 60\b/.test(text))
+    return { kind: 'credentials', diagnostic: `the server refused the pilot's credentials (StatusCode 60: no valid certificate/proxy or token): ${text}` };
   return null;
 }
 

@@ -62,12 +62,20 @@ export class TokenRefresher {
     try {
       refreshToken = readFileSync(this.settings.refreshTokenFile, 'utf8').trim();
     } catch (err) {
-      this.log.error({ event: 'token_refresh_failed', file: this.settings.refreshTokenFile }, `refresh token unreadable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      this.log.error(
+        { event: 'token_refresh_failed', file: this.settings.refreshTokenFile },
+        `refresh token unreadable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
       return false;
     }
     const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: this.settings.clientId }).toString();
     try {
-      const r = await this.http.request({ method: 'POST', url: this.settings.endpoint, body, headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' } });
+      const r = await this.http.request({
+        method: 'POST',
+        url: this.settings.endpoint,
+        body,
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+      });
       if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${r.body.slice(0, 200)}`);
       const reply = JSON.parse(r.body) as { id_token?: string; access_token?: string; refresh_token?: string };
       const token = reply.id_token ?? reply.access_token;

@@ -94,7 +94,8 @@ export class V1Dialect implements PandaServer {
       throw new ProtocolError(`update_jobs_bulk: ${Array.isArray(env.data) ? env.data.length : 'no'} replies for ${items.length} updates`);
     }
     return env.data.map((one: unknown) => {
-      if (!one || typeof one !== 'object' || typeof (one as V1Envelope).success !== 'boolean') return new ProtocolError('update_jobs_bulk: entry lacks the envelope');
+      if (!one || typeof one !== 'object' || typeof (one as V1Envelope).success !== 'boolean')
+        return new ProtocolError('update_jobs_bulk: entry lacks the envelope');
       try {
         return v1UpdateReply(one as V1Envelope);
       } catch (err) {

@@ -48,7 +48,8 @@ export function parseDestination(text: string, from: DestinationSource): Exclude
     return { kind: 'directory', dir: path.resolve(decodeURIComponent(url.pathname)), from };
   }
   if (url.protocol === 'http:' || url.protocol === 'https:' || url.protocol === 'davs:' || url.protocol === 'dav:') {
-    if (url.username || url.password) throw new DestinationError('a log destination URL must not carry credentials; the pilot sends its own token or certificate');
+    if (url.username || url.password)
+      throw new DestinationError('a log destination URL must not carry credentials; the pilot sends its own token or certificate');
     // davs:// is WebDAV over https as dCache and Rucio spell it.
     const scheme = url.protocol === 'davs:' ? 'https:' : url.protocol === 'dav:' ? 'http:' : url.protocol;
     const rest = t.slice(t.indexOf('//'));

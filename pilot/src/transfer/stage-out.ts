@@ -37,9 +37,7 @@ export const DEFAULT_STAGEOUT: StageOutSettings = {
 
 /** What happened to the file. */
 export type StageOutResult =
-  | { kind: 'stored'; surl: string; verifiedBy: 'adler32' | 'size'; attempts: number; ms: number }
-  | { kind: 'left'; dir: string }
-  | { kind: 'not-configured' };
+  { kind: 'stored'; surl: string; verifiedBy: 'adler32' | 'size'; attempts: number; ms: number } | { kind: 'left'; dir: string } | { kind: 'not-configured' };
 
 /** The destination's answer did not prove the copy is whole (retried: the next copy may be). */
 class VerificationError extends Error {
@@ -72,7 +70,14 @@ async function putWebdav(http: HttpTransport, url: string, file: StagedFile, set
     withAuth: true,
   });
   if (put.status < 200 || put.status >= 300) throw new HttpStatusError(put.status, put.body, `PUT ${url}`);
-  const head = await http.request({ method: 'HEAD', url, headers: { 'Want-Digest': 'adler32' }, timeoutMs: Math.min(settings.timeoutMs, 60_000), signal, withAuth: true });
+  const head = await http.request({
+    method: 'HEAD',
+    url,
+    headers: { 'Want-Digest': 'adler32' },
+    timeoutMs: Math.min(settings.timeoutMs, 60_000),
+    signal,
+    withAuth: true,
+  });
   if (head.status < 200 || head.status >= 300) throw new HttpStatusError(head.status, head.body, `HEAD ${url}`);
   const remote = digestAdler32(head.headers.digest);
   if (remote !== null) {
@@ -159,7 +164,10 @@ export async function stageOut(
       retryable: retryableTransfer,
       sleep: settings.sleep,
       onFailure: (err, n, willRetry) =>
-        deps.log.warn({ event: 'stageout_attempt_failed', attempt: n, willRetry, err: (err as Error).message, destination: surl }, 'log stage-out attempt failed'),
+        deps.log.warn(
+          { event: 'stageout_attempt_failed', attempt: n, willRetry, err: (err as Error).message, destination: surl },
+          'log stage-out attempt failed',
+        ),
     });
     return { kind: 'stored', surl: surl as string, verifiedBy, attempts, ms: Date.now() - started };
   } catch (err) {

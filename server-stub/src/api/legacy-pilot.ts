@@ -4,14 +4,7 @@
  * missing name is an HTTP 500 with Python's TypeError text.
  */
 import { addressedToStub } from './transformations.js';
-import {
-  LEGACY_PARAMS,
-  LEGACY_REQUIRED,
-  StatusCode,
-  missingParams,
-  unknownParams,
-  type LegacyMethod,
-} from '../../../pilot/src/protocol/index.js';
+import { LEGACY_PARAMS, LEGACY_REQUIRED, StatusCode, missingParams, unknownParams, type LegacyMethod } from '../../../pilot/src/protocol/index.js';
 import { decodeLegacyParams } from '../http/body-codec.js';
 import { acceptsJson, encodeLegacyForm, jsonReply, legacyReply, textReply } from '../http/reply.js';
 import { header, type Route, type StubReply, type StubRequest } from '../http/types.js';
@@ -144,7 +137,6 @@ function updateWorkerPilotStatus(engine: StubEngine, req: StubRequest, params: R
   return legacyReply(req, { StatusCode: StatusCode.OK });
 }
 
-
 /** An integer parameter as the server's int() reads it, or undefined. */
 function intOf(text: string | undefined): number | undefined {
   return text !== undefined && INT_TEXT.test(text) ? Number(text) : undefined;
@@ -189,8 +181,15 @@ function checkEventsAvailability(engine: StubEngine, params: Record<string, stri
 }
 
 const IMPLEMENTED = new Set([
-  'getJob', 'updateJob', 'updateJobsInBulk', 'getStatus',
-  'getEventRanges', 'updateEventRanges', 'updateEventRange', 'checkEventsAvailability', 'updateWorkerPilotStatus',
+  'getJob',
+  'updateJob',
+  'updateJobsInBulk',
+  'getStatus',
+  'getEventRanges',
+  'updateEventRanges',
+  'updateEventRange',
+  'checkEventsAvailability',
+  'updateWorkerPilotStatus',
 ]);
 
 /** Routes of the legacy dialect. */

@@ -15,12 +15,14 @@ export function parseLokiPush(body: unknown): { ok: true; byJob: Map<string, Liv
   for (const [i, s] of streams.entries()) {
     const labels = (s as { stream?: unknown }).stream;
     const values = (s as { values?: unknown }).values;
-    if (typeof labels !== 'object' || labels === null || !Array.isArray(values)) return { ok: false, error: `streams[${i}] needs "stream" labels and "values"` };
+    if (typeof labels !== 'object' || labels === null || !Array.isArray(values))
+      return { ok: false, error: `streams[${i}] needs "stream" labels and "values"` };
     const l = labels as Record<string, unknown>;
     const pandaId = typeof l.PandaID === 'string' ? l.PandaID : '';
     const stream = typeof l.stream === 'string' ? l.stream : '';
     for (const [j, v] of values.entries()) {
-      if (!Array.isArray(v) || typeof v[0] !== 'string' || !/^\d{1,19}$/.test(v[0]) || typeof v[1] !== 'string') return { ok: false, error: `streams[${i}].values[${j}] must be ["<ns timestamp>", "<line>"]` };
+      if (!Array.isArray(v) || typeof v[0] !== 'string' || !/^\d{1,19}$/.test(v[0]) || typeof v[1] !== 'string')
+        return { ok: false, error: `streams[${i}].values[${j}] must be ["<ns timestamp>", "<line>"]` };
       let lines = byJob.get(pandaId);
       if (!lines) byJob.set(pandaId, (lines = []));
       lines.push({ ns: v[0], stream, line: v[1] });

@@ -9,8 +9,17 @@ import type { WorkerStatusRecord } from '../engine/index.js';
 
 const STATE_ORDER = ['defined', 'activated', 'sent', 'starting', 'running', 'holding', 'transferring', 'finished', 'failed', 'cancelled', 'closed'];
 const STATE_COLOUR: Record<string, string> = {
-  defined: '#9e9e9e', activated: '#90caf9', sent: '#4fc3f7', starting: '#4dd0e1', running: '#29b6f6',
-  holding: '#ffb74d', transferring: '#ffd54f', finished: '#66bb6a', failed: '#e53935', cancelled: '#8d6e63', closed: '#bdbdbd',
+  defined: '#9e9e9e',
+  activated: '#90caf9',
+  sent: '#4fc3f7',
+  starting: '#4dd0e1',
+  running: '#29b6f6',
+  holding: '#ffb74d',
+  transferring: '#ffd54f',
+  finished: '#66bb6a',
+  failed: '#e53935',
+  cancelled: '#8d6e63',
+  closed: '#bdbdbd',
 };
 
 /** Escapes text for HTML content and attribute values. */
@@ -48,7 +57,8 @@ function sortedStates(counts: Record<string, number>): [string, number][] {
 /** A stacked bar of jobs by state, as SVG with a title per segment. */
 export function stateBar(counts: Record<string, number>, width = 320, height = 16): string {
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  if (total === 0) return `<svg width="${width}" height="${height}" role="img" aria-label="no jobs"><rect width="${width}" height="${height}" fill="#eee"/></svg>`;
+  if (total === 0)
+    return `<svg width="${width}" height="${height}" role="img" aria-label="no jobs"><rect width="${width}" height="${height}" fill="#eee"/></svg>`;
   let x = 0;
   const parts = sortedStates(counts).map(([state, n]) => {
     const w = (n / total) * width;
@@ -56,7 +66,9 @@ export function stateBar(counts: Record<string, number>, width = 320, height = 1
     x += w;
     return rect;
   });
-  const label = sortedStates(counts).map(([s, n]) => `${s} ${n}`).join(', ');
+  const label = sortedStates(counts)
+    .map(([s, n]) => `${s} ${n}`)
+    .join(', ');
   return `<svg width="${width}" height="${height}" role="img" aria-label="${esc(label)}">${parts.join('')}</svg>`;
 }
 
@@ -102,13 +114,20 @@ export function overviewPage(input: {
   const workerRows = workers
     .slice(-50)
     .reverse()
-    .map((w) => `<tr><td>${esc(w.receivedAt)}</td><td>${esc(w.harvesterId)}</td><td>${esc(w.workerId)}</td><td>${esc(w.status)}</td><td>${esc(w.nodeId ?? '')}</td><td>${esc(w.site ?? '')}</td></tr>`)
+    .map(
+      (w) =>
+        `<tr><td>${esc(w.receivedAt)}</td><td>${esc(w.harvesterId)}</td><td>${esc(w.workerId)}</td><td>${esc(w.status)}</td><td>${esc(w.nodeId ?? '')}</td><td>${esc(w.site ?? '')}</td></tr>`,
+    )
     .join('\n');
   const body = `<h1>panda-stub</h1>
 <p>${totalJobs} jobs · ${summary.updates.total} updates · <span class="${summary.order_violations ? 'violation-mark' : ''}">${summary.order_violations} order violations</span></p>
 <h2>Jobs by state</h2>
 ${stateBar(summary.jobs, 640, 24)}
-<table><tr>${sortedStates(summary.jobs).map(([s]) => `<th>${stateBadge(s)}</th>`).join('')}</tr><tr>${sortedStates(summary.jobs).map(([, n]) => `<td class="n">${n}</td>`).join('')}</tr></table>
+<table><tr>${sortedStates(summary.jobs)
+    .map(([s]) => `<th>${stateBadge(s)}</th>`)
+    .join('')}</tr><tr>${sortedStates(summary.jobs)
+    .map(([, n]) => `<td class="n">${n}</td>`)
+    .join('')}</tr></table>
 <h2>Tasks</h2>
 ${tasks.length === 0 ? '<p>No tasks yet: <code>panda-stub submit FILE --url …</code></p>' : `<table id="tasks"><tr><th>task</th><th>name</th><th>status</th><th>progress</th>${states.map((s) => `<th>${esc(s)}</th>`).join('')}<th>jobs</th></tr>\n${taskRows}</table>`}
 <h2>Workers</h2>
@@ -122,9 +141,19 @@ function memoryOf(job: JobRecord): string {
 }
 
 /** `GET /ui/tasks/ID`: the task's jobs (a page of them), filterable by state. */
-export function taskPage(input: { task: TaskRecord; counts: Record<string, number>; state: string | undefined; jobs: JobRecord[]; limit: number; refreshSec: number }): string {
+export function taskPage(input: {
+  task: TaskRecord;
+  counts: Record<string, number>;
+  state: string | undefined;
+  jobs: JobRecord[];
+  limit: number;
+  refreshSec: number;
+}): string {
   const { task, counts, state, jobs } = input;
-  const filters = [`<a href="/ui/tasks/${task.taskId}">all</a>`, ...sortedStates(counts).map(([s, n]) => `<a href="/ui/tasks/${task.taskId}?state=${encodeURIComponent(s)}">${esc(s)} (${n})</a>`)].join(' ');
+  const filters = [
+    `<a href="/ui/tasks/${task.taskId}">all</a>`,
+    ...sortedStates(counts).map(([s, n]) => `<a href="/ui/tasks/${task.taskId}?state=${encodeURIComponent(s)}">${esc(s)} (${n})</a>`),
+  ].join(' ');
   const rows = jobs
     .map((j) => {
       const err = errorOf(j);
@@ -218,7 +247,9 @@ export function jobPage(input: { details: JobDetails; attempts: JobRecord[]; tas
       return `<tr${u.orderViolation ? ' class="violation"' : ''}><td>${esc(u.receivedAt)}</td><td>${esc(u.dialect)}</td><td>${esc(u.method)}</td><td>${esc(updateState(u))}</td><td>${esc(u.seqHeader ?? '')}</td><td>${esc(u.result)}</td><td>${esc(u.command)}</td><td>${mark}</td></tr>`;
     })
     .join('\n');
-  const historyRows = history.map((h) => `<tr><td>${esc(h.at)}</td><td>${esc(h.from ?? '')}</td><td>${esc(h.to)}</td><td>${esc(h.reason)}</td></tr>`).join('\n');
+  const historyRows = history
+    .map((h) => `<tr><td>${esc(h.at)}</td><td>${esc(h.from ?? '')}</td><td>${esc(h.to)}</td><td>${esc(h.reason)}</td></tr>`)
+    .join('\n');
   const body = `<h1>Job ${job.pandaId} ${stateBadge(job.state)}</h1>
 <p>${task ? `task <a href="/ui/tasks/${task.taskId}">${task.taskId} ${esc(task.name)}</a> · ` : ''}${esc(job.name)} · attempt ${job.attemptNr} · site ${esc(job.site)} · node ${esc(job.dispatchNode ?? '—')} · <a href="/stub/jobs/${job.pandaId}">JSON</a></p>
 ${errorBlock}

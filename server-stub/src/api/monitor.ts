@@ -27,7 +27,16 @@ export function monitorRoutes(engine: StubEngine): Route[] {
       method: 'GET',
       pattern: /^\/$/,
       handler: (req) =>
-        html(200, overviewPage({ summary: engine.summary(), tasks: engine.tasks(), counts: engine.taskJobCounts(), workers: engine.workerReports(), refreshSec: refreshOf(req) })),
+        html(
+          200,
+          overviewPage({
+            summary: engine.summary(),
+            tasks: engine.tasks(),
+            counts: engine.taskJobCounts(),
+            workers: engine.workerReports(),
+            refreshSec: refreshOf(req),
+          }),
+        ),
     },
     {
       method: 'GET',
@@ -37,7 +46,10 @@ export function monitorRoutes(engine: StubEngine): Route[] {
         if (!task) return notFound(`no task ${Number(m[1])}`);
         const state = req.query.get('state') ?? undefined;
         const counts = engine.taskJobCounts().get(task.taskId) ?? {};
-        return html(200, taskPage({ task, counts, state, jobs: engine.jobsPage(task.taskId, state, TASK_PAGE_LIMIT), limit: TASK_PAGE_LIMIT, refreshSec: refreshOf(req) }));
+        return html(
+          200,
+          taskPage({ task, counts, state, jobs: engine.jobsPage(task.taskId, state, TASK_PAGE_LIMIT), limit: TASK_PAGE_LIMIT, refreshSec: refreshOf(req) }),
+        );
       },
     },
     {

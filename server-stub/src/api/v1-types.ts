@@ -7,7 +7,12 @@
 export type V1Type = 'int' | 'number' | 'bool' | 'str' | 'any' | 'int-list';
 
 const typed = (type: V1Type, names: string): Record<string, V1Type> =>
-  Object.fromEntries(names.trim().split(/\s+/).map((n) => [n, type]));
+  Object.fromEntries(
+    names
+      .trim()
+      .split(/\s+/)
+      .map((n) => [n, type]),
+  );
 
 /** Types per endpoint; a name not listed is `any`. */
 export const V1_TYPES: Record<string, Record<string, V1Type>> = {

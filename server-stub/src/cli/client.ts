@@ -46,7 +46,10 @@ export function managementToken(dataDir: string | undefined, env: NodeJS.Process
   try {
     return read(dataDir);
   } catch (err) {
-    throw new StubClientError(`no management token in ${dataDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (is this the stub's --data dir?)`, { cause: err });
+    throw new StubClientError(
+      `no management token in ${dataDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (is this the stub's --data dir?)`,
+      { cause: err },
+    );
   }
 }
 
@@ -69,7 +72,12 @@ export function listJobs(base: string, taskId?: number): Promise<unknown> {
 export function cacheName(fileName: string, adler32: string): string {
   const base = fileName.split('/').pop() ?? 'sandbox';
   const ext = /\.(tar\.gz|tgz|tar|sh|py)$/.exec(base)?.[0] ?? '';
-  const stem = base.slice(0, base.length - ext.length).replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[._-]+/, '').slice(0, 60) || 'sandbox';
+  const stem =
+    base
+      .slice(0, base.length - ext.length)
+      .replace(/[^A-Za-z0-9._-]/g, '_')
+      .replace(/^[._-]+/, '')
+      .slice(0, 60) || 'sandbox';
   return `user.${stem}.${adler32}${ext}`;
 }
 

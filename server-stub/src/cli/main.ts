@@ -44,7 +44,8 @@ function readTokenAuth(args: ServeArgs): TokenAuthSettings | undefined {
   } catch (err) {
     throw new StubClientError(`--jwks ${args.jwks}: ${(err as Error).message}`, { cause: err });
   }
-  if (!jwks || typeof jwks !== 'object' || !Array.isArray((jwks as { keys?: unknown }).keys)) throw new StubClientError(`--jwks ${args.jwks}: not a JWKS ({"keys": [...]})`);
+  if (!jwks || typeof jwks !== 'object' || !Array.isArray((jwks as { keys?: unknown }).keys))
+    throw new StubClientError(`--jwks ${args.jwks}: not a JWKS ({"keys": [...]})`);
   return { jwks: jwks as TokenAuthSettings['jwks'], issuer: args.issuer, audience: args.audience };
 }
 
@@ -63,7 +64,11 @@ function readTls(args: ServeArgs): { cert: Buffer; key: Buffer } | undefined {
 
 async function serve(args: ServeArgs): Promise<void> {
   const log = stderrLogger();
-  for (const [flag, v] of [['watchdog-sent', args.watchdogSent], ['watchdog-heartbeat', args.watchdogHeartbeat], ['watchdog-interval', args.watchdogInterval]] as const) {
+  for (const [flag, v] of [
+    ['watchdog-sent', args.watchdogSent],
+    ['watchdog-heartbeat', args.watchdogHeartbeat],
+    ['watchdog-interval', args.watchdogInterval],
+  ] as const) {
     if (!Number.isFinite(v) || v <= 0) throw new StubClientError(`--${flag} must be a positive number of seconds, got ${v}`);
   }
   let quirks;
@@ -174,7 +179,8 @@ async function overview(url: string): Promise<string> {
 
 /** The overview, redrawn every `intervalSec` until interrupted (or `count` times). On a terminal the screen is cleared each time. */
 async function watch(args: { url: string; intervalSec: number; count: number | undefined }): Promise<void> {
-  if (!Number.isFinite(args.intervalSec) || args.intervalSec <= 0) throw new StubClientError(`--interval must be a positive number of seconds, got ${args.intervalSec}`);
+  if (!Number.isFinite(args.intervalSec) || args.intervalSec <= 0)
+    throw new StubClientError(`--interval must be a positive number of seconds, got ${args.intervalSec}`);
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
@@ -224,20 +230,41 @@ export async function main(argv: string[]): Promise<void> {
           .option('port', { type: 'number', default: 0, describe: 'TCP port (0 = pick a free one)' })
           .option('data', { type: 'string', demandOption: true, describe: 'directory for the SQLite state' })
           .option('host', { type: 'string', default: '127.0.0.1', describe: 'interface to listen on' })
-          .option('site-config', { type: 'string', describe: "site-config directory for brokerage and queue data, or 'none' (default: the nearest site-config/ above the bundle or the working dir)" })
-          .option('watchdog-sent', { type: 'number', default: REAL_SERVER_LIMITS.sentSec, describe: 'fail a sent job with no pilot reply after this many seconds (code 102)' })
-          .option('watchdog-heartbeat', { type: 'number', default: REAL_SERVER_LIMITS.heartbeatSec, describe: 'fail a starting/running job without heartbeat after this many seconds (code 100)' })
+          .option('site-config', {
+            type: 'string',
+            describe: "site-config directory for brokerage and queue data, or 'none' (default: the nearest site-config/ above the bundle or the working dir)",
+          })
+          .option('watchdog-sent', {
+            type: 'number',
+            default: REAL_SERVER_LIMITS.sentSec,
+            describe: 'fail a sent job with no pilot reply after this many seconds (code 102)',
+          })
+          .option('watchdog-heartbeat', {
+            type: 'number',
+            default: REAL_SERVER_LIMITS.heartbeatSec,
+            describe: 'fail a starting/running job without heartbeat after this many seconds (code 100)',
+          })
           .option('watchdog-interval', { type: 'number', default: 60, describe: 'seconds between watchdog sweeps' })
           .option('quirk', {
             type: 'string',
             array: true,
             default: [] as string[],
-            describe: `reproduce a known real-server bug (repeatable): ${Object.entries(SERVER_QUIRKS).map(([k, v]) => `${k}: ${v}`).join('; ')}`,
+            describe: `reproduce a known real-server bug (repeatable): ${Object.entries(SERVER_QUIRKS)
+              .map(([k, v]) => `${k}: ${v}`)
+              .join('; ')}`,
           })
           .option('tls-cert', { type: 'string', describe: 'serve https with this certificate (PEM, chain included)' })
           .option('tls-key', { type: 'string', describe: 'private key of --tls-cert (PEM)' })
-          .option('open', { type: 'boolean', default: false, describe: 'management writes (submit, kill) need no token (they still need JSON and a Host naming this stub)' })
-          .option('auth', { choices: ['none', 'token'] as const, default: 'none' as const, describe: "pilot calls: 'token' verifies bearer tokens as the real server does (needs --jwks, --issuer, --audience; https)" })
+          .option('open', {
+            type: 'boolean',
+            default: false,
+            describe: 'management writes (submit, kill) need no token (they still need JSON and a Host naming this stub)',
+          })
+          .option('auth', {
+            choices: ['none', 'token'] as const,
+            default: 'none' as const,
+            describe: "pilot calls: 'token' verifies bearer tokens as the real server does (needs --jwks, --issuer, --audience; https)",
+          })
           .option('jwks', { type: 'string', describe: 'JWKS file of the token issuer (RS256 keys)' })
           .option('issuer', { type: 'string', describe: 'expected token issuer (iss)' })
           .option('audience', { type: 'string', describe: 'expected token audience (aud)' }),
@@ -300,11 +327,16 @@ export async function main(argv: string[]): Promise<void> {
           .option('access-point', { type: 'string', demandOption: true, describe: "the worker's access point (the pilot's --harvester-workdir)" })
           .option('q', { alias: 'queue', type: 'string', demandOption: true, describe: 'PanDA queue to take jobs for' })
           .option('api', { choices: ['legacy', 'v1'] as const, default: 'legacy' as const, describe: 'dialect Harvester speaks to the server' })
-          .option('format', { choices: ['json', 'cgi'] as const, default: 'json' as const, describe: 'job spec file: HPCJobs.json (json) or pandaJobData.out (cgi)' })
+          .option('format', {
+            choices: ['json', 'cgi'] as const,
+            default: 'json' as const,
+            describe: 'job spec file: HPCJobs.json (json) or pandaJobData.out (cgi)',
+          })
           .option('j', { alias: 'label', type: 'string', default: 'managed', describe: 'prodSourceLabel' })
           .option('poll-ms', { type: 'number', default: 200, describe: 'how often the access point is read' })
           .option('wait', { type: 'number', default: 600, describe: 'seconds to wait for a job, then for the worker to end' }),
-      (a) => harvester({ url: a.url, accessPoint: a['access-point'], queue: a.q, api: a.api, format: a.format, label: a.j, pollMs: a['poll-ms'], wait: a.wait }),
+      (a) =>
+        harvester({ url: a.url, accessPoint: a['access-point'], queue: a.q, api: a.api, format: a.format, label: a.j, pollMs: a['poll-ms'], wait: a.wait }),
     )
     .command(
       'export',

@@ -102,5 +102,7 @@ export function toOpenSearchDoc(job: JobRecord, task: TaskRecord | undefined): O
 /** `_bulk` NDJSON: `{"index":{"_index","_id"}}` then the document, per job; `_id` is the PandaID, so a re-export overwrites. */
 export function toBulkNdjson(jobs: readonly JobRecord[], tasks: readonly TaskRecord[], index: string): string {
   const byId = new Map(tasks.map((t) => [t.taskId, t]));
-  return jobs.map((j) => `${JSON.stringify({ index: { _index: index, _id: String(j.pandaId) } })}\n${JSON.stringify(toOpenSearchDoc(j, byId.get(j.taskId)))}\n`).join('');
+  return jobs
+    .map((j) => `${JSON.stringify({ index: { _index: index, _id: String(j.pandaId) } })}\n${JSON.stringify(toOpenSearchDoc(j, byId.get(j.taskId)))}\n`)
+    .join('');
 }

@@ -115,13 +115,7 @@ function maybeRetry(
  * Finalises a job the pilot reported final (now holding): finished or failed,
  * with a server-side reason when it was killed, then retry and dependants.
  */
-export function finaliseJob(
-  stores: Stores,
-  pandaId: number,
-  pilotFinal: 'finished' | 'failed',
-  at: string,
-  resourceTypes?: readonly ResourceTypeRow[],
-): void {
+export function finaliseJob(stores: Stores, pandaId: number, pilotFinal: 'finished' | 'failed', at: string, resourceTypes?: readonly ResourceTypeRow[]): void {
   const job = stores.jobs.get(pandaId);
   if (!job || job.state !== 'holding') return;
   const killed = job.commandToPilot === 'tobekilled';

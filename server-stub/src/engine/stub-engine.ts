@@ -202,9 +202,7 @@ export class StubEngine {
       tasks: this.stores.tasks.countByStatus(),
       updates,
       order_violations: orderViolations,
-      eventRanges: Object.fromEntries(
-        Object.entries(this.stores.ranges.countByStatus()).map(([code, n]) => [eventRangeStatusName(Number(code)), n]),
-      ),
+      eventRanges: Object.fromEntries(Object.entries(this.stores.ranges.countByStatus()).map(([code, n]) => [eventRangeStatusName(Number(code)), n])),
     };
   }
 }

@@ -35,12 +35,7 @@ export interface SubmittedTask {
 }
 
 /** Stores a submission. Tasks with dependencies start with their jobs `defined`; the rest are `activated`. */
-export function submit(
-  stores: Stores,
-  spec: SubmissionSpec,
-  at: string,
-  resourceTypes?: readonly ResourceTypeRow[],
-): SubmittedTask[] {
+export function submit(stores: Stores, spec: SubmissionSpec, at: string, resourceTypes?: readonly ResourceTypeRow[]): SubmittedTask[] {
   return stores.atomically(() => {
     const requestId = stores.tasks.newRequest(spec.workflow, at);
     const idByName = new Map<string, number>();

@@ -41,7 +41,8 @@ export class SharedFileMessenger {
     if (format === 'cgi') {
       const [job] = jobs;
       const params = new URLSearchParams();
-      for (const [k, v] of Object.entries(job ?? {})) params.append(k, v === null || v === undefined ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+      for (const [k, v] of Object.entries(job ?? {}))
+        params.append(k, v === null || v === undefined ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : String(v));
       writeFileSync(this.file(FILES.jobSpecCgi), params.toString());
     } else {
       writeFileSync(this.file(FILES.jobSpec), JSON.stringify(Object.fromEntries(jobs.map((j) => [String(j.PandaID), j]))));

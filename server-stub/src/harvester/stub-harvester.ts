@@ -53,7 +53,14 @@ export async function runStubHarvester(o: StubHarvesterOptions): Promise<StubHar
   const stopped = () => o.signal?.aborted === true;
 
   const fetchJob = async (): Promise<Record<string, unknown> | null> =>
-    server.getJob({ siteName: o.queue, computingElement: o.queue, prodSourceLabel: o.prodSourceLabel, node: `harvester-${o.harvesterId}`, harvesterId: o.harvesterId, workerId: o.workerId });
+    server.getJob({
+      siteName: o.queue,
+      computingElement: o.queue,
+      prodSourceLabel: o.prodSourceLabel,
+      node: `harvester-${o.harvesterId}`,
+      harvesterId: o.harvesterId,
+      workerId: o.workerId,
+    });
 
   const feed = (job: Record<string, unknown>): void => {
     const pandaId = Number(job.PandaID);
@@ -123,7 +130,12 @@ export async function runStubHarvester(o: StubHarvesterOptions): Promise<StubHar
     for (const id of ids) {
       const r = requested[id] ?? {};
       result.rangeRequests += 1;
-      events[id] = await server.getEventRanges!({ pandaId: Number(id), jobsetId: Number(r.jobsetID ?? 0), taskId: r.taskID === undefined ? undefined : Number(r.taskID), nRanges: Number(r.nRanges ?? 1) || 1 });
+      events[id] = await server.getEventRanges!({
+        pandaId: Number(id),
+        jobsetId: Number(r.jobsetID ?? 0),
+        taskId: r.taskID === undefined ? undefined : Number(r.taskID),
+        nRanges: Number(r.nRanges ?? 1) || 1,
+      });
     }
     messenger.feedEvents(events);
   };

@@ -38,7 +38,12 @@ function refusal(dialect: Dialect, message: string, status: number): StubReply {
 }
 
 /** Why the token of `req` is refused, or null when it is good. */
-export async function tokenRefusal(settings: TokenAuthSettings, keys: ReturnType<typeof createLocalJWKSet>, req: StubRequest, dialect: Dialect): Promise<StubReply | null> {
+export async function tokenRefusal(
+  settings: TokenAuthSettings,
+  keys: ReturnType<typeof createLocalJWKSet>,
+  req: StubRequest,
+  dialect: Dialect,
+): Promise<StubReply | null> {
   if (!req.secure) return refusal(dialect, MESSAGE_SSL, 200);
   const auth = header(req, 'authorization');
   const m = auth ? /^Bearer\s+(\S+)$/i.exec(auth) : null;
@@ -111,7 +116,8 @@ export function managementRefusal(guard: ManagementGuard, req: StubRequest): Stu
   if (type !== 'application/json') return jsonReply(415, { error: 'management requests must be Content-Type: application/json' });
   if (guard.token === null) return null;
   const auth = header(req, 'authorization');
-  if (auth !== `Bearer ${guard.token}`) return jsonReply(401, { error: `management writes need the stub's token: Authorization: Bearer <token from ${MANAGEMENT_TOKEN_FILE} in the data dir>` });
+  if (auth !== `Bearer ${guard.token}`)
+    return jsonReply(401, { error: `management writes need the stub's token: Authorization: Bearer <token from ${MANAGEMENT_TOKEN_FILE} in the data dir>` });
   return null;
 }
 

@@ -144,7 +144,10 @@ async function handle(
   // An unread body left on a kept-alive socket would be parsed as the next request: close instead.
   let closeAfter = false;
   if (state.inFlight >= limits.maxConcurrent) {
-    reply = { ...textReply(503, `ERROR : more than ${limits.maxConcurrent} requests in progress; retry later`), headers: { 'content-type': 'text/plain', 'retry-after': '1' } };
+    reply = {
+      ...textReply(503, `ERROR : more than ${limits.maxConcurrent} requests in progress; retry later`),
+      headers: { 'content-type': 'text/plain', 'retry-after': '1' },
+    };
     closeAfter = true;
   } else if (target === null) {
     reply = textReply(400, `ERROR : request target does not parse: ${path}`);
@@ -182,10 +185,27 @@ async function handle(
 }
 
 /** A streaming route's request: it reads and writes the sockets itself, under the same concurrency cap. */
-async function handleStream(r: StreamRoute, match: RegExpMatchArray, path: string, log: Logger, limits: HttpLimits, state: ServerState, req: IncomingMessage, res: ServerResponse, onRequest?: (path: string, userAgent: string) => void): Promise<void> {
+async function handleStream(
+  r: StreamRoute,
+  match: RegExpMatchArray,
+  path: string,
+  log: Logger,
+  limits: HttpLimits,
+  state: ServerState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  onRequest?: (path: string, userAgent: string) => void,
+): Promise<void> {
   const started = Date.now();
   if (state.inFlight >= limits.maxConcurrent) {
-    write(res, { ...textReply(503, `ERROR : more than ${limits.maxConcurrent} requests in progress; retry later`), headers: { 'content-type': 'text/plain', 'retry-after': '1' } }, true);
+    write(
+      res,
+      {
+        ...textReply(503, `ERROR : more than ${limits.maxConcurrent} requests in progress; retry later`),
+        headers: { 'content-type': 'text/plain', 'retry-after': '1' },
+      },
+      true,
+    );
     return;
   }
   state.inFlight += 1;
@@ -238,7 +258,9 @@ export function startHttpServer(options: {
     });
   };
   const serverOptions = { requestTimeout: limits.requestTimeoutMs, headersTimeout: limits.headersTimeoutMs };
-  const server: Server = options.tls ? createTlsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, onRequest) : createServer(serverOptions, onRequest);
+  const server: Server = options.tls
+    ? createTlsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, onRequest)
+    : createServer(serverOptions, onRequest);
   // Pilots keep connections alive between heartbeats; do not hold shutdown for them.
   // Longer than a pilot's pause between calls under load, so a client rarely reuses a socket the server is closing.
   server.keepAliveTimeout = 30_000;

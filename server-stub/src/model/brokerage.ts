@@ -50,7 +50,8 @@ export function memoryFits(queue: Pick<QueueConfig, 'minrss' | 'maxrss'>, memory
 export function queueRejection(queue: QueueFacts, job: BrokerJob, byName: boolean = job.site === queue.name): string | null {
   if (queue.status === 'offline') return `queue ${queue.name} is offline`;
   if (queue.status === 'brokeroff' && !byName) return `queue ${queue.name} is brokeroff (takes only jobs submitted to it by name)`;
-  if (queue.status === 'test' && !byName && !TEST_LABELS.includes(job.label)) return `queue ${queue.name} is in test (takes only test jobs or jobs submitted to it by name)`;
+  if (queue.status === 'test' && !byName && !TEST_LABELS.includes(job.label))
+    return `queue ${queue.name} is in test (takes only test jobs or jobs submitted to it by name)`;
   if (!memoryFits(queue, job.minRamCount)) {
     return `memory ${job.minRamCount} MB outside ${queue.name}'s range (${queue.minrss}, ${queue.maxrss || '∞'}] MB`;
   }

@@ -4,11 +4,7 @@
  * only ordering protection a production server has, so the stub applies
  * exactly these and nothing cleverer, letting a pilot's ordering bugs show.
  */
-import {
-  isFinalPilotState,
-  isPilotJobState,
-  type ServerJobState,
-} from '../../../pilot/src/protocol/index.js';
+import { isFinalPilotState, isPilotJobState, type ServerJobState } from '../../../pilot/src/protocol/index.js';
 
 /** The part of a job the guards look at. */
 export interface GuardedJob {

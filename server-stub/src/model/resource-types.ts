@@ -46,10 +46,6 @@ function toConfigRow(r: ResourceTypeRow): ConfigRow {
 }
 
 /** The resource type of a job needing `memoryMB` in total over `cores` cores. */
-export function resourceTypeFor(
-  memoryMB: number,
-  cores: number,
-  table: readonly ResourceTypeRow[] = DEFAULT_RESOURCE_TYPES,
-): string {
+export function resourceTypeFor(memoryMB: number, cores: number, table: readonly ResourceTypeRow[] = DEFAULT_RESOURCE_TYPES): string {
   return classify(memoryMB, cores, table.map(toConfigRow));
 }

@@ -28,8 +28,7 @@ export interface RetryTask {
 
 /** The outcome: a new attempt (with the attributes that change), or none and why. */
 export type RetryAction =
-  | { action: 'retry'; attemptNr: number; minRamCount: number; memoryBoosted: boolean; reason: string }
-  | { action: 'none'; reason: string };
+  { action: 'retry'; attemptNr: number; minRamCount: number; memoryBoosted: boolean; reason: string } | { action: 'none'; reason: string };
 
 /** Codes that mean "do not try again": the failure was a deliberate stop. */
 export const NEVER_RETRY_CODES: ReadonlySet<number> = new Set([ErrorCode.PANDAKILL, ErrorCode.FAILEDBYSERVER]);

@@ -8,8 +8,7 @@ import * as z from 'zod';
 import type { TaskSettings } from './records.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-const name = (what: string) =>
-  z.string().regex(NAME, `${what} must be 1-100 characters of letters, digits, '.', '_' or '-', starting with a letter or digit`);
+const name = (what: string) => z.string().regex(NAME, `${what} must be 1-100 characters of letters, digits, '.', '_' or '-', starting with a letter or digit`);
 const positiveInt = z.number().int().positive();
 
 const jobSchema = z.strictObject({
@@ -34,7 +33,10 @@ const taskFields = {
   maxMemoryMB: positiveInt.optional(),
   priority: z.number().int().default(500),
   /** A sandbox archive in the stub's cache (`panda-stub upload FILE` prints the name): the jobs run as prun jobs. */
-  sandbox: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, 'sandbox must be a cache file name (as panda-stub upload prints it)').optional(),
+  sandbox: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, 'sandbox must be a cache file name (as panda-stub upload prints it)')
+    .optional(),
   transformation: z
     .string()
     .regex(/^(https?:\/\/[^\s]+|\/[A-Za-z0-9._/-]+)$/, 'transformation must be an http(s) URL or a path on the stub such as /cache/run.sh')
@@ -67,9 +69,7 @@ function checkJobSource(
 }
 
 const singleTaskSchema = z.strictObject(taskFields).superRefine(checkJobSource);
-const workflowTaskSchema = z
-  .strictObject({ ...taskFields, after: z.array(z.string()).default([]) })
-  .superRefine(checkJobSource);
+const workflowTaskSchema = z.strictObject({ ...taskFields, after: z.array(z.string()).default([]) }).superRefine(checkJobSource);
 const workflowSchema = z.strictObject({
   workflow: name('workflow name'),
   tasks: z.array(workflowTaskSchema).min(1, 'tasks must list at least one task'),
@@ -136,7 +136,22 @@ function toTaskSpec(task: RawTask): TaskSpec {
   const maxMemoryMB = task.maxMemoryMB ?? null;
   const sandbox = task.sandbox ?? null;
   const transformation = task.transformation ?? null;
-  const spec: TaskSpec = { name: taskName, site, label, cores, memoryMB, walltimeSec, maxAttempts, memoryBoost, maxMemoryMB, priority, sandbox, transformation, after, jobs: expandJobs(task) };
+  const spec: TaskSpec = {
+    name: taskName,
+    site,
+    label,
+    cores,
+    memoryMB,
+    walltimeSec,
+    maxAttempts,
+    memoryBoost,
+    maxMemoryMB,
+    priority,
+    sandbox,
+    transformation,
+    after,
+    jobs: expandJobs(task),
+  };
   if (task.eventService) {
     spec.eventService = {
       rangesPerJob: task.rangesPerJob ?? ES_DEFAULTS.rangesPerJob,

@@ -98,17 +98,18 @@ export interface IncomingUpdateOrder {
 }
 
 /** accept: go on to the state machine; duplicate: answer `command`, apply nothing; violation: refuse. */
-export type OrderVerdict =
-  | { kind: 'accept' }
-  | { kind: 'duplicate'; command: string; note: string }
-  | { kind: 'violation'; reason: string };
+export type OrderVerdict = { kind: 'accept' } | { kind: 'duplicate'; command: string; note: string } | { kind: 'violation'; reason: string };
 
 /** The order check the engine runs for every update. */
 export type UpdateOrderCheck = (state: OrderState, incoming: IncomingUpdateOrder) => OrderVerdict;
 
 /** Canonical text of a parameter dict (key order does not matter). */
 export function paramsKey(params: Record<string, unknown>): string {
-  return JSON.stringify(Object.keys(params).sort().map((k) => [k, params[k]]));
+  return JSON.stringify(
+    Object.keys(params)
+      .sort()
+      .map((k) => [k, params[k]]),
+  );
 }
 
 /**

@@ -143,9 +143,7 @@ function addMissingColumns(db: Db): void {
 
 /** Starts an AUTOINCREMENT sequence at `first` unless it already runs. */
 function seedSequence(db: Db, table: string, first: number): void {
-  db.prepare(
-    `INSERT INTO sqlite_sequence(name, seq) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)`,
-  ).run(table, first - 1, table);
+  db.prepare(`INSERT INTO sqlite_sequence(name, seq) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)`).run(table, first - 1, table);
 }
 
 /** Opens (creating if needed) `<dataDir>/panda-stub.sqlite`. */

@@ -114,22 +114,34 @@ export class EventRangeStore {
   /** The task's ES settings, or undefined for a plain task. */
   task(taskId: number): EsTaskSettings | undefined {
     const row = prepared(this.db, `SELECT ranges_per_job, range_attempts FROM es_tasks WHERE task_id = ?`).get(taskId) as
-      | { ranges_per_job: number; range_attempts: number }
-      | undefined;
+      { ranges_per_job: number; range_attempts: number } | undefined;
     return row && { rangesPerJob: row.ranges_per_job, rangeAttempts: row.range_attempts };
   }
 
   insert(r: Omit<EventRangeRecord, 'errorCode' | 'errorDiag' | 'coreCount' | 'cpuConsumptionTime' | 'updatedAt'>): void {
     prepared(
       this.db,
-        `INSERT INTO event_ranges (range_id, task_id, panda_id, job_slot, file_id, process_id, attempt_nr, start_event,
+      `INSERT INTO event_ranges (range_id, task_id, panda_id, job_slot, file_id, process_id, attempt_nr, start_event,
            last_event, lfn, guid, scope, quantum, status, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        r.rangeId, r.taskId, r.pandaId, r.jobSlot, r.fileId, r.processId, r.attemptNr, r.startEvent,
-        r.lastEvent, r.lfn, r.guid, r.scope, r.quantum, r.status, r.createdAt, r.createdAt,
-      );
+    ).run(
+      r.rangeId,
+      r.taskId,
+      r.pandaId,
+      r.jobSlot,
+      r.fileId,
+      r.processId,
+      r.attemptNr,
+      r.startEvent,
+      r.lastEvent,
+      r.lfn,
+      r.guid,
+      r.scope,
+      r.quantum,
+      r.status,
+      r.createdAt,
+      r.createdAt,
+    );
   }
 
   get(rangeId: string): EventRangeRecord | undefined {
@@ -145,10 +157,11 @@ export class EventRangeStore {
 
   /** Up to `n` ranges of a job in `status`, lowest quantum first. */
   withStatus(pandaId: number, status: EventRangeStatusCode, n: number): EventRangeRecord[] {
-    const rows = prepared(
-      this.db,
-      `SELECT * FROM event_ranges WHERE panda_id = ? AND status = ? ORDER BY process_id, attempt_nr LIMIT ?`)
-      .all(pandaId, status, n) as RangeRow[];
+    const rows = prepared(this.db, `SELECT * FROM event_ranges WHERE panda_id = ? AND status = ? ORDER BY process_id, attempt_nr LIMIT ?`).all(
+      pandaId,
+      status,
+      n,
+    ) as RangeRow[];
     return rows.map(toRecord);
   }
 
@@ -161,31 +174,27 @@ export class EventRangeStore {
   latestOfSlot(taskId: number, jobSlot: number): EventRangeRecord[] {
     const rows = prepared(
       this.db,
-        `SELECT * FROM event_ranges r WHERE task_id = ? AND job_slot = ? AND id =
+      `SELECT * FROM event_ranges r WHERE task_id = ? AND job_slot = ? AND id =
            (SELECT MAX(id) FROM event_ranges s WHERE s.task_id = r.task_id AND s.job_slot = r.job_slot
               AND s.file_id = r.file_id AND s.process_id = r.process_id)
          ORDER BY process_id`,
-      )
-      .all(taskId, jobSlot) as RangeRow[];
+    ).all(taskId, jobSlot) as RangeRow[];
     return rows.map(toRecord);
   }
 
   update(rangeId: string, changes: RangeChanges, at: string): void {
     prepared(
       this.db,
-        `UPDATE event_ranges SET status = ?, error_code = COALESCE(?, error_code), error_diag = COALESCE(?, error_diag),
+      `UPDATE event_ranges SET status = ?, error_code = COALESCE(?, error_code), error_diag = COALESCE(?, error_diag),
            core_count = COALESCE(?, core_count), cpu_time = COALESCE(?, cpu_time), updated_at = ? WHERE range_id = ?`,
-      )
-      .run(changes.status, changes.errorCode ?? null, changes.errorDiag ?? null, changes.coreCount ?? null, changes.cpuConsumptionTime ?? null, at, rangeId);
+    ).run(changes.status, changes.errorCode ?? null, changes.errorDiag ?? null, changes.coreCount ?? null, changes.cpuConsumptionTime ?? null, at, rangeId);
   }
 
   /** Moves every range of a job in one of `from` to `to`. */
   moveAll(pandaId: number, from: readonly EventRangeStatusCode[], to: EventRangeStatusCode, at: string): number {
     const marks = from.map(() => '?').join(', ');
-    return prepared(
-      this.db,
-      `UPDATE event_ranges SET status = ?, updated_at = ? WHERE panda_id = ? AND status IN (${marks})`)
-      .run(to, at, pandaId, ...from).changes;
+    return prepared(this.db, `UPDATE event_ranges SET status = ?, updated_at = ? WHERE panda_id = ? AND status IN (${marks})`).run(to, at, pandaId, ...from)
+      .changes;
   }
 
   /** Number of ranges per status name code, for the summary. */

@@ -127,16 +127,31 @@ export class JobStore {
   insert(job: NewJob, nameFor: (pandaId: number) => string): JobRecord {
     const info = prepared(
       this.db,
-        `INSERT INTO jobs (task_id, slot, name, job_name, jobset_id, attempt_nr, state, command, cores,
+      `INSERT INTO jobs (task_id, slot, name, job_name, jobset_id, attempt_nr, state, command, cores,
            min_ram_count, max_disk_count, max_walltime, resource_type, label, site, priority, log_guid,
            retry_of, created_at, state_changed_at)
          VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        job.taskId, job.slot, job.name, job.jobsetId, job.attemptNr, job.state, job.command, job.cores,
-        job.minRamCount, job.maxDiskCount, job.maxWalltime, job.resourceType, job.label, job.site,
-        job.priority, job.logGuid, job.retryOf, job.createdAt, job.createdAt,
-      );
+    ).run(
+      job.taskId,
+      job.slot,
+      job.name,
+      job.jobsetId,
+      job.attemptNr,
+      job.state,
+      job.command,
+      job.cores,
+      job.minRamCount,
+      job.maxDiskCount,
+      job.maxWalltime,
+      job.resourceType,
+      job.label,
+      job.site,
+      job.priority,
+      job.logGuid,
+      job.retryOf,
+      job.createdAt,
+      job.createdAt,
+    );
     const pandaId = Number(info.lastInsertRowid);
     prepared(this.db, `UPDATE jobs SET job_name = ? WHERE panda_id = ?`).run(nameFor(pandaId), pandaId);
     this.addHistory({ pandaId, at: job.createdAt, from: null, to: job.state, reason: 'created' });
@@ -205,11 +220,10 @@ export class JobStore {
   latestAttempts(taskId: number): JobRecord[] {
     const rows = prepared(
       this.db,
-        `SELECT * FROM jobs j WHERE task_id = ? AND attempt_nr =
+      `SELECT * FROM jobs j WHERE task_id = ? AND attempt_nr =
            (SELECT MAX(attempt_nr) FROM jobs k WHERE k.task_id = j.task_id AND k.slot = j.slot)
          ORDER BY slot`,
-      )
-      .all(taskId) as JobRow[];
+    ).all(taskId) as JobRow[];
     return rows.map(toRecord);
   }
 
@@ -245,17 +259,23 @@ export class JobStore {
   }
 
   addHistory(t: JobTransition): void {
-    prepared(
-      this.db,
-      `INSERT INTO job_history (panda_id, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?)`)
-      .run(t.pandaId, t.at, t.from, t.to, t.reason);
+    prepared(this.db, `INSERT INTO job_history (panda_id, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?)`).run(
+      t.pandaId,
+      t.at,
+      t.from,
+      t.to,
+      t.reason,
+    );
   }
 
   history(pandaId: number): JobTransition[] {
-    const rows = prepared(
-      this.db,
-      `SELECT panda_id, at, from_state, to_state, reason FROM job_history WHERE panda_id = ? ORDER BY id`)
-      .all(pandaId) as { panda_id: number; at: string; from_state: string | null; to_state: string; reason: string }[];
+    const rows = prepared(this.db, `SELECT panda_id, at, from_state, to_state, reason FROM job_history WHERE panda_id = ? ORDER BY id`).all(pandaId) as {
+      panda_id: number;
+      at: string;
+      from_state: string | null;
+      to_state: string;
+      reason: string;
+    }[];
     return rows.map((r) => ({
       pandaId: r.panda_id,
       at: r.at,
@@ -268,7 +288,11 @@ export class JobStore {
   /** Job counts per task and state, in one grouped query (the monitor's overview). */
   countByTaskAndState(): Map<number, Record<string, number>> {
     const out = new Map<number, Record<string, number>>();
-    for (const r of prepared(this.db, `SELECT task_id, state, COUNT(*) AS n FROM jobs GROUP BY task_id, state`).all() as { task_id: number; state: string; n: number }[]) {
+    for (const r of prepared(this.db, `SELECT task_id, state, COUNT(*) AS n FROM jobs GROUP BY task_id, state`).all() as {
+      task_id: number;
+      state: string;
+      n: number;
+    }[]) {
       const counts = out.get(r.task_id) ?? {};
       counts[r.state] = r.n;
       out.set(r.task_id, counts);
@@ -278,9 +302,10 @@ export class JobStore {
 
   /** At most `limit` jobs of a task (optionally in one state), oldest first: a page, not the whole table. */
   page(taskId: number, state: string | undefined, limit: number): JobRecord[] {
-    const rows = state === undefined
-      ? prepared(this.db, `SELECT * FROM jobs WHERE task_id = ? ORDER BY panda_id LIMIT ?`).all(taskId, limit)
-      : prepared(this.db, `SELECT * FROM jobs WHERE task_id = ? AND state = ? ORDER BY panda_id LIMIT ?`).all(taskId, state, limit);
+    const rows =
+      state === undefined
+        ? prepared(this.db, `SELECT * FROM jobs WHERE task_id = ? ORDER BY panda_id LIMIT ?`).all(taskId, limit)
+        : prepared(this.db, `SELECT * FROM jobs WHERE task_id = ? AND state = ? ORDER BY panda_id LIMIT ?`).all(taskId, state, limit);
     return (rows as JobRow[]).map(toRecord);
   }
 

@@ -58,13 +58,27 @@ export class TaskStore {
   insert(task: Omit<TaskRecord, 'taskId'>): TaskRecord {
     const info = prepared(
       this.db,
-        `INSERT INTO tasks (request_id, workflow, name, site, label, cores, memory_mb, walltime_sec, max_attempts,
+      `INSERT INTO tasks (request_id, workflow, name, site, label, cores, memory_mb, walltime_sec, max_attempts,
            memory_boost, max_memory_mb, priority, after_json, status, created_at, sandbox, transformation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        task.requestId, task.workflow, task.name, task.site, task.label, task.cores, task.memoryMB,
-        task.walltimeSec, task.maxAttempts, task.memoryBoost, task.maxMemoryMB, task.priority, JSON.stringify(task.after), task.status, task.createdAt, task.sandbox, task.transformation,
-      );
+    ).run(
+      task.requestId,
+      task.workflow,
+      task.name,
+      task.site,
+      task.label,
+      task.cores,
+      task.memoryMB,
+      task.walltimeSec,
+      task.maxAttempts,
+      task.memoryBoost,
+      task.maxMemoryMB,
+      task.priority,
+      JSON.stringify(task.after),
+      task.status,
+      task.createdAt,
+      task.sandbox,
+      task.transformation,
+    );
     const created = this.get(Number(info.lastInsertRowid));
     if (!created) throw new Error('task vanished after insert');
     return created;

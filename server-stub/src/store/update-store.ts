@@ -37,10 +37,9 @@ export class UpdateStore {
   insert(u: Omit<UpdateRecord, 'id'>): UpdateRecord {
     const info = prepared(
       this.db,
-        `INSERT INTO updates (panda_id, received_at, dialect, method, params_json, seq_header, result, command, order_violation)
+      `INSERT INTO updates (panda_id, received_at, dialect, method, params_json, seq_header, result, command, order_violation)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(u.pandaId, u.receivedAt, u.dialect, u.method, JSON.stringify(u.params), u.seqHeader, u.result, u.command, u.orderViolation);
+    ).run(u.pandaId, u.receivedAt, u.dialect, u.method, JSON.stringify(u.params), u.seqHeader, u.result, u.command, u.orderViolation);
     return { ...u, id: Number(info.lastInsertRowid) };
   }
 
@@ -60,9 +59,7 @@ export class UpdateStore {
     const count = (sql: string) => (prepared(this.db, sql).get() as { n: number }).n;
     const group = (col: string) =>
       Object.fromEntries(
-        (prepared(this.db, `SELECT ${col} AS k, COUNT(*) AS n FROM updates GROUP BY ${col}`).all() as { k: string; n: number }[]).map(
-          (r) => [r.k, r.n],
-        ),
+        (prepared(this.db, `SELECT ${col} AS k, COUNT(*) AS n FROM updates GROUP BY ${col}`).all() as { k: string; n: number }[]).map((r) => [r.k, r.n]),
       );
     return {
       total: count(`SELECT COUNT(*) AS n FROM updates`),

@@ -36,8 +36,8 @@ export class WorkerStore {
   insert(w: Omit<WorkerStatusRecord, 'id'>): WorkerStatusRecord {
     const info = prepared(
       this.db,
-      `INSERT INTO worker_status (received_at, dialect, harvester_id, worker_id, status, node_id, site) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-      .run(w.receivedAt, w.dialect, w.harvesterId, w.workerId, w.status, w.nodeId, w.site);
+      `INSERT INTO worker_status (received_at, dialect, harvester_id, worker_id, status, node_id, site) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(w.receivedAt, w.dialect, w.harvesterId, w.workerId, w.status, w.nodeId, w.site);
     return { ...w, id: Number(info.lastInsertRowid) };
   }
 
