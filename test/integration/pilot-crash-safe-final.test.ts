@@ -40,9 +40,9 @@ async function stubOn(port: number, dataDir: string): Promise<ChildProcess> {
 
 const stopped = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
 
-/** final-update.json files (not yet delivered) under a work area. */
+/** Final updates not yet delivered under a work area: kept for recovery, or still claimed by the pilot sending them. */
 function keptFinals(dir: string): string[] {
-  return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => path.basename(f) === 'final-update.json');
+  return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => /^final-update\.json(\.recovering-\d+)?$/.test(path.basename(f)));
 }
 
 const waitFor = async (cond: () => boolean | Promise<boolean>, ms = 30_000) => {

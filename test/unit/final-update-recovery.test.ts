@@ -8,6 +8,9 @@ import {
   recoverFinalUpdates,
   SEQ_HEADER,
   writeFinalUpdate,
+  writeFinalUpdateInFlight,
+  dropFinalUpdateInFlight,
+  markFinalUpdateAcked,
   type FinalUpdateRecord,
   type RecoveryServer,
 } from '../../pilot/src/report/index.js';
@@ -109,5 +112,44 @@ describe('kept final updates', () => {
     const { s, sent } = server(() => ({ statusCode: 0, command: 'NULL', raw: {} }));
     expect((await recoverFinalUpdates(files, deps(s))).delivered).toBe(1);
     expect(sent.map((x) => x.jobId)).toEqual([31]);
+  });
+});
+
+describe('a final update in flight', () => {
+  it('is claimed by the pilot sending it: no recovery takes it while that pilot lives; it lapses when the pilot dies', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'inflight-'));
+    const live = path.join(root, 'live');
+    const dead = path.join(root, 'dead');
+    mkdirSync(live);
+    mkdirSync(dead);
+    const rec = {
+      serverUrl: 'http://127.0.0.1:1',
+      dialect: 'legacy' as const,
+      seqHeader: '7:1:3',
+      update: { jobId: 7, state: 'finished' as const, attemptNr: 1, fields: {} },
+      writtenAt: new Date().toISOString(),
+    };
+    writeFinalUpdateInFlight(live, rec);
+    // The same file as a pilot that died wrote it: its pid no longer runs.
+    writeFileSync(path.join(dead, 'final-update.json.recovering-999999'), JSON.stringify(rec));
+    expect(findFinalUpdates(root).map((f) => path.relative(root, f))).toEqual([path.join('dead', 'final-update.json.recovering-999999')]);
+    markFinalUpdateAcked(live);
+    expect(readdirSync(live)).toEqual(['final-update.json.acked']);
+  });
+
+  it('given up by its pilot, it is kept under the plain name any recovery takes', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'inflight-kept-'));
+    const rec = {
+      serverUrl: 'http://127.0.0.1:1',
+      dialect: 'v1' as const,
+      seqHeader: '8:1:4',
+      update: { jobId: 8, state: 'failed' as const, attemptNr: 1, fields: {} },
+      writtenAt: new Date().toISOString(),
+    };
+    writeFinalUpdateInFlight(dir, rec);
+    writeFinalUpdate(dir, rec);
+    dropFinalUpdateInFlight(dir);
+    expect(readdirSync(dir)).toEqual(['final-update.json']);
+    expect(findFinalUpdates(dir)).toEqual([path.join(dir, 'final-update.json')]);
   });
 });

@@ -13,6 +13,8 @@ import {
   NaiveUpdateSender,
   OrderedUpdateChannel,
   writeFinalUpdate,
+  writeFinalUpdateInFlight,
+  dropFinalUpdateInFlight,
   writeRangeReports,
   type FinalOutcome,
   type JobUpdateSender,
@@ -84,7 +86,7 @@ export function updateSender(
   const persistFinal = finalDir
     ? (update: JobUpdate, seqHeader: string) => {
         try {
-          const file = writeFinalUpdate(finalDir(), {
+          const file = writeFinalUpdateInFlight(finalDir(), {
             serverUrl: ctx.serverUrl,
             dialect: ctx.server.dialect,
             seqHeader,
@@ -151,6 +153,8 @@ export function keepFinalUpdate(ctx: KeepContext, dir: string, channel: JobUpdat
     error: outcome.error,
     writtenAt: new Date().toISOString(),
   });
+  // The plain name is what any recovery takes; this pilot has stopped sending it.
+  dropFinalUpdateInFlight(dir);
   ctx.log.error(
     { event: 'final_update_kept', pandaId: outcome.update.jobId, attemptNr: outcome.update.attemptNr, file, error: outcome.error },
     'final update not acknowledged; kept on disk for recovery',

@@ -11,7 +11,7 @@
  * renamed by the same functions, and re-sent before the job's final update
  * (a server stops taking range reports once the job is final).
  */
-import { readdirSync, readFileSync, renameSync, writeFileSync, type Dirent } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { isFinalPilotState } from '../protocol/index.js';
 import { isPilotRangeState, parseEventRangeId } from '../protocol/index.js';
@@ -61,6 +61,30 @@ export function writeFinalUpdate(dir: string, record: FinalUpdateRecord): string
   return writeKept(path.join(dir, FINAL_UPDATE_FILE), record);
 }
 
+/** The name of a final update this pilot wrote before its first send and is still sending itself. */
+function inFlightName(dir: string): string {
+  return path.join(dir, `${FINAL_UPDATE_FILE}${CLAIM_MARK}${process.pid}`);
+}
+
+/**
+ * Writes the final update before its first send, claimed by this process (as a recovery claims
+ * a file): while the pilot lives and sends it itself, no recovery takes it — a recovery sending it
+ * could overtake the job's earlier updates still in flight. If the pilot dies (SIGKILL), the claim
+ * of a dead process lapses and the next pilot or `--recover` delivers it.
+ */
+export function writeFinalUpdateInFlight(dir: string, record: FinalUpdateRecord): string {
+  return writeKept(inFlightName(dir), record);
+}
+
+/** Removes this process's in-flight copy (once the update was acknowledged or kept for recovery). */
+export function dropFinalUpdateInFlight(dir: string): void {
+  try {
+    unlinkSync(inFlightName(dir));
+  } catch {
+    // never written (full disk), or already gone
+  }
+}
+
 /**
  * Writes range reports into `dir`, merged with any kept there before for
  * the same job attempt (a range's newest report wins). Returns the file.
@@ -101,10 +125,13 @@ export function parseRangeReports(text: string): RangeReportsRecord {
  * so no later pilot re-sends it. A missing file is fine (nothing was kept).
  */
 export function markFinalUpdateAcked(dir: string): void {
-  try {
-    renameSync(path.join(dir, FINAL_UPDATE_FILE), path.join(dir, `${FINAL_UPDATE_FILE}.acked`));
-  } catch {
-    // not there: never written, or already recovered
+  for (const from of [inFlightName(dir), path.join(dir, FINAL_UPDATE_FILE)]) {
+    try {
+      renameSync(from, path.join(dir, `${FINAL_UPDATE_FILE}.acked`));
+      return;
+    } catch {
+      // not there: never written, or already recovered
+    }
   }
 }
 

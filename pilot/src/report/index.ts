@@ -20,6 +20,8 @@ export {
   parseFinalUpdate,
   parseRangeReports,
   writeFinalUpdate,
+  writeFinalUpdateInFlight,
+  dropFinalUpdateInFlight,
   writeRangeReports,
   type FinalUpdateRecord,
   type RangeReportsRecord,
