@@ -7,7 +7,17 @@
 import { chmodSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { arcUnavailable, batchSkipReason, pollUntil, sh, startArc, startSlurm, type ArcCe, type Daemons } from '../support/batch-systems.js';
+import {
+  arcUnavailable,
+  BATCH_LOCK_WAIT_MS,
+  batchSkipReason,
+  pollUntil,
+  sh,
+  startArc,
+  startSlurm,
+  type ArcCe,
+  type Daemons,
+} from '../support/batch-systems.js';
 import { PILOT_BIN, ROOT, scratchDir, startStubProcess, type StubProcess } from '../support/processes.js';
 import { finalUpdate, stubJob, submitJobs, taskFile, WRAPPER } from '../support/wrapper.js';
 
@@ -36,7 +46,7 @@ describe.skipIf(skip)('runpilot.sh through ARC-CE (arcsub pilot.xrsl â†’ A-REX â
     chmodSync(dir, 0o755);
     arc = await startArc(path.join(dir, 'cred'));
     stub = await startStubProcess(scratchDir('arc-stub'));
-  });
+  }, BATCH_LOCK_WAIT_MS + 300_000);
   afterAll(async () => {
     await stub?.stop();
     await arc?.stop();

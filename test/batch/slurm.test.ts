@@ -15,6 +15,7 @@ import {
   slurmKillWaitSec,
   slurmUnavailable,
   startSlurm,
+  BATCH_LOCK_WAIT_MS,
   waitSlurmJob,
   type Daemons,
 } from '../support/batch-systems.js';
@@ -38,7 +39,7 @@ describe.skipIf(skip)('runpilot.sh under Slurm (sbatch pilot.sbatch)', () => {
     slurm = await startSlurm();
     stub = await startStubProcess(scratchDir('slurm-stub'));
     dir = scratchDir('slurm-submit');
-  });
+  }, BATCH_LOCK_WAIT_MS + 300_000);
   afterAll(async () => {
     await stub?.stop();
     await slurm?.stop();
@@ -116,10 +117,15 @@ describe.skipIf(skip)('runpilot.sh under Slurm (sbatch pilot.sbatch)', () => {
 
   it('--signal=B:USR1 near the time limit: the wrapper forwards it, the stub gets 1207', async () => {
     const queue = nextSite();
-    const [pandaId] = await submitJobs(stub.url, taskFile(queue, ['echo until the limit; sleep 300']));
+    // The pilot takes only jobs that fit the time its allocation has left (the Slurm end time less
+    // --signal-grace), so this job's walltime fits the two minutes; USR1 comes well before it ends.
+    const [pandaId] = await submitJobs(stub.url, taskFile(queue, ['echo until the limit; sleep 300'], { walltimeSec: 90 }));
     // Two minutes limit, USR1 due 110 s before it: slurmctld only looks every
     // 30–60 s, so it arrives some 10–70 s after the start, well before the limit.
-    const id = await sbatch(['--time=2', '--signal=B:USR1@110', SBATCH, ...pilotArgs(queue), '--kill-grace', '3'], { cwd: dir, env: env() });
+    const id = await sbatch(['--time=2', '--signal=B:USR1@110', SBATCH, ...pilotArgs(queue), '--kill-grace', '3', '--signal-grace', '10'], {
+      cwd: dir,
+      env: env(),
+    });
     await waitRunning(pandaId!);
     const final = await waitFinal(pandaId!, 150_000);
     const slurmJob = await waitSlurmJob(id, 60_000);
@@ -133,9 +139,10 @@ describe.skipIf(skip)('runpilot.sh under Slurm (sbatch pilot.sbatch)', () => {
   it('a --mem limited allocation with a memory-hungry payload: the kernel kills it, the stub gets 1212', async () => {
     const queue = nextSite();
     // tail keeps a line without newlines in memory: 1 GB of zeros never fits in 250 MB.
-    // The job itself may use 2 GB, so only the allocation's limit can be the one that bites.
-    const [pandaId] = await submitJobs(stub.url, taskFile(queue, ['echo allocating; head -c 1000M /dev/zero | tail >/dev/null'], { memoryMB: 2000 }));
-    const id = await sbatch(['--mem=250M', SBATCH, ...pilotArgs(queue), '--kill-grace', '3'], { cwd: dir, env: env() });
+    // The job asks for 200 MB (the pilot takes only jobs that fit its 250 MB allocation) and its
+    // payload cgroup gets no limit of its own, so only the allocation's limit can be the one that bites.
+    const [pandaId] = await submitJobs(stub.url, taskFile(queue, ['echo allocating; head -c 1000M /dev/zero | tail >/dev/null'], { memoryMB: 200 }));
+    const id = await sbatch(['--mem=250M', SBATCH, ...pilotArgs(queue), '--kill-grace', '3', '--cgroup-limit', 'none'], { cwd: dir, env: env() });
     const final = await waitFinal(pandaId!, 90_000);
     const slurmJob = await waitSlurmJob(id, 60_000);
     expect(final.params.job_status ?? final.params.state).toBe('failed');

@@ -4,7 +4,8 @@
  * begins and stopped by PID when it ends, unless they were already running.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT } from './processes.js';
@@ -64,11 +65,76 @@ async function isRunning(file: string): Promise<boolean> {
   );
 }
 
+/**
+ * The machine has one local Slurm (and one A-REX in front of it): two test runs side by side
+ * (two clones, or `npm test` twice) would stop each other's daemons. A run holds this lock
+ * from startSlurm() until its stop(); another waits for it, or takes it over when its owner died.
+ */
+const BATCH_LOCK = path.join(tmpdir(), 'panda-node-pilot-batch.lock');
+/** How long a run waits for another run's batch tests (all of them take a few minutes). */
+export const BATCH_LOCK_WAIT_MS = 20 * 60_000;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function lockBatchSystems(): Promise<() => void> {
+  const deadline = Date.now() + BATCH_LOCK_WAIT_MS;
+  const pidFile = path.join(BATCH_LOCK, 'pid');
+  for (;;) {
+    try {
+      mkdirSync(BATCH_LOCK);
+      writeFileSync(pidFile, String(process.pid));
+      return () => rmSync(BATCH_LOCK, { recursive: true, force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let owner = NaN;
+    try {
+      owner = Number(readFileSync(pidFile, 'utf8'));
+    } catch {
+      // just made, pid not written yet — or left empty by an owner that died at once
+    }
+    const young = (() => {
+      try {
+        return Date.now() - statSync(BATCH_LOCK).mtimeMs < 10_000;
+      } catch {
+        return false;
+      }
+    })();
+    if (Number.isInteger(owner) ? !pidAlive(owner) : !young) {
+      rmSync(BATCH_LOCK, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`the local Slurm/ARC is still used by another test run (pid ${owner}) after ${BATCH_LOCK_WAIT_MS / 60_000} min`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 /** Starts (configuring if needed) the local Slurm; stop() stops it only if it was not running before. */
 export async function startSlurm(): Promise<Daemons> {
-  const wasRunning = await isRunning(SLURM_SCRIPT);
-  await script(SLURM_SCRIPT, ['start'], 180_000);
-  return { stop: async () => void (wasRunning || (await script(SLURM_SCRIPT, ['stop'], 60_000))) };
+  const release = await lockBatchSystems();
+  try {
+    const wasRunning = await isRunning(SLURM_SCRIPT);
+    await script(SLURM_SCRIPT, ['start'], 180_000);
+    return {
+      stop: async () => {
+        try {
+          if (!wasRunning) await script(SLURM_SCRIPT, ['stop'], 60_000);
+        } finally {
+          release();
+        }
+      },
+    };
+  } catch (err) {
+    release();
+    throw err;
+  }
 }
 
 export interface ArcCe extends Daemons {
