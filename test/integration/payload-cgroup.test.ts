@@ -54,7 +54,12 @@ describe.skipIf(skipReason !== null)(`payload cgroup (real, v${parent?.version ?
 
   it('remove() kills a process that left the payload session and removes the cgroup', async () => {
     const cg = PayloadCgroup.create(parent!, { name: `test-leftover-${process.pid}`, limitMB: null });
-    const { p, dir } = await start('setsid sleep 300 & echo $! > daemon.pid; exit 0', cg);
+    // The daemon writes its pid only once setsid() is done, and the launcher waits for that: the launcher's
+    // own group is killed as it exits (no orphans), which must not be what takes the daemon here.
+    const { p, dir } = await start(
+      `setsid sh -c 'echo $$ > daemon.pid.tmp && mv daemon.pid.tmp daemon.pid; exec sleep 300' & while [ ! -s daemon.pid ]; do sleep 0.01; done; exit 0`,
+      cg,
+    );
     await p.done;
     const pid = Number(readFileSync(path.join(dir, 'daemon.pid'), 'utf8'));
     expect(cg.pids()).toContain(pid);
