@@ -40,7 +40,9 @@ describe.skipIf(skipReason !== null)(`a short payload's memory (cgroup v${parent
     expect(jobs[0].state).toBe('finished');
     const wallMs = Date.parse(String(report.endTime).replace(' ', 'T') + 'Z') - Date.parse(String(report.startTime).replace(' ', 'T') + 'Z');
     expect(wallMs).toBeLessThan(60_000);
-    expect(Number(report.maxRSS)).toBeGreaterThanOrEqual(100 * 1024);
-    expect(Number(report.maxPSS)).toBeGreaterThanOrEqual(100 * 1024);
+    // dd's buffer is 100 MiB; the figure must show at least the issue's 100 MB (100,000 kB): the kernel's
+    // count of the pages dd touched came to 101,204 kB once, a little under 100 MiB.
+    expect(Number(report.maxRSS)).toBeGreaterThanOrEqual(100_000);
+    expect(Number(report.maxPSS)).toBeGreaterThanOrEqual(100_000);
   });
 });
