@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { EVENT_RANGE_SCHEMA } from './event-range-store.js';
+import { EVENT_RANGE_SCHEMA } from './event-range-schema.js';
 
 export type Db = Database.Database;
 export type Statement = Database.Statement;
