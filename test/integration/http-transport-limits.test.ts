@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_MAX_REPLY_BYTES, HttpTransport, TransportError } from '../../pilot/src/server/index.js';
+import { DEFAULT_MAX_REPLY_BYTES, HttpTransport } from '../../pilot/src/server/index.js';
+import { TransportError } from '../../pilot/src/errors/index.js';
 
 let server: Server;
 let base: string;

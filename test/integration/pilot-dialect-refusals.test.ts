@@ -6,7 +6,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { classifyRefusal, HttpStatusError, ProtocolError } from '../../pilot/src/server/index.js';
+import { classifyRefusal } from '../../pilot/src/server/index.js';
+import { HttpStatusError, ProtocolError } from '../../pilot/src/errors/index.js';
 import { runPilotProcess, scratchDir } from '../support/processes.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;

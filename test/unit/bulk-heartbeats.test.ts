@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
 import { BulkHeartbeatBatcher, NaiveUpdateSender, OrderedUpdateChannel, SEQ_HEADER, type SendUpdate } from '../../pilot/src/report/index.js';
-import { TransportError, type BulkUpdateItem, type UpdateReply } from '../../pilot/src/server/index.js';
+import { TransportError } from '../../pilot/src/errors/index.js';
+import type { BulkUpdateItem, UpdateReply } from '../../pilot/src/protocol/index.js';
 
 const log = pino({ level: 'silent' });
 const ok = (command = 'NULL'): UpdateReply => ({ statusCode: 0, command, raw: {} });

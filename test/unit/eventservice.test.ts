@@ -17,9 +17,9 @@ import {
   type EsFacts,
   type EventRange,
 } from '../../pilot/src/eventservice/index.js';
-import { formatEventRangeId, parseEventRangeId } from '../../pilot/src/protocol/index.js';
-import { PilotError } from '../../pilot/src/errors/index.js';
-import { decodeRangeReportReply, HttpStatusError, TransportError, type RangeReport, type RangeReportReply } from '../../pilot/src/server/index.js';
+import { formatEventRangeId, parseEventRangeId, type RangeReport, type RangeReportReply } from '../../pilot/src/protocol/index.js';
+import { decodeRangeReportReply } from '../../pilot/src/server/index.js';
+import { HttpStatusError, PilotError, TransportError } from '../../pilot/src/errors/index.js';
 
 const fixtures = path.join(import.meta.dirname, '..', 'fixtures');
 const fixtureRanges = (JSON.parse(readFileSync(path.join(fixtures, 'eventranges-reply.json'), 'utf8')) as { eventRanges: unknown[] }).eventRanges;

@@ -14,7 +14,8 @@ import {
   type FinalUpdateRecord,
   type RecoveryServer,
 } from '../../pilot/src/report/index.js';
-import { TransportError, type EventRangesApi, type JobUpdate, type SendOptions, type UpdateReply } from '../../pilot/src/server/index.js';
+import { TransportError } from '../../pilot/src/errors/index.js';
+import type { EventRangesApi, JobUpdate, SendOptions, UpdateReply } from '../../pilot/src/protocol/index.js';
 
 const log = pino({ level: 'silent' });
 const dirs: string[] = [];

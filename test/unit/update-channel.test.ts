@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
 import { OrderedUpdateChannel, SEQ_HEADER, type UpdateKind } from '../../pilot/src/report/index.js';
 import { backoffDelay } from '../../pilot/src/retry/index.js';
-import { HttpStatusError, ProtocolError, TransportError, type JobUpdate, type UpdateReply } from '../../pilot/src/server/index.js';
+import { HttpStatusError, ProtocolError, TransportError } from '../../pilot/src/errors/index.js';
+import type { JobUpdate, UpdateReply } from '../../pilot/src/protocol/index.js';
 
 const log = pino({ level: 'silent' });
 const ok = (command = 'NULL'): UpdateReply => ({ statusCode: 0, command, raw: {} });

@@ -18,7 +18,7 @@ import {
 } from '../lifecycle/index.js';
 import { createLogger } from '../log/index.js';
 import { createPilotHome, killLeftoverPayloads } from '../run/index.js';
-import { refreshSettingsFromEnv, selectDialect, TokenRefresher, tokenRouteProblem, tokenSourceFromEnv, type PandaServer } from '../server/index.js';
+import { refreshSettingsFromEnv, selectDialect, TokenRefresher, tokenRouteProblem, tokenSourceFromEnv } from '../server/index.js';
 import type { Logger } from 'pino';
 import type { MonitorSettings } from '../lifecycle/index.js';
 import type { QueueLimits } from '../config/index.js';
@@ -33,7 +33,7 @@ import { pushServer } from './push-setup.js';
 import { transportMode, type HarvesterPushServer } from '../harvester/index.js';
 import { serverTransport } from './server-transport.js';
 import { checkCredentials, type CredentialCheck } from './credential-setup.js';
-import { errorCodeName } from '../protocol/index.js';
+import { errorCodeName, type PandaServer } from '../protocol/index.js';
 
 /** The allocation from the batch system (else the pilot's cgroup and CPUs); --cores / --mem override. */
 function allocationOf(opts: PilotOptions, env: NodeJS.ProcessEnv, log: Logger): Allocation {

@@ -1,3 +1,3 @@
 export { PilotError, truncateDiag } from './pilot-error.js';
-export { TransportError, HttpStatusError, isRetryable } from './transport-errors.js';
+export { TransportError, HttpStatusError, ProtocolError, ReplyTooLargeError, isRetryable } from './transport-errors.js';
 export { ErrorCode } from '../protocol/index.js';

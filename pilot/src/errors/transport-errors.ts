@@ -1,6 +1,7 @@
 /**
- * The two ways a server call fails without an answer from the pilot's point
- * of view, and the one classifier that says whether trying again can help.
+ * How a server call fails from the pilot's point of view (no answer, a refusal
+ * by status, an answer that breaks the protocol, a reply too large), and the
+ * one classifier that says whether trying again can help.
  * They live here, below every folder, so the retry module and the loops that
  * use it (monitor, event service, reporting) need not import `server/`.
  */
@@ -26,6 +27,22 @@ export class HttpStatusError extends Error {
     readonly path: string,
   ) {
     super(`HTTP ${status} from ${path}${body ? `: ${body.slice(0, 200)}` : ''}`);
+  }
+}
+
+/** A reply that came back but is not what the protocol promises. */
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+}
+
+/** The reply body was larger than the caller allows (a download cap, a runaway reply). */
+export class ReplyTooLargeError extends Error {
+  override readonly name = 'ReplyTooLargeError';
+  constructor(
+    readonly url: string,
+    readonly maxBytes: number,
+  ) {
+    super(`reply from ${url} is larger than ${maxBytes} bytes`);
   }
 }
 

@@ -10,7 +10,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
-import { TransportError } from '../errors/index.js';
+import { ReplyTooLargeError, TransportError } from '../errors/index.js';
 import { isLoopbackUrl } from './auth.js';
 import { proxyFor, redactProxy, type ProxyVerdict } from './proxy-env.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
@@ -67,17 +67,6 @@ export interface UrlRequest {
 export interface UrlReply extends HttpReply {
   /** Reply body bytes received (also when written to a file). */
   bytes: number;
-}
-
-/** The reply body was larger than the caller allows (a download cap, a runaway reply). */
-export class ReplyTooLargeError extends Error {
-  override readonly name = 'ReplyTooLargeError';
-  constructor(
-    readonly url: string,
-    readonly maxBytes: number,
-  ) {
-    super(`reply from ${url} is larger than ${maxBytes} bytes`);
-  }
 }
 
 /** Largest reply body the pilot holds in memory; a longer one is cut off and the request failed. */

@@ -1,7 +1,7 @@
-export { TransportError } from '../errors/index.js';
+// The server's own public face: transports, dialects and credentials. Error classes live in
+// errors/ and the interfaces the dialects implement in protocol/: import them from there.
 export {
   HttpTransport,
-  ReplyTooLargeError,
   mayCarrySecrets,
   DEFAULT_MAX_REPLY_BYTES,
   type TransportOptions,
@@ -9,29 +9,10 @@ export {
   type UrlRequest,
   type UrlReply,
 } from './http-transport.js';
-export { HttpStatusError, isRetryable } from '../errors/index.js';
-export { LegacyDialect, ProtocolError, legacyUpdateParams } from './legacy-dialect.js';
+export { LegacyDialect, legacyUpdateParams } from './legacy-dialect.js';
 export { V1Dialect, v1UpdateParams, type V1Envelope } from './v1-dialect.js';
 export { selectDialect, detectV1, type ApiChoice } from './dialect-select.js';
 export { parseCommand } from './panda-server.js';
-// The interfaces the dialects implement live in protocol/; re-exported for callers that build a server here.
-export type {
-  PandaServer,
-  JobsApi,
-  BulkUpdatesApi,
-  EventRangesApi,
-  WorkerStatusApi,
-  JobRequest,
-  JobUpdate,
-  UpdateReply,
-  SendOptions,
-  BulkUpdateItem,
-  RangeRequest,
-  RangeReport,
-  RangeReportReply,
-  WorkerStatus,
-  WorkerStatusReport,
-} from '../protocol/index.js';
 export { tokenSourceFromEnv, authHeaders, authOrigin, isLoopbackUrl, tokenRouteProblem, type TokenSource } from './auth.js';
 export { TokenRefresher, refreshSettingsFromEnv, refreshDelayMs, writeAtomically, type RefreshSettings } from './token-refresh.js';
 export { proxyFor, noProxyMatch, redactProxy, type ProxyVerdict } from './proxy-env.js';

@@ -23,12 +23,7 @@ import {
 import { decodeRangeList, decodeRangeReportReply } from './event-range-calls.js';
 import type { HttpTransport } from './http-transport.js';
 import { legacyGetJobParams, parseCommand } from './panda-server.js';
-import { HttpStatusError } from '../errors/index.js';
-
-/** A reply that came back but is not what the protocol promises. */
-export class ProtocolError extends Error {
-  override readonly name = 'ProtocolError';
-}
+import { HttpStatusError, ProtocolError } from '../errors/index.js';
 
 export class LegacyDialect implements PandaServer {
   readonly dialect = 'legacy' as const;

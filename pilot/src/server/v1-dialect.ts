@@ -21,9 +21,9 @@ import {
 } from '../protocol/index.js';
 import { decodeRangeList, decodeRangeReportReply } from './event-range-calls.js';
 import type { HttpTransport } from './http-transport.js';
-import { bulkSeqHeader, ProtocolError } from './legacy-dialect.js';
+import { bulkSeqHeader } from './legacy-dialect.js';
 import { legacyGetJobParams, parseCommand } from './panda-server.js';
-import { HttpStatusError } from '../errors/index.js';
+import { HttpStatusError, ProtocolError } from '../errors/index.js';
 
 export interface V1Envelope {
   success: boolean;

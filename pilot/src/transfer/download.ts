@@ -7,7 +7,8 @@
 import { rmSync } from 'node:fs';
 import { adler32File } from '../run/index.js';
 import { retry, type BackoffOptions, type Sleep } from '../retry/index.js';
-import { HttpStatusError, ReplyTooLargeError, TransportError, type HttpTransport } from '../server/index.js';
+import type { HttpTransport } from '../server/index.js';
+import { HttpStatusError, ReplyTooLargeError, TransportError } from '../errors/index.js';
 import { digestAdler32 } from './stage-out.js';
 
 export interface DownloadSettings {

@@ -8,10 +8,10 @@ import { copyFileSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { ErrorCode } from '../protocol/index.js';
-import { PilotError } from '../errors/index.js';
 import { adler32File } from '../run/index.js';
 import { retry, type BackoffOptions, type Sleep } from '../retry/index.js';
-import { HttpStatusError, TransportError, type HttpTransport } from '../server/index.js';
+import type { HttpTransport } from '../server/index.js';
+import { HttpStatusError, PilotError, TransportError } from '../errors/index.js';
 import { destinationUrl, type LogDestination } from './destination.js';
 
 /** The file to move, with the figures the output report carries. */

@@ -9,9 +9,9 @@
  * the worker touched `kill_worker` and its jobs are reported.
  */
 import type { Logger } from 'pino';
-import { HttpTransport, LegacyDialect, V1Dialect, type PandaServer, type RangeReport } from '../../../pilot/src/server/index.js';
+import { HttpTransport, LegacyDialect, V1Dialect } from '../../../pilot/src/server/index.js';
 import { pause } from '../../../pilot/src/retry/index.js';
-import { isFinalPilotState, isPilotJobState } from '../../../pilot/src/protocol/index.js';
+import { isFinalPilotState, isPilotJobState, type PandaServer, type RangeReport } from '../../../pilot/src/protocol/index.js';
 import { SharedFileMessenger, type JobSpecFormat, type StageOutFile } from './shared-file-messenger.js';
 
 export interface StubHarvesterOptions {
