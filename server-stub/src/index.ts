@@ -26,6 +26,7 @@ import { guardManagement, requireToken, writeManagementToken, type TokenAuthSett
 import { oidcTokenRoutes, type TokenIssuerSettings } from './api/oidc-token.js';
 
 export { StubEngine } from './engine/index.js';
+export { IMPLEMENTED_LEGACY_METHODS } from './api/legacy-pilot.js';
 export type { EngineOptions, JobDetails, Summary } from './engine/index.js';
 export { parseTaskFile, type SubmissionSpec, type TaskSpec, type JobSpec } from './model/task-file.js';
 export type { JobRecord, TaskRecord, UpdateRecord, JobTransition } from './model/records.js';

@@ -180,7 +180,8 @@ function checkEventsAvailability(engine: StubEngine, params: Record<string, stri
   return jsonReply(200, { StatusCode: StatusCode.OK, nEventRanges: engine.availableRanges(pandaId, jobsetId) });
 }
 
-const IMPLEMENTED = new Set([
+/** The legacy methods the stub answers; any other method the real server knows gets 501 (the fuzz test walks this list). */
+export const IMPLEMENTED_LEGACY_METHODS: ReadonlySet<string> = new Set([
   'getJob',
   'updateJob',
   'updateJobsInBulk',
@@ -197,7 +198,7 @@ export function legacyRoutes(engine: StubEngine, quirks: ReadonlySet<ServerQuirk
   const handler = (req: StubRequest, match: RegExpMatchArray): StubReply => {
     const method = match[1] ?? '';
     if (!Object.hasOwn(LEGACY_PARAMS, method)) return textReply(403, `ERROR : method ${method} is forbidden`);
-    if (!IMPLEMENTED.has(method)) return textReply(501, `ERROR : method ${method} is not implemented by panda-stub yet`);
+    if (!IMPLEMENTED_LEGACY_METHODS.has(method)) return textReply(501, `ERROR : method ${method} is not implemented by panda-stub yet`);
     const params = decodeLegacyParams(req);
     const error = pythonArgumentError(method, params);
     if (error) return textReply(500, error);

@@ -123,6 +123,14 @@ function write(res: ServerResponse, reply: StubReply, close: boolean): void {
   res.end(reply.body);
 }
 
+/** Too many requests in progress: 503 with a hint to come back in a second (buffered and streaming routes alike). */
+function busyReply(limits: HttpLimits): StubReply {
+  return {
+    ...textReply(503, `ERROR : more than ${limits.maxConcurrent} requests in progress; retry later`),
+    headers: { 'content-type': 'text/plain', 'retry-after': '1' },
+  };
+}
+
 interface ServerState {
   inFlight: number;
 }
@@ -144,10 +152,7 @@ async function handle(
   // An unread body left on a kept-alive socket would be parsed as the next request: close instead.
   let closeAfter = false;
   if (state.inFlight >= limits.maxConcurrent) {
-    reply = {
-      ...textReply(503, `ERROR : more than ${limits.maxConcurrent} requests in progress; retry later`),
-      headers: { 'content-type': 'text/plain', 'retry-after': '1' },
-    };
+    reply = busyReply(limits);
     closeAfter = true;
   } else if (target === null) {
     reply = textReply(400, `ERROR : request target does not parse: ${path}`);
@@ -198,14 +203,7 @@ async function handleStream(
 ): Promise<void> {
   const started = Date.now();
   if (state.inFlight >= limits.maxConcurrent) {
-    write(
-      res,
-      {
-        ...textReply(503, `ERROR : more than ${limits.maxConcurrent} requests in progress; retry later`),
-        headers: { 'content-type': 'text/plain', 'retry-after': '1' },
-      },
-      true,
-    );
+    write(res, busyReply(limits), true);
     return;
   }
   state.inFlight += 1;
