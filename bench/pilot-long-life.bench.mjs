@@ -96,7 +96,14 @@ try {
           if (SNAPSHOT_AT.includes(jobs)) pilot.kill(process.env.BENCH_SNAPSHOT_SIGNAL ?? 'SIGWINCH');
           if (CHECKPOINTS.includes(jobs)) {
             const t = performance.now();
-            rows.push({ jobs, rss: statusKb(pilot.pid, 'VmRSS'), hwm: statusKb(pilot.pid, 'VmHWM'), perJob: (t - last.t) / (jobs - last.jobs) });
+            rows.push({
+              jobs,
+              rss: statusKb(pilot.pid, 'VmRSS'),
+              anon: statusKb(pilot.pid, 'RssAnon'),
+              file: statusKb(pilot.pid, 'RssFile'),
+              hwm: statusKb(pilot.pid, 'VmHWM'),
+              perJob: (t - last.t) / (jobs - last.jobs),
+            });
             last = { jobs, t };
           }
         }
@@ -117,11 +124,11 @@ try {
 }
 
 const ref = rows.find((r) => r.jobs === 50) ?? rows[0];
-console.log('| jobs done | RSS MB | × RSS at 50 | peak RSS MB | ms/job in window | × window to 50 |');
-console.log('|---|---|---|---|---|---|');
+console.log('| jobs done | RSS MB | × RSS at 50 | anon MB | file MB | peak RSS MB | ms/job in window | × window to 50 |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(
-    `| ${r.jobs} | ${(r.rss / 1024).toFixed(1)} | ${(r.rss / ref.rss).toFixed(2)} | ${(r.hwm / 1024).toFixed(1)} | ${r.perJob.toFixed(0)} | ${(r.perJob / ref.perJob).toFixed(2)} |`,
+    `| ${r.jobs} | ${(r.rss / 1024).toFixed(1)} | ${(r.rss / ref.rss).toFixed(2)} | ${(r.anon / 1024).toFixed(1)} | ${(r.file / 1024).toFixed(1)} | ${(r.hwm / 1024).toFixed(1)} | ${r.perJob.toFixed(0)} | ${(r.perJob / ref.perJob).toFixed(2)} |`,
   );
 }
 process.exitCode = code === 0 ? 0 : 1;

@@ -2,9 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import yargs from 'yargs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pilotFlags, toPilotOptions } from '../../pilot/src/cli/options.js';
+import { parseFlags } from '../../pilot/src/cli/flags.js';
+import { PILOT_FLAGS, toPilotOptions } from '../../pilot/src/cli/options.js';
 import {
   HarvesterPushServer,
   parseJobFile,
@@ -24,7 +24,7 @@ const flags = (extra: Partial<HarvesterFlags> = {}): HarvesterFlags => ({
   noServerUpdate: false,
   ...extra,
 });
-const parse = (args: string[]) => toPilotOptions(pilotFlags(yargs(args)).parseSync() as Record<string, unknown>, '/launch');
+const parse = (args: string[]) => toPilotOptions(parseFlags(args, PILOT_FLAGS).values, '/launch');
 
 describe('push mode is decided as pilot3 decides it', () => {
   it('reads the submit mode in any case and refuses other words', () => {

@@ -1,9 +1,8 @@
 /** Entry point of dist/panda-pilot.mjs. */
-import { hideBin } from 'yargs/helpers';
 import { runCommandLine } from './commands.js';
 import { PilotExit } from '../lifecycle/index.js';
 
-runCommandLine(hideBin(process.argv)).then(
+runCommandLine(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },

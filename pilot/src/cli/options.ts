@@ -4,9 +4,9 @@
  * that only matter to pilot3 are accepted and ignored.
  */
 import path from 'node:path';
-import type { Argv } from 'yargs';
 import { DEFAULT_ES_SETTINGS, type EsSettings } from '../eventservice/index.js';
 import { parseSubmitMode, type HarvesterFlags } from '../harvester/index.js';
+import type { FlagSpec } from './flags.js';
 
 export interface PilotOptions {
   queue: string;
@@ -159,184 +159,195 @@ export const PILOT3_IGNORED_FLAGS: Record<string, { alias?: string; type: 'strin
   'rucio-host': { type: 'string', why: 'no Rucio here' },
 };
 
-export function pilotFlags(y: Argv): Argv {
-  let a = y
-    .option('q', { alias: 'queue', type: 'string', describe: 'PanDA queue (required)' })
-    .option('r', {
-      alias: 'resource',
-      type: 'string',
-      describe: 'site name when -s is not given (pilot3: obsolete resource name; Harvester passes the site here)',
-    })
-    .option('s', { alias: 'site', type: 'string', describe: 'site name sent in getJob (defaults to the queue)' })
-    .option('url', { type: 'string', describe: `PanDA server URL (default ${DEFAULT_URL})` })
-    .option('p', { alias: 'port', type: 'number', describe: 'server port, added to --url when it has none' })
-    .option('api', { choices: ['legacy', 'v1', 'auto'] as const, default: 'auto' as const, describe: 'server dialect' })
-    .option('j', {
-      alias: ['job-label', 'joblabel'],
-      type: 'string',
-      defaultDescription: TUNABLE_DEFAULTS.prodSourceLabel,
-      describe: 'prodSourceLabel to ask for',
-    })
-    .option('a', { alias: 'workdir', type: 'string', describe: 'parent of the pilot work dir (default: current dir)' })
-    .option('max-jobs', { type: 'number', default: 0, describe: 'stop after this many jobs (0: no limit)' })
-    .option('heartbeat', { type: 'number', defaultDescription: String(TUNABLE_DEFAULTS.heartbeatSec), describe: 'heartbeat interval, seconds' })
-    .option('debug-heartbeat', { type: 'number', default: 60, describe: 'heartbeat interval in debug mode, seconds' })
-    .option('getjob-wait', {
-      type: 'number',
-      defaultDescription: String(TUNABLE_DEFAULTS.getjobWaitSec),
-      describe: 'keep asking for jobs this long after the last one, seconds',
-    })
-    .option('getjob-poll', { type: 'number', default: 5, describe: 'seconds between getJob calls while the server has none' })
-    .option('slots', { type: 'number', defaultDescription: 'queue corecount, else 1', describe: 'jobs to run side by side' })
-    .option('l', {
-      alias: 'lifetime',
-      type: 'number',
-      defaultDescription: `${TUNABLE_DEFAULTS.lifetimeSec}, at most the queue's maxtime`,
-      describe: 'pilot lifetime, seconds',
-    })
-    .option('kill-grace', { type: 'number', default: 10, describe: 'SIGTERM → SIGKILL grace for a payload, seconds' })
-    .option('cores', { type: 'number', describe: "cores of the allocation (default: the batch system's, else the usable CPUs)" })
-    .option('drain-file', {
-      type: 'string',
-      describe: 'when this file exists the pilot takes no more jobs, finishes, reports and exits 0 (default: DRAIN in the work dir)',
-    })
-    .option('getjob-poll-max', {
-      type: 'number',
-      default: 300,
-      describe: 'cap of the pause between empty getJob replies, which doubles from --getjob-poll, seconds',
-    })
-    .option('v', { alias: 'getjobrequests', type: 'number', default: 0, describe: 'stop after this many getJob requests (0: no limit)' })
-    .option('x', { alias: 'getjobfailures', type: 'number', default: 0, describe: 'stop after this many failed getJob requests (0: no limit)' })
-    .option('keep-job-dirs', {
-      type: 'boolean',
-      default: false,
-      describe: "keep each job's dir after it reported (default: removed once its final update is acknowledged and its log is safe)",
-    })
-    .option('no-pipeline', {
-      type: 'boolean',
-      default: false,
-      hidden: true,
-      describe: 'benchmark baseline: ask for the next job only after the previous one reported',
-    })
-    .option('signal-grace', {
-      type: 'number',
-      default: 30,
-      describe:
-        "the batch system's SIGTERM → SIGKILL time (Slurm KillWait), seconds: after a signal the payload's kill grace and the final update's retries fit in it",
-    })
-    .option('final-deadline', { type: 'number', default: 1200, describe: 'retry the final update this long before keeping it on disk, seconds' })
-    .option('timeout', { type: 'number', default: 60, describe: 'per-request server timeout, seconds' })
-    .option('resource-type', {
-      type: 'string',
-      defaultDescription: "the queue's, when its memory range implies one",
-      describe: 'resource type to ask for (e.g. U4G)',
-    })
-    .option('queuedata', {
-      alias: 'queuedata-url',
-      type: 'string',
-      describe: "queue data file or URL (default: the release tree's, else the server's /cache/schedconfig/<queue>.all.json)",
-    })
-    .option('job-type', { type: 'string', describe: 'job type sent in getJob' })
-    .option('mem', { type: 'number', defaultDescription: "the queue's maxrss", describe: 'memory (MB) offered in getJob' })
-    .option('disk', { type: 'number', describe: 'disk (MB) offered in getJob' })
-    .option('pilot-user', { type: 'string', defaultDescription: TUNABLE_DEFAULTS.pilotUser, describe: 'experiment plugin (rubin, generic)' })
-    .option('harvester-submit-mode', { type: 'string', default: 'PULL', describe: 'PUSH: Harvester hands the job over in the access point (any case)' })
-    .option('harvester-workdir', { type: 'string', describe: 'Harvester access point (or $HARVESTER_WORKDIR)' })
-    .option('harvester-datadir', { type: 'string', describe: 'where pandaJobData.out is (push mode)' })
-    .option('harvester-eventstatusdump', { type: 'string', describe: 'event_status.dump.json path (push mode)' })
-    .option('harvester-workerattributes', { type: 'string', describe: 'worker_attributes.json path (push mode)' })
-    .option('z', {
-      alias: 'noserverupdate',
-      type: 'boolean',
-      default: false,
-      describe: 'send no update to the server (with a Harvester access point: push mode)',
-    })
-    .option('cacert', { type: 'string', describe: 'CA bundle for https' })
-    .option('capath', { type: 'string', describe: 'hashed CA directory for https (default: X509_CERT_DIR)' })
-    .option('proxy-min-lifetime', {
-      type: 'number',
-      default: 600,
-      describe: 'least lifetime an X.509 proxy must have left at start, seconds (else 1382, exit 80)',
-    })
-    .option('payload-credentials', {
-      type: 'string',
-      default: 'none',
-      describe: 'credentials the payload inherits: none, or a list of token (token variables and file), x509 (X509_USER_PROXY)',
-    })
-    .option('monitor-interval', { type: 'number', default: 60, describe: 'seconds between payload monitor samples' })
-    .option('cgroups', {
-      choices: ['auto', 'off'] as const,
-      default: 'auto' as const,
-      describe: 'put each payload in its own memory cgroup when the pilot may (root or delegated)',
-    })
-    .option('cgroup-limit', {
-      choices: ['job', 'slot', 'none'] as const,
-      default: 'job' as const,
-      describe: "payload cgroup memory limit: the job's minRamCount (else --mem), --mem, or none",
-    })
-    .option('memory-grace', { type: 'number', default: 0, describe: 'percent added to the memory limit' })
-    .option('max-rss', { type: 'string', describe: "pilot's own memory watchdog (1235): MB, or 'job' (the job's memory where no cgroup enforces it)" })
-    .option('looping-limit', { type: 'number', default: 7200, describe: 'kill a payload whose job dir had no file modified for this long, seconds (0: off)' })
-    .option('maxtime', { type: 'number', default: 0, describe: 'queue maxtime: walltime limit for jobs without maxWalltime, seconds (0: none)' })
-    .option('min-disk', { type: 'number', default: 1024, describe: 'free MB the job dir must keep while the payload runs (0: off)' })
-    .option('max-stdout', { type: 'number', default: 0, describe: 'largest payload stdout+stderr, MB (0: no limit)' })
-    .option('d', { alias: 'debug', type: 'boolean', default: false, describe: 'debug logging' })
-    .option('log-level', { type: 'string', describe: 'pino log level (overrides -d)' })
-    .option('quiet', { type: 'boolean', default: false, describe: 'no log lines on stderr (the log file still gets them)' })
-    .option('bulk-heartbeats', { type: 'boolean', default: false, describe: "send the heartbeats of this pilot's jobs as one bulk request per interval" })
-    .option('recover', {
-      type: 'string',
-      describe: 're-send the unacknowledged final updates and range reports kept under DIR (final-update.json, range-reports.json), then exit',
-    })
-    .option('retry-max-delay', { type: 'number', default: 60, hidden: true, describe: 'cap of the update retry backoff, seconds' })
-    .option('naive-updates', { type: 'boolean', default: false, hidden: true, describe: 'benchmark baseline: fire updates unordered' })
-    .option('es-cores', { type: 'number', describe: "event ranges run side by side (default: RUBIN_ES_CORES, else the job's coreCount)" })
-    .option('es-fatal-exit-codes', {
-      type: 'string',
-      default: DEFAULT_ES_SETTINGS.fatalExitCodes.join(','),
-      describe: 'range exit codes reported fatal (never retried), comma-separated',
-    })
-    .option('es-looping-limit', {
-      type: 'number',
-      default: DEFAULT_ES_SETTINGS.loopingLimitSec,
-      describe: 'stop a range whose directory saw no file change this long, seconds (0: off)',
-    })
-    .option('use-realtime-logging', {
-      type: 'boolean',
-      default: false,
-      describe: 'send payload stdout (and REALTIME_LOGFILES) live to --realtime-logging-server',
-    })
-    .option('realtime-logging-server', { type: 'string', describe: 'live log endpoint speaking the Loki push API (base URL; /loki/api/v1/push is added)' })
-    .option('realtime-logfiles', {
-      type: 'string',
-      describe: 'comma-separated JSON-lines files in the job dir sent live besides stdout (default: REALTIME_LOGFILES)',
-    })
-    .option('log-destination', {
-      type: 'string',
-      describe: "where log tarballs go: a directory, file:///dir or http(s)://host/collection (WebDAV PUT); default the queue data's copytools log_destination",
-    })
-    .option('stageout-timeout', {
-      type: 'number',
-      default: 1800,
-      describe: 'per-attempt log stage-out deadline, seconds (1152 when the last attempt times out)',
-    })
-    .option('stageout-attempts', { type: 'number', default: 3, describe: 'log stage-out attempts before 1137' })
-    .option('log-member-max', { type: 'number', default: 20, describe: 'largest file in the log tarball, MB (longer ones keep head and tail)' })
-    .option('log-max', { type: 'number', default: 100, describe: 'largest total of the log tarball members, MB' })
-    .option('es-report-delay', {
-      type: 'number',
-      default: DEFAULT_ES_SETTINGS.reportDelayMs / 1000,
-      describe: 'longest a range result waits to be sent with others, seconds',
-    })
-    .option('es-report-attempts', {
-      type: 'number',
-      default: DEFAULT_ES_SETTINGS.reportAttempts,
-      describe: 'tries per range report batch; then its reports are kept on disk (range-reports.json) for recovery',
-    });
-  for (const [name, spec] of Object.entries(PILOT3_IGNORED_FLAGS))
-    a = a.option(name, { type: spec.type, hidden: true, ...(spec.alias ? { alias: spec.alias } : {}) });
-  return a;
-}
+/** The pull command's flags (also taken by doctor and worker-status): ours and pilot3's. */
+export const PILOT_FLAGS: readonly FlagSpec[] = [
+  { name: 'q', alias: ['queue'], type: 'string', describe: 'PanDA queue (required)' },
+  {
+    name: 'r',
+    alias: ['resource'],
+    type: 'string',
+    describe: 'site name when -s is not given (pilot3: obsolete resource name; Harvester passes the site here)',
+  },
+  { name: 's', alias: ['site'], type: 'string', describe: 'site name sent in getJob (defaults to the queue)' },
+  { name: 'url', type: 'string', describe: `PanDA server URL (default ${DEFAULT_URL})` },
+  { name: 'p', alias: ['port'], type: 'number', describe: 'server port, added to --url when it has none' },
+  { name: 'api', type: 'string', choices: ['legacy', 'v1', 'auto'], default: 'auto', describe: 'server dialect' },
+  { name: 'j', alias: ['job-label', 'joblabel'], type: 'string', defaultDescription: TUNABLE_DEFAULTS.prodSourceLabel, describe: 'prodSourceLabel to ask for' },
+  { name: 'a', alias: ['workdir'], type: 'string', describe: 'parent of the pilot work dir (default: current dir)' },
+  { name: 'max-jobs', type: 'number', default: 0, describe: 'stop after this many jobs (0: no limit)' },
+  { name: 'heartbeat', type: 'number', defaultDescription: String(TUNABLE_DEFAULTS.heartbeatSec), describe: 'heartbeat interval, seconds' },
+  { name: 'debug-heartbeat', type: 'number', default: 60, describe: 'heartbeat interval in debug mode, seconds' },
+  {
+    name: 'getjob-wait',
+    type: 'number',
+    defaultDescription: String(TUNABLE_DEFAULTS.getjobWaitSec),
+    describe: 'keep asking for jobs this long after the last one, seconds',
+  },
+  { name: 'getjob-poll', type: 'number', default: 5, describe: 'seconds between getJob calls while the server has none' },
+  { name: 'slots', type: 'number', defaultDescription: 'queue corecount, else 1', describe: 'jobs to run side by side' },
+  {
+    name: 'l',
+    alias: ['lifetime'],
+    type: 'number',
+    defaultDescription: `${TUNABLE_DEFAULTS.lifetimeSec}, at most the queue's maxtime`,
+    describe: 'pilot lifetime, seconds',
+  },
+  { name: 'kill-grace', type: 'number', default: 10, describe: 'SIGTERM → SIGKILL grace for a payload, seconds' },
+  { name: 'cores', type: 'number', describe: "cores of the allocation (default: the batch system's, else the usable CPUs)" },
+  {
+    name: 'drain-file',
+    type: 'string',
+    describe: 'when this file exists the pilot takes no more jobs, finishes, reports and exits 0 (default: DRAIN in the work dir)',
+  },
+  {
+    name: 'getjob-poll-max',
+    type: 'number',
+    default: 300,
+    describe: 'cap of the pause between empty getJob replies, which doubles from --getjob-poll, seconds',
+  },
+  { name: 'v', alias: ['getjobrequests'], type: 'number', default: 0, describe: 'stop after this many getJob requests (0: no limit)' },
+  { name: 'x', alias: ['getjobfailures'], type: 'number', default: 0, describe: 'stop after this many failed getJob requests (0: no limit)' },
+  {
+    name: 'keep-job-dirs',
+    type: 'boolean',
+    default: false,
+    describe: "keep each job's dir after it reported (default: removed once its final update is acknowledged and its log is safe)",
+  },
+  {
+    name: 'no-pipeline',
+    type: 'boolean',
+    default: false,
+    hidden: true,
+    describe: 'benchmark baseline: ask for the next job only after the previous one reported',
+  },
+  {
+    name: 'signal-grace',
+    type: 'number',
+    default: 30,
+    describe:
+      "the batch system's SIGTERM → SIGKILL time (Slurm KillWait), seconds: after a signal the payload's kill grace and the final update's retries fit in it",
+  },
+  { name: 'final-deadline', type: 'number', default: 1200, describe: 'retry the final update this long before keeping it on disk, seconds' },
+  { name: 'timeout', type: 'number', default: 60, describe: 'per-request server timeout, seconds' },
+  {
+    name: 'resource-type',
+    type: 'string',
+    defaultDescription: "the queue's, when its memory range implies one",
+    describe: 'resource type to ask for (e.g. U4G)',
+  },
+  {
+    name: 'queuedata',
+    alias: ['queuedata-url'],
+    type: 'string',
+    describe: "queue data file or URL (default: the release tree's, else the server's /cache/schedconfig/<queue>.all.json)",
+  },
+  { name: 'job-type', type: 'string', describe: 'job type sent in getJob' },
+  { name: 'mem', type: 'number', defaultDescription: "the queue's maxrss", describe: 'memory (MB) offered in getJob' },
+  { name: 'disk', type: 'number', describe: 'disk (MB) offered in getJob' },
+  { name: 'pilot-user', type: 'string', defaultDescription: TUNABLE_DEFAULTS.pilotUser, describe: 'experiment plugin (rubin, generic)' },
+  { name: 'harvester-submit-mode', type: 'string', default: 'PULL', describe: 'PUSH: Harvester hands the job over in the access point (any case)' },
+  { name: 'harvester-workdir', type: 'string', describe: 'Harvester access point (or $HARVESTER_WORKDIR)' },
+  { name: 'harvester-datadir', type: 'string', describe: 'where pandaJobData.out is (push mode)' },
+  { name: 'harvester-eventstatusdump', type: 'string', describe: 'event_status.dump.json path (push mode)' },
+  { name: 'harvester-workerattributes', type: 'string', describe: 'worker_attributes.json path (push mode)' },
+  {
+    name: 'z',
+    alias: ['noserverupdate'],
+    type: 'boolean',
+    default: false,
+    describe: 'send no update to the server (with a Harvester access point: push mode)',
+  },
+  { name: 'cacert', type: 'string', describe: 'CA bundle for https' },
+  { name: 'capath', type: 'string', describe: 'hashed CA directory for https (default: X509_CERT_DIR)' },
+  { name: 'proxy-min-lifetime', type: 'number', default: 600, describe: 'least lifetime an X.509 proxy must have left at start, seconds (else 1382, exit 80)' },
+  {
+    name: 'payload-credentials',
+    type: 'string',
+    default: 'none',
+    describe: 'credentials the payload inherits: none, or a list of token (token variables and file), x509 (X509_USER_PROXY)',
+  },
+  { name: 'monitor-interval', type: 'number', default: 60, describe: 'seconds between payload monitor samples' },
+  {
+    name: 'cgroups',
+    type: 'string',
+    choices: ['auto', 'off'],
+    default: 'auto',
+    describe: 'put each payload in its own memory cgroup when the pilot may (root or delegated)',
+  },
+  {
+    name: 'cgroup-limit',
+    type: 'string',
+    choices: ['job', 'slot', 'none'],
+    default: 'job',
+    describe: "payload cgroup memory limit: the job's minRamCount (else --mem), --mem, or none",
+  },
+  { name: 'memory-grace', type: 'number', default: 0, describe: 'percent added to the memory limit' },
+  { name: 'max-rss', type: 'string', describe: "pilot's own memory watchdog (1235): MB, or 'job' (the job's memory where no cgroup enforces it)" },
+  { name: 'looping-limit', type: 'number', default: 7200, describe: 'kill a payload whose job dir had no file modified for this long, seconds (0: off)' },
+  { name: 'maxtime', type: 'number', default: 0, describe: 'queue maxtime: walltime limit for jobs without maxWalltime, seconds (0: none)' },
+  { name: 'min-disk', type: 'number', default: 1024, describe: 'free MB the job dir must keep while the payload runs (0: off)' },
+  { name: 'max-stdout', type: 'number', default: 0, describe: 'largest payload stdout+stderr, MB (0: no limit)' },
+  { name: 'd', alias: ['debug'], type: 'boolean', default: false, describe: 'debug logging' },
+  { name: 'log-level', type: 'string', describe: 'pino log level (overrides -d)' },
+  { name: 'quiet', type: 'boolean', default: false, describe: 'no log lines on stderr (the log file still gets them)' },
+  { name: 'bulk-heartbeats', type: 'boolean', default: false, describe: "send the heartbeats of this pilot's jobs as one bulk request per interval" },
+  {
+    name: 'recover',
+    type: 'string',
+    describe: 're-send the unacknowledged final updates and range reports kept under DIR (final-update.json, range-reports.json), then exit',
+  },
+  { name: 'retry-max-delay', type: 'number', default: 60, hidden: true, describe: 'cap of the update retry backoff, seconds' },
+  { name: 'naive-updates', type: 'boolean', default: false, hidden: true, describe: 'benchmark baseline: fire updates unordered' },
+  { name: 'es-cores', type: 'number', describe: "event ranges run side by side (default: RUBIN_ES_CORES, else the job's coreCount)" },
+  {
+    name: 'es-fatal-exit-codes',
+    type: 'string',
+    default: DEFAULT_ES_SETTINGS.fatalExitCodes.join(','),
+    describe: 'range exit codes reported fatal (never retried), comma-separated',
+  },
+  {
+    name: 'es-looping-limit',
+    type: 'number',
+    default: DEFAULT_ES_SETTINGS.loopingLimitSec,
+    describe: 'stop a range whose directory saw no file change this long, seconds (0: off)',
+  },
+  { name: 'use-realtime-logging', type: 'boolean', default: false, describe: 'send payload stdout (and REALTIME_LOGFILES) live to --realtime-logging-server' },
+  { name: 'realtime-logging-server', type: 'string', describe: 'live log endpoint speaking the Loki push API (base URL; /loki/api/v1/push is added)' },
+  {
+    name: 'realtime-logfiles',
+    type: 'string',
+    describe: 'comma-separated JSON-lines files in the job dir sent live besides stdout (default: REALTIME_LOGFILES)',
+  },
+  {
+    name: 'log-destination',
+    type: 'string',
+    describe: "where log tarballs go: a directory, file:///dir or http(s)://host/collection (WebDAV PUT); default the queue data's copytools log_destination",
+  },
+  { name: 'stageout-timeout', type: 'number', default: 1800, describe: 'per-attempt log stage-out deadline, seconds (1152 when the last attempt times out)' },
+  { name: 'stageout-attempts', type: 'number', default: 3, describe: 'log stage-out attempts before 1137' },
+  { name: 'log-member-max', type: 'number', default: 20, describe: 'largest file in the log tarball, MB (longer ones keep head and tail)' },
+  { name: 'log-max', type: 'number', default: 100, describe: 'largest total of the log tarball members, MB' },
+  {
+    name: 'es-report-delay',
+    type: 'number',
+    default: DEFAULT_ES_SETTINGS.reportDelayMs / 1000,
+    describe: 'longest a range result waits to be sent with others, seconds',
+  },
+  {
+    name: 'es-report-attempts',
+    type: 'number',
+    default: DEFAULT_ES_SETTINGS.reportAttempts,
+    describe: 'tries per range report batch; then its reports are kept on disk (range-reports.json) for recovery',
+  },
+  // pilot3 flags with no effect here: accepted, hidden from the help, logged once when given.
+  ...Object.entries(PILOT3_IGNORED_FLAGS).map(([name, spec]): FlagSpec => ({
+    name,
+    type: spec.type,
+    hidden: true,
+    describe: spec.why,
+    ...(spec.alias ? { alias: [spec.alias] } : {}),
+  })),
+];
 
 /** Adds -p to a URL that has no port of its own. */
 export function serverUrl(url: string, port: number | undefined): string {
