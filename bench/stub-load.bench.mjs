@@ -74,6 +74,25 @@ function startStub(dataDir, profileDir) {
   });
 }
 
+/** CPU seconds (user + system) a process used so far, from /proc (Linux); NaN elsewhere. */
+function cpuSecondsOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+const ownCpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+/** "generator 12.3 s CPU (41%), server 17.8 s (59%)": who used the machine's cores during `seconds` of wall time. */
+function cpuShare(generator, server, seconds) {
+  const total = generator + server;
+  return `generator ${generator.toFixed(1)} s CPU (${((100 * generator) / total).toFixed(0)}% of the two), server ${server.toFixed(1)} s (${((100 * server) / total).toFixed(0)}%) in ${seconds.toFixed(1)} s wall`;
+}
+
 /** Self time per function from a .cpuprofile, top n, as "ms  %  function (file:line)". */
 function topFunctions(file, n = 15) {
   const prof = JSON.parse(readFileSync(file, 'utf8'));
@@ -117,20 +136,26 @@ async function httpCeiling(requests, concurrency) {
       req.end('jobId=1&state=running');
     });
   const started = Date.now();
+  const cpu0 = [ownCpuSeconds(), cpuSecondsOf(child.pid)];
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next++ < requests) await one();
     }),
   );
-  const rate = requests / ((Date.now() - started) / 1000);
+  const seconds = (Date.now() - started) / 1000;
+  const cpu = cpuShare(ownCpuSeconds() - cpu0[0], cpuSecondsOf(child.pid) - cpu0[1], seconds);
   agent.destroy();
   child.kill();
-  return rate;
+  return { rate: requests / seconds, cpu };
 }
 
-const ceiling = await httpCeiling(20_000, Number(values.concurrency));
-console.log(`baseline: a do-nothing node:http server on this machine now answers ${ceiling.toFixed(0)} req/s at concurrency ${values.concurrency}`);
+const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const base = await httpCeiling(20_000, Number(values.concurrency));
+const ceiling = base.rate;
+console.log(
+  `baseline: a do-nothing node:http server on this machine now answers ${ceiling.toFixed(0)} req/s at concurrency ${values.concurrency}; ${base.cpu}; load average ${loadAverage()}`,
+);
 
 const summaries = [];
 for (const dialect of dialects) {
@@ -143,6 +168,7 @@ for (const dialect of dialects) {
     const res = await fetch(`${stub.url}/stub/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(task) });
     if (res.status !== 201) throw new Error(`submit: ${res.status} ${await res.text()}`);
     console.log(`${dialect}: submitted ${pilots} jobs in ${((Date.now() - submitStart) / 1000).toFixed(1)} s`);
+    const cpu0 = [ownCpuSeconds(), cpuSecondsOf(stub.child.pid)];
     const result = await runLoad({
       url: stub.url,
       pilots,
@@ -153,7 +179,9 @@ for (const dialect of dialects) {
       payloadMs: Number(values['payload-ms']),
       retry: false,
     });
+    const cpu = cpuShare(ownCpuSeconds() - cpu0[0], cpuSecondsOf(stub.child.pid) - cpu0[1], (result.endedAt - result.startedAt) / 1000);
     console.log(formatLoad(dialect, result));
+    console.log(`${dialect}: ${cpu}; load average ${loadAverage()}`);
     const requests = Object.values(result.latencies).reduce((a, l) => a + l.length, 0);
     const rate = requests / ((result.endedAt - result.startedAt) / 1000);
     console.log(`${dialect}: ${rate.toFixed(0)} req/s = ${((100 * rate) / ceiling).toFixed(1)}% of the do-nothing server's ${ceiling.toFixed(0)} req/s`);

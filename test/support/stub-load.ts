@@ -59,27 +59,41 @@ export interface LoadResult {
   refusalSamples: string[];
   /** Resends after connection errors. */
   resends: number;
+  /** The slowest requests per call: when they were made (s after the start), how long they queued for a socket, and their latency. */
+  slowest: Record<Call, Slow[]>;
+}
+
+export interface Slow {
+  ms: number;
+  atS: number;
+  queuedMs: number;
 }
 
 interface Reply {
   status: number;
   text: string;
   ms: number;
+  /** performance.now() when the request was made, and ms it waited for a free socket. */
+  made: number;
+  queuedMs: number;
 }
 
 function post(agent: Agent, url: string, body: string, headers: Record<string, string>, onConnect?: (ms: number) => void): Promise<Reply> {
   return new Promise((resolve, reject) => {
+    const made = performance.now();
     let assigned = 0;
+    let queuedMs = 0;
     const req = request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, timeout: 60_000 }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, ms: performance.now() - assigned }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, ms: performance.now() - assigned, made, queuedMs }));
       res.on('error', reject);
     });
     // Latency counts from a connected socket: a new connection's setup is timed on its own (`connects`).
     req.on('socket', (socket) => {
       assigned = performance.now();
+      queuedMs = assigned - made;
       if (socket.connecting) {
         socket.once('connect', () => {
           onConnect?.(performance.now() - assigned);
@@ -140,6 +154,15 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     refusals: 0,
     refusalSamples: [],
     resends: 0,
+    slowest: { getJob: [], starting: [], running: [], final: [] },
+  };
+  const t0 = performance.now();
+  const noteSlow = (call: Call, reply: Reply): void => {
+    const list = result.slowest[call];
+    if (list.length >= 3 && (list[list.length - 1] as Slow).ms >= reply.ms) return;
+    list.push({ ms: reply.ms, atS: (reply.made - t0) / 1000, queuedMs: reply.queuedMs });
+    list.sort((a, b) => b.ms - a.ms);
+    list.length = Math.min(list.length, 3);
   };
   const fail = (why: string) => {
     result.errors += 1;
@@ -158,6 +181,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
           continue;
         }
         result.latencies[call].push(reply.ms);
+        noteSlow(call, reply);
         return reply;
       } catch (err) {
         if (!o.retry) return (fail(`${call}: ${(err as Error).message}`), undefined);
@@ -282,6 +306,10 @@ export function formatLoad(dialect: Dialect, r: LoadResult): string {
       .padStart(8)}`,
     `${dialect}: ${requests} requests in ${secs.toFixed(1)} s = ${(requests / secs).toFixed(0)} req/s; ${updates} durable updates acknowledged = ${(updates / secs).toFixed(0)} updates/s`,
     `${dialect}: ${r.startingAt.length} jobs sent → starting, the last after ${allStarting.toFixed(2)} s; no job: ${r.noJob}; errors: ${r.errors}; refusals: ${r.refusals}; resends: ${r.resends}`,
+    ...(Object.keys(r.slowest) as Call[]).map(
+      (call) =>
+        `${dialect}: slowest ${call}: ${r.slowest[call].map((s) => `${s.ms.toFixed(0)} ms (made at ${s.atS.toFixed(2)} s, ${s.queuedMs.toFixed(0)} ms waiting for a socket)`).join(', ')}`,
+    ),
     ...r.errorSamples.map((e) => `  error: ${e}`),
     ...r.refusalSamples.map((e) => `  refusal: ${e}`),
   ].join('\n');

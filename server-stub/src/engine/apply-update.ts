@@ -86,16 +86,17 @@ export function applyUpdate(
       return { decision: null, order, command };
     }
     if (job && decision.kind === 'apply') {
-      const changes = { report: { ...job.report, ...input.report }, heartbeatAt: at };
+      const changes = {
+        report: { ...job.report, ...input.report },
+        heartbeatAt: at,
+        ...(decision.final !== null ? { finalReported: true, pilotFinalState: decision.final } : {}),
+      };
       if (decision.state !== job.state) {
         stores.jobs.transition(job.pandaId, job.state, decision.state, at, `pilot update: ${decision.note}`, changes);
       } else {
         stores.jobs.update(job.pandaId, changes);
       }
-      if (decision.final !== null) {
-        stores.jobs.update(job.pandaId, { finalReported: true, pilotFinalState: decision.final });
-        finaliseJob(stores, job.pandaId, decision.final, at, resourceTypes);
-      }
+      if (decision.final !== null) finaliseJob(stores, job.pandaId, decision.final, at, resourceTypes);
     }
     const command = decision.kind === 'invalid' ? 'NULL' : decision.command;
     stores.updates.insert({ ...record, result: resultName(decision), command, orderViolation: null });

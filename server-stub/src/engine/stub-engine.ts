@@ -133,7 +133,8 @@ export class StubEngine {
 
   /** Records a worker status report (Harvester's worker started/finished). */
   workerStatus(report: Omit<WorkerStatusRecord, 'id' | 'receivedAt'>): WorkerStatusRecord {
-    return this.stores.workers.insert({ ...report, receivedAt: this.at() });
+    // In the group-commit batch, so the reply waits until the report is on disk like every other write.
+    return this.stores.atomically(() => this.stores.workers.insert({ ...report, receivedAt: this.at() }));
   }
 
   workerReports(): WorkerStatusRecord[] {

@@ -88,10 +88,17 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+const PLAIN_PATH = /^\/[A-Za-z0-9_\-/]*$/;
+
 /** The path and query of a request target; null when it does not parse (e.g. `//` as authority, `%zz`). */
 export function parseTarget(raw: string | undefined): { path: string; query: URLSearchParams } | null {
   const target = raw ?? '/';
   if (!target.startsWith('/')) return null;
+  // Every pilot call has a plain path (no dot segment, escape or fragment): what URL would make of it is the path
+  // itself, without the cost of a URL per request.
+  const q = target.indexOf('?');
+  const plain = q < 0 ? target : target.slice(0, q);
+  if (PLAIN_PATH.test(plain) && !target.includes('#')) return { path: plain, query: new URLSearchParams(q < 0 ? '' : target.slice(q + 1)) };
   try {
     // Not `new URL(target, base)`: a target starting with `//` would be read as a host.
     const url = new URL(`http://stub.invalid${target}`);

@@ -89,7 +89,9 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_by_state_site ON jobs(state, site);
 CREATE INDEX IF NOT EXISTS jobs_by_task ON jobs(task_id, slot, attempt_nr);
 -- Dispatch walks the activated jobs of a site in dispatch order and stops at the first that fit: no scan, no sort.
-CREATE INDEX IF NOT EXISTS jobs_dispatch_order ON jobs(state, site, priority DESC, panda_id);
+-- Partial: only activated jobs are in it, so the other transitions (sent → starting → running → …) never touch it.
+DROP INDEX IF EXISTS jobs_dispatch_order;
+CREATE INDEX IF NOT EXISTS jobs_activated_order ON jobs(site, priority DESC, panda_id) WHERE state = 'activated';
 -- Whether a task still has jobs in flight, without reading its finished ones.
 CREATE INDEX IF NOT EXISTS jobs_by_task_state ON jobs(task_id, state);
 CREATE TABLE IF NOT EXISTS job_history (
@@ -151,7 +153,7 @@ export function openDatabase(dataDir: string): Db {
   mkdirSync(dataDir, { recursive: true });
   const db = new Database(join(dataDir, 'panda-stub.sqlite'));
   db.pragma('journal_mode = WAL');
-  // FULL: a committed update survives even a power cut, not only a killed process.
+  // FULL: a committed update survives even a power cut, not only a killed process (group-commit.ts then moves the WAL's fsync off the event loop).
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');

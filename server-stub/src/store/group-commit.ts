@@ -1,17 +1,32 @@
 /**
  * Group commit: the write transactions of every request handled in one turn
- * of the event loop share one SQLite transaction, committed (one fsync, with
- * synchronous=FULL) before any of their replies leave. Each request's work
- * is still atomic on its own — it runs as a savepoint inside the shared
- * transaction, and a failure rolls back only that savepoint — and still
- * durable before its reply: the HTTP edge awaits `durable()`.
+ * of the event loop share one SQLite transaction, and no reply leaves before
+ * the write-ahead log holding it is on disk. Each request's work is still
+ * atomic on its own — it runs as a savepoint inside the shared transaction,
+ * and a failure rolls back only that savepoint — and still durable before its
+ * reply: the HTTP edge awaits `durable()`.
  *
- * Why: one fsync per update caps a disk at a few hundred updates per second;
- * one per batch lets thousands of pilots report at once.
+ * Durability without blocking: the database runs WAL with synchronous=NORMAL,
+ * so COMMIT only write()s the log; the fdatasync of the log that
+ * synchronous=FULL would do inside COMMIT (blocking the event loop ~1–3 ms on
+ * this disk, once per batch) runs here on libuv's thread pool instead, while
+ * the next batch is already being handled. One fdatasync covers every batch
+ * committed before it started. A reply waits for the fdatasync that covers
+ * everything committed up to its own request — also when it only read, so no
+ * answer is ever based on a write that could still be lost. Same guarantee as
+ * FULL (the committed log is on disk before the reply), and NORMAL keeps its
+ * own syncs around checkpoints. Where the log file cannot be opened the
+ * database goes back to synchronous=FULL.
+ *
+ * Why group commit at all: one fsync per update caps a disk at a few hundred
+ * updates per second; one per batch lets thousands of pilots report at once.
  */
+import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import type { Db } from './database.js';
 
 interface Waiter {
+  /** The commit generation that must be on disk. */
+  target: number;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -19,47 +34,136 @@ interface Waiter {
 export interface GroupCommit {
   /** Runs `fn` atomically inside the current batch (opening one if none is open). */
   atomically<T>(fn: () => T): T;
-  /** Resolves once everything written so far is committed; rejects if that commit failed. */
+  /** Resolves once everything written so far is committed and on disk; rejects if that commit or sync failed. */
   durable(): Promise<void>;
-  /** Commits the open batch now (before close). */
+  /** Commits the open batch and syncs the log now (before close). */
   flush(): void;
+  /** Flushes, then lets go of the log file. */
+  close(): void;
+}
+
+/** Opens the WAL file for fdatasync, or null (then the database syncs in COMMIT itself). */
+function openWal(db: Db): number | null {
+  if (db.memory) return null;
+  try {
+    if (String(db.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal') return null;
+    return openSync(`${db.name}-wal`, 'r');
+  } catch {
+    return null;
+  }
 }
 
 export function groupCommit(db: Db): GroupCommit {
+  const walFd = openWal(db);
+  db.pragma(walFd === null ? 'synchronous = FULL' : 'synchronous = NORMAL');
+  const begin = db.prepare('BEGIN IMMEDIATE');
+  const commit = db.prepare('COMMIT');
+  // Cached savepoint statements: better-sqlite3's db.transaction() builds four wrapper functions per call.
+  const savepoint = db.prepare('SAVEPOINT request');
+  const release = db.prepare('RELEASE request');
+  const rollbackTo = db.prepare('ROLLBACK TO request');
+
   let open = false;
+  /** Batches committed so far, and how many of them are known to be on disk. */
+  let committed = 0;
+  let synced = 0;
+  let syncing = false;
+  /** Ordered by target (targets only grow), so the front is always the next to settle. */
   let waiters: Waiter[] = [];
+
+  const settle = (upTo: number, err: unknown): void => {
+    let i = 0;
+    while (i < waiters.length && (waiters[i] as Waiter).target <= upTo) i += 1;
+    const done = waiters.slice(0, i);
+    waiters = waiters.slice(i);
+    for (const w of done) (err === undefined ? w.resolve : w.reject)(err);
+  };
+
+  /** Starts an fdatasync of the log when something committed is not known to be on disk and none runs. */
+  const kick = (): void => {
+    if (syncing || walFd === null || synced >= committed) return;
+    syncing = true;
+    const target = committed;
+    fdatasync(walFd, (err) => {
+      syncing = false;
+      if (err) {
+        // Not known to be on disk: those replies must not claim it. Later requests try again.
+        settle(target, err);
+      } else {
+        synced = target;
+        settle(target, undefined);
+      }
+      if (committed > target) kick();
+    });
+  };
+
+  const syncNow = (): void => {
+    if (walFd === null || synced >= committed) return;
+    fdatasyncSync(walFd);
+    synced = committed;
+    settle(committed, undefined);
+  };
 
   const flush = (): void => {
     if (!open) return;
     open = false;
-    const batch = waiters;
-    waiters = [];
     try {
-      db.exec('COMMIT');
+      commit.run();
     } catch (err) {
-      // The batch is lost as a whole; none of its replies may claim otherwise.
+      // The batch is lost as a whole; none of its replies may claim otherwise (they wait for generation committed + 1).
       if (db.inTransaction) db.exec('ROLLBACK');
-      for (const w of batch) w.reject(err);
+      const lost = waiters.filter((w) => w.target > committed);
+      waiters = waiters.filter((w) => w.target <= committed);
+      for (const w of lost) w.reject(err);
       return;
     }
-    for (const w of batch) w.resolve();
+    committed += 1;
+    if (walFd === null) {
+      // synchronous=FULL: COMMIT synced already.
+      synced = committed;
+      settle(committed, undefined);
+    } else {
+      kick();
+    }
   };
 
   return {
     atomically<T>(fn: () => T): T {
       if (!db.inTransaction) {
         // IMMEDIATE: take the write lock now, so a second stub process on the same file waits instead of deadlocking.
-        db.exec('BEGIN IMMEDIATE');
+        begin.run();
         open = true;
         setImmediate(flush);
       }
-      // Inside an open transaction better-sqlite3 makes this a savepoint.
-      return db.transaction(fn)();
+      savepoint.run();
+      try {
+        const result = fn();
+        release.run();
+        return result;
+      } catch (err) {
+        if (db.inTransaction) {
+          rollbackTo.run();
+          release.run();
+        }
+        throw err;
+      }
     },
     durable(): Promise<void> {
-      if (!open) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
+      const target = open ? committed + 1 : committed;
+      if (synced >= target) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        waiters.push({ target, resolve, reject });
+        kick();
+      });
     },
-    flush,
+    flush(): void {
+      flush();
+      syncNow();
+    },
+    close(): void {
+      flush();
+      syncNow();
+      if (walFd !== null) closeSync(walFd);
+    },
   };
 }

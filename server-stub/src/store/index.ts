@@ -42,7 +42,7 @@ export function openStores(dataDir: string): Stores {
     atomically: <T>(fn: () => T): T => commits.atomically(fn),
     durable: () => commits.durable(),
     close: () => {
-      commits.flush();
+      commits.close();
       db.close();
     },
   };
