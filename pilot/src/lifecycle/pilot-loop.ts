@@ -6,16 +6,22 @@
  *
  * Slots share the allocation (ResourcePool): a slot asks only for the memory
  * still free, and a job runs once its cores and memory fit. Dispatch is
- * pipelined: a slot asks for its next job as soon as its payload ended,
- * while the previous job still reports (final update, log).
+ * pipelined: a slot asks for its next job as soon as its payload ended, and
+ * runs it while the previous job still reports (final update, log); at most
+ * one job of a slot reports while its next one runs.
+ *
+ * One function per step: `runPilotLoop` (start the slots, end with the stop
+ * reason) → `runSlot` (one slot's loop) → `stopDecision` (ask or stop),
+ * `acquireJob` (one getJob and what its answer means), `idlePause` (how long
+ * to wait after nothing came), `startJob` (reserve the job's share, run it).
  */
 import { existsSync } from 'node:fs';
 import { ErrorCode, type JobRequest } from '../protocol/index.js';
 import { PilotError } from '../errors/index.js';
-import { backoffDelay, isRetryable, pause, withJitter } from '../retry/index.js';
+import { backoffDelay, isRetryable, pause, withJitter, type Sleep } from '../retry/index.js';
 import { classifyRefusal, CredentialsRefusedError } from '../server/index.js';
 import type { JobContext } from './job-context.js';
-import { askVerdict, type AskVerdict } from './ask-rules.js';
+import { askVerdict } from './ask-rules.js';
 import { runJob, type JobOutcome } from './job-runner.js';
 import { ResourcePool, type Need } from './resource-pool.js';
 
@@ -57,164 +63,263 @@ export interface PilotLoopResult {
   stoppedBy: StopReason;
 }
 
+type LoopContext = JobContext & { softkill: AbortSignal };
+
+/** What the slots share: the counters the rules read, the signals that stop asking, the jobs' outcomes. */
+class LoopState {
+  readonly startedAt = Date.now();
+  readonly outcomes: JobOutcome[] = [];
+  /** Jobs taken or being asked for (claimed before asking, so two slots never overshoot maxJobs). */
+  claimed = 0;
+  reached = false;
+  requests = 0;
+  communicationFailures = 0;
+  stoppedBy: StopReason = 'no-jobs';
+  /** One slot's fatal error (credentials refused, disk full) stops every slot from asking; running jobs finish. */
+  readonly fatal = new AbortController();
+  /** The ask rules (drain, time) stop every slot at once, not just the one that looked. */
+  readonly ruled = new AbortController();
+  readonly stopAsking: AbortSignal;
+  readonly pool: ResourcePool;
+  readonly sleep: Sleep;
+
+  constructor(
+    readonly ctx: LoopContext,
+    readonly opts: PilotLoopOptions,
+  ) {
+    this.stopAsking = AbortSignal.any([ctx.pilotSignal, ctx.softkill, this.fatal.signal, this.ruled.signal]);
+    this.pool = opts.pool ?? new ResourcePool({ cores: null, memMB: null });
+    this.sleep = ctx.sleep ?? pause;
+  }
+
+  /** The rules said stop: every slot stops asking; said once, by the first slot that saw it. */
+  stopByRule(reason: StopReason, detail: string): void {
+    if (this.ruled.signal.aborted) return;
+    this.stoppedBy = reason;
+    this.ctx.log.info({ event: 'stop_asking', reason, detail }, `no more jobs: ${detail}`);
+    this.ruled.abort();
+  }
+}
+
+/** Whether a free slot asks again, or why not (max jobs, then the ask rules). */
+function stopDecision(s: LoopState): { ask: true } | { ask: false; reason: StopReason; detail: string } {
+  const o = s.opts;
+  if (o.maxJobs > 0 && s.claimed >= o.maxJobs) return { ask: false, reason: 'max-jobs', detail: `${o.maxJobs} jobs taken` };
+  return askVerdict({
+    nowMs: Date.now(),
+    startedAtMs: s.startedAt,
+    endsAtMs: o.endsAtMs,
+    jobNeedsSec: o.jobNeedsSec,
+    timefloorSec: o.timefloorSec,
+    jobsTaken: s.claimed,
+    drainRequested: o.drainFile !== null && existsSync(o.drainFile),
+    requests: s.requests,
+    maxRequests: o.maxGetJobRequests,
+    failures: s.communicationFailures,
+    maxFailures: o.maxGetJobFailures,
+  });
+}
+
 /** A job's reservation: its cores and memory as the description gives them (unparsable → 1 core, 0 MB; runJob refuses it). */
 function needOf(raw: Record<string, unknown>): Need {
   const int = (v: unknown, d: number) => (Number.isFinite(Number(v)) && Number(v) >= 0 ? Math.floor(Number(v)) : d);
   return { cores: Math.max(1, int(raw.coreCount, 1)), memMB: int(raw.minRamCount, 0) };
 }
 
-export async function runPilotLoop(ctx: JobContext & { softkill: AbortSignal }, opts: PilotLoopOptions): Promise<PilotLoopResult> {
-  const sleep = ctx.sleep ?? pause;
-  const pool = opts.pool ?? new ResourcePool({ cores: null, memMB: null });
-  const startedAt = Date.now();
-  const outcomes: JobOutcome[] = [];
-  let claimed = 0;
-  let reached = false;
-  let requests = 0;
-  let communicationFailures = 0;
-  let stoppedBy: StopReason = 'no-jobs';
-  // One slot's fatal error (credentials refused, disk full) stops every slot from asking; running jobs finish.
-  const fatal = new AbortController();
-  // The ask rules (drain, time) stop every slot at once, not just the one that looked.
-  const ruled = new AbortController();
-  const stopAsking = AbortSignal.any([ctx.pilotSignal, ctx.softkill, fatal.signal, ruled.signal]);
+type Acquired = { kind: 'job'; raw: Record<string, unknown> } | { kind: 'empty' } | { kind: 'failed' } | { kind: 'stopped' };
 
-  const verdict = (): AskVerdict =>
-    askVerdict({
-      nowMs: Date.now(),
-      startedAtMs: startedAt,
-      endsAtMs: opts.endsAtMs,
-      jobNeedsSec: opts.jobNeedsSec,
-      timefloorSec: opts.timefloorSec,
-      jobsTaken: claimed,
-      drainRequested: opts.drainFile !== null && existsSync(opts.drainFile),
-      requests,
-      maxRequests: opts.maxGetJobRequests,
-      failures: communicationFailures,
-      maxFailures: opts.maxGetJobFailures,
-    });
-
-  const slot = async (index: number): Promise<void> => {
-    let idleSince = Date.now();
-    let failures = 0;
-    let empties = 0;
-    // The previous job of this slot, still reporting while the next one is asked for.
-    let reporting: Promise<void> = Promise.resolve();
-    try {
-      while (!stopAsking.aborted) {
-        if (opts.maxJobs > 0 && claimed >= opts.maxJobs) {
-          stoppedBy = 'max-jobs';
-          return;
-        }
-        const v = verdict();
-        if (!v.ask) {
-          if (!ruled.signal.aborted) {
-            stoppedBy = v.reason;
-            ctx.log.info({ event: 'stop_asking', reason: v.reason, detail: v.detail }, `no more jobs: ${v.detail}`);
-            ruled.abort();
-          }
-          return;
-        }
-        // Nothing free (other slots' jobs hold it all): wait for one to end rather than ask for what cannot run.
-        if (!pool.canAsk()) {
-          await pool.changedOr(stopAsking);
-          continue;
-        }
-        claimed += 1; // claim before asking, so two slots never overshoot maxJobs
-        let raw: Record<string, unknown> | null = null;
-        const free = pool.free();
-        const base = opts.request();
-        const mem = Number.isFinite(free.memMB) ? Math.min(base.mem ?? Infinity, free.memMB) : base.mem;
-        try {
-          requests += 1;
-          raw = await ctx.server.getJob({ ...base, mem }, { signal: stopAsking });
-          reached = true;
-          failures = 0;
-        } catch (err) {
-          claimed -= 1;
-          if (stopAsking.aborted) break;
-          if (!isRetryable(err)) {
-            // Refused credentials are not an unreachable server: their own code and exit, naming what is missing.
-            const refusal = classifyRefusal(err, ctx.server.dialect);
-            if (refusal?.kind === 'credentials') throw new CredentialsRefusedError(refusal.diagnostic);
-            throw PilotError.from(err, ErrorCode.COMMUNICATIONFAILURE);
-          }
-          failures += 1;
-          communicationFailures += 1;
-          ctx.log.warn({ event: 'getjob_failed', slot: index, attempt: failures, err: (err as Error).message }, 'getJob failed');
-          if ((Date.now() - idleSince) / 1000 >= opts.getjobWaitSec) return;
-          await sleep(backoffDelay(failures, { initialMs: 1_000, maxMs: 30_000, factor: 2, jitter: 0.5 }), stopAsking);
-          continue;
-        }
-        if (!raw) {
-          claimed -= 1;
-          if ((Date.now() - idleSince) / 1000 >= opts.getjobWaitSec) return;
-          // Idle: back off between empty replies (the central services carry thousands of pilots).
-          empties += 1;
-          const delay = Math.min(opts.pollMaxSec * 1000, opts.pollSec * 1000 * 2 ** (empties - 1));
-          await sleep(withJitter(delay, 0.2), stopAsking);
-          continue;
-        }
-        empties = 0;
-        const need = needOf(raw);
-        // Sent to us: it runs once it fits (running jobs end), or alone when it can never fit; never dropped.
-        const reservation = await pool.reserve(need, ctx.pilotSignal);
-        if (reservation?.over)
-          ctx.log.warn(
-            { event: 'job_over_allocation', cores: need.cores, memMB: need.memMB, total: pool.total },
-            'job is larger than the allocation; running it alone',
-          );
-        let released = false;
-        const release = () => {
-          if (!released && reservation) pool.release(reservation);
-          released = true;
-        };
-        let payloadEnded!: () => void;
-        const ended = new Promise<void>((r) => (payloadEnded = r));
-        await reporting; // at most one job of this slot reports while the next runs
-        const job = runJob(ctx, raw, {
-          onPayloadEnded: () => {
-            release();
-            payloadEnded();
-          },
-        })
-          .then((o) => void outcomes.push(o))
-          .finally(release);
-        if (opts.noPipeline) await job;
-        else await Promise.race([job, ended]);
-        reporting = job;
-        idleSince = Date.now();
-      }
-    } finally {
-      await reporting;
+/**
+ * One getJob for what is free now. A retryable failure or an empty reply
+ * comes back as such (the caller pauses); refused credentials and other
+ * fatal errors are thrown with their own code.
+ */
+async function acquireJob(s: LoopState, slot: number): Promise<Acquired> {
+  const { ctx, opts, pool } = s;
+  s.claimed += 1;
+  const free = pool.free();
+  const base = opts.request();
+  // A pipelined ask happens once the previous payload ended and gave its share back: only what is free is asked for.
+  const mem = Number.isFinite(free.memMB) ? Math.min(base.mem ?? Infinity, free.memMB) : base.mem;
+  let raw: Record<string, unknown> | null;
+  try {
+    s.requests += 1;
+    raw = await ctx.server.getJob({ ...base, mem }, { signal: s.stopAsking });
+    s.reached = true;
+  } catch (err) {
+    s.claimed -= 1;
+    if (s.stopAsking.aborted) return { kind: 'stopped' };
+    if (!isRetryable(err)) {
+      // Refused credentials are not an unreachable server: their own code and exit, naming what is missing.
+      const refusal = classifyRefusal(err, ctx.server.dialect);
+      if (refusal?.kind === 'credentials') throw new CredentialsRefusedError(refusal.diagnostic);
+      throw PilotError.from(err, ErrorCode.COMMUNICATIONFAILURE);
     }
-  };
+    s.communicationFailures += 1;
+    ctx.log.warn({ event: 'getjob_failed', slot, err: (err as Error).message }, 'getJob failed');
+    return { kind: 'failed' };
+  }
+  if (raw) return { kind: 'job', raw };
+  s.claimed -= 1;
+  return { kind: 'empty' };
+}
 
+/** The pause after `n` failed (backoff with jitter) or empty (doubling poll, capped) replies in a row. */
+export function idlePause(kind: 'failed' | 'empty', n: number, opts: Pick<PilotLoopOptions, 'pollSec' | 'pollMaxSec'>): number {
+  if (kind === 'failed') return backoffDelay(n, { initialMs: 1_000, maxMs: 30_000, factor: 2, jitter: 0.5 });
+  // Idle: the central services carry thousands of pilots.
+  return withJitter(Math.min(opts.pollMaxSec * 1000, opts.pollSec * 1000 * 2 ** (n - 1)), 0.2);
+}
+
+/**
+ * The longest a job's reporting waits for its slot's next payload to start
+ * (ms). Reporting (tarball, gzip, final update) is CPU and server time the
+ * next dispatch would otherwise queue behind; the bound keeps a final from
+ * waiting on a slow getJob or a job that waits for room.
+ */
+export const REPORT_GATE_MS = 250;
+
+/** A job this slot started: when its payload ended (its share is free again), when it reported, and how to let it report now. */
+interface StartedJob {
+  payloadEnded: Promise<void>;
+  reported: Promise<void>;
+  letReport: () => void;
+}
+
+/**
+ * Reserves the job's cores and memory (it waits for running jobs to free
+ * room, or runs alone when it can never fit: the server sent it to us, it is
+ * never dropped), then runs it. The share is given back the moment its
+ * payload ends, so a pipelined ask sees it free. `onStarted` is told when
+ * its payload started (or it ended without one).
+ */
+async function startJob(s: LoopState, raw: Record<string, unknown>, onStarted: () => void): Promise<StartedJob> {
+  const { ctx, pool } = s;
+  const need = needOf(raw);
+  const reservation = await pool.reserve(need, ctx.pilotSignal);
+  if (reservation?.over)
+    ctx.log.warn(
+      { event: 'job_over_allocation', cores: need.cores, memMB: need.memMB, total: pool.total },
+      'job is larger than the allocation; running it alone',
+    );
+  let released = false;
+  const release = () => {
+    if (!released && reservation) pool.release(reservation);
+    released = true;
+  };
+  let payloadEnded!: () => void;
+  const ended = new Promise<void>((r) => (payloadEnded = r));
+  const gate = new AbortController();
+  const letReport = () => gate.abort();
+  // Serial dispatch (the benchmark's baseline) waits for the report itself: nothing to let go first.
+  if (s.opts.noPipeline) letReport();
+  const reported = runJob(ctx, raw, {
+    onPayloadStarted: onStarted,
+    onPayloadEnded: async () => {
+      release();
+      payloadEnded();
+      // The next payload of this slot starts first; a stopping pilot reports at once.
+      await pause(REPORT_GATE_MS, AbortSignal.any([gate.signal, ctx.pilotSignal]));
+    },
+  })
+    .then((o) => void s.outcomes.push(o))
+    .finally(() => {
+      release();
+      onStarted(); // a job that failed before its payload must not hold the previous one's report
+      payloadEnded(); // nor its slot
+    });
+  return { payloadEnded: ended, reported, letReport };
+}
+
+/** One slot: ask, run, ask again as soon as the payload ended, until a rule, the server or a stop says no more. */
+async function runSlot(s: LoopState, index: number): Promise<void> {
+  const { opts, pool } = s;
+  let idleSince = Date.now();
+  let failures = 0;
+  let empties = 0;
+  // The slot's last job (its payload ended; it reports once the next payload started) and the one before it.
+  let last: Promise<void> = Promise.resolve();
+  let older: Promise<void> = Promise.resolve();
+  let letLastReport: () => void = () => undefined;
+  try {
+    while (!s.stopAsking.aborted) {
+      const decision = stopDecision(s);
+      if (!decision.ask) {
+        if (decision.reason === 'max-jobs') s.stoppedBy = 'max-jobs';
+        else s.stopByRule(decision.reason, decision.detail);
+        return;
+      }
+      // Nothing free (other slots' jobs hold it all): wait for one to end rather than ask for what cannot run.
+      if (!pool.canAsk()) {
+        letLastReport();
+        await pool.changedOr(s.stopAsking);
+        continue;
+      }
+      const got = await acquireJob(s, index);
+      switch (got.kind) {
+        case 'stopped':
+          return;
+        case 'failed':
+        case 'empty': {
+          letLastReport(); // no next payload soon: the last job reports now
+          // A reply, even an empty one, ends a run of failures.
+          if (got.kind === 'failed') failures += 1;
+          else [failures, empties] = [0, empties + 1];
+          if ((Date.now() - idleSince) / 1000 >= opts.getjobWaitSec) return;
+          await s.sleep(idlePause(got.kind, got.kind === 'failed' ? failures : empties, opts), s.stopAsking);
+          continue;
+        }
+        case 'job':
+          break;
+      }
+      failures = 0;
+      empties = 0;
+      // At most one job of this slot reports while the next runs: the one before the last is done first.
+      await older;
+      const job = await startJob(s, got.raw, letLastReport);
+      if (opts.noPipeline) await job.reported;
+      else await job.payloadEnded;
+      older = last;
+      last = job.reported;
+      letLastReport = job.letReport;
+      idleSince = Date.now();
+    }
+  } finally {
+    letLastReport();
+    await Promise.all([older, last]);
+  }
+}
+
+/** Runs every slot; a slot's fatal error stops the others from asking, and is thrown once all have ended. */
+export async function runPilotLoop(ctx: LoopContext, opts: PilotLoopOptions): Promise<PilotLoopResult> {
+  const s = new LoopState(ctx, opts);
   // A slot in a long idle pause must still see the drain file soon.
   const drainWatch = setInterval(() => {
-    if (opts.drainFile !== null && !ruled.signal.aborted && existsSync(opts.drainFile)) {
-      stoppedBy = 'drain';
-      ctx.log.info({ event: 'stop_asking', reason: 'drain', detail: opts.drainFile }, 'drain file present: no more jobs');
-      ruled.abort();
-    }
+    if (opts.drainFile !== null && existsSync(opts.drainFile)) s.stopByRule('drain', 'drain file present: no more jobs');
   }, 1_000);
   drainWatch.unref();
-
   const guarded = async (index: number): Promise<void> => {
     try {
-      await slot(index);
+      await runSlot(s, index);
     } catch (err) {
-      if (!fatal.signal.aborted) {
+      if (!s.fatal.signal.aborted) {
         ctx.log.error({ event: 'slot_fatal', slot: index, err: (err as Error).message }, 'fatal error: no slot takes new jobs; running jobs finish');
-        fatal.abort(err);
+        s.fatal.abort(err);
       }
     }
   };
-  // Every slot ends before this returns, so the caller's signal handlers and lifetime timer outlive them all.
-  await Promise.all(Array.from({ length: Math.max(1, opts.slots) }, (_, i) => guarded(i)));
-  clearInterval(drainWatch);
-  if (fatal.signal.aborted) throw fatal.signal.reason;
-  if (ctx.pilotSignal.aborted) stoppedBy = 'signal';
-  else if (ctx.softkill.aborted) stoppedBy = 'softkill';
-  return { outcomes, communicationFailures, neverReached: !reached, stoppedBy };
+  try {
+    // Every slot ends before this returns, so the caller's signal handlers and lifetime timer outlive them all.
+    await Promise.all(Array.from({ length: Math.max(1, opts.slots) }, (_, i) => guarded(i)));
+  } finally {
+    clearInterval(drainWatch);
+  }
+  if (s.fatal.signal.aborted) throw s.fatal.signal.reason;
+  return { outcomes: s.outcomes, communicationFailures: s.communicationFailures, neverReached: !s.reached, stoppedBy: finalStopReason(s) };
+}
+
+/** Why the loop ended: a signal or softkill wins over what the slots saw last. */
+function finalStopReason(s: LoopState): StopReason {
+  if (s.ctx.pilotSignal.aborted) return 'signal';
+  if (s.ctx.softkill.aborted) return 'softkill';
+  return s.stoppedBy;
 }

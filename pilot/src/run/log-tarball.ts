@@ -19,6 +19,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode } from '../protocol/index.js';
 import { PilotError } from '../errors/index.js';
@@ -184,7 +185,8 @@ export async function writeLogTarball(input: LogTarballInput): Promise<{ file: s
   const top = logFile.replace(/\.(tgz|tar\.gz)$/, '') || 'log';
   const root = path.join(stage, top);
   try {
-    rmSync(stage, { recursive: true, force: true });
+    // Left by a pilot killed mid-tarball; usually absent, and a stat is cheaper than a recursive removal.
+    if (existsSync(stage)) rmSync(stage, { recursive: true, force: true });
     mkdirSync(root, { recursive: true });
     const manifest: ManifestEntry[] = [];
     let budget = limits.totalMaxBytes;
@@ -213,6 +215,7 @@ export async function writeLogTarball(input: LogTarballInput): Promise<{ file: s
   } catch (err) {
     throw new PilotError(ErrorCode.LOGFILECREATIONFAILURE, `cannot create log tarball ${logFile}: ${(err as Error).message}`, { cause: err });
   } finally {
-    rmSync(stage, { recursive: true, force: true });
+    // Off the event loop (other jobs' dispatch and heartbeats go on meanwhile); a leftover is removed next time.
+    await rm(stage, { recursive: true, force: true }).catch(() => undefined);
   }
 }
