@@ -39,9 +39,14 @@ function startStub() {
   });
 }
 
+const stubToken = () => readFileSync(path.join(dataDir, 'stub-token'), 'utf8').trim();
+
+/** The pilots carry the stub's token as their bearer token: the stub's storage takes it for their log uploads. */
+const pilotEnv = (extra = {}) => ({ ...process.env, PANDA_AUTH_ID_TOKEN: stubToken(), ...extra });
+
 async function api(url, method = 'GET', body) {
   // Management writes need the token the stub wrote to its data dir (reads are open).
-  const auth = method === 'GET' ? {} : { Authorization: `Bearer ${readFileSync(path.join(dataDir, 'stub-token'), 'utf8').trim()}` };
+  const auth = method === 'GET' ? {} : { Authorization: `Bearer ${stubToken()}` };
   const res = await fetch(url, {
     method,
     headers: body ? { 'Content-Type': 'application/json', ...auth } : auth,
@@ -77,7 +82,7 @@ function startPilot(url, name, api) {
     '--max-rss',
     'job',
   ];
-  const p = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] });
+  const p = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'], env: pilotEnv() });
   let err = '';
   p.stderr.on('data', (d) => (err += d));
   return new Promise((resolve) => p.once('exit', (code, signal) => resolve({ name, api, code, signal, err })));
@@ -141,7 +146,7 @@ async function startPushWorker(url) {
   const p = spawn(process.execPath, args, {
     cwd: ap,
     stdio: ['ignore', 'inherit', 'pipe'],
-    env: { ...process.env, HARVESTER_ID: 'demo-harvester', HARVESTER_WORKER_ID: '1' },
+    env: pilotEnv({ HARVESTER_ID: 'demo-harvester', HARVESTER_WORKER_ID: '1' }),
   });
   let perr = '';
   p.stderr.on('data', (d) => (perr += d));

@@ -22,7 +22,7 @@ import { silentLogger, type Logger } from './log.js';
 import { REAL_SERVER_LIMITS, type WatchdogLimits } from './model/watchdog-rules.js';
 import { openStores } from './store/index.js';
 import type { ServerQuirk } from './model/server-quirks.js';
-import { guardManagement, requireToken, writeManagementToken, type TokenAuthSettings } from './http/auth.js';
+import { guardFileWrites, guardManagement, requireToken, writeManagementToken, type TokenAuthSettings } from './http/auth.js';
 import { oidcTokenRoutes, type TokenIssuerSettings } from './api/oidc-token.js';
 
 export { StubEngine } from './engine/index.js';
@@ -113,7 +113,7 @@ export async function startStub(options: StubOptions): Promise<RunningStub> {
       log,
       onRequest: (p, agent) => counter.count(p, agent),
       durable: () => stores.durable(),
-      streamRoutes: [...storageRoutes(storage), ...cacheRoutes(cache)],
+      streamRoutes: guardFileWrites([...storageRoutes(storage), ...cacheRoutes(cache)], { token: managementToken, pilotTokens: auth }),
       tls: options.tls,
       ...(options.http ? { limits: options.http } : {}),
     });

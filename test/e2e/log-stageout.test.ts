@@ -13,7 +13,7 @@ import { runPilotProcess, scratchDir, startStubProcess, stubApi, type StubProces
 
 const failing = { name: 'bad', command: 'echo a line of stdout; echo about to fail >&2; exit 3' };
 
-async function runOne(stub: StubProcess, name: string, job: Record<string, unknown>, extra: string[] = []) {
+async function runOne(stub: StubProcess, name: string, job: Record<string, unknown>, extra: string[] = [], env?: NodeJS.ProcessEnv) {
   const submitted = await stubApi(`${stub.url}/stub/tasks`, 'POST', { name, site: 'LOCAL_Rubin', maxAttempts: 1, jobs: [job] });
   const pandaId = submitted.tasks[0].pandaIds[0] as number;
   const run = await runPilotProcess(
@@ -33,9 +33,7 @@ async function runOne(stub: StubProcess, name: string, job: Record<string, unkno
       '--quiet',
       ...extra,
     ],
-    {
-      timeoutMs: 60_000,
-    },
+    { timeoutMs: 60_000, env },
   );
   expect(run.code, run.stderr).toBe(0);
   const details = await stubApi(`${stub.url}/stub/jobs/${pandaId}`);
@@ -88,6 +86,13 @@ describe('log stage-out', () => {
     // The HEAD a pilot verifies with answers with the digest it computed.
     const head = await fetch(entry.surl!, { method: 'HEAD', headers: { 'Want-Digest': 'adler32' } });
     expect(head.headers.get('digest')).toBe(`adler32=${entry.adler32}`);
+  });
+
+  it("the stub's storage takes writes only with its token: a pilot carrying another → 1137, nothing stored", async () => {
+    const { report, logName } = await runOne(stub, 'stage_no_token', failing, [], { ...process.env, PANDA_AUTH_ID_TOKEN: 'not-the-stub-token' });
+    expect(Number(report.pilotErrorCode)).toBe(1305);
+    expect(report.pilotErrorDiag).toMatch(/log: 1137 HTTP 401 .*need the stub's token/);
+    expect((await fetch(`${stub.url}/storage/logs/${logName}`)).status).toBe(404);
   });
 
   it('copies the log to a directory destination, with a file:// surl', async () => {

@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTarGz } from '../support/tar-builder.js';
-import { runPilotProcess, scratchDir, startStubProcess, STUB_BIN, stubApi, type StubProcess } from '../support/processes.js';
+import { runPilotProcess, scratchDir, startStubProcess, STUB_BIN, stubApi, stubToken, type StubProcess } from '../support/processes.js';
 
 let stub: StubProcess;
 beforeAll(async () => {
@@ -16,9 +16,10 @@ beforeAll(async () => {
 });
 afterAll(async () => stub?.stop());
 
-/** `panda-stub upload FILE`: the name it prints. */
+/** `panda-stub upload FILE` with the stub's token (cache writes need it): the name it prints. */
 function upload(file: string): string {
-  const r = spawnSync(process.execPath, [STUB_BIN, 'upload', file, '--url', stub.url], { encoding: 'utf8' });
+  const env = { ...process.env, PANDA_STUB_TOKEN: stubToken(stub.url) };
+  const r = spawnSync(process.execPath, [STUB_BIN, 'upload', file, '--url', stub.url], { encoding: 'utf8', env });
   expect(r.status, r.stderr).toBe(0);
   return r.stdout.trim();
 }

@@ -145,6 +145,30 @@ describe('management API guard', () => {
     expect((await submit(secure, task)).status).toBe(201);
     expect((await call(secure, 'GET', '/stub/jobs', undefined, {})).status).toBe(200);
   });
+
+  it('file writes (/storage, /cache) need the management token or a pilot token the stub accepts; reads stay open', async () => {
+    const pilot = { authorization: `Bearer ${await token()}`, origin: 'Rubin.production' };
+    const mgmt = { authorization: `Bearer ${secure.managementToken}` };
+    const files = async () =>
+      (JSON.parse((await call(secure, 'GET', '/stub/storage', undefined, {})).text) as { files: { path: string }[] }).files.map((f) => f.path);
+    for (const p of ['/storage/logs/guard.log.tgz', '/cache/user.guard.00000001.tar.gz']) {
+      const refused = await call(secure, 'PUT', p, 'anyone', {});
+      expect(refused.status, p).toBe(401);
+      expect(refused.text, p).toMatch(/need the stub's token/);
+      expect((await call(secure, 'PUT', p, 'wrong', { authorization: 'Bearer wrong' })).status, p).toBe(401);
+      expect((await call(secure, 'PUT', p, 'expired', { ...pilot, authorization: `Bearer ${await token({ expSec: -60 })}` })).status, p).toBe(401);
+      expect((await call(secure, 'GET', p, undefined, {})).status, p).toBe(404); // nothing refused was stored
+      expect((await call(secure, 'PUT', p, 'by the pilot', pilot)).status, p).toBe(201);
+      expect((await call(secure, 'PUT', p, 'by the operator', mgmt)).status, p).toBe(204);
+      expect((await call(secure, 'GET', p, undefined, {})).text, p).toBe('by the operator');
+      expect((await call(secure, 'DELETE', p, undefined, {})).status, p).toBe(401);
+      expect((await call(secure, 'DELETE', p, undefined, mgmt)).status, p).toBe(204);
+    }
+    expect(await files()).not.toContain('logs/guard.log.tgz');
+    // Over plain http a pilot token is refused, as on the pilot calls; the management token still writes.
+    expect((await call(plain, 'PUT', '/storage/logs/plain.log.tgz', 'x', pilot)).status).toBe(401);
+    expect((await call(plain, 'PUT', '/storage/logs/plain.log.tgz', 'x', { authorization: `Bearer ${plain.managementToken}` })).status).toBe(201);
+  });
 });
 
 describe('the pilot with tokens against the strict stub', () => {

@@ -25,10 +25,29 @@ export function useStubToken(url: string, dataDir: string): void {
   if (existsSync(file)) stubTokens.set(url.replace(/\/+$/, ''), readFileSync(file, 'utf8').trim());
 }
 
+/** The management token of a stub these tests started at `url` (its base URL). */
+export function stubToken(url: string): string | undefined {
+  return stubTokens.get(url.replace(/\/+$/, ''));
+}
+
 /** The Authorization header for a management call to a stub these tests started. */
 export function stubAuthHeaders(url: string): Record<string, string> {
   for (const [base, token] of stubTokens) if (url.startsWith(`${base}/`)) return { Authorization: `Bearer ${token}` };
   return {};
+}
+
+/** The variables a pilot takes a token from (ours, pilot3's, Harvester's). */
+const TOKEN_VARS = ['PANDA_AUTH_ID_TOKEN', 'OIDC_AUTH_TOKEN_FILE', 'OIDC_AUTH_ID_TOKEN', 'OIDC_AUTH_DIR', 'PANDA_AUTH_DIR'];
+
+/**
+ * A pilot's environment against a stub these tests started: with no token of its own it
+ * carries the stub's management token, which the stub's storage takes for the log
+ * stage-out (as a site's pilot carries a token its storage element accepts).
+ */
+export function pilotEnv(url: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  if (TOKEN_VARS.some((v) => env[v])) return env;
+  const token = stubToken(url);
+  return token ? { ...env, PANDA_AUTH_ID_TOKEN: token } : env;
 }
 
 export interface StubProcess {
@@ -88,8 +107,9 @@ export function runPilotProcess(
   const [cmd, argv] = opts.cgroupProcsFile
     ? ['/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', opts.cgroupProcsFile, process.execPath, PILOT_BIN, ...args]]
     : [process.execPath, [PILOT_BIN, ...args]];
+  const url = args[args.indexOf('--url') + 1];
   const proc = spawn(cmd, argv, {
-    env: opts.env ?? process.env,
+    env: url && args.includes('--url') ? pilotEnv(url, opts.env) : (opts.env ?? process.env),
     cwd: opts.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

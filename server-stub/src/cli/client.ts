@@ -81,13 +81,17 @@ export function cacheName(fileName: string, adler32: string): string {
   return `user.${stem}.${adler32}${ext}`;
 }
 
-/** PUTs a file into the stub's cache (`/cache/<name>`); returns the name to put in a task. */
-export async function uploadToCache(base: string, file: string, body: Buffer, adler32: string): Promise<string> {
+/** PUTs a file into the stub's cache (`/cache/<name>`) with the management token (writes need it); returns the name to put in a task. */
+export async function uploadToCache(base: string, file: string, body: Buffer, adler32: string, token: string | null): Promise<string> {
   const name = cacheName(file, adler32);
   const url = join(base, `/cache/${name}`);
   let res: Response;
   try {
-    res = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body });
+    res = await fetch(url, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body,
+    });
   } catch (err) {
     throw new StubClientError(`cannot reach ${url}: ${(err as Error).cause ?? (err as Error).message}`);
   }

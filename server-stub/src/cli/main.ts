@@ -117,14 +117,14 @@ async function submit(args: { file: string; url: string; data: string | undefine
   }
 }
 
-async function upload(args: { file: string; url: string }): Promise<void> {
+async function upload(args: { file: string; url: string; data: string | undefined }): Promise<void> {
   let body: Buffer;
   try {
     body = await readFile(args.file);
   } catch (err) {
     throw new StubClientError(`cannot read ${args.file}: ${(err as Error).message}`);
   }
-  const name = await uploadToCache(args.url, args.file, body, new Adler32().update(body).hex());
+  const name = await uploadToCache(args.url, args.file, body, new Adler32().update(body).hex(), managementToken(args.data, process.env, readManagementToken));
   process.stderr.write(`uploaded ${args.file} (${body.length} bytes) as ${name}; put "sandbox": "${name}" in a task\n`);
   process.stdout.write(`${name}\n`);
 }
@@ -303,8 +303,9 @@ export async function main(argv: string[]): Promise<void> {
       (y) =>
         y
           .positional('file', { type: 'string', demandOption: true, describe: 'file to upload' })
-          .option('url', { type: 'string', demandOption: true, describe: 'stub base URL' }),
-      (a) => upload({ file: a.file, url: a.url }),
+          .option('url', { type: 'string', demandOption: true, describe: 'stub base URL' })
+          .option('data', { type: 'string', describe: "the stub's data dir, where it wrote its management token (else PANDA_STUB_TOKEN)" }),
+      (a) => upload({ file: a.file, url: a.url, data: a.data }),
     )
     .command(
       'status',

@@ -7,13 +7,19 @@
  *  - management writes (`POST /stub/…`): a random bearer token kept in the
  *    data dir, JSON only, and a Host header naming this server, so a web page
  *    in a browser on the same machine can neither submit nor kill work (CSRF,
- *    DNS rebinding). Reads stay open.
+ *    DNS rebinding). Reads stay open;
+ *  - file writes (`PUT`/`DELETE` on `/storage/…` and `/cache/…`): the
+ *    management token, or with `--auth token` a pilot token that passes, as a
+ *    storage element takes the pilot's own credential. Reads stay open, as
+ *    the real server's cache is.
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import type { ServerResponse } from 'node:http';
 import { jsonReply, textReply } from './reply.js';
+import type { StreamRoute } from './stream-route.js';
 import { header, type Route, type StubReply, type StubRequest } from './types.js';
 
 export interface TokenAuthSettings {
@@ -124,4 +130,49 @@ export function managementRefusal(guard: ManagementGuard, req: StubRequest): Stu
 /** Wraps the management routes with the guard. */
 export function guardManagement(routes: readonly Route[], guard: ManagementGuard): Route[] {
   return routes.map((r) => ({ ...r, handler: (req, match) => managementRefusal(guard, req) ?? r.handler(req, match) }));
+}
+
+export interface FileWriteGuard {
+  /** The management token; null: the stub runs `--open` (or embedded, unguarded) and file writes need nothing. */
+  token: string | null;
+  /** With `--auth token`: a pilot's bearer token that passes this verification may write too. */
+  pilotTokens: TokenAuthSettings | undefined;
+}
+
+/** Why a file write is refused, or null. Reads (GET, HEAD) stay open. */
+export async function fileWriteRefusal(guard: FileWriteGuard, keys: ReturnType<typeof createLocalJWKSet> | null, req: StubRequest): Promise<StubReply | null> {
+  if (req.method === 'GET' || req.method === 'HEAD' || guard.token === null) return null;
+  if (header(req, 'authorization') === `Bearer ${guard.token}`) return null;
+  // A pilot staging out its log: its token, verified as on the pilot calls (the v1 texts: storage speaks no legacy form).
+  if (guard.pilotTokens && keys && (await tokenRefusal(guard.pilotTokens, keys, req, 'v1')) === null) return null;
+  return textReply(
+    401,
+    `ERROR : file writes need the stub's token (Authorization: Bearer <token from ${MANAGEMENT_TOKEN_FILE} in the data dir>)${guard.pilotTokens ? ' or a pilot token the stub accepts' : ''}\n`,
+  );
+}
+
+/** Wraps the file routes (storage, cache) so writes need the guard's token; a refused body is drained, the connection closed. */
+export function guardFileWrites(routes: readonly StreamRoute[], guard: FileWriteGuard): StreamRoute[] {
+  const keys = guard.pilotTokens ? createLocalJWKSet(guard.pilotTokens.jwks) : null;
+  return routes.map((r) => ({
+    ...r,
+    handler: async (req, res, match) => {
+      const refusal = await fileWriteRefusal(guard, keys, {
+        method: req.method ?? 'GET',
+        path: '',
+        query: new URLSearchParams(),
+        headers: req.headers,
+        body: Buffer.alloc(0),
+        secure: (req.socket as { encrypted?: boolean }).encrypted === true,
+      });
+      if (refusal === null) return r.handler(req, res, match);
+      req.resume();
+      writeRefusal(res, refusal);
+    },
+  }));
+}
+
+function writeRefusal(res: ServerResponse, reply: StubReply): void {
+  res.writeHead(reply.status, { ...reply.headers, 'content-length': Buffer.byteLength(reply.body), connection: 'close' });
+  res.end(reply.body);
 }
