@@ -141,6 +141,7 @@ async function acquireJob(s: LoopState, slot: number): Promise<Acquired> {
   // A pipelined ask happens once the previous payload ended and gave its share back: only what is free is asked for.
   const mem = Number.isFinite(free.memMB) ? Math.min(base.mem ?? Infinity, free.memMB) : base.mem;
   let raw: Record<string, unknown> | null;
+  ctx.log.debug({ event: 'getjob', slot, mem: mem ?? null, freeCores: Number.isFinite(free.cores) ? free.cores : null }, 'asking for a job');
   try {
     s.requests += 1;
     raw = await ctx.server.getJob({ ...base, mem }, { signal: s.stopAsking });

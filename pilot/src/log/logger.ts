@@ -33,16 +33,18 @@ export interface LoggerOptions {
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
+  const level = (opts.level ?? 'info') as pino.Level;
+  // Each stream is given the level: a multistream entry without one keeps only info and above, so -d logged no debug line.
   const streams: pino.StreamEntry[] = [];
   if (!opts.quiet) {
     const usePretty = opts.pretty ?? process.stderr.isTTY === true;
-    streams.push({ stream: usePretty ? lazyPretty() : pino.destination({ fd: 2, sync: true }) });
+    streams.push({ level, stream: usePretty ? lazyPretty() : pino.destination({ fd: 2, sync: true }) });
   }
   // Synchronous: the job's lines must be on disk when its log tarball is made (and survive a crash).
-  if (opts.file) streams.push({ stream: pino.destination({ dest: opts.file, append: true, sync: true, mkdir: false }) });
+  if (opts.file) streams.push({ level, stream: pino.destination({ dest: opts.file, append: true, sync: true, mkdir: false }) });
   return pino(
     {
-      level: opts.level ?? 'info',
+      level,
       base: { pid: process.pid },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
