@@ -206,6 +206,24 @@ describe.skipIf(noSquid !== null)('https trust and credentials', () => {
     expect(short.stderr).toMatch(/PROXYTOOSHORT \(1382\): X\.509 proxy \S+ has \d+ s left, the pilot needs at least 172800 s/);
   });
 
+  it("pilot3's -t / --noproxyverification: the proxy is not checked at start (an expired one passes), said once, and the job runs", async () => {
+    const expired = makeClientProxy(pki, 'expired-unchecked', { days: 0 });
+    await new Promise((r) => setTimeout(r, 1_100)); // notAfter is now: a second later it has passed
+    for (const [site, flag] of [
+      ['X509_SKIP_T', '-t'],
+      ['X509_SKIP_LONG', '--noproxyverification'],
+    ] as const) {
+      const id = await submit(secure, site, 'echo fine');
+      const args = [...pilotArgs(site, secure.url, ['--cacert', pki.caFile]).filter((a) => a !== '--quiet'), flag];
+      const run = await runPilotProcess(args, { env: nodeEnv({ X509_USER_PROXY: expired }), timeoutMs: 60_000 });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).not.toMatch(/CERTIFICATEHASEXPIRED|1373/);
+      expect(run.stderr.split('X.509 proxy not verified (pilot3 -t / --noproxyverification)').length - 1, flag).toBe(1);
+      expect(run.stderr).not.toMatch(/flag_not_applicable.*-t\b|pilot3 flag accepted, not applicable here.*noproxyverification/);
+      expect(await jobState(secure, id)).toBe('finished');
+    }
+  });
+
   it("the payload's environment has no credentials unless --payload-credentials names them", async () => {
     // The pilot itself presents X509_USER_PROXY as its client certificate: a real one.
     const x509 = makeClientProxy(pki, 'payloadenv', { days: 2 });

@@ -115,7 +115,13 @@ describe('pilot3 flags', () => {
 
   it('a pilot3 flag with no effect is listed once under its short name, whichever spelling was given', () => {
     const o = options(['-q', 'Q', '--versiontag', 'RC', '-u', '-t', '--allow-same-user=False', '--workflow', 'generic', '--pod']);
-    expect(o.notApplicable.sort()).toEqual(['allow-same-user', 'i', 'pod', 't', 'u', 'w']);
+    expect(o.notApplicable.sort()).toEqual(['allow-same-user', 'i', 'pod', 'u', 'w']);
+  });
+
+  it("-t / --noproxyverification is honoured (pilot3's verify_proxy), not merely accepted", () => {
+    expect(options(['-q', 'Q']).verifyProxy).toBe(true);
+    expect(options(['-q', 'Q', '-t']).verifyProxy).toBe(false);
+    expect(options(['-q', 'Q', '--noproxyverification']).verifyProxy).toBe(false);
   });
 
   it('every ignored pilot3 flag is hidden from the help but accepted', async () => {

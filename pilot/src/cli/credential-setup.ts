@@ -1,7 +1,8 @@
 /**
  * The credential checks before any job: the token (present, not expired →
  * else 1364) and the X.509 proxy when one is configured (pilot3's 1163 /
- * 1373 / 1382). Facts are gathered here; the verdicts are pure (credentials/).
+ * 1373 / 1382) when one is configured and pilot3's `-t` does not switch that
+ * check off. Facts are gathered here; the verdicts are pure (credentials/).
  */
 import { readFileSync } from 'node:fs';
 import { readX509Facts, tokenVerdict, x509Verdict, type CredentialVerdict } from '../credentials/index.js';
@@ -15,14 +16,15 @@ export interface CredentialCheck {
 }
 
 export function checkCredentials(
-  opts: Pick<PilotOptions, 'proxyMinLifetimeSec'>,
+  opts: Pick<PilotOptions, 'proxyMinLifetimeSec' | 'verifyProxy'>,
   env: NodeJS.ProcessEnv,
   tokens: TokenSource | null,
   now = Date.now(),
 ): CredentialCheck[] {
   const checks: CredentialCheck[] = [];
   if (tokens) checks.push({ what: 'token', verdict: tokenVerdict({ source: tokens.describe, token: tokens.read(), nowSec: now / 1000 }) });
-  const proxy = x509ProxyFile(env);
+  // pilot3's -t (verify_proxy false): sites that give no proxy, or one the pilot must not judge, skip the check.
+  const proxy = opts.verifyProxy ? x509ProxyFile(env) : undefined;
   if (proxy)
     checks.push({
       what: 'x509',

@@ -56,6 +56,8 @@ export interface PilotOptions {
   payloadCredentials: PayloadCredentialKind[];
   /** `--proxy-min-lifetime`: an X.509 proxy with less left ends the pilot (1382, exit 80). */
   proxyMinLifetimeSec: number;
+  /** false with pilot3's `-t`/`--noproxyverification`: the X.509 proxy is not checked at start (pilot3's verify_proxy). */
+  verifyProxy: boolean;
   logLevel: string;
   quiet: boolean;
   /** `--queuedata FILE|URL` (or pilot3's `--queuedata-url`). */
@@ -130,7 +132,6 @@ export const VERSION: string = __PILOT_VERSION__;
 export const PILOT3_IGNORED_FLAGS: Record<string, { alias?: string; type: 'string' | 'boolean' | 'number'; why: string }> = {
   i: { alias: 'versiontag', type: 'string', why: 'version tag (PR/RC): one release per version here' },
   w: { alias: 'workflow', type: 'string', why: 'pilot3 workflow plugin: one workflow here' },
-  t: { alias: 'noproxyverification', type: 'boolean', why: 'no proxy verification: the pilot never verifies a proxy' },
   u: { alias: 'verifypayloadproxy', type: 'boolean', why: 'no payload proxy verification: the pilot never verifies a proxy' },
   y: { alias: 'notokenrenewal', type: 'boolean', why: 'no token renewal: tokens are re-read when their file changes' },
   b: { alias: 'nocvmfs', type: 'boolean', why: 'no cvmfs checks: the wrapper checks the release tree' },
@@ -260,6 +261,7 @@ export const PILOT_FLAGS: readonly FlagSpec[] = [
   { name: 'cacert', type: 'string', describe: 'CA bundle for https' },
   { name: 'capath', type: 'string', describe: 'hashed CA directory for https (default: X509_CERT_DIR)' },
   { name: 'proxy-min-lifetime', type: 'number', default: 600, describe: 'least lifetime an X.509 proxy must have left at start, seconds (else 1382, exit 80)' },
+  { name: 't', alias: ['noproxyverification'], type: 'boolean', describe: "pilot3's -t: skip the X.509 proxy checks at start (1163, 1373, 1382)" },
   {
     name: 'payload-credentials',
     type: 'string',
@@ -429,6 +431,7 @@ export function toPilotOptions(argv: Record<string, unknown>, cwd = process.cwd(
     caDir: argv.capath as string | undefined,
     payloadCredentials: payloadCredentials(argv['payload-credentials']),
     proxyMinLifetimeSec: positive('proxy-min-lifetime', (argv['proxy-min-lifetime'] as number | undefined) ?? 600, true),
+    verifyProxy: argv.t !== true,
     logLevel: (argv['log-level'] as string | undefined) ?? (argv.d ? 'debug' : 'info'),
     quiet: argv.quiet as boolean,
     queuedata: argv.queuedata as string | undefined,

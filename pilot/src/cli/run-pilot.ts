@@ -267,6 +267,7 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     },
     'pilot starting',
   );
+  if (!opts.verifyProxy) log.info({ event: 'proxy_verification_skipped', flag: '-t' }, 'X.509 proxy not verified (pilot3 -t / --noproxyverification)');
   for (const flag of opts.notApplicable) {
     log.info(
       { event: 'flag_not_applicable', flag: flag.length === 1 ? `-${flag}` : `--${flag}`, why: PILOT3_IGNORED_FLAGS[flag]?.why },
