@@ -12,7 +12,7 @@
 import { ConfigError, issuesFromZod, type ConfigIssue } from './config-issues.js';
 import {
   looseQueueSchema,
-  QUEUE_FIELDS,
+  queueFields,
   queueDefaultsSchema,
   resourceTypesFileSchema,
   siteFileSchema,
@@ -44,15 +44,15 @@ function crossFieldIssues(file: string, q: { minrss: number; maxrss: number }, p
 }
 
 function parseSiteFile(file: string, value: unknown): ParseOutcome {
-  const top = siteFileSchema.safeParse(value);
+  const top = siteFileSchema().safeParse(value);
   if (!top.success) return { ok: false, issues: issuesFromZod(file, top.error, value, [], ['facility', 'description', 'defaults', 'queues']) };
   const issues: ConfigIssue[] = [];
-  const defaults = queueDefaultsSchema.safeParse(top.data.defaults);
+  const defaults = queueDefaultsSchema().safeParse(top.data.defaults);
   // A bad default is reported once, here, and left out of the merge, so it does not repeat for every queue.
   const usable = { ...top.data.defaults };
   const dropped = new Set<string>();
   if (!defaults.success) {
-    issues.push(...issuesFromZod(file, defaults.error, top.data.defaults, ['defaults'], QUEUE_FIELDS));
+    issues.push(...issuesFromZod(file, defaults.error, top.data.defaults, ['defaults'], queueFields()));
     for (const issue of defaults.error.issues) {
       const keys = issue.code === 'unrecognized_keys' ? issue.keys : [issue.path[0]];
       for (const k of keys)
@@ -66,9 +66,9 @@ function parseSiteFile(file: string, value: unknown): ParseOutcome {
   const seen = new Map<string, number>();
   top.data.queues.forEach((raw, i) => {
     const merged = { ...usable, ...raw };
-    const parsed = strictQueueSchema.safeParse(merged);
+    const parsed = strictQueueSchema().safeParse(merged);
     if (!parsed.success) {
-      const own = issuesFromZod(file, parsed.error, merged, ['queues', i], QUEUE_FIELDS);
+      const own = issuesFromZod(file, parsed.error, merged, ['queues', i], queueFields());
       // "missing" because its default was bad: already reported under defaults.
       issues.push(...own.filter((x) => !(x.problem.startsWith('is required but missing') && dropped.has(x.field.split('.').at(-1) ?? ''))));
       return;
@@ -83,7 +83,7 @@ function parseSiteFile(file: string, value: unknown): ParseOutcome {
 }
 
 function parseResourceTypes(file: string, value: unknown): ParseOutcome {
-  const parsed = resourceTypesFileSchema.safeParse(value);
+  const parsed = resourceTypesFileSchema().safeParse(value);
   if (!parsed.success)
     return {
       ok: false,
@@ -113,14 +113,14 @@ function parseResourceTypes(file: string, value: unknown): ParseOutcome {
  * document has, since servers and snapshots do not always carry them.
  */
 export function parseQueueData(file: string, value: unknown): ParseOutcome {
-  const parsed = looseQueueSchema.safeParse(value);
+  const parsed = looseQueueSchema().safeParse(value);
   if (!parsed.success) return { ok: false, issues: issuesFromZod(file, parsed.error, value) };
   const d = parsed.data;
   const name = d.name ?? d.nickname ?? d.panda_resource;
   if (!name) return { ok: false, issues: [{ file, field: 'name', problem: 'is required but missing (no name, nickname or panda_resource)' }] };
   const issues = crossFieldIssues(file, d, '');
   if (issues.length) return { ok: false, issues };
-  const known = new Set(QUEUE_FIELDS);
+  const known = new Set(queueFields());
   const ignoredFields = Object.keys(d).filter((k) => !known.has(k));
   const site = d.site ?? d.atlas_site ?? name;
   const queue = Object.fromEntries(Object.entries({ ...d, name, site, cloud: d.cloud ?? '', tier: d.tier ?? '' }).filter(([k]) => known.has(k))) as QueueConfig;

@@ -3,7 +3,7 @@
  * `site-config/queues/usdf.json: queues[2].maxrss: maxrss (MB) must be a number (got "8GB")`.
  * Every message names the file, the field and the problem.
  */
-import type { z } from 'zod';
+import type { core } from 'zod/mini';
 
 /** One problem in one file. `field` is a path like `queues[2].maxrss`, or `(file)` for the whole file. */
 export interface ConfigIssue {
@@ -64,7 +64,7 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
  */
 export function issuesFromZod(
   file: string,
-  error: z.ZodError,
+  error: core.$ZodError,
   input: unknown,
   prefix: readonly PropertyKey[] = [],
   known: readonly string[] = [],
