@@ -2,7 +2,7 @@
 // Bundles the pilot into one self-contained file (no node_modules at run time)
 // and the stub into one file that may load its native SQLite binding from node_modules.
 import { build } from 'esbuild';
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 
 const { version } = JSON.parse(await readFile(new URL('./package.json', import.meta.url), 'utf8'));
 
@@ -24,8 +24,21 @@ const common = {
   define: { __PILOT_VERSION__: JSON.stringify(version) },
 };
 
+/**
+ * esbuild escapes non-ASCII in strings but keeps some comments as written; one `…` or `→` in a
+ * comment makes V8 hold the whole bundle source as a two-byte string (1.7 MB instead of 0.9 MB of
+ * heap for as long as the pilot runs). `\uXXXX` means the same character in a string, template,
+ * regular expression or identifier, and nothing in a comment, so the bundle is made pure ASCII.
+ */
+async function asciiOnly(file) {
+  const text = await readFile(file, 'utf8');
+  const ascii = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (ascii !== text) await writeFile(file, ascii);
+}
+
 await mkdir('dist', { recursive: true });
 await build({ ...common, entryPoints: ['pilot/src/cli/main.ts'], outfile: 'dist/panda-pilot.mjs' });
+await asciiOnly('dist/panda-pilot.mjs');
 await build({
   ...common,
   entryPoints: ['server-stub/src/cli/main.ts'],

@@ -7,10 +7,11 @@
 // time is shown next to the first window's, from the same run.
 //   BENCH_JOBS=1000 (checkpoints past it are dropped)
 //   BENCH_PILOT_NODE_ARGS='--heapsnapshot-signal=SIGWINCH' to look inside (heap snapshots, --trace-gc;
-//   BENCH_PILOT_STDOUT=1 shows the pilot's stdout, where --trace-gc writes)
+//   BENCH_PILOT_STDOUT=1 shows the pilot's stdout, where --trace-gc writes;
+//   BENCH_SMAPS_DIR=dir keeps /proc/<pid>/smaps at each checkpoint)
 //   node bench/pilot-long-life.bench.mjs [bundle.mjs]   (default dist/panda-pilot.mjs)
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -96,6 +97,8 @@ try {
           if (SNAPSHOT_AT.includes(jobs)) pilot.kill(process.env.BENCH_SNAPSHOT_SIGNAL ?? 'SIGWINCH');
           if (CHECKPOINTS.includes(jobs)) {
             const t = performance.now();
+            // To see which mappings grow: /proc/<pid>/smaps at each checkpoint.
+            if (process.env.BENCH_SMAPS_DIR) writeFileSync(path.join(process.env.BENCH_SMAPS_DIR, `smaps-${jobs}`), readFileSync(`/proc/${pilot.pid}/smaps`));
             rows.push({
               jobs,
               rss: statusKb(pilot.pid, 'VmRSS'),

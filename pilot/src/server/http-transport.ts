@@ -8,8 +8,8 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { HttpProxyAgent } from 'http-proxy-agent';
-import { HttpsProxyAgent } from 'https-proxy-agent';
+import type { HttpProxyAgent } from 'http-proxy-agent';
+import type { HttpsProxyAgent } from 'https-proxy-agent';
 import { ReplyTooLargeError, TransportError } from '../errors/index.js';
 import { isLoopbackUrl } from './auth.js';
 import { proxyFor, redactProxy, type ProxyVerdict } from './proxy-env.js';
@@ -78,8 +78,26 @@ export function mayCarrySecrets(url: URL): boolean {
 }
 
 interface Route {
-  agent: HttpAgent;
+  /** A promise: a proxy's agent comes from a module loaded on first use. */
+  agent: Promise<HttpAgent>;
   verdict: ProxyVerdict;
+}
+
+interface ProxyAgents {
+  HttpProxyAgent: typeof HttpProxyAgent;
+  HttpsProxyAgent: typeof HttpsProxyAgent;
+}
+let proxyAgents: Promise<ProxyAgents> | undefined;
+/**
+ * The proxy agents (with agent-base and debug) are loaded with the first route through a proxy:
+ * most nodes have none, and evaluating them cost every pilot start a few ms.
+ */
+function loadProxyAgents(): Promise<ProxyAgents> {
+  proxyAgents ??= Promise.all([import('http-proxy-agent'), import('https-proxy-agent')]).then(([h, s]) => ({
+    HttpProxyAgent: h.HttpProxyAgent,
+    HttpsProxyAgent: s.HttpsProxyAgent,
+  }));
+  return proxyAgents;
 }
 
 const KEEP_ALIVE = { keepAlive: true, keepAliveMsecs: 4_000, maxSockets: 8 };
@@ -116,13 +134,16 @@ export class HttpTransport {
     if (!route) {
       const secure = url.protocol === 'https:';
       const verdict = proxyFor(url, this.options.env ?? process.env);
-      let agent: HttpAgent;
+      let agent: Promise<HttpAgent>;
       if (verdict.route === 'proxy') {
         // https: a CONNECT tunnel, TLS to the server inside it (the proxy sees no token);
         // http: absolute-URI requests, as squid expects them.
-        agent = secure ? new HttpsProxyAgent(verdict.proxy, KEEP_ALIVE) : new HttpProxyAgent(verdict.proxy, KEEP_ALIVE);
+        const proxy = verdict.proxy;
+        agent = loadProxyAgents().then((m) => (secure ? new m.HttpsProxyAgent(proxy, KEEP_ALIVE) : new m.HttpProxyAgent(proxy, KEEP_ALIVE)));
+        // Awaited by each request (which reports a failure); this only keeps an unused route's from being unhandled.
+        agent.catch(() => undefined);
       } else {
-        agent = secure ? new HttpsAgent({ ...KEEP_ALIVE, ...this.tls() }) : new HttpAgent(KEEP_ALIVE);
+        agent = Promise.resolve(secure ? new HttpsAgent({ ...KEEP_ALIVE, ...this.tls() }) : new HttpAgent(KEEP_ALIVE));
       }
       route = { agent, verdict };
       this.routes.set(key, route);
@@ -136,18 +157,19 @@ export class HttpTransport {
   }
 
   /** Request options for `url`: its agent, and the TLS material with each https request (a proxy tunnel upgrades with the request's options, not the agent's). */
-  private requestOptions(
+  private async requestOptions(
     url: URL,
     method: string,
     headers: Record<string, string | number>,
     signal: AbortSignal,
-  ): { client: typeof httpRequest; options: RequestOptions & TlsMaterial; verdict: ProxyVerdict } {
-    const { agent, verdict } = this.routeFor(url);
+  ): Promise<{ client: typeof httpRequest; options: RequestOptions & TlsMaterial; verdict: ProxyVerdict }> {
+    const route = this.routeFor(url);
+    const agent = await route.agent;
     const secure = url.protocol === 'https:';
     return {
       client: secure ? (httpsRequest as unknown as typeof httpRequest) : httpRequest,
       options: { method, headers, agent, signal, ...(secure ? this.tls() : {}) },
-      verdict,
+      verdict: route.verdict,
     };
   }
 
@@ -180,7 +202,7 @@ export class HttpTransport {
     const maxBytes = req.maxBytes ?? this.maxReplyBytes;
     let setup;
     try {
-      setup = this.requestOptions(url, req.method, headers, combined);
+      setup = await this.requestOptions(url, req.method, headers, combined);
     } catch (err) {
       throw new TransportError(`${req.method} ${req.url}: ${(err as Error).message}`, 'network', { cause: err });
     }
@@ -251,7 +273,7 @@ export class HttpTransport {
       ...headers,
     };
     if (body !== undefined) allHeaders['Content-Length'] = Buffer.byteLength(body);
-    const { client, options, verdict } = this.requestOptions(new URL(url), method, allHeaders, combined);
+    const { client, options, verdict } = await this.requestOptions(new URL(url), method, allHeaders, combined);
     const max = this.maxReplyBytes;
     try {
       return await new Promise<HttpReply>((resolve, reject) => {
@@ -288,6 +310,6 @@ export class HttpTransport {
   }
 
   async close(): Promise<void> {
-    for (const { agent } of this.routes.values()) agent.destroy();
+    for (const { agent } of this.routes.values()) (await agent.catch(() => null))?.destroy();
   }
 }
