@@ -72,8 +72,9 @@ function classAdInt(text: string | null, name: string): number | null {
 }
 
 /**
- * The pilot's allocation: the batch system's figures (Slurm, HTCondor, ARC),
- * else the pilot's own cgroup memory limit and usable CPUs. `--cores` and
+ * The pilot's allocation: the batch system's figures (Slurm, HTCondor; ARC
+ * through the one underneath it), else the pilot's own cgroup memory limit
+ * and usable CPUs. `--cores` and
  * `--mem` override (applied by the caller). Slurm memory is in MB
  * (`SLURM_MEM_PER_NODE`, or `SLURM_MEM_PER_CPU` × CPUs).
  */
@@ -97,18 +98,21 @@ export function readAllocation(env: NodeJS.ProcessEnv, facts: AllocationFacts): 
     memMB = classAdInt(ad, 'Memory');
     if (cores !== null) coreSrc = 'HTCondor machine ad Cpus';
     if (memMB !== null) memSrc = 'HTCondor machine ad Memory';
-  } else if (env.GRID_GLOBAL_JOBID || env.GRID_GLOBAL_JOBURL) {
-    // ARC passes the job's request on: the cores as the multicore scratch variable.
-    cores = firstInt(env.RUNTIME_ENABLE_MULTICORE_SCRATCH);
-    if (cores !== null) coreSrc = 'ARC RUNTIME_ENABLE_MULTICORE_SCRATCH';
   }
+  // ARC's job script exports neither the job's cores nor its memory: the xrsl's count and memory
+  // (per core) went to the batch system underneath, whose own variables are read above (ARC on
+  // Slurm, HTCondor). RUNTIME_ENABLE_MULTICORE_SCRATCH is a flag an RTE sets, not a count. Under
+  // another batch system (or ARC's fork backend) what it enforces shows as the pilot's own cgroup.
+  const arc = !env.SLURM_JOB_ID && !env._CONDOR_MACHINE_AD && Boolean(env.GRID_GLOBAL_JOBID || env.GRID_GLOBAL_JOBURL);
+  const why = arc ? ' (ARC exports none)' : '';
   if (cores === null) {
     cores = facts.usableCpus();
-    coreSrc = 'usable CPUs';
+    coreSrc = `usable CPUs${why}`;
   }
   if (memMB === null) {
     const bytes = facts.cgroupMemoryBytes();
-    if (bytes !== null) [memMB, memSrc] = [Math.floor(bytes / 1024 / 1024), 'cgroup memory limit'];
+    if (bytes !== null) [memMB, memSrc] = [Math.floor(bytes / 1024 / 1024), `cgroup memory limit${why}`];
+    else if (arc) memSrc = 'none (ARC exports none, and no cgroup limit)';
   }
   return { cores, memMB, source: { cores: coreSrc, memMB: memSrc }, endsAt };
 }
