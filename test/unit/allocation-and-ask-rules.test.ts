@@ -30,6 +30,21 @@ describe('readAllocation', () => {
     expect(readAllocation({ _CONDOR_MACHINE_AD: '/ad' }, facts({ readFile: (f) => (f === '/ad' ? ad : null) }))).toMatchObject({ cores: 4, memMB: 8192 });
   });
 
+  it("ARC: the batch system underneath gives the figures (ARC on Slurm), else the pilot's own cgroup; the scratch flag is no core count", () => {
+    // ARC on Slurm: the xrsl's count and per-core memory arrive as Slurm's.
+    const onSlurm = { GRID_GLOBAL_JOBID: 'gsiftp://ce/jobs/abc', SLURM_JOB_ID: '7', SLURM_CPUS_ON_NODE: '4', SLURM_MEM_PER_CPU: '1500' };
+    expect(readAllocation(onSlurm, facts())).toMatchObject({ cores: 4, memMB: 6000, source: { memMB: 'SLURM_MEM_PER_CPU × CPUs' } });
+    // ARC's fork backend (or one the pilot does not read): nothing in the environment; the cgroup the site enforces.
+    const fork = { GRID_GLOBAL_JOBID: 'gsiftp://ce/jobs/abc', RUNTIME_ENABLE_MULTICORE_SCRATCH: '1' };
+    expect(readAllocation(fork, facts({ cgroupMemoryBytes: () => 2 * 1024 ** 3, usableCpus: () => 8 }))).toEqual({
+      cores: 8,
+      memMB: 2048,
+      endsAt: null,
+      source: { cores: 'usable CPUs (ARC exports none)', memMB: 'cgroup memory limit (ARC exports none)' },
+    });
+    expect(readAllocation(fork, facts()).source.memMB).toBe('none (ARC exports none, and no cgroup limit)');
+  });
+
   it('nothing from a batch system: usable CPUs and the cgroup memory limit', () => {
     expect(readAllocation({}, facts({ cgroupMemoryBytes: () => 4 * 1024 ** 3, usableCpus: () => 3 }))).toMatchObject({
       cores: 3,
@@ -72,6 +87,24 @@ describe('askVerdict', () => {
 });
 
 describe('ResourcePool', () => {
+  it("holdOnly gives an event-service job's idle share back (only ever less); release frees the rest", async () => {
+    const pool = new ResourcePool({ cores: 4, memMB: 2000 });
+    const r = (await pool.reserve({ cores: 4, memMB: 2000 }, new AbortController().signal))!;
+    expect(pool.canAsk()).toBe(false);
+    pool.holdOnly(r, 3 / 4); // three of four ranges still run
+    expect(pool.free()).toEqual({ cores: 1, memMB: 500 });
+    pool.holdOnly(r, 1); // never grows back
+    expect(pool.free()).toEqual({ cores: 1, memMB: 500 });
+    const next = (await pool.reserve({ cores: 1, memMB: 500 }, new AbortController().signal))!;
+    pool.holdOnly(r, 1 / 4);
+    expect(pool.free()).toEqual({ cores: 2, memMB: 1000 });
+    pool.release(r);
+    expect(pool.free()).toEqual({ cores: 3, memMB: 1500 });
+    pool.release(next);
+    expect(pool.free()).toEqual({ cores: 4, memMB: 2000 });
+    expect(pool.jobs).toBe(0);
+  });
+
   it('reserves, waits for room, lets a too-large job in alone, releases', async () => {
     const pool = new ResourcePool({ cores: 8, memMB: 2000 });
     const stop = new AbortController();

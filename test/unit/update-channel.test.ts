@@ -41,6 +41,27 @@ afterEach(() => {
 });
 
 describe('OrderedUpdateChannel: order', () => {
+  it('a provisional final goes to disk under the next number, not to the server; nothing but the final takes that number', async () => {
+    const r = recorder();
+    const kept: { state: string; seq: string; fields: JobUpdate['fields'] }[] = [];
+    const ch = channel(r.send, { persistFinal: (u, seq) => kept.push({ state: u.state, seq, fields: u.fields }) });
+    ch.stateChange('running', {});
+    await ch.flush();
+    ch.persistProvisionalFinal('failed', { pilotErrorCode: 1305 });
+    expect(kept).toEqual([{ state: 'failed', seq: '7:2:2', fields: { pilotErrorCode: 1305 } }]);
+    expect(r.attempts.map((a) => a.state)).toEqual(['running']);
+    ch.heartbeat('running', {});
+    expect(ch.stateChange('running', {})).toBe(false);
+    expect((await ch.final('failed', { pilotErrorCode: 1305, xml: '{}' })).acknowledged).toBe(true);
+    // The final as sent replaces the provisional one under the same number.
+    expect(kept.map((k) => k.seq)).toEqual(['7:2:2', '7:2:2']);
+    expect(kept[1]!.fields).toMatchObject({ xml: '{}' });
+    expect(r.attempts.map((a) => [a.state, a.seq])).toEqual([
+      ['running', 1],
+      ['failed', 2],
+    ]);
+  });
+
   it('sends in order, one at a time, stamping <PandaID>:<attemptNr>:<n>', async () => {
     const r = recorder();
     const headers: string[] = [];

@@ -193,7 +193,12 @@ export const PILOT_FLAGS: readonly FlagSpec[] = [
     defaultDescription: `${TUNABLE_DEFAULTS.lifetimeSec}, at most the queue's maxtime`,
     describe: 'pilot lifetime, seconds',
   },
-  { name: 'kill-grace', type: 'number', default: 10, describe: 'SIGTERM → SIGKILL grace for a payload, seconds' },
+  {
+    name: 'kill-grace',
+    type: 'number',
+    default: 10,
+    describe: 'SIGTERM → SIGKILL grace for a payload or event range, seconds (once the pilot stops, at most half of what is left of --signal-grace)',
+  },
   { name: 'cores', type: 'number', describe: "cores of the allocation (default: the batch system's, else the usable CPUs)" },
   {
     name: 'drain-file',
@@ -226,7 +231,7 @@ export const PILOT_FLAGS: readonly FlagSpec[] = [
     type: 'number',
     default: 30,
     describe:
-      "the batch system's SIGTERM → SIGKILL time (Slurm KillWait), seconds: after a signal the payload's kill grace and the final update's retries fit in it",
+      "the pilot's one cut-off once it stops (a signal or its lifetime): the batch system's SIGTERM → SIGKILL time (Slurm KillWait), seconds; payloads' grace, range reports, the log's stage-out and the final update fit in it",
   },
   { name: 'final-deadline', type: 'number', default: 1200, describe: 'retry the final update this long before keeping it on disk, seconds' },
   { name: 'timeout', type: 'number', default: 60, describe: 'per-request server timeout, seconds' },

@@ -18,6 +18,7 @@ import {
 } from '../lifecycle/index.js';
 import { createLogger } from '../log/index.js';
 import { createPilotHome, killLeftoverPayloads } from '../run/index.js';
+import { Deadline } from '../retry/index.js';
 import { refreshSettingsFromEnv, selectDialect, TokenRefresher, tokenRouteProblem, tokenSourceFromEnv } from '../server/index.js';
 import type { Logger } from 'pino';
 import type { MonitorSettings } from '../lifecycle/index.js';
@@ -172,28 +173,24 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     log.warn({ event: 'leftover_payloads_killed', pids: leftovers }, `killed ${leftovers.length} payload process(es) an earlier pilot left behind`);
   const pilotStop = new AbortController();
   const softkill = new AbortController();
-  const finalCutoff = new AbortController();
+  // The one cut-off of a stopping pilot: from its stop (a signal or its lifetime) the payloads' grace, range
+  // reports, the log and the final updates fit in --signal-grace, less a margin to write kept finals and exit.
+  const cutoff = new Deadline();
+  const armCutoff = () => cutoff.arm(opts.signalGraceSec * 1000 - 3_000);
+  pilotStop.signal.addEventListener('abort', armCutoff, { once: true });
   const hardStop = new AbortController();
-  let signalledAt: number | null = null;
-  let cutoffTimer: NodeJS.Timeout | undefined;
-  // What is left of the batch system's grace, less a margin to write kept finals and exit.
-  const graceLeftMs = () => (signalledAt === null ? Infinity : signalledAt + opts.signalGraceSec * 1000 - 3_000 - Date.now());
   const uninstall = installSignalHandlers(pilotStop, {
     onFirst: (signal) => {
-      signalledAt = Date.now();
       log.warn(
         { event: 'signal', signal, graceSec: opts.signalGraceSec },
         `${signal}: stopping payloads; final updates get what is left of ${opts.signalGraceSec} s`,
       );
-      cutoffTimer = setTimeout(() => finalCutoff.abort(), Math.max(0, graceLeftMs()));
-      cutoffTimer.unref();
+      armCutoff();
     },
     onSecond: (signal) => {
-      log.error({ event: 'hard_stop', signal }, 'second signal: killing payloads now; final updates get 5 s more, then go to disk');
+      log.error({ event: 'hard_stop', signal }, 'second signal: killing payloads and event ranges now; final updates get 5 s more, then go to disk');
       hardStop.abort();
-      clearTimeout(cutoffTimer);
-      cutoffTimer = setTimeout(() => finalCutoff.abort(), Math.max(0, Math.min(5_000, graceLeftMs())));
-      cutoffTimer.unref();
+      cutoff.arm(5_000);
     },
     onForce: (signal) => {
       log.error({ event: 'forced_exit', signal }, 'third signal: exiting now');
@@ -337,12 +334,12 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
       env: withoutCredentials(env, opts.payloadCredentials),
       heartbeatSec: opts.heartbeatSec,
       debugHeartbeatSec: opts.debugHeartbeatSec,
-      // After a signal the payload's grace shrinks so that its stop, the log and the final fit before the batch SIGKILL.
+      // After a stop the payload's grace shrinks so that its stop, the log and the final fit in the cut-off.
       get killGraceMs() {
-        return Math.max(0, Math.min(opts.killGraceSec * 1000, graceLeftMs() / 2));
+        return Math.max(0, Math.min(opts.killGraceSec * 1000, cutoff.leftMs() / 2));
       },
       finalDeadlineMs: opts.finalDeadlineSec * 1000,
-      finalCutoff: finalCutoff.signal,
+      cutoff,
       hardStop: hardStop.signal,
       keepJobDirs: opts.keepJobDirs,
       pilotSignal: pilotStop.signal,
@@ -419,7 +416,7 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
       log.error({ event: 'kill_worker_failed', err: (err as Error).message }, 'could not touch kill_worker in the access point');
     }
     clearTimeout(lifetime);
-    clearTimeout(cutoffTimer);
+    cutoff.dispose();
     refresher?.stop();
     uninstall();
     await http.close().catch(() => undefined);

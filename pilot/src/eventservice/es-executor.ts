@@ -1,5 +1,8 @@
 /**
- * The event-service executor for one job: fetches ranges ahead of need,
+ * The event-service executor for one job, as four steps: fetch (ranges
+ * ahead of need), run (up to `cores` at a time), report (ordered, coalesced
+ * bulk reports; the undelivered kept on disk) and outcome (the job's verdict
+ * from what its ranges did). In more words: it fetches ranges ahead of need,
  * runs up to `cores` at a time (each in its own directory and process group,
  * under its own watchdog), reports each range in ordered, coalesced bulk
  * reports, merges range output into the job's `payload.stdout/.stderr`, and
@@ -16,7 +19,7 @@ import { ErrorCode } from '../protocol/index.js';
 import { PilotError } from '../errors/index.js';
 import type { JobDescription } from '../job/index.js';
 import type { PayloadVerdict } from '../payload/index.js';
-import { pause, Wakeup, type BackoffOptions, type Sleep } from '../retry/index.js';
+import { pause, Wakeup, type BackoffOptions, type Cutoff, type Sleep } from '../retry/index.js';
 import type { EventRangesApi, RangeReport } from '../protocol/index.js';
 import type { EventRange } from './event-range.js';
 import { decideEsOutcome, type EsFacts } from './es-outcome.js';
@@ -74,22 +77,32 @@ export interface EsRunInput {
   server: EventRangesApi;
   log: Logger;
   settings: EsSettings;
-  killGraceMs: number;
+  /** A range payload's SIGTERM → SIGKILL grace, read when its stop comes (it shrinks once the pilot is stopping). */
+  killGraceMs: () => number;
   /** Where each range's process group is recorded while it lives (pilot home `payloads/`). */
   recordDir?: string | undefined;
   /** Aborted with a PilotError when every range must stop now. */
   stop: AbortSignal;
+  /** Aborted on the pilot's second signal: running ranges are killed without their grace. */
+  kill: AbortSignal;
   /** Aborted when the server said softkill. */
   softkill: AbortSignal;
   /** Supervises each range as a payload of its own (cgroup, watchdogs, time series, leftovers). */
   supervise: SuperviseRange;
-  /** Aborted when the pilot itself is stopping (signal, lifetime): range reports get `killGraceMs`, no more retries. */
-  hurry: AbortSignal;
+  /** The stopping pilot's one cut-off: once armed, range reports get half of what is left, no more retries. */
+  cutoff: Cutoff;
   /** Keeps final range reports the server never answered (on disk, for recovery); returns where. */
   keepReports: (reports: RangeReport[], error: string) => string;
   /** Commands from range report replies (tobekilled, softkill, …). */
   onCommand: (command: string) => void;
   peak: PeakSink;
+  /**
+   * Told once the job took its last range (none will start again), with the
+   * share (0..1) of its ranges' places still busy, and again as each of the
+   * ranges still running ends: the pilot may ask for its next job now and
+   * give what is idle to it (pipelined dispatch).
+   */
+  onTail: (busyShare: number) => void;
   /** How long reports are retried at the end (ms). */
   reportDeadlineMs: number;
   sleep?: Sleep | undefined;
@@ -109,11 +122,42 @@ export function esConcurrency(settings: EsSettings, env: NodeJS.ProcessEnv, core
   return Math.max(1, Math.floor(n));
 }
 
+/** What the steps of one event-service job share. */
+interface EsRun {
+  input: EsRunInput;
+  cores: number;
+  fetcher: RangeFetcher;
+  reporter: RangeReporter;
+  /** What became of each range's final report. */
+  fates: Map<string, ReportFate>;
+  /** Woken when ranges arrive or run out, a stop comes, or a range ends. */
+  wakeup: Wakeup;
+  results: RangeResult[];
+  /** The longest range so far (s): sizes the next fetch. */
+  longestSec: number | null;
+}
+
 export async function runEventService(input: EsRunInput): Promise<EsRunResult> {
+  const run = openRun(input);
+  const onHurry = () => run.reporter.hurry(input.cutoff.leftMs() / 2);
+  if (input.cutoff.armed.aborted) onHurry();
+  else input.cutoff.armed.addEventListener('abort', onHurry, { once: true });
+  try {
+    await runRanges(run, rangeStarter(run));
+    await deliverReports(run);
+  } finally {
+    input.cutoff.armed.removeEventListener('abort', onHurry);
+    run.reporter.close();
+  }
+  keepUndelivered(run);
+  return outcome(run);
+}
+
+/** Fetch and report: the job's range fetcher and reporter, wired to its server calls. */
+function openRun(input: EsRunInput): EsRun {
   const { job, log, settings } = input;
   const cores = esConcurrency(settings, input.env, job.coreCount);
   const wakeup = new Wakeup();
-  const fetchStop = AbortSignal.any([input.stop, input.softkill]);
   const fates = new Map<string, ReportFate>();
   const reporter = new RangeReporter({
     pandaId: job.pandaId,
@@ -132,107 +176,81 @@ export async function runEventService(input: EsRunInput): Promise<EsRunResult> {
       input.server.getEventRanges({ pandaId: job.pandaId, jobsetId: job.jobsetId ?? 0, taskId: job.taskId ?? undefined, nRanges: n }, { signal }),
     log,
     onChange: () => wakeup.wake(),
-    signal: fetchStop,
+    signal: AbortSignal.any([input.stop, input.softkill]),
     sleep: input.sleep,
   });
+  return { input, cores, fetcher, reporter, fates, wakeup, results: [], longestSec: null };
+}
 
+/** Starts one range (by its worker number) and resolves with its result; never rejects. */
+type StartRange = (range: EventRange, worker: number, onRss: (rssKb: number) => void) => Promise<RangeResult>;
+
+/** Run: how one range is started — its command mapped from the job's, its environment, its supervisor. */
+function rangeStarter(run: EsRun): StartRange {
+  const { input } = run;
+  const { job, settings } = input;
   let map: RubinEsMap | null = null;
   let mapError: string | null = null;
   try {
     map = loadRubinEsMap(findMapSources(input.command, input.env), (f) => readFileSync(f, 'utf8'));
   } catch (err) {
     mapError = (err as Error).message;
-    log.error({ event: 'rubin_es_map_error', error: mapError }, 'cannot load the Rubin ES map');
+    input.log.error({ event: 'rubin_es_map_error', error: mapError }, 'cannot load the Rubin ES map');
   }
-
-  const results: RangeResult[] = [];
-  const running = new Map<number, { promise: Promise<void>; rssKb: number }>();
-  let worker = 0;
-  let longestSec: number | null = null;
-  const memoryMB = rangeMemoryMB(job.minRamCount, cores, settings.rssGrace);
+  const memoryMB = rangeMemoryMB(job.minRamCount, run.cores, settings.rssGrace);
   const loopingLimitSec = job.loopingCheck && settings.loopingLimitSec > 0 ? settings.loopingLimitSec : null;
-  const fatalCodes = new Set(settings.fatalExitCodes);
-
-  const finish = (result: RangeResult) => {
-    results.push(result);
-    longestSec = Math.max(longestSec ?? 0, result.wallSec);
-    input.peak.cpuSec += result.cpuSec;
-    appendWorkerLog(path.join(result.dir, 'payload.stdout'), path.join(input.jobDir, 'payload.stdout'), result.worker);
-    appendWorkerLog(path.join(result.dir, 'payload.stderr'), path.join(input.jobDir, 'payload.stderr'), result.worker);
-    const report: RangeReport = {
-      eventRangeID: result.range.eventRangeID,
-      eventStatus: result.status,
-      coreCount: 1,
-      cpuConsumptionTime: Math.round(result.cpuSec),
-    };
-    if (result.status !== 'finished') {
-      report.errorCode = result.errorCode;
-      report.errorDiag = result.errorDiag;
-    }
-    reporter.report(report);
-    log.info(
-      {
-        event: 'range_end',
-        eventRangeID: result.range.eventRangeID,
-        worker: result.worker,
-        status: result.status,
-        exitCode: result.exitCode,
-        errorCode: result.errorCode,
-        wallSec: result.wallSec,
-      },
-      `event range ${result.status}`,
-    );
-  };
-
-  const start = (range: EventRange) => {
-    worker += 1;
-    const w = worker;
+  const fatalExitCodes = new Set(settings.fatalExitCodes);
+  return (range, worker, onRss) => {
     const dir = path.join(input.jobDir, range.eventRangeID);
     const mapped = mapError ? ({ ok: false, error: mapError } as const) : rangeCommand(input.command, range, map);
-    let promise: Promise<RangeResult>;
-    if (!mapped.ok) {
-      // The command cannot be made for this range, and trying again will not change that.
-      promise = Promise.resolve(notStarted(range, w, dir, 'fatal', ErrorCode.ESFATAL, mapped.error));
-    } else {
-      reporter.report({ eventRangeID: range.eventRangeID, eventStatus: 'running' });
-      promise = runRange({
-        range,
-        worker: w,
-        command: mapped.command,
-        jobDir: input.jobDir,
-        env: {
-          ...input.env,
-          PANDA_EVENTRANGE_ID: range.eventRangeID,
-          PANDA_EVENTRANGE_START: String(range.startEvent),
-          PANDA_EVENTRANGE_LAST: String(range.lastEvent),
-          PANDA_EVENTRANGE_LFN: range.LFN,
-          PANDA_ES_WORKER: String(w),
-        },
-        supervisor: input.supervise(range, memoryMB, loopingLimitSec),
-        fatalExitCodes: fatalCodes,
-        stop: input.stop,
-        killGraceMs: input.killGraceMs,
-        recordDir: input.recordDir,
-        onSample: (rss) => {
-          const slot = running.get(w);
-          if (slot) slot.rssKb = rss;
-          let sum = 0;
-          for (const s of running.values()) sum += s.rssKb;
-          input.peak.maxRssKb = Math.max(input.peak.maxRssKb, sum);
-        },
-        sleep: input.sleep,
-      });
-    }
-    const done = promise.then(finish, (err: unknown) => finish(notStarted(range, w, dir, 'failed', ErrorCode.INTERNALPILOTPROBLEM, (err as Error).message)));
-    running.set(w, { promise: done.finally(() => running.delete(w)), rssKb: 0 });
+    // The command cannot be made for this range, and trying again will not change that.
+    if (!mapped.ok) return Promise.resolve(notStarted(range, worker, dir, 'fatal', ErrorCode.ESFATAL, mapped.error));
+    run.reporter.report({ eventRangeID: range.eventRangeID, eventStatus: 'running' });
+    return runRange({
+      range,
+      worker,
+      command: mapped.command,
+      jobDir: input.jobDir,
+      env: {
+        ...input.env,
+        PANDA_EVENTRANGE_ID: range.eventRangeID,
+        PANDA_EVENTRANGE_START: String(range.startEvent),
+        PANDA_EVENTRANGE_LAST: String(range.lastEvent),
+        PANDA_EVENTRANGE_LFN: range.LFN,
+        PANDA_ES_WORKER: String(worker),
+      },
+      supervisor: input.supervise(range, memoryMB, loopingLimitSec),
+      fatalExitCodes,
+      stop: input.stop,
+      kill: input.kill,
+      killGraceMs: input.killGraceMs,
+      recordDir: input.recordDir,
+      onSample: onRss,
+      sleep: input.sleep,
+    }).catch((err: unknown) => notStarted(range, worker, dir, 'failed', ErrorCode.INTERNALPILOTPROBLEM, (err as Error).message));
   };
+}
 
+/**
+ * Run: keeps up to `cores` ranges running while the fetcher has ranges and
+ * no stop or softkill came; returns when every started range has ended.
+ * Once no range will start again, the job's tail is told to the pilot.
+ */
+async function runRanges(run: EsRun, start: StartRange): Promise<void> {
+  const { input, fetcher, cores, wakeup } = run;
+  const running = new Map<number, { promise: Promise<void>; rssKb: number }>();
+  let worker = 0;
+  let tail = false;
+  const onRss = (w: number) => (rssKb: number) => {
+    const slot = running.get(w);
+    if (slot) slot.rssKb = rssKb;
+    let sum = 0;
+    for (const s of running.values()) sum += s.rssKb;
+    input.peak.maxRssKb = Math.max(input.peak.maxRssKb, sum);
+  };
   const onAbort = () => wakeup.wake();
-  const onHurry = () => reporter.hurry(input.killGraceMs);
   input.stop.addEventListener('abort', onAbort, { once: true });
   input.softkill.addEventListener('abort', onAbort, { once: true });
-  if (input.hurry.aborted) onHurry();
-  else input.hurry.addEventListener('abort', onHurry, { once: true });
   const sleep = input.sleep ?? pause;
   try {
     for (;;) {
@@ -240,49 +258,103 @@ export async function runEventService(input: EsRunInput): Promise<EsRunResult> {
       while (taking && running.size < cores) {
         const range = fetcher.take();
         if (!range) break;
-        start(range);
+        worker += 1;
+        const w = worker;
+        const done = start(range, w, onRss(w)).then((result) => recordRange(run, result));
+        running.set(w, { promise: done.finally(() => running.delete(w)), rssKb: 0 });
       }
-      if (taking) fetcher.pump(cores + 1, batchSize(cores, longestSec));
-      if (running.size === 0 && !fetcher.inFlight && (!taking || (fetcher.exhausted && fetcher.buffered === 0))) break;
-      const waitFor = [...[...running.values()].map((r) => r.promise), sleep(60_000, wakeup.signal).catch(() => undefined)];
-      await Promise.race(waitFor);
+      if (taking) fetcher.pump(cores + 1, batchSize(cores, run.longestSec));
+      // No range starts again: every place not running one is idle for good.
+      if (!fetcher.inFlight && (!taking || (fetcher.exhausted && fetcher.buffered === 0))) {
+        if (!tail) input.log.info({ event: 'es_last_range_taken', running: running.size, cores }, 'event-service job took its last range');
+        tail = true;
+        input.onTail(running.size / cores);
+        if (running.size === 0) break;
+      }
+      await Promise.race([...[...running.values()].map((r) => r.promise), sleep(60_000, wakeup.signal).catch(() => undefined)]);
       wakeup.wake(); // ends the pending sleep (and its timer) whichever way the race went
     }
-    await Promise.all([...running.values()].map((r) => r.promise));
-    for (const bad of fetcher.invalid) {
-      if (bad.eventRangeID) reporter.report({ eventRangeID: bad.eventRangeID, eventStatus: 'fatal', errorCode: ErrorCode.ESFATAL, errorDiag: bad.error });
-    }
-    await reporter.flush(input.reportDeadlineMs);
   } finally {
     input.stop.removeEventListener('abort', onAbort);
     input.softkill.removeEventListener('abort', onAbort);
-    input.hurry.removeEventListener('abort', onHurry);
-    reporter.close();
   }
-  if (reporter.undelivered.length > 0) {
-    try {
-      const file = input.keepReports(reporter.undelivered, 'no answer from the server');
-      log.error({ event: 'range_reports_kept', file, ranges: reporter.undelivered.length }, 'range reports not delivered; kept on disk for recovery');
-    } catch (err) {
-      log.error(
-        { event: 'range_reports_not_kept', err: (err as Error).message, ranges: reporter.undelivered.map((r) => r.eventRangeID) },
-        'range reports not delivered and could not be kept on disk',
-      );
-    }
-  }
+}
 
-  const unprocessed = fetcher.drain().length;
+/** Run: what a range's end leaves — its report queued, its output in the job's, its figures in the job's peak, a log line. */
+function recordRange(run: EsRun, result: RangeResult): void {
+  const { input } = run;
+  run.results.push(result);
+  run.longestSec = Math.max(run.longestSec ?? 0, result.wallSec);
+  input.peak.cpuSec += result.cpuSec;
+  appendWorkerLog(path.join(result.dir, 'payload.stdout'), path.join(input.jobDir, 'payload.stdout'), result.worker);
+  appendWorkerLog(path.join(result.dir, 'payload.stderr'), path.join(input.jobDir, 'payload.stderr'), result.worker);
+  run.reporter.report(rangeReport(result));
+  input.log.info(
+    {
+      event: 'range_end',
+      eventRangeID: result.range.eventRangeID,
+      worker: result.worker,
+      status: result.status,
+      exitCode: result.exitCode,
+      errorCode: result.errorCode,
+      wallSec: result.wallSec,
+    },
+    `event range ${result.status}`,
+  );
+}
+
+/** Report: a range's final report, as updateEventRanges takes it. */
+export function rangeReport(result: RangeResult): RangeReport {
+  const report: RangeReport = {
+    eventRangeID: result.range.eventRangeID,
+    eventStatus: result.status,
+    coreCount: 1,
+    cpuConsumptionTime: Math.round(result.cpuSec),
+  };
+  if (result.status !== 'finished') {
+    report.errorCode = result.errorCode;
+    report.errorDiag = result.errorDiag;
+  }
+  return report;
+}
+
+/** Report: ranges the server sent unusable are fatal; everything pending goes out, within the final deadline. */
+async function deliverReports(run: EsRun): Promise<void> {
+  for (const bad of run.fetcher.invalid) {
+    if (bad.eventRangeID) run.reporter.report({ eventRangeID: bad.eventRangeID, eventStatus: 'fatal', errorCode: ErrorCode.ESFATAL, errorDiag: bad.error });
+  }
+  await run.reporter.flush(run.input.reportDeadlineMs);
+}
+
+/** Report: final range reports the server never answered go to disk, for the next pilot or `--recover`. */
+function keepUndelivered(run: EsRun): void {
+  const { reporter, input } = run;
+  if (reporter.undelivered.length === 0) return;
+  try {
+    const file = input.keepReports(reporter.undelivered, 'no answer from the server');
+    input.log.error({ event: 'range_reports_kept', file, ranges: reporter.undelivered.length }, 'range reports not delivered; kept on disk for recovery');
+  } catch (err) {
+    input.log.error(
+      { event: 'range_reports_not_kept', err: (err as Error).message, ranges: reporter.undelivered.map((r) => r.eventRangeID) },
+      'range reports not delivered and could not be kept on disk',
+    );
+  }
+}
+
+/** Outcome: the job's verdict from what its ranges did on this node. */
+function outcome(run: EsRun): EsRunResult {
+  const { fetcher, input } = run;
   const facts: EsFacts = {
-    results: results.map((r) => ({ ...r, fate: fates.get(r.range.eventRangeID) ?? 'undelivered' })),
+    results: run.results.map((r) => ({ ...r, fate: run.fates.get(r.range.eventRangeID) ?? 'undelivered' })),
     received: fetcher.received + fetcher.invalid.length,
-    unprocessed,
+    unprocessed: fetcher.drain().length,
     stopReason: input.stop.aborted ? PilotError.from(input.stop.reason, ErrorCode.KILLSIGNAL) : null,
     fetchError: fetcher.error,
     softkilled: input.softkill.aborted,
   };
   return {
     verdict: decideEsOutcome(facts),
-    ranges: results.length,
-    requests: { getEventRanges: fetcher.requests, updateEventRanges: reporter.requests },
+    ranges: run.results.length,
+    requests: { getEventRanges: fetcher.requests, updateEventRanges: run.reporter.requests },
   };
 }

@@ -69,7 +69,10 @@ export interface RangeRunInput {
   fatalExitCodes: ReadonlySet<number>;
   /** Aborted (reason: a PilotError) when every range must stop now. */
   stop: AbortSignal;
-  killGraceMs: number;
+  /** Aborted on the pilot's second signal: the range's group is killed now, without the grace. */
+  kill: AbortSignal;
+  /** The payload's SIGTERM → SIGKILL grace, read when the stop comes (it shrinks once the pilot is signalled). */
+  killGraceMs: () => number;
   /** Where the range's process group is recorded while it lives. */
   recordDir?: string | undefined;
   /** Each sample's RSS of this range's payload (kB), for the job's peak; 0 when it ended. */
@@ -120,11 +123,18 @@ export async function runRange(input: RangeRunInput): Promise<RangeResult> {
   let stopReason: PilotError | null = null;
   const stopWith = (reason: PilotError) => {
     stopReason ??= reason;
-    void payload.stop(input.killGraceMs);
+    void payload.stop(input.killGraceMs());
   };
   const onStop = () => stopWith(PilotError.from(input.stop.reason, ErrorCode.KILLSIGNAL));
   input.stop.addEventListener('abort', onStop, { once: true });
   if (input.stop.aborted) onStop();
+  // A second signal: no grace left for anyone (a range that ignores SIGTERM must not hold the pilot).
+  const onKill = () => {
+    stopReason ??= PilotError.from(input.stop.reason, ErrorCode.KILLSIGNAL);
+    void payload.stop(0);
+  };
+  input.kill.addEventListener('abort', onKill, { once: true });
+  if (input.kill.aborted) onKill();
 
   let maxRssKb = 0;
   supervisor.start(
@@ -144,6 +154,7 @@ export async function runRange(input: RangeRunInput): Promise<RangeResult> {
   try {
     exit = await payload.done;
     input.stop.removeEventListener('abort', onStop);
+    input.kill.removeEventListener('abort', onKill);
     const failed = exit.exitCode !== 0 || exit.signal !== null;
     ({ oom } = await supervisor.finish(exit, failed && stopReason === null));
   } finally {

@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { QueueLimits } from '../config/index.js';
 import type { EsSettings } from '../eventservice/index.js';
-import type { BackoffOptions, Sleep } from '../retry/index.js';
+import type { BackoffOptions, Cutoff, Sleep } from '../retry/index.js';
 import type { EventRangesApi, JobsApi, ServerDialect } from '../protocol/index.js';
 import type { MonitorSettings } from './payload-guard.js';
 import type { BulkHeartbeatBatcher } from '../report/index.js';
@@ -51,7 +51,7 @@ export interface JobSettings {
   env: NodeJS.ProcessEnv;
   heartbeatSec: number;
   debugHeartbeatSec: number;
-  /** SIGTERM → SIGKILL grace for the payload's process group (ms). */
+  /** SIGTERM → SIGKILL grace for the payload's process group (ms); once the pilot stops, at most half the cut-off's time left. */
   killGraceMs: number;
   /** How long the final update is retried before it is written to disk (ms). */
   finalDeadlineMs: number;
@@ -79,10 +79,13 @@ export interface JobSettings {
 export interface JobSignals {
   /** Aborted, with a PilotError as reason, when the whole pilot must stop (signal, lifetime). */
   pilotSignal: AbortSignal;
-  /** Aborted when final updates must stop retrying now (after a signal, before the batch system's SIGKILL). */
-  finalCutoff?: AbortSignal | undefined;
-  /** Aborted on a second signal: payloads are killed at once, without the kill grace. */
-  hardStop?: AbortSignal | undefined;
+  /**
+   * The stopping pilot's one cut-off (armed by a signal or the lifetime, `--signal-grace`): range
+   * reports, the log's stage-out and the final update give up when it passes, and go to disk.
+   */
+  cutoff: Cutoff;
+  /** Aborted on a second signal: payloads and ranges are killed at once, without the kill grace. */
+  hardStop: AbortSignal;
   /** Told when the server asks this pilot to stop after the current work (softkill). */
   onSoftkill: () => void;
 }

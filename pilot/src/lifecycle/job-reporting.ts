@@ -108,7 +108,7 @@ export function updateSender(
     sleep: ctx.sleep,
     backoff: ctx.backoff,
     finalDeadlineMs: ctx.finalDeadlineMs,
-    finalCutoff: ctx.finalCutoff,
+    finalCutoff: ctx.cutoff.signal,
     onReply,
     persistFinal,
   };

@@ -46,6 +46,12 @@ export interface JobHooks {
    * resolves: the pilot loop lets the slot's next payload start first.
    */
   onPayloadEnded: () => Promise<void>;
+  /**
+   * An event-service job took its last range: only `busyShare` (0..1) of its
+   * cores and memory are still in use, and less as its last ranges end (told
+   * again each time). The pilot may ask for its next job from the first call.
+   */
+  onTail: (busyShare: number) => void;
 }
 
 export async function runJob(ctx: JobContext, rawJob: Record<string, unknown>, hooks?: JobHooks): Promise<JobOutcome> {
@@ -209,9 +215,10 @@ class JobRun {
       const command = await preparePayload(this.job, jobDir, this.ctx.env, this.ctx.preparation, this.log, this.jobStop.signal);
       if (this.jobStop.signal.aborted) throw this.jobStop.signal.reason;
       const verdict = this.job.eventService ? await this.executeEventService(jobDir, command) : await this.execute(jobDir, command);
-      const endedAt = new Date();
+      // On disk before anything else happens (the slot's next payload, the log): a SIGKILL from here on loses nothing.
+      const fields = this.settle(verdict, new Date());
       await this.hooks?.onPayloadEnded();
-      return await this.report(verdict, endedAt);
+      return await this.report(verdict, fields);
     } catch (err) {
       const failure = PilotError.from(err);
       this.log.error({ event: 'job_error', code: failure.code, diag: failure.diagnostic }, 'job failed before or outside its payload');
@@ -223,7 +230,7 @@ class JobRun {
         exeErrorCode: 0,
         exeErrorDiag: '',
       };
-      return await this.report(verdict);
+      return await this.report(verdict, this.settle(verdict, new Date()));
     } finally {
       this.ctx.pilotSignal.removeEventListener('abort', onPilotStop);
       for (const cleanup of this.cleanups.splice(0)) await cleanup();
@@ -269,10 +276,15 @@ class JobRun {
     };
     this.jobStop.signal.addEventListener('abort', onStop, { once: true });
     if (this.jobStop.signal.aborted) onStop();
+    // A payload already being stopped (a watchdog, the server) when the pilot itself stops: its grace shrinks to the cut-off too.
+    const onCutoff = () => {
+      if (this.jobStop.signal.aborted) void payload.stop(this.ctx.killGraceMs);
+    };
+    this.ctx.cutoff.armed.addEventListener('abort', onCutoff, { once: true });
     // A second signal: no grace, the payload's group is killed now.
     const onHardStop = () => void payload.stop(0);
-    this.ctx.hardStop?.addEventListener('abort', onHardStop, { once: true });
-    if (this.ctx.hardStop?.aborted) onHardStop();
+    this.ctx.hardStop.addEventListener('abort', onHardStop, { once: true });
+    if (this.ctx.hardStop.aborted) onHardStop();
 
     const heartbeats = this.heartbeatLoop(payload.done);
     const exit: PayloadExit = await payload.done;
@@ -280,7 +292,8 @@ class JobRun {
     await heartbeats;
     this.toReporting(); // from here a tobekilled is stale
     this.jobStop.signal.removeEventListener('abort', onStop);
-    this.ctx.hardStop?.removeEventListener('abort', onHardStop);
+    this.ctx.hardStop.removeEventListener('abort', onHardStop);
+    this.ctx.cutoff.armed.removeEventListener('abort', onCutoff);
     this.log.info({ event: 'payload_exit', exitCode: exit.exitCode, signal: exit.signal }, 'payload ended');
     if (exit.launchError) throw new PilotError(ErrorCode.INTERNALPILOTPROBLEM, exit.launchError);
     const exitCpuSec = exit.cpuUserSec !== null && exit.cpuSysSec !== null ? exit.cpuUserSec + exit.cpuSysSec : 0;
@@ -312,15 +325,18 @@ class JobRun {
       server: this.ctx.server,
       log: this.log,
       settings,
-      killGraceMs: this.ctx.killGraceMs,
+      // Read when a range is stopped, not now: after a signal the grace shrinks to fit the cut-off.
+      killGraceMs: () => this.ctx.killGraceMs,
       recordDir: path.join(this.ctx.pilotHome, PAYLOAD_RECORDS_DIR),
       stop: this.jobStop.signal,
+      kill: this.ctx.hardStop,
       softkill: this.softkill.signal,
       onCommand: (command) => this.onCommand({ statusCode: 0, command, raw: {} }),
       // The one payload supervisor, for each range as for a job (the job's monitor settings, the range's memory).
       supervise: (range, memoryMB, loopingLimitSec) =>
         PayloadGuard.forRange(this.job, range.eventRangeID, memoryMB, monitor, loopingLimitSec, this.log.child({ eventRangeID: range.eventRangeID })),
-      hurry: this.ctx.pilotSignal,
+      cutoff: this.ctx.cutoff,
+      onTail: (share) => this.hooks?.onTail(share),
       keepReports: (reports, error) => keepRangeReports(this.ctx, jobDir, this.job, reports, error),
       peak: this.esPeak,
       reportDeadlineMs: this.ctx.finalDeadlineMs,
@@ -346,9 +362,14 @@ class JobRun {
     });
   }
 
-  private async report(verdict: PayloadVerdict, endedAt = new Date()): Promise<JobOutcome> {
+  /**
+   * The outcome is known: the final update's own fields, and the final on disk
+   * now (provisional: without the log's entry; `report` replaces it), so a
+   * SIGKILL during the log's tarball or stage-out still leaves a final for the
+   * next pilot or `--recover`.
+   */
+  private settle(verdict: PayloadVerdict, endedAt: Date): Record<string, string | number> {
     const { startedAt, figures } = this.toReporting();
-    const jobDir = this.state.jobDir;
     const extra: Record<string, string | number> = {
       transExitCode: verdict.transExitCode,
       pilotErrorCode: verdict.pilotErrorCode,
@@ -359,6 +380,14 @@ class JobRun {
       jobMetrics: jobMetrics(figures.metrics ?? new MetricsAccumulator().summary(), { coreCount: this.job.coreCount }),
     };
     if (!startedAt) extra.startTime = pandaTime(endedAt);
+    this.channel.persistProvisionalFinal(verdict.state, this.fields(extra));
+    return extra;
+  }
+
+  /** The log (tarball, stage-out), then the final update with its entry: acknowledged, or kept on disk. */
+  private async report(verdict: PayloadVerdict, own: Record<string, string | number>): Promise<JobOutcome> {
+    const jobDir = this.state.jobDir;
+    const extra = { ...own };
     // Whether the job's log is somewhere other than its job dir (or there is none to keep).
     let logSafe = true;
     if (jobDir) {
@@ -368,24 +397,9 @@ class JobRun {
       // A log that could not be made or stored never replaces the job's own result: it is added to the diagnostic.
       if (secondary) extra.pilotErrorDiag = secondaryDiag(verdict.pilotErrorDiag, secondary);
     }
-    // A stopping pilot (signal, lifetime) gives its final update the kill grace, not the final deadline:
-    // the batch system's SIGKILL follows, and the update is kept on disk for the next pilot.
-    let hurry: NodeJS.Timeout | undefined;
-    const onPilotStop = () => {
-      hurry = setTimeout(
-        () => this.channel.abort(`pilot stopping: final update not acknowledged within the kill grace (${this.ctx.killGraceMs / 1000} s)`),
-        this.ctx.killGraceMs,
-      );
-    };
-    if (this.ctx.pilotSignal.aborted) onPilotStop();
-    else this.ctx.pilotSignal.addEventListener('abort', onPilotStop, { once: true });
-    let outcome: FinalOutcome;
-    try {
-      outcome = await this.channel.final(verdict.state, this.fields(extra));
-    } finally {
-      clearTimeout(hurry);
-      this.ctx.pilotSignal.removeEventListener('abort', onPilotStop);
-    }
+    // A stopping pilot (signal, lifetime) gives its final update what is left of the one cut-off
+    // (ctx.cutoff, which the channel honours), not the final deadline: the update is then kept on disk.
+    const outcome: FinalOutcome = await this.channel.final(verdict.state, this.fields(extra));
     let finalUpdateFile: string | undefined;
     const keptIn = jobDir ?? finalsDir(this.ctx, this.job.pandaId, this.job.attemptNr);
     if (outcome.acknowledged) markFinalUpdateAcked(keptIn);
@@ -470,10 +484,13 @@ class JobRun {
     let safe = false;
     if (files) {
       try {
-        // A pilot told to stop still tries once, within the kill grace, so the log of a killed job is kept if it can be.
+        // A pilot told to stop still tries once, within half of what is left of the cut-off (the final
+        // update needs the rest), so the log of a killed job is kept if it can be.
         const stopping = this.ctx.pilotSignal.aborted;
-        const settings = stopping ? { ...files.stageOut, maxAttempts: 1, timeoutMs: Math.max(1000, this.ctx.killGraceMs) } : files.stageOut;
-        const signal = stopping ? AbortSignal.timeout(settings.timeoutMs) : this.ctx.pilotSignal;
+        const settings = stopping
+          ? { ...files.stageOut, maxAttempts: 1, timeoutMs: Math.max(1000, Math.min(files.stageOut.timeoutMs, this.ctx.cutoff.leftMs() / 2)) }
+          : files.stageOut;
+        const signal = stopping ? AbortSignal.any([AbortSignal.timeout(settings.timeoutMs), this.ctx.cutoff.signal]) : this.ctx.pilotSignal;
         const result = await stageOut(files.logDestination, tarball, { http: files.http, log: this.log, signal, settings });
         switch (result.kind) {
           case 'stored':

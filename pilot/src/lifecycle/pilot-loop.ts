@@ -6,9 +6,11 @@
  *
  * Slots share the allocation (ResourcePool): a slot asks only for the memory
  * still free, and a job runs once its cores and memory fit. Dispatch is
- * pipelined: a slot asks for its next job as soon as its payload ended, and
- * runs it while the previous job still reports (final update, log); at most
- * one job of a slot reports while its next one runs.
+ * pipelined: a slot asks for its next job as soon as its payload ended (or
+ * its event-service job took its last range: what its ranges no longer use
+ * is free), and runs it while the previous job still reports (final update,
+ * log) or runs its last ranges; at most one job of a slot reports while its
+ * next one runs.
  *
  * One function per step: `runPilotLoop` (start the slots, end with the stop
  * reason) → `runSlot` (one slot's loop) → `stopDecision` (ask or stop),
@@ -215,6 +217,11 @@ async function startJob(s: LoopState, raw: Record<string, unknown>, onStarted: (
   if (s.opts.noPipeline) letReport();
   const reported = runJob(ctx, raw, {
     onPayloadStarted: onStarted,
+    // An event-service job's last ranges run: what they leave idle goes to the next job, asked for now.
+    onTail: (busyShare) => {
+      if (reservation && !released) pool.holdOnly(reservation, busyShare);
+      payloadEnded();
+    },
     onPayloadEnded: async () => {
       release();
       payloadEnded();

@@ -21,6 +21,8 @@ export class ResourcePool {
   private usedCores = 0;
   private usedMem = 0;
   private running = 0;
+  /** What each reservation still holds (less than its need once its job gave part back). */
+  private readonly held = new WeakMap<Reservation, Need>();
   private readonly changed = new Wakeup();
 
   constructor(readonly total: { cores: number | null; memMB: number | null }) {}
@@ -61,7 +63,9 @@ export class ResourcePool {
         this.usedCores += need.cores;
         this.usedMem += need.memMB;
         this.running += 1;
-        return { need, over: !fits };
+        const r = { need, over: !fits };
+        this.held.set(r, { ...need });
+        return r;
       }
       await this.changedOr(signal);
     }
@@ -69,9 +73,29 @@ export class ResourcePool {
   }
 
   release(r: Reservation): void {
-    this.usedCores -= r.need.cores;
-    this.usedMem -= r.need.memMB;
+    const held = this.held.get(r) ?? r.need;
+    this.held.delete(r);
+    this.usedCores -= held.cores;
+    this.usedMem -= held.memMB;
     this.running -= 1;
+    this.changed.wake();
+  }
+
+  /**
+   * The job of `r` now uses only `share` (0..1) of its need (an event-service
+   * job whose last ranges run): the rest is free for the next job. Only ever
+   * shrinks; `release` frees what is left.
+   */
+  holdOnly(r: Reservation, share: number): void {
+    const held = this.held.get(r);
+    if (!held) return;
+    const s = Math.min(1, Math.max(0, share));
+    const cores = Math.min(held.cores, Math.ceil(r.need.cores * s));
+    const memMB = Math.min(held.memMB, Math.ceil(r.need.memMB * s));
+    if (cores === held.cores && memMB === held.memMB) return;
+    this.usedCores -= held.cores - cores;
+    this.usedMem -= held.memMB - memMB;
+    this.held.set(r, { cores, memMB });
     this.changed.wake();
   }
 

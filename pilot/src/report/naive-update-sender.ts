@@ -36,6 +36,9 @@ export class NaiveUpdateSender implements JobUpdateSender {
     return true;
   }
 
+  /** The baseline keeps nothing on disk (pilot3 does not). */
+  persistProvisionalFinal(): void {}
+
   async final(state: 'finished' | 'failed', fields: Record<string, string | number>): Promise<FinalOutcome> {
     this.finalMade = true;
     const seq = this.seq + 1;

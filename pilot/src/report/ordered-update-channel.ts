@@ -61,6 +61,13 @@ export interface JobUpdateSender {
   seqHeader(n: number): string;
   heartbeat(state: PilotJobState, fields: Record<string, string | number>): void;
   stateChange(state: PilotJobState, fields: Record<string, string | number>): boolean;
+  /**
+   * Writes the final update to disk as it would be sent now, without sending
+   * it: the payload's outcome is known, and what follows (log tarball,
+   * stage-out) may be cut short by a SIGKILL. Nothing but the final is made
+   * after it, so its sequence number holds; `final()` then replaces it.
+   */
+  persistProvisionalFinal(state: 'finished' | 'failed', fields: Record<string, string | number>): void;
   final(state: 'finished' | 'failed', fields: Record<string, string | number>): Promise<FinalOutcome>;
   flush(): Promise<void>;
   abort(reason: string): void;
@@ -74,6 +81,8 @@ export class OrderedUpdateChannel implements JobUpdateSender {
   private seq = 0;
   private highestRank = -1;
   private finalMade = false;
+  /** A provisional final is on disk under the next sequence number: nothing else may take that number. */
+  private finalReserved = false;
   private closedByServer = false;
   private draining: Promise<void> | null = null;
   private readonly stop = new AbortController();
@@ -86,9 +95,9 @@ export class OrderedUpdateChannel implements JobUpdateSender {
     return `${this.opts.pandaId}:${this.opts.attemptNr}:${n}`;
   }
 
-  /** True once the server said `alreadydone` or the final update was made. */
+  /** True once the server said `alreadydone` or the final update was made (or reserved on disk). */
   get closed(): boolean {
-    return this.closedByServer || this.finalMade;
+    return this.closedByServer || this.finalMade || this.finalReserved;
   }
 
   /** Updates made and not yet answered (for tests and logs). */
@@ -111,6 +120,12 @@ export class OrderedUpdateChannel implements JobUpdateSender {
     }
     this.enqueue('state', state, fields);
     return true;
+  }
+
+  persistProvisionalFinal(state: 'finished' | 'failed', fields: Record<string, string | number>): void {
+    if (this.closed) return;
+    this.finalReserved = true;
+    this.opts.persistFinal?.({ jobId: this.opts.pandaId, state, attemptNr: this.opts.attemptNr, fields }, this.seqHeader(this.seq + 1));
   }
 
   /** Queues the final update and resolves when it was acknowledged or the deadline passed. */

@@ -9,3 +9,4 @@ export { backoffDelay, withJitter, DEFAULT_BACKOFF, type BackoffOptions } from '
 export { repeat, type RepeatOptions } from './repeat.js';
 export { Wakeup } from './wakeup.js';
 export { isRetryable } from '../errors/index.js';
+export { Deadline, NO_CUTOFF, type Cutoff } from './deadline.js';
