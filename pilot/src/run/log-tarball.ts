@@ -23,6 +23,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode } from '../protocol/index.js';
 import { PilotError } from '../errors/index.js';
+import { writeTarGz } from './tar-gz.js';
 
 export interface LogTarballLimits {
   /** Largest stored size of one member (bytes); a longer file keeps its head and tail. */
@@ -111,8 +112,7 @@ function placeCapped(source: string, target: string, cap: number): { bytes: numb
   const bytes = statSync(source).size;
   mkdirSync(path.dirname(target), { recursive: true });
   if (bytes === 0) {
-    // An empty file is made, never linked: tar 7.5 dies of an unhandled zlib error ("stream error")
-    // on a tree with many empty hard-linked files, as an event-service job's range logs are.
+    // An empty file is made, never linked: a link saves nothing there.
     writeFileSync(target, '');
     return { bytes, stored: 0, truncated: false };
   }
@@ -208,9 +208,8 @@ export async function writeLogTarball(input: LogTarballInput): Promise<{ file: s
     if (input.pilotLogFile) generated('pilotlog.jsonl', jobLogLines(input.pilotLogFile, input.pandaId, input.pilotLogFrom));
     for (const name of candidateFiles(jobDir)) put(name, path.join(jobDir, name));
     writeFileSync(path.join(root, 'log-manifest.json'), `${JSON.stringify({ limits, members: manifest }, null, 1)}\n`);
-    // Loaded on first use: tar is ~110 KB of code a pilot need not evaluate before its first request.
-    const { create } = await import('tar');
-    await create({ gzip: true, file: target, cwd: stage, portable: true }, [top]);
+    // Our own writer, not the tar package: tar throws uncaught on some trees, which would end the pilot (tar-gz.ts).
+    await writeTarGz(stage, top, target);
     return { file: target, manifest };
   } catch (err) {
     throw new PilotError(ErrorCode.LOGFILECREATIONFAILURE, `cannot create log tarball ${logFile}: ${(err as Error).message}`, { cause: err });

@@ -1,0 +1,104 @@
+/**
+ * A gzipped ustar archive of a folder the pilot staged itself (regular files
+ * and folders only), for the log tarball.
+ *
+ * Why not the `tar` package here: tar 7.5 throws from inside its own stream
+ * callbacks on some trees (an empty file with another hard link: "write after
+ * end", or zlib's Z_STREAM_ERROR), an uncaught exception that would end the
+ * pilot instead of failing one job's log. Here every failure — a member that
+ * cannot be read or shrank while packed, a name too long, a full disk —
+ * rejects the returned promise, which the caller reports (1320).
+ */
+import { createWriteStream } from 'node:fs';
+import { lstat, open, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+
+const BLOCK = 512;
+const CHUNK = 1 << 20;
+
+/** An archive member's name as ustar stores it: the name field (100 bytes), with a leading prefix (155) when longer. */
+export function ustarName(name: string): { name: string; prefix: string } {
+  if (Buffer.byteLength(name) <= 100) return { name, prefix: '' };
+  // Split at a slash so that the head fits the prefix and the rest the name field.
+  for (let i = name.indexOf('/'); i > 0; i = name.indexOf('/', i + 1)) {
+    const prefix = name.slice(0, i);
+    const rest = name.slice(i + 1);
+    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100 && rest !== '') return { name: rest, prefix };
+  }
+  throw new Error(`name too long for a tar archive: ${name.slice(0, 120)}…`);
+}
+
+function octal(value: number, width: number): string {
+  return `${Math.floor(value)
+    .toString(8)
+    .padStart(width - 1, '0')}\0`;
+}
+
+/** One 512-byte ustar header. */
+export function ustarHeader(entry: { name: string; type: 'file' | 'dir'; size: number; mode: number; mtimeSec: number }): Buffer {
+  const h = Buffer.alloc(BLOCK);
+  const { name, prefix } = ustarName(entry.type === 'dir' ? `${entry.name}/` : entry.name);
+  h.write(name, 0, 100, 'utf8');
+  h.write(octal(entry.mode & 0o7777, 8), 100, 'ascii');
+  h.write(octal(0, 8), 108, 'ascii'); // uid and gid 0: nothing of the node's accounts goes in the log
+  h.write(octal(0, 8), 116, 'ascii');
+  h.write(octal(entry.size, 12), 124, 'ascii');
+  h.write(octal(entry.mtimeSec, 12), 136, 'ascii');
+  h.write(' '.repeat(8), 148, 'ascii'); // the checksum counts its own field as spaces
+  h.write(entry.type === 'dir' ? '5' : '0', 156, 'ascii');
+  h.write('ustar\0', 257, 'ascii');
+  h.write('00', 263, 'ascii');
+  h.write(prefix, 345, 155, 'utf8');
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+  return h;
+}
+
+/** A member's bytes: exactly the size its header promised, or an error when the file shrank meanwhile. */
+async function* fileBlocks(file: string, name: string, size: number): AsyncGenerator<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    let done = 0;
+    while (done < size) {
+      const buf = Buffer.alloc(Math.min(CHUNK, size - done));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, done);
+      if (bytesRead === 0) throw new Error(`${name} shrank from ${size} to ${done} bytes while it was packed`);
+      done += bytesRead;
+      yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
+  // A file that grew meanwhile is cut at the size its header says.
+  if (size % BLOCK) yield Buffer.alloc(BLOCK - (size % BLOCK));
+}
+
+async function* members(cwd: string, rel: string): AsyncGenerator<Buffer> {
+  const full = path.join(cwd, rel);
+  const st = await lstat(full);
+  const mtimeSec = st.mtimeMs / 1000;
+  if (st.isDirectory()) {
+    yield ustarHeader({ name: rel, type: 'dir', size: 0, mode: st.mode, mtimeSec });
+    // Sorted: the same tree always makes the same archive.
+    for (const child of (await readdir(full)).sort()) yield* members(cwd, path.posix.join(rel, child));
+  } else if (st.isFile()) {
+    yield ustarHeader({ name: rel, type: 'file', size: st.size, mode: st.mode, mtimeSec });
+    yield* fileBlocks(full, rel, st.size);
+  } else {
+    throw new Error(`${rel} is neither a file nor a folder`);
+  }
+}
+
+async function* archive(cwd: string, top: string): AsyncGenerator<Buffer> {
+  yield* members(cwd, top);
+  yield Buffer.alloc(2 * BLOCK); // the end-of-archive mark
+}
+
+/** Writes `target`: `cwd/top` and everything below it as a .tar.gz; rejects (never throws elsewhere) on any failure. */
+export async function writeTarGz(cwd: string, top: string, target: string): Promise<void> {
+  await pipeline(Readable.from(archive(cwd, top)), createGzip(), createWriteStream(target));
+}
