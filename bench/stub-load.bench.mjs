@@ -8,7 +8,8 @@
 // Options: --pilots N (default 11461), --dialect legacy|v1|both (default both), --concurrency C (sockets,
 // default 256), --payload-ms M (pause before the first heartbeat, default 2000), --timeout S,
 // --profile (CPU profile of the stub: the top functions by self time are printed, the .cpuprofile kept),
-// --keep (keep the data dirs). Needs `node build.mjs` first (npm run bench does it).
+// --keep (keep the data dirs), --data-root DIR (where the data dirs go; /dev/shm takes the disk out of the
+// figures — its fsync returns at once — to show what the stub itself costs; not a durable setup). Needs `node build.mjs` first (npm run bench does it).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     timeout: { type: 'string', default: '300' },
     profile: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    'data-root': { type: 'string', default: tmpdir() },
   },
 });
 const pilots = Number(values.pilots);
@@ -45,7 +47,7 @@ await build({
   format: 'esm',
   logLevel: 'warning',
 });
-const { runLoad, formatLoad } = await import(pathToFileURL(outfile).href);
+const { runLoad, formatLoad, hammer } = await import(pathToFileURL(outfile).href);
 
 function startStub(dataDir, profileDir) {
   const args = [
@@ -124,34 +126,18 @@ async function httpCeiling(requests, concurrency) {
     "require('node:http').createServer((q,s)=>{q.resume();q.on('end',()=>s.end('StatusCode=0'))}).listen({port:0,host:'127.0.0.1',backlog:4096},function(){console.log('listening http://127.0.0.1:'+this.address().port)})";
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise((resolve) => createInterface({ input: child.stdout }).once('line', (l) => resolve(l.split(' ')[1])));
-  const { Agent, request } = await import('node:http');
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const one = () =>
-    new Promise((resolve, reject) => {
-      const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
-        res.resume();
-        res.on('end', resolve);
-      });
-      req.on('error', reject);
-      req.end('jobId=1&state=running');
-    });
   const started = Date.now();
   const cpu0 = [ownCpuSeconds(), cpuSecondsOf(child.pid)];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next++ < requests) await one();
-    }),
-  );
+  // The same client as the load below (raw keep-alive sockets), so the ratio compares servers, not clients.
+  await hammer(url, requests, concurrency, '/server/panda/updateJob', 'jobId=1&state=running', { 'content-type': 'application/x-www-form-urlencoded' });
   const seconds = (Date.now() - started) / 1000;
   const cpu = cpuShare(ownCpuSeconds() - cpu0[0], cpuSecondsOf(child.pid) - cpu0[1], seconds);
-  agent.destroy();
   child.kill();
   return { rate: requests / seconds, cpu };
 }
 
 const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-const base = await httpCeiling(20_000, Number(values.concurrency));
+const base = await httpCeiling(50_000, Number(values.concurrency));
 const ceiling = base.rate;
 console.log(
   `baseline: a do-nothing node:http server on this machine now answers ${ceiling.toFixed(0)} req/s at concurrency ${values.concurrency}; ${base.cpu}; load average ${loadAverage()}`,
@@ -159,7 +145,7 @@ console.log(
 
 const summaries = [];
 for (const dialect of dialects) {
-  const dataDir = mkdtempSync(path.join(tmpdir(), `stub-load-${dialect}-`));
+  const dataDir = mkdtempSync(path.join(values['data-root'], `stub-load-${dialect}-`));
   const profileDir = values.profile ? path.join(dataDir, 'profile') : undefined;
   const stub = await startStub(dataDir, profileDir);
   try {
@@ -187,6 +173,10 @@ for (const dialect of dialects) {
     console.log(`${dialect}: ${rate.toFixed(0)} req/s = ${((100 * rate) / ceiling).toFixed(1)}% of the do-nothing server's ${ceiling.toFixed(0)} req/s`);
     const summary = await (await fetch(`${stub.url}/stub/summary`)).json();
     console.log(`${dialect}: stub says jobs ${JSON.stringify(summary.jobs)}, updates ${summary.updates.total}, order violations ${summary.order_violations}`);
+    const durability = await (await fetch(`${stub.url}/stub/durability`)).json();
+    console.log(
+      `${dialect}: group commit: ${durability.batches} batches for ${durability.writes} writes (largest ${durability.largestBatch}), ${durability.syncs} log syncs (${durability.mode}), mean ${durability.syncMsMean} ms, max ${durability.syncMsMax} ms, ${durability.slowSyncs} over 1 s`,
+    );
     summaries.push({ dialect, ok: result.errors === 0 && result.refusals === 0 && summary.jobs.finished === pilots });
   } finally {
     stub.child.kill('SIGTERM');

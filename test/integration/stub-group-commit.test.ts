@@ -60,6 +60,8 @@ it('a batch is invisible outside until committed; a failed request rolls back on
   expect(settled).toBe(false);
   await durable;
   expect(workersSeenFromOutside()).toEqual(['a', 'c']);
+  // One batch for the three requests, one sync of the log for it.
+  expect(s.commitStats()).toMatchObject({ batches: 1, writes: 3, largestBatch: 3, syncs: 1, mode: 'async-fdatasync' });
   // Nothing new written: a reply that only read does not wait for a sync any more.
   await s.durable();
 });

@@ -8,7 +8,9 @@
  * With `retry`, a refused connection or a lost reply is resent unchanged (same
  * sequence) until the deadline, as a pilot does when the server restarts.
  */
-import { Agent, request } from 'node:http';
+import { RawHttpClient, type RawReply } from './raw-http-client.js';
+
+export { hammer } from './raw-http-client.js';
 
 export type Dialect = 'legacy' | 'v1';
 export type Call = 'getJob' | 'starting' | 'running' | 'final';
@@ -69,43 +71,7 @@ export interface Slow {
   queuedMs: number;
 }
 
-interface Reply {
-  status: number;
-  text: string;
-  ms: number;
-  /** performance.now() when the request was made, and ms it waited for a free socket. */
-  made: number;
-  queuedMs: number;
-}
-
-function post(agent: Agent, url: string, body: string, headers: Record<string, string>, onConnect?: (ms: number) => void): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const made = performance.now();
-    let assigned = 0;
-    let queuedMs = 0;
-    const req = request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, timeout: 60_000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, ms: performance.now() - assigned, made, queuedMs }));
-      res.on('error', reject);
-    });
-    // Latency counts from a connected socket: a new connection's setup is timed on its own (`connects`).
-    req.on('socket', (socket) => {
-      assigned = performance.now();
-      queuedMs = assigned - made;
-      if (socket.connecting) {
-        socket.once('connect', () => {
-          onConnect?.(performance.now() - assigned);
-          assigned = performance.now();
-        });
-      }
-    });
-    req.on('timeout', () => req.destroy(new Error('reply timeout')));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+type Reply = RawReply;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -140,7 +106,6 @@ function acknowledged(dialect: Dialect, text: string): boolean {
 
 /** Runs the pilots; resolves when every pilot has stopped. */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: o.concurrency, maxFreeSockets: o.concurrency });
   const result: LoadResult = {
     startedAt: Date.now(),
     endedAt: 0,
@@ -157,6 +122,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     slowest: { getJob: [], starting: [], running: [], final: [] },
   };
   const t0 = performance.now();
+  // Keep-alive connections, at most `concurrency`, one FIFO of requests waiting for them (as a keep-alive Agent with maxSockets).
+  const client = new RawHttpClient(o.url, o.concurrency, (ms) => result.connects.push(ms));
   const noteSlow = (call: Call, reply: Reply): void => {
     const list = result.slowest[call];
     if (list.length >= 3 && (list[list.length - 1] as Slow).ms >= reply.ms) return;
@@ -173,7 +140,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     for (;;) {
       if (Date.now() > o.deadlineMs) return (fail(`${call}: deadline`), undefined);
       try {
-        const reply = await post(agent, `${o.url}${path}`, body, headers, (ms) => result.connects.push(ms));
+        const reply = await client.post(path, body, headers);
         // 503: over the stub's request cap; a pilot backs off and retries.
         if (reply.status === 503) {
           result.resends += 1;
@@ -257,7 +224,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   };
 
   await Promise.all(Array.from({ length: o.pilots }, (_, i) => pilot(i)));
-  agent.destroy();
+  client.destroy();
   result.endedAt = Date.now();
   return result;
 }

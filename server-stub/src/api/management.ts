@@ -65,6 +65,7 @@ export function managementRoutes(engine: StubEngine, counter?: RequestCounter): 
     { method: 'POST', pattern: /^\/stub\/jobs\/(\d+)\/kill$/, handler: (_req, m) => kill(engine, Number(m[1])) },
     { method: 'POST', pattern: /^\/stub\/jobs\/(\d+)\/softkill$/, handler: (_req, m) => kill(engine, Number(m[1]), true) },
     { method: 'GET', pattern: /^\/stub\/workers$/, handler: () => jsonReply(200, { workers: engine.workerReports() }) },
+    { method: 'GET', pattern: /^\/stub\/durability$/, handler: () => jsonReply(200, engine.durability()) },
     { method: 'GET', pattern: /^\/stub\/summary$/, handler: () => jsonReply(200, { ...engine.summary(), requests: counter?.snapshot() ?? null }) },
   ];
 }

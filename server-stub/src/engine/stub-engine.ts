@@ -10,7 +10,7 @@ import type { JobRecord, JobTransition, TaskRecord, UpdateRecord } from '../mode
 import { fromConfigRow, type ResourceTypeRow } from '../model/resource-types.js';
 import type { SubmissionSpec } from '../model/task-file.js';
 import { checkUpdateOrder, type UpdateOrderCheck } from '../model/update-seq.js';
-import type { Stores, WorkerStatusRecord } from '../store/index.js';
+import type { CommitStats, Stores, WorkerStatusRecord } from '../store/index.js';
 import { applyUpdate, type UpdateInput, type UpdateOutcome } from './apply-update.js';
 import { dispatchJobs } from './dispatch.js';
 import { watchdogSweep, type WatchdogAction } from './watchdog.js';
@@ -194,6 +194,11 @@ export class StubEngine {
       details.eventRanges = this.stores.ranges.forJob(pandaId).map((r) => ({ ...r, statusName: eventRangeStatusName(r.status) }));
     }
     return details;
+  }
+
+  /** The group commit's figures: batches, writes per batch, log syncs and their times. */
+  durability(): CommitStats {
+    return this.stores.commitStats();
   }
 
   summary(): Summary {

@@ -31,6 +31,22 @@ interface Waiter {
   reject: (err: unknown) => void;
 }
 
+/** What the group commit did since the stub started: how much each batch and each sync carried, and how long syncs took. */
+export interface CommitStats {
+  /** Batches committed (one SQLite transaction each) and the requests' units of work in them. */
+  batches: number;
+  writes: number;
+  largestBatch: number;
+  /** fdatasyncs of the log (each covers every batch committed before it started). */
+  syncs: number;
+  syncMsMean: number;
+  syncMsMax: number;
+  /** Syncs that took more than a second: the disk, not the stub (other writers, a journal commit). */
+  slowSyncs: number;
+  /** 'async-fdatasync' or 'synchronous-full' (no WAL file to sync). */
+  mode: string;
+}
+
 export interface GroupCommit {
   /** Runs `fn` atomically inside the current batch (opening one if none is open). */
   atomically<T>(fn: () => T): T;
@@ -40,6 +56,7 @@ export interface GroupCommit {
   flush(): void;
   /** Flushes, then lets go of the log file. */
   close(): void;
+  stats(): CommitStats;
 }
 
 /** Opens the WAL file for fdatasync, or null (then the database syncs in COMMIT itself). */
@@ -52,6 +69,9 @@ function openWal(db: Db): number | null {
     return null;
   }
 }
+
+/** Log syncs running at once (libuv's thread pool has 4 threads; leave one for the rest of the stub's file work). */
+const MAX_SYNCS_IN_FLIGHT = 3;
 
 export function groupCommit(db: Db): GroupCommit {
   const walFd = openWal(db);
@@ -67,9 +87,19 @@ export function groupCommit(db: Db): GroupCommit {
   /** Batches committed so far, and how many of them are known to be on disk. */
   let committed = 0;
   let synced = 0;
-  let syncing = false;
+  /** Syncs running, and the newest batch one of them covers. */
+  let syncing = 0;
+  let syncStartedFor = 0;
   /** Ordered by target (targets only grow), so the front is always the next to settle. */
   let waiters: Waiter[] = [];
+  const stats = { batches: 0, writes: 0, inBatch: 0, largestBatch: 0, syncs: 0, syncMsTotal: 0, syncMsMax: 0, slowSyncs: 0 };
+  const timed = (started: number): void => {
+    const ms = performance.now() - started;
+    stats.syncs += 1;
+    stats.syncMsTotal += ms;
+    stats.syncMsMax = Math.max(stats.syncMsMax, ms);
+    if (ms > 1000) stats.slowSyncs += 1;
+  };
 
   const settle = (upTo: number, err: unknown): void => {
     let i = 0;
@@ -79,28 +109,40 @@ export function groupCommit(db: Db): GroupCommit {
     for (const w of done) (err === undefined ? w.resolve : w.reject)(err);
   };
 
-  /** Starts an fdatasync of the log when something committed is not known to be on disk and none runs. */
+  /**
+   * Starts an fdatasync of the log for the batches committed since the last one started. Up to
+   * MAX_SYNCS_IN_FLIGHT overlap: a batch committed while a slow sync runs (tens of ms on a busy
+   * shared disk) gets its own at once instead of waiting for that one to end first, so a reply
+   * waits about one sync, not two. A sync that ends covers every batch committed before it began.
+   */
   const kick = (): void => {
-    if (syncing || walFd === null || synced >= committed) return;
-    syncing = true;
+    if (walFd === null || syncing >= MAX_SYNCS_IN_FLIGHT || syncStartedFor >= committed) return;
+    syncing += 1;
     const target = committed;
+    syncStartedFor = target;
+    const started = performance.now();
     fdatasync(walFd, (err) => {
-      syncing = false;
+      syncing -= 1;
+      timed(started);
       if (err) {
         // Not known to be on disk: those replies must not claim it. Later requests try again.
+        syncStartedFor = synced;
         settle(target, err);
       } else {
-        synced = target;
-        settle(target, undefined);
+        synced = Math.max(synced, target);
+        settle(synced, undefined);
       }
-      if (committed > target) kick();
+      kick();
     });
   };
 
   const syncNow = (): void => {
     if (walFd === null || synced >= committed) return;
+    const started = performance.now();
     fdatasyncSync(walFd);
+    timed(started);
     synced = committed;
+    syncStartedFor = Math.max(syncStartedFor, committed);
     settle(committed, undefined);
   };
 
@@ -118,6 +160,9 @@ export function groupCommit(db: Db): GroupCommit {
       return;
     }
     committed += 1;
+    stats.batches += 1;
+    stats.largestBatch = Math.max(stats.largestBatch, stats.inBatch);
+    stats.inBatch = 0;
     if (walFd === null) {
       // synchronous=FULL: COMMIT synced already.
       synced = committed;
@@ -135,6 +180,8 @@ export function groupCommit(db: Db): GroupCommit {
         open = true;
         setImmediate(flush);
       }
+      stats.writes += 1;
+      stats.inBatch += 1;
       savepoint.run();
       try {
         const result = fn();
@@ -165,5 +212,15 @@ export function groupCommit(db: Db): GroupCommit {
       syncNow();
       if (walFd !== null) closeSync(walFd);
     },
+    stats: (): CommitStats => ({
+      batches: stats.batches,
+      writes: stats.writes,
+      largestBatch: stats.largestBatch,
+      syncs: stats.syncs,
+      syncMsMean: stats.syncs ? Math.round((10 * stats.syncMsTotal) / stats.syncs) / 10 : 0,
+      syncMsMax: Math.round(10 * stats.syncMsMax) / 10,
+      slowSyncs: stats.slowSyncs,
+      mode: walFd === null ? 'synchronous-full' : 'async-fdatasync',
+    }),
   };
 }

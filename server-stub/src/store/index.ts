@@ -1,13 +1,14 @@
 /** The stub's persistent state: one SQLite database, three stores. */
 import { openDatabase, type Db } from './database.js';
 import { EventRangeStore } from './event-range-store.js';
-import { groupCommit } from './group-commit.js';
+import { groupCommit, type CommitStats } from './group-commit.js';
 import { JobStore } from './job-store.js';
 import { TaskStore } from './task-store.js';
 import { UpdateStore } from './update-store.js';
 import { WorkerStore } from './worker-store.js';
 
 export type { Db } from './database.js';
+export type { CommitStats } from './group-commit.js';
 export type { NewJob, JobChanges } from './job-store.js';
 export type { EsTaskSettings, RangeChanges } from './event-range-store.js';
 export type { WorkerStatusRecord } from './worker-store.js';
@@ -25,6 +26,8 @@ export interface Stores {
   atomically<T>(fn: () => T): T;
   /** Resolves once every write made so far is committed to disk: a reply about a write waits for this. */
   durable(): Promise<void>;
+  /** What the group commit did so far (batches, syncs and their times). */
+  commitStats(): CommitStats;
   close(): void;
 }
 
@@ -41,6 +44,7 @@ export function openStores(dataDir: string): Stores {
     workers: new WorkerStore(db),
     atomically: <T>(fn: () => T): T => commits.atomically(fn),
     durable: () => commits.durable(),
+    commitStats: () => commits.stats(),
     close: () => {
       commits.close();
       db.close();
