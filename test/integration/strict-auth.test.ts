@@ -6,13 +6,14 @@
  * pilot with 1364 before any job. Keys, tokens and CA are made here.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import path from 'node:path';
 import { exportJWK, exportPKCS8, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { startStub, type RunningStub } from '../../server-stub/src/index.js';
-import { runPilotProcess, scratchDir } from '../support/processes.js';
+import { runPilotProcess, scratchDir, STUB_BIN } from '../support/processes.js';
 import { makeTestPki, type TestPki } from '../support/test-pki.js';
 
 const ISS = 'https://issuer.test/rubin';
@@ -126,6 +127,39 @@ describe('stub --auth token', () => {
     });
     expect(new URLSearchParams(legacy.text).get('StatusCode')).toBe('60');
     expect(new URLSearchParams(legacy.text).get('errorDialog')).toBe('SSL secure connection is required');
+  });
+});
+
+describe('panda-stub token', () => {
+  it('prints a token the stub verifies with the JWKS it wrote beside its key; the key stays 0600 and is reused', async () => {
+    const keys = path.join(scratchDir('token-cli'), 'keys');
+    const mint = (...extra: string[]) => {
+      const r = spawnSync(process.execPath, [STUB_BIN, 'token', '--keys', keys, '--issuer', ISS, '--audience', AUD, ...extra], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout.trim();
+    };
+    const production = mint();
+    const jwks = readFileSync(path.join(keys, 'jwks.json'), 'utf8');
+    const user = mint('--group', 'Rubin/user', '--subject', 'someone');
+    expect(readFileSync(path.join(keys, 'jwks.json'), 'utf8')).toBe(jwks); // the same key signed both
+    expect(statSync(path.join(keys, 'signing-key.pem')).mode & 0o777).toBe(0o600);
+    const tls = { cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey) };
+    const stub = await startStub({ port: 0, dataDir: scratchDir('token-cli-stub'), tls, tokenAuth: { jwks: JSON.parse(jwks), issuer: ISS, audience: AUD } });
+    try {
+      const ok = await acquire(stub, { authorization: `Bearer ${production}` });
+      expect(ok.status, ok.text).toBe(200);
+      expect(JSON.parse(ok.text).message, ok.text).toBe('No jobs in PanDA');
+      const wrongGroup = await acquire(stub, { authorization: `Bearer ${user}` });
+      expect(wrongGroup.status).toBe(403);
+      expect(wrongGroup.text).toMatch(/no group Rubin\/production/);
+      // Signed by another key (the test's own): refused.
+      expect((await acquire(stub, { authorization: `Bearer ${await token()}` })).status).toBe(403);
+    } finally {
+      await stub.close();
+    }
+    const bad = spawnSync(process.execPath, [STUB_BIN, 'token', '--keys', keys, '--issuer', ISS, '--audience', AUD, '--group', 'Rubin'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--group Rubin: give <vo>\/<role>/);
   });
 });
 

@@ -5,7 +5,7 @@
  * the refresh token (the old one stops working).
  */
 import { randomBytes } from 'node:crypto';
-import { importPKCS8, SignJWT } from 'jose';
+import { importPKCS8, SignJWT, type CryptoKey } from 'jose';
 import { jsonReply } from '../http/reply.js';
 import type { Route, StubRequest } from '../http/types.js';
 
@@ -21,6 +21,28 @@ export interface TokenIssuerSettings {
   refreshTokens: string[];
 }
 
+/** What an ID token says about its holder. */
+export interface TokenIdentity {
+  issuer: string;
+  audience: string;
+  subject: string;
+  /** `<vo>/<role>` groups the server matches against the pilot's `Origin: <vo>.<role>`. */
+  groups: readonly string[];
+  lifetimeSec: number;
+}
+
+/** An RS256 ID token as the VO's issuer makes them (also `panda-stub token`). */
+export function mintIdToken(key: CryptoKey, kid: string, who: TokenIdentity, nowSec = Math.floor(Date.now() / 1000)): Promise<string> {
+  return new SignJWT({ groups: [...who.groups] })
+    .setProtectedHeader({ alg: 'RS256', kid })
+    .setIssuer(who.issuer)
+    .setAudience(who.audience)
+    .setSubject(who.subject)
+    .setIssuedAt(nowSec)
+    .setExpirationTime(nowSec + who.lifetimeSec)
+    .sign(key);
+}
+
 export function oidcTokenRoutes(settings: TokenIssuerSettings): Route[] {
   const valid = new Set(settings.refreshTokens);
   const key = importPKCS8(settings.privateKeyPem, 'RS256');
@@ -31,14 +53,7 @@ export function oidcTokenRoutes(settings: TokenIssuerSettings): Route[] {
     if (!valid.delete(old)) return jsonReply(400, { error: 'invalid_grant', error_description: 'refresh token unknown or already used' });
     const next = randomBytes(24).toString('base64url');
     valid.add(next);
-    const idToken = await new SignJWT({ groups: settings.groups })
-      .setProtectedHeader({ alg: 'RS256', kid: settings.kid })
-      .setIssuer(settings.issuer)
-      .setAudience(settings.audience)
-      .setSubject(form.get('client_id') ?? 'pilot')
-      .setIssuedAt()
-      .setExpirationTime(Math.floor(Date.now() / 1000) + settings.lifetimeSec)
-      .sign(await key);
+    const idToken = await mintIdToken(await key, settings.kid, { ...settings, subject: form.get('client_id') ?? 'pilot' });
     return jsonReply(200, { access_token: idToken, id_token: idToken, token_type: 'Bearer', expires_in: settings.lifetimeSec, refresh_token: next });
   };
   return [{ method: 'POST', pattern: /^\/oidc\/token$/, handler: grant }];

@@ -16,6 +16,7 @@ import { formatJobTable } from './status-table.js';
 import { formatOverview, type OverviewInput } from './status-overview.js';
 import { OPENSEARCH_MAPPING, toBulkNdjson } from './opensearch.js';
 import { runStubHarvester } from '../harvester/stub-harvester.js';
+import { issueToken, JWKS_FILE } from './token-command.js';
 
 interface ServeArgs {
   port: number;
@@ -349,7 +350,29 @@ export async function main(argv: string[]): Promise<void> {
           .option('index', { type: 'string', default: 'panda-jobs', describe: 'the _index of every action line' }),
       (a) => exportJobs({ url: a.url, format: a.format, index: a.index }),
     )
-    .demandCommand(1, 'give a command: serve, submit, upload, status, export or harvester')
+    .command(
+      'token',
+      `print an ID token for an identity, signed by the key in --keys DIR (made on first use; serve verifies with --auth token --jwks DIR/${JWKS_FILE})`,
+      (y) =>
+        y
+          .option('keys', { type: 'string', demandOption: true, describe: `folder of the signing key (signing-key.pem, 0600) and its ${JWKS_FILE}` })
+          .option('issuer', { type: 'string', demandOption: true, describe: "the token's iss (serve's --issuer)" })
+          .option('audience', { type: 'string', demandOption: true, describe: "the token's aud (serve's --audience)" })
+          .option('subject', { type: 'string', default: 'pilot', describe: "the token's sub" })
+          .option('group', { type: 'string', array: true, default: ['Rubin/production'], describe: '<vo>/<role> groups (the pilot sends Origin: <vo>.<role>)' })
+          .option('lifetime', { type: 'number', default: 3600, describe: 'seconds until it expires' }),
+      async (a) => {
+        const token = await issueToken(a.keys, {
+          issuer: a.issuer,
+          audience: a.audience,
+          subject: a.subject,
+          groups: a.group.map(String),
+          lifetimeSec: a.lifetime,
+        });
+        process.stdout.write(`${token}\n`);
+      },
+    )
+    .demandCommand(1, 'give a command: serve, submit, upload, status, export, harvester or token')
     .strict()
     .help()
     .fail((msg, err) => {
