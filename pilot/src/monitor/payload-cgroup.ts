@@ -5,6 +5,7 @@
  * escape the limit. `remove()` kills whatever is left and removes the directory.
  */
 import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { retry } from '../retry/index.js';
 import type { CgroupLocation } from './cgroup-discovery.js';
@@ -117,7 +118,8 @@ export class PayloadCgroup {
         }
       }
       try {
-        rmdirSync(this.dir);
+        // On the thread pool: a cgroup's rmdir costs the kernel a millisecond or more, which the next job's dispatch must not wait on.
+        await rmdir(this.dir);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // EBUSY while the killed ones exit
       }

@@ -4,26 +4,11 @@
  * tarball capped too. What went in (and what was cut) is listed in
  * `log-manifest.json` inside it.
  */
-import {
-  closeSync,
-  copyFileSync,
-  existsSync,
-  fstatSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode } from '../protocol/index.js';
 import { PilotError } from '../errors/index.js';
-import { writeTarGz } from './tar-gz.js';
+import { writeTarGzMembers, type TarMember, type TarPart } from './tar-gz.js';
 
 export interface LogTarballLimits {
   /** Largest stored size of one member (bytes); a longer file keeps its head and tail. */
@@ -91,53 +76,23 @@ function candidateFiles(jobDir: string): string[] {
   return out;
 }
 
-function readRange(file: string, start: number, length: number): Buffer {
-  const buf = Buffer.alloc(length);
-  const fd = openSync(file, 'r');
-  try {
-    let done = 0;
-    while (done < length) {
-      const n = readSync(fd, buf, done, length - done, start + done);
-      if (n === 0) break;
-      done += n;
-    }
-    return buf.subarray(0, done);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Places `source` at `target`, at most `cap` bytes of it: head, mark, tail. */
-function placeCapped(source: string, target: string, cap: number): { bytes: number; stored: number; truncated: boolean } {
-  const bytes = statSync(source).size;
-  mkdirSync(path.dirname(target), { recursive: true });
-  if (bytes === 0) {
-    // An empty file is made, never linked: a link saves nothing there.
-    writeFileSync(target, '');
-    return { bytes, stored: 0, truncated: false };
-  }
-  if (bytes <= cap) {
-    // A hard link costs no copy; another file system (or no link permission) falls back to a copy.
-    try {
-      linkSync(source, target);
-    } catch {
-      copyFileSync(source, target);
-    }
-    return { bytes, stored: bytes, truncated: false };
-  }
+/** `source` as a member of at most `cap` bytes: whole, or its head, a mark and its tail. */
+function cappedParts(source: string, cap: number): { parts: TarPart[]; bytes: number; stored: number; truncated: boolean; mtime: number } {
+  const st = statSync(source);
+  const bytes = st.size;
+  const mtime = Math.floor(st.mtimeMs / 1000);
+  if (bytes <= cap) return { parts: bytes > 0 ? [{ file: source, start: 0, length: bytes }] : [], bytes, stored: bytes, truncated: false, mtime };
   const room = Math.max(0, cap - 200);
   const head = Math.floor(room / 2);
   const tail = room - head;
   const mark = Buffer.from(truncationMark(bytes - head - tail, bytes, cap));
-  const fd = openSync(target, 'w');
-  try {
-    writeSync(fd, readRange(source, 0, head));
-    writeSync(fd, mark);
-    writeSync(fd, readRange(source, bytes - tail, tail));
-  } finally {
-    closeSync(fd);
-  }
-  return { bytes, stored: head + mark.length + tail, truncated: true };
+  return {
+    parts: [{ file: source, start: 0, length: head }, mark, { file: source, start: bytes - tail, length: tail }],
+    bytes,
+    stored: head + mark.length + tail,
+    truncated: true,
+    mtime,
+  };
 }
 
 /** This job's lines of the pilot log (JSON lines carrying `"pandaId":<id>`). */
@@ -174,47 +129,65 @@ function jobLogLines(pilotLogFile: string, pandaId: number, from: number): strin
 
 /**
  * Writes `<jobDir>/<logFile>`; throws PilotError 1320 when it cannot. The
- * members are staged in a scratch folder (hard links where they fit) so the
- * caps never touch the job's own files.
+ * tarball is streamed straight from the job's files (capped members read as
+ * head, mark and tail), so the caps never touch the job's own files and no
+ * scratch copy is made; gzip runs on the thread pool.
  */
 export async function writeLogTarball(input: LogTarballInput): Promise<{ file: string; manifest: ManifestEntry[] }> {
   const { jobDir, logFile } = input;
   const limits = input.limits ?? DEFAULT_LOG_LIMITS;
   const target = path.join(jobDir, logFile);
-  const stage = path.join(jobDir, '.log-tarball');
   const top = logFile.replace(/\.(tgz|tar\.gz)$/, '') || 'log';
-  const root = path.join(stage, top);
   try {
-    // Left by a pilot killed mid-tarball; usually absent, and a stat is cheaper than a recursive removal.
-    if (existsSync(stage)) rmSync(stage, { recursive: true, force: true });
-    mkdirSync(root, { recursive: true });
+    const now = Math.floor(Date.now() / 1000);
     const manifest: ManifestEntry[] = [];
+    const members: TarMember[] = [];
     let budget = limits.totalMaxBytes;
-    const put = (name: string, source: string) => {
+    const put = (name: string, capped: (cap: number) => ReturnType<typeof cappedParts>, size: () => number) => {
       if (budget <= 256) {
-        manifest.push({ name, bytes: statSync(source).size, stored: 0, truncated: true, omitted: true });
+        manifest.push({ name, bytes: size(), stored: 0, truncated: true, omitted: true });
         return;
       }
-      const placed = placeCapped(source, path.join(root, name), Math.min(limits.memberMaxBytes, budget));
-      budget -= placed.stored;
-      manifest.push({ name, ...placed });
+      const { parts, mtime, ...entry } = capped(Math.min(limits.memberMaxBytes, budget));
+      budget -= entry.stored;
+      manifest.push({ name, ...entry });
+      members.push({ name, parts, size: entry.stored, mtimeSec: mtime });
     };
     const generated = (name: string, text: string) => {
-      const file = path.join(stage, `.${name}`);
-      writeFileSync(file, text);
-      put(name, file);
+      const buf = Buffer.from(text);
+      put(
+        name,
+        (cap) => bufferParts(buf, cap, now),
+        () => buf.length,
+      );
     };
     generated('job-description.json', `${JSON.stringify(redactSecrets(input.jobDescription), null, 1)}\n`);
     if (input.pilotLogFile) generated('pilotlog.jsonl', jobLogLines(input.pilotLogFile, input.pandaId, input.pilotLogFrom));
-    for (const name of candidateFiles(jobDir)) put(name, path.join(jobDir, name));
-    writeFileSync(path.join(root, 'log-manifest.json'), `${JSON.stringify({ limits, members: manifest }, null, 1)}\n`);
+    for (const name of candidateFiles(jobDir)) {
+      const source = path.join(jobDir, name);
+      put(
+        name,
+        (cap) => cappedParts(source, cap),
+        () => statSync(source).size,
+      );
+    }
+    const list = Buffer.from(`${JSON.stringify({ limits, members: manifest }, null, 1)}\n`);
+    members.push({ name: 'log-manifest.json', parts: [list], size: list.length, mtimeSec: now });
     // Our own writer, not the tar package: tar throws uncaught on some trees, which would end the pilot (tar-gz.ts).
-    await writeTarGz(stage, top, target);
+    await writeTarGzMembers(top, members, target, now);
     return { file: target, manifest };
   } catch (err) {
     throw new PilotError(ErrorCode.LOGFILECREATIONFAILURE, `cannot create log tarball ${logFile}: ${(err as Error).message}`, { cause: err });
-  } finally {
-    // Off the event loop (other jobs' dispatch and heartbeats go on meanwhile); a leftover is removed next time.
-    await rm(stage, { recursive: true, force: true }).catch(() => undefined);
   }
+}
+
+/** Text made here, capped as a file would be. */
+function bufferParts(buf: Buffer, cap: number, mtime: number): ReturnType<typeof cappedParts> {
+  const bytes = buf.length;
+  if (bytes <= cap) return { parts: [buf], bytes, stored: bytes, truncated: false, mtime };
+  const room = Math.max(0, cap - 200);
+  const head = Math.floor(room / 2);
+  const tail = room - head;
+  const mark = Buffer.from(truncationMark(bytes - head - tail, bytes, cap));
+  return { parts: [buf.subarray(0, head), mark, buf.subarray(bytes - tail)], bytes, stored: head + mark.length + tail, truncated: true, mtime };
 }

@@ -98,6 +98,64 @@ async function* archive(cwd: string, top: string): AsyncGenerator<Buffer> {
   yield Buffer.alloc(2 * BLOCK); // the end-of-archive mark
 }
 
+/** Where a member's bytes come from: bytes made by the caller, or a byte range of a file. */
+export type TarPart = Buffer | { file: string; start: number; length: number };
+
+/** A member of a listed archive (`writeTarGzMembers`): its name below the top folder, its parts, their total size. */
+export interface TarMember {
+  name: string;
+  parts: TarPart[];
+  size: number;
+  mtimeSec: number;
+}
+
+/** A byte range of a file, exactly `length` bytes, or an error when the file shrank meanwhile. */
+async function* rangeBlocks(file: string, name: string, start: number, length: number): AsyncGenerator<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    let done = 0;
+    while (done < length) {
+      const buf = Buffer.alloc(Math.min(CHUNK, length - done));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, start + done);
+      if (bytesRead === 0) throw new Error(`${name} shrank while it was packed (${done} of ${length} bytes from ${start})`);
+      done += bytesRead;
+      yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+async function* listed(top: string, list: TarMember[], nowSec: number): AsyncGenerator<Buffer> {
+  const dirs = new Set<string>([top]);
+  for (const m of list) {
+    const slash = m.name.lastIndexOf('/');
+    if (slash > 0) dirs.add(`${top}/${m.name.slice(0, slash)}`);
+  }
+  for (const d of dirs) yield ustarHeader({ name: d, type: 'dir', size: 0, mode: 0o755, mtimeSec: nowSec });
+  for (const m of list) {
+    yield ustarHeader({ name: `${top}/${m.name}`, type: 'file', size: m.size, mode: 0o644, mtimeSec: m.mtimeSec });
+    let written = 0;
+    for (const part of m.parts) {
+      if (Buffer.isBuffer(part)) yield part;
+      else yield* rangeBlocks(part.file, m.name, part.start, part.length);
+      written += part.length;
+    }
+    if (written !== m.size) throw new Error(`${m.name}: parts of ${written} bytes, ${m.size} listed`);
+    if (m.size % BLOCK) yield Buffer.alloc(BLOCK - (m.size % BLOCK));
+  }
+  yield Buffer.alloc(2 * BLOCK);
+}
+
+/**
+ * Writes `target`: the listed members under `top/`, each read straight from
+ * its parts (a capped log file is its head, a mark and its tail), with no
+ * staged copy of the tree; rejects (never throws elsewhere) on any failure.
+ */
+export async function writeTarGzMembers(top: string, list: TarMember[], target: string, nowSec = Math.floor(Date.now() / 1000)): Promise<void> {
+  await pipeline(Readable.from(listed(top, list, nowSec)), createGzip(), createWriteStream(target));
+}
+
 /** Writes `target`: `cwd/top` and everything below it as a .tar.gz; rejects (never throws elsewhere) on any failure. */
 export async function writeTarGz(cwd: string, top: string, target: string): Promise<void> {
   await pipeline(Readable.from(archive(cwd, top)), createGzip(), createWriteStream(target));
