@@ -1,7 +1,7 @@
 /**
  * Range reports that never reached the server: kept on disk beside the final
  * update and recovered in order (range reports first, then the final), and a
- * SIGTERM while they are being retried is acted on within the kill grace,
+ * SIGTERM while they are being retried is acted on within the signal grace,
  * with the reports on disk. Real stub process, real pilot bundle, a fault
  * proxy on loopback for the outage, `--quirk es-v1-500` for the server bug.
  */
@@ -126,7 +126,7 @@ describe('SIGTERM while range reports are retried (v1 on 1.0.3: every report ans
   });
   afterAll(async () => stub?.stop());
 
-  it('the pilot exits within the kill grace, with the reports on disk and the job reported', async () => {
+  it('the pilot exits within the signal grace, with the reports on disk and the job reported', async () => {
     const site = 'ES_SIGTERM';
     const submitted = await stubApi(`${stub.url}/stub/tasks`, 'POST', task(site, 3));
     const pandaId = submitted.tasks[0].pandaIds[0] as number;
@@ -157,6 +157,9 @@ describe('SIGTERM while range reports are retried (v1 on 1.0.3: every report ans
         '600',
         '--kill-grace',
         String(graceSec),
+        // The one cut-off after a signal: what is left of the signal grace less 3 s to write to disk, i.e. graceSec.
+        '--signal-grace',
+        String(graceSec + 3),
         '--quiet',
       ],
       { timeoutMs: 120_000 },
@@ -173,7 +176,7 @@ describe('SIGTERM while range reports are retried (v1 on 1.0.3: every report ans
     const tookSec = (Date.now() - sentAt) / 1000;
     expect(result.code, result.stderr).toBe(143);
     // Within the grace (range reports get it, then the final update): well under the minutes it took before.
-    console.log(`[measure] SIGTERM during range-report retries → exit: ${tookSec.toFixed(2)} s (kill grace ${graceSec} s)`);
+    console.log(`[measure] SIGTERM during range-report retries → exit: ${tookSec.toFixed(2)} s (cut-off ${graceSec} s)`);
     expect(tookSec).toBeLessThan(2 * graceSec + 10);
 
     const [dir] = jobDirs(work);
@@ -211,7 +214,7 @@ describe('SIGTERM while the final update is retried (server away for updates)', 
     await stub?.stop();
   });
 
-  it('the pilot exits within the kill grace with the final update on disk', async () => {
+  it('the pilot exits within the signal grace with the final update on disk', async () => {
     const site = 'FINAL_SIGTERM';
     const submitted = await stubApi(`${stub.url}/stub/tasks`, 'POST', { name: 'plain', site, command: 'echo done', count: 1 });
     const pandaId = submitted.tasks[0].pandaIds[0] as number;
@@ -237,6 +240,9 @@ describe('SIGTERM while the final update is retried (server away for updates)', 
         '600',
         '--kill-grace',
         String(graceSec),
+        // The one cut-off after a signal: what is left of the signal grace less 3 s to write to disk, i.e. graceSec.
+        '--signal-grace',
+        String(graceSec + 3),
         '--quiet',
       ],
       { timeoutMs: 120_000 },
@@ -257,7 +263,7 @@ describe('SIGTERM while the final update is retried (server away for updates)', 
     const result = await run;
     const tookSec = (Date.now() - sentAt) / 1000;
     expect(result.code, result.stderr).toBe(143);
-    console.log(`[measure] SIGTERM during final-update retries → exit: ${tookSec.toFixed(2)} s (kill grace ${graceSec} s)`);
+    console.log(`[measure] SIGTERM during final-update retries → exit: ${tookSec.toFixed(2)} s (cut-off ${graceSec} s)`);
     expect(tookSec).toBeLessThan(graceSec + 10);
     const [dir] = jobDirs(work);
     const final = JSON.parse(readFileSync(path.join(dir!, 'final-update.json'), 'utf8'));

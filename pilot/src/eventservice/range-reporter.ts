@@ -115,7 +115,7 @@ export class RangeReporter {
     this.haste.abort();
     this.flushing = true; // what is pending goes now, not after the batching delay
     this.wakeup.wake();
-    setTimeout(() => this.stop.abort(new Error('pilot stopping: range reports not answered within the kill grace')), graceMs).unref();
+    setTimeout(() => this.stop.abort(new Error('pilot stopping: range reports not answered within their share of the signal grace')), graceMs).unref();
   }
 
   /** Stops the reporter; whatever is still pending is kept as undelivered. */

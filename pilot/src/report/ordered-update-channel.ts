@@ -143,7 +143,8 @@ export class OrderedUpdateChannel implements JobUpdateSender {
     const deadline = this.opts.finalDeadlineMs ?? 20 * 60_000;
     const timer = setTimeout(() => this.stop.abort(new Error(`final update not acknowledged within ${Math.round(deadline / 1000)} s`)), deadline);
     const cutoff = this.opts.finalCutoff;
-    const onCutoff = () => this.stop.abort(new Error('final update cut short: the pilot must exit before the batch system kills it'));
+    const onCutoff = () =>
+      this.stop.abort(new Error('pilot stopping: final update not acknowledged within the signal grace (the batch system kills the pilot next)'));
     if (cutoff?.aborted) onCutoff();
     cutoff?.addEventListener('abort', onCutoff, { once: true });
     try {
