@@ -8,7 +8,7 @@
 // Options: --pilots N (default 11461), --dialect legacy|v1|both (default both), --concurrency C (sockets,
 // default 256), --payload-ms M (pause before the first heartbeat, default 2000), --timeout S,
 // --profile (CPU profile of the stub: the top functions by self time are printed, the .cpuprofile kept),
-// --keep (keep the data dirs), --data-root DIR (where the data dirs go; /dev/shm takes the disk out of the
+// --keep (keep the data dirs), --stub A.mjs[,B.mjs] (the stub bundles to compare, default dist/panda-stub.mjs), --data-root DIR (where the data dirs go; /dev/shm takes the disk out of the
 // figures — its fsync returns at once — to show what the stub itself costs; not a durable setup). Needs `node build.mjs` first (npm run bench does it).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     'data-root': { type: 'string', default: tmpdir() },
+    stub: { type: 'string', default: path.join(root, 'dist', 'panda-stub.mjs') },
   },
 });
 const pilots = Number(values.pilots);
@@ -49,10 +50,10 @@ await build({
 });
 const { runLoad, formatLoad, hammer } = await import(pathToFileURL(outfile).href);
 
-function startStub(dataDir, profileDir) {
+function startStub(bundle, dataDir, profileDir) {
   const args = [
     ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-    path.join(root, 'dist', 'panda-stub.mjs'),
+    bundle,
     'serve',
     '--port',
     '0',
@@ -144,10 +145,15 @@ console.log(
 );
 
 const summaries = [];
-for (const dialect of dialects) {
+// Several bundles (--stub a.mjs,b.mjs: e.g. the hand-written http layer against an experiment) run one after the other per dialect, in the same run.
+const bundles = values.stub.split(',').map((b) => path.resolve(b));
+const runs = dialects.flatMap((dialect) => bundles.map((bundle) => ({ dialect, bundle })));
+for (const { dialect: dialectName, bundle } of runs) {
+  const dialect = dialectName;
+  if (bundles.length > 1) console.log(`--- ${dialect} against ${bundle}`);
   const dataDir = mkdtempSync(path.join(values['data-root'], `stub-load-${dialect}-`));
   const profileDir = values.profile ? path.join(dataDir, 'profile') : undefined;
-  const stub = await startStub(dataDir, profileDir);
+  const stub = await startStub(bundle, dataDir, profileDir);
   try {
     const submitStart = Date.now();
     const task = { name: `dc2-step1-${dialect}`, site: 'LOCAL_Rubin', command: 'true', count: pilots, memoryMB: 2000 };
