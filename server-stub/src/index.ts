@@ -101,7 +101,7 @@ export async function startStub(options: StubOptions): Promise<RunningStub> {
     ...(options.tokenIssuer ? oidcTokenRoutes(options.tokenIssuer) : []),
     ...storageListRoutes(storage),
     ...transformationRoutes(),
-    ...monitorRoutes(engine),
+    ...monitorRoutes(engine, storage),
     ...liveLogRoutes(new LiveLogStore()),
   ];
   let server;

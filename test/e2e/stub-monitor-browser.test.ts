@@ -3,12 +3,15 @@
  * playwright-core, with JavaScript off (the tables must work without it).
  * From the task list to a failed job, whose error code must be the one its
  * pilot reported; the job page shows its attempts, memory plot and the order
- * violation. A screenshot is saved under test/artifacts/ (path printed).
+ * violation, and — once its log tarball is in the stub's storage — the
+ * pilot's own monitor series from that tarball beside the heartbeats'
+ * figures. A screenshot is saved under test/artifacts/ (path printed).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { writeTarGz } from '../../pilot/src/run/tar-gz.js';
 import { postForm, REPO_ROOT, startTestStub, submitTasks, tempDir } from '../support/stub-harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -53,7 +56,24 @@ it.skipIf(!haveChromium)(
     await update(bad, 2, 'running', { maxRSS: 900_000, maxPSS: 850_000 });
     await update(bad, 4, 'running', { maxRSS: 1_800_000, maxPSS: 1_700_000 });
     await update(bad, 3, 'running', { maxRSS: 1_000 }); // late: an order violation, not applied
-    await update(bad, 5, 'failed', { pilotErrorCode: 1212, pilotErrorDiag: 'payload exceeded its memory limit (cgroup OOM)', maxRSS: 2_100_000 });
+    // The log tarball as the pilot makes it (its own writer), with a monitor series of 30 samples climbing to 2 GB, stored in the stub's storage.
+    const job = `PanDA_Pilot-${bad}`;
+    mkdirSync(join(profile.dir, 'log', job), { recursive: true });
+    const t0 = Math.floor(Date.now() / 1000) - 60;
+    const samples = Array.from({ length: 30 }, (_, i) =>
+      JSON.stringify({ Time: t0 + 2 * i, wtime: 2 * i, nprocs: 2, rss: 70_000 * (i + 1), pss: 65_000 * (i + 1), vmem: 0, swap: 0 }),
+    );
+    writeFileSync(join(profile.dir, 'log', job, 'memory_monitor_output.jsonl'), `${samples.join('\n')}\n`);
+    const tgz = join(profile.dir, 'log', `${job}.log.tgz`);
+    await writeTarGz(join(profile.dir, 'log'), job, tgz);
+    const surl = `${stub.url}/storage/logs/${job}.log.tgz`;
+    expect((await fetch(surl, { method: 'PUT', body: readFileSync(tgz) })).status).toBe(201);
+    await update(bad, 5, 'failed', {
+      pilotErrorCode: 1212,
+      pilotErrorDiag: 'payload exceeded its memory limit (cgroup OOM)',
+      maxRSS: 2_100_000,
+      xml: JSON.stringify({ [`${job}.log.tgz`]: { surl } }),
+    });
 
     context = await chromium.launchPersistentContext(profile.dir, {
       executablePath: CHROMIUM,
@@ -87,7 +107,10 @@ it.skipIf(!haveChromium)(
     expect(attempts).toHaveLength(3);
     expect(attempts[1]).toMatch(/2000 MB/);
     expect(attempts[2]).toMatch(/^2/);
-    expect(await page.locator('#memory-plot polyline').count()).toBe(2);
+    // Heartbeats (RSS, PSS) and the monitor series from the log tarball (RSS, PSS).
+    expect(await page.locator('#memory-plot polyline').count()).toBe(4);
+    expect(await page.locator('#memory-plot polyline.monitor-series').count()).toBe(2);
+    await expect(page.locator('#monitor-series').textContent()).resolves.toMatch(/30 samples from PanDA_Pilot-\d+\/memory_monitor_output\.jsonl/);
     await expect(page.locator('#updates tr.violation').textContent()).resolves.toMatch(/order violation:.*sequence 3 is not newer than 4/);
 
     const dir = join(REPO_ROOT, 'test', 'artifacts');

@@ -6,6 +6,10 @@
 import type { JobDetails, Summary } from '../engine/index.js';
 import type { JobRecord, TaskRecord, UpdateRecord } from '../model/records.js';
 import type { WorkerStatusRecord } from '../engine/index.js';
+import type { MonitorPoint } from '../model/monitor-series.js';
+
+/** The pilot's monitor series from the job's log tarball, or why there is none. */
+export type MonitorSeriesView = { kind: 'series'; points: MonitorPoint[]; source: string } | { kind: 'none'; why: string };
 
 const STATE_ORDER = ['defined', 'activated', 'sent', 'starting', 'running', 'holding', 'transferring', 'finished', 'failed', 'cancelled', 'closed'];
 const STATE_COLOUR: Record<string, string> = {
@@ -179,18 +183,23 @@ export function memoryPoint(u: UpdateRecord): { at: number; rssKb: number; pssKb
   return { at: Date.parse(u.receivedAt), rssKb: rss, pssKb: Number.isFinite(pss) && pss > 0 ? pss : null };
 }
 
-/** Memory over time as an SVG line plot (RSS, and PSS when reported), with the job's memory request as a line. */
-export function memoryPlot(updates: readonly UpdateRecord[], requestMb: number, width = 640, height = 200): string {
+/**
+ * Memory over time as an SVG line plot: the heartbeats' RSS and PSS (points), the pilot's own monitor
+ * series from the log tarball when it arrived (lines, one sample per monitor interval), and the job's
+ * memory request as a line — on one time axis.
+ */
+export function memoryPlot(updates: readonly UpdateRecord[], requestMb: number, monitor: readonly MonitorPoint[] = [], width = 640, height = 200): string {
   // Only updates the stub applied: a refused (out-of-order) or duplicate report is not the job's memory.
   const points = updates
     .filter((u) => u.orderViolation === null && u.result !== 'duplicate')
     .map(memoryPoint)
     .filter((p): p is NonNullable<typeof p> => p !== null);
-  if (points.length === 0) return '<p class="muted">No memory figures in the heartbeats yet.</p>';
+  if (points.length === 0 && monitor.length === 0) return '<p class="muted">No memory figures in the heartbeats yet.</p>';
   const pad = { l: 60, r: 10, t: 10, b: 30 };
-  const t0 = points[0]!.at;
-  const t1 = Math.max(points.at(-1)!.at, t0 + 1000);
-  const maxMb = Math.max(requestMb, ...points.map((p) => p.rssKb / 1024)) * 1.1;
+  const times = [...points.map((p) => p.at), ...monitor.map((p) => p.at)];
+  const t0 = Math.min(...times);
+  const t1 = Math.max(...times, t0 + 1000);
+  const maxMb = Math.max(requestMb, ...points.map((p) => p.rssKb / 1024), ...monitor.map((p) => p.rssKb / 1024)) * 1.1;
   const x = (t: number) => pad.l + ((t - t0) / (t1 - t0)) * (width - pad.l - pad.r);
   const y = (mb: number) => height - pad.b - (mb / maxMb) * (height - pad.t - pad.b);
   const line = (get: (p: (typeof points)[number]) => number | null, colour: string, name: string) => {
@@ -199,12 +208,19 @@ export function memoryPlot(updates: readonly UpdateRecord[], requestMb: number, 
     const d = pts.map((p) => `${x(p.at).toFixed(1)},${y(get(p)! / 1024).toFixed(1)}`).join(' ');
     return `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${d}"><title>${name}</title></polyline>${pts.map((p) => `<circle cx="${x(p.at).toFixed(1)}" cy="${y(get(p)! / 1024).toFixed(1)}" r="3" fill="${colour}"><title>${name} ${(get(p)! / 1024).toFixed(0)} MB at ${new Date(p.at).toISOString()}</title></circle>`).join('')}`;
   };
+  // The monitor's series: hundreds of samples, so lines without a marker per point.
+  const series = (get: (p: MonitorPoint) => number | null, colour: string, name: string) => {
+    const pts = monitor.filter((p) => get(p) !== null);
+    if (pts.length === 0) return '';
+    const d = pts.map((p) => `${x(p.at).toFixed(1)},${y(get(p)! / 1024).toFixed(1)}`).join(' ');
+    return `<polyline class="monitor-series" fill="none" stroke="${colour}" stroke-width="1.5" points="${d}"><title>${name} (pilot monitor, ${pts.length} samples)</title></polyline>`;
+  };
   const req = `<line x1="${pad.l}" x2="${width - pad.r}" y1="${y(requestMb).toFixed(1)}" y2="${y(requestMb).toFixed(1)}" stroke="#e53935" stroke-dasharray="6 4"><title>requested ${requestMb} MB</title></line>`;
   const axes = `<line x1="${pad.l}" y1="${pad.t}" x2="${pad.l}" y2="${height - pad.b}" stroke="#444"/><line x1="${pad.l}" y1="${height - pad.b}" x2="${width - pad.r}" y2="${height - pad.b}" stroke="#444"/>
 <text x="${pad.l - 6}" y="${y(0)}" text-anchor="end" font-size="12">0</text><text x="${pad.l - 6}" y="${y(maxMb / 1.1) + 4}" text-anchor="end" font-size="12">${(maxMb / 1.1).toFixed(0)} MB</text>
 <text x="${pad.l}" y="${height - 8}" font-size="12">${esc(new Date(t0).toISOString().slice(11, 19))}</text><text x="${width - pad.r}" y="${height - 8}" font-size="12" text-anchor="end">${esc(new Date(t1).toISOString().slice(11, 19))} UTC</text>`;
-  return `<svg id="memory-plot" width="${width}" height="${height}" role="img" aria-label="memory over time: RSS (blue), PSS (green), request (red dashed)">${axes}${req}${line((p) => p.rssKb, '#1e88e5', 'RSS')}${line((p) => p.pssKb, '#43a047', 'PSS')}</svg>
-<p class="muted">RSS blue, PSS green, the attempt's memory request red (dashed).</p>`;
+  return `<svg id="memory-plot" width="${width}" height="${height}" role="img" aria-label="memory over time: RSS (blue), PSS (green), monitor RSS (orange), monitor PSS (purple), request (red dashed)">${axes}${req}${series((p) => p.rssKb, '#fb8c00', 'RSS')}${series((p) => p.pssKb, '#8e24aa', 'PSS')}${line((p) => p.rssKb, '#1e88e5', 'RSS')}${line((p) => p.pssKb, '#43a047', 'PSS')}</svg>
+<p class="muted">Heartbeats: RSS blue, PSS green (points). ${monitor.length > 0 ? 'Pilot monitor from the log: RSS orange, PSS purple (lines). ' : ''}The attempt's memory request red (dashed).</p>`;
 }
 
 /** The job's log as the pilot reported it: the surl of its log file in the output report, if it got to storage. */
@@ -226,7 +242,21 @@ function updateState(u: UpdateRecord): string {
 }
 
 /** `GET /ui/jobs/ID`: one job, its error, attempts, memory, update timeline and history. */
-export function jobPage(input: { details: JobDetails; attempts: JobRecord[]; task: TaskRecord | undefined; refreshSec: number }): string {
+/** The line under the plot that says where the monitor series came from, or why there is none. */
+function monitorNote(view: MonitorSeriesView | undefined): string {
+  if (!view) return '';
+  if (view.kind === 'none') return `<p id="monitor-series" class="muted">Monitor series: ${esc(view.why)}</p>`;
+  return `<p id="monitor-series">Monitor series: ${view.points.length} samples from ${esc(view.source)}</p>`;
+}
+
+export function jobPage(input: {
+  details: JobDetails;
+  attempts: JobRecord[];
+  task: TaskRecord | undefined;
+  refreshSec: number;
+  /** The pilot's monitor series from the log tarball; undefined when the stub has no storage to look in. */
+  monitor?: MonitorSeriesView;
+}): string {
   const { details, attempts, task } = input;
   const { job, history, updates } = details;
   const err = errorOf(job);
@@ -258,7 +288,8 @@ ${errorBlock}
 <table id="attempts"><tr><th>attempt</th><th>PandaID</th><th>state</th><th>memory given</th><th>max RSS</th><th>error code</th><th>diagnostic</th></tr>
 ${attemptRows}</table>
 <h2>Memory</h2>
-${memoryPlot(updates, job.minRamCount)}
+${memoryPlot(updates, job.minRamCount, input.monitor?.kind === 'series' ? input.monitor.points : [])}
+${monitorNote(input.monitor)}
 <h2>Updates (${updates.length}, ${details.order_violations} order violations)</h2>
 <table id="updates"><tr><th>received</th><th>dialect</th><th>method</th><th>state</th><th>sequence</th><th>result</th><th>command</th><th>order</th></tr>
 ${updateRows}</table>

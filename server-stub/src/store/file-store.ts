@@ -87,6 +87,16 @@ export class FileStore {
     return { path: rel, size: statSync(file).size, adler32 };
   }
 
+  /** The whole file, when it exists and is at most `maxBytes` (the monitor page reads small log tarballs whole). */
+  readAll(rel: string, maxBytes: number): { ok: true; bytes: Buffer; size: number; mtimeMs: number } | { ok: false; reason: string } {
+    const file = this.full(rel);
+    if (!existsSync(file)) return { ok: false, reason: `no such file in storage: ${rel}` };
+    const st = statSync(file);
+    if (!st.isFile()) return { ok: false, reason: `not a file: ${rel}` };
+    if (st.size > maxBytes) return { ok: false, reason: `${st.size} bytes, more than the ${maxBytes} the page reads` };
+    return { ok: true, bytes: readFileSync(file), size: st.size, mtimeMs: st.mtimeMs };
+  }
+
   read(rel: string): Readable {
     return createReadStream(this.full(rel));
   }
