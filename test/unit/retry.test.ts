@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HttpStatusError, TransportError } from '../../pilot/src/errors/index.js';
-import { backoffDelay, pause, repeat, retry, Wakeup, withJitter } from '../../pilot/src/retry/index.js';
+import { backoffDelay, Deadline, pause, repeat, retry, Wakeup, withJitter } from '../../pilot/src/retry/index.js';
 
 const flaky = () => new TransportError('no reply', 'timeout');
 const backoff = { initialMs: 1_000, maxMs: 8_000, factor: 2, jitter: 0 };
@@ -200,5 +200,28 @@ describe('backoff', () => {
     expect(backoffDelay(40, b, () => 0.999999)).toBeLessThanOrEqual(7_500);
     expect(withJitter(1_000, 0.1, () => 0)).toBe(900);
     expect(withJitter(1_000, 0.1, () => 0.999999)).toBe(1_100);
+  });
+});
+
+describe('Deadline: the one cut-off of a stopping pilot', () => {
+  it('is not armed until the pilot stops; arming only ever tightens it; it passes once', () => {
+    let now = 1_000;
+    const d = new Deadline(() => now);
+    expect(d.leftMs()).toBe(Infinity);
+    expect(d.armed.aborted).toBe(false);
+    d.arm(27_000);
+    expect(d.armed.aborted).toBe(true);
+    expect(d.leftMs()).toBe(27_000);
+    d.arm(60_000); // a later stop never extends it
+    expect(d.leftMs()).toBe(27_000);
+    now += 2_000;
+    d.arm(5_000); // a second signal: 5 s from now
+    expect(d.leftMs()).toBe(5_000);
+    expect(d.signal.aborted).toBe(false);
+    d.arm(0);
+    vi.advanceTimersByTime(0); // this file's clock is fake
+    expect(d.signal.aborted).toBe(true);
+    expect(d.leftMs()).toBe(0);
+    d.dispose();
   });
 });
