@@ -213,6 +213,25 @@ describe('range report coalescing and delivery', () => {
     reporter.close();
   });
 
+  it('hurry() again with less time (a second signal): the sooner end wins, a later one never extends it', async () => {
+    // A server that never answers: only the hurry deadline ends the flush.
+    const reporter = new RangeReporter({
+      pandaId: 7,
+      log,
+      maxBatch: 10,
+      maxDelayMs: 1,
+      send: (_reports, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),
+    });
+    reporter.report(rep('1-7-1-1-1', 'finished'));
+    const flushed = reporter.flush(3_600_000);
+    reporter.hurry(3_600_000); // the first signal: an hour (the test's own timeout would end it first)
+    reporter.hurry(7_200_000); // never extended
+    reporter.hurry(0); // the second signal: now
+    await flushed;
+    expect(reporter.undelivered.map((r) => r.eventRangeID)).toEqual(['1-7-1-1-1']);
+    reporter.close();
+  });
+
   it('reads a Returns list as far as it goes: an extra entry is ignored, an odd one is a refusal', () => {
     expect(decodeRangeReportReply('[true, null, false]', '{"5": "softkill", "6": null}', 3)).toEqual({
       returns: [true, null, false],

@@ -189,8 +189,8 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     },
     onSecond: (signal) => {
       log.error({ event: 'hard_stop', signal }, 'second signal: killing payloads and event ranges now; final updates get 5 s more, then go to disk');
+      cutoff.arm(5_000); // first: what the hard stop's listeners read is the tightened cut-off
       hardStop.abort();
-      cutoff.arm(5_000);
     },
     onForce: (signal) => {
       log.error({ event: 'forced_exit', signal }, 'third signal: exiting now');

@@ -139,14 +139,18 @@ interface EsRun {
 
 export async function runEventService(input: EsRunInput): Promise<EsRunResult> {
   const run = openRun(input);
+  // The pilot is stopping: reports get half of what is left of the cut-off (the final update the rest);
+  // a second signal (the cut-off tightened) shortens that again.
   const onHurry = () => run.reporter.hurry(input.cutoff.leftMs() / 2);
   if (input.cutoff.armed.aborted) onHurry();
   else input.cutoff.armed.addEventListener('abort', onHurry, { once: true });
+  input.kill.addEventListener('abort', onHurry, { once: true });
   try {
     await runRanges(run, rangeStarter(run));
     await deliverReports(run);
   } finally {
     input.cutoff.armed.removeEventListener('abort', onHurry);
+    input.kill.removeEventListener('abort', onHurry);
     run.reporter.close();
   }
   keepUndelivered(run);

@@ -56,6 +56,9 @@ export class RangeReporter {
   private flushing = false;
   private closed = false;
   private hurried = false;
+  /** When hurry() gives up on what is not answered (ms since epoch); null until hurried. */
+  private hurryUntil: number | null = null;
+  private hurryTimer: NodeJS.Timeout | undefined;
   /** The last batch was given up after every attempt went unanswered: the next ones get a single try. */
   private serverAway = false;
   private oddityLogged = false;
@@ -108,20 +111,32 @@ export class RangeReporter {
   /**
    * The pilot is stopping: a failed attempt is no longer retried, a retry
    * pause ends now, and whatever is not answered within `graceMs` is kept.
+   * Called again with less time (a second signal), the sooner end wins.
    */
   hurry(graceMs: number): void {
-    if (this.hurried || this.closed) return;
-    this.hurried = true;
-    this.haste.abort();
-    this.flushing = true; // what is pending goes now, not after the batching delay
-    this.wakeup.wake();
-    setTimeout(() => this.stop.abort(new Error('pilot stopping: range reports not answered within their share of the signal grace')), graceMs).unref();
+    if (this.closed) return;
+    const until = Date.now() + graceMs;
+    if (this.hurryUntil !== null && this.hurryUntil <= until) return;
+    this.hurryUntil = until;
+    if (!this.hurried) {
+      this.hurried = true;
+      this.haste.abort();
+      this.flushing = true; // what is pending goes now, not after the batching delay
+      this.wakeup.wake();
+    }
+    clearTimeout(this.hurryTimer);
+    this.hurryTimer = setTimeout(
+      () => this.stop.abort(new Error('pilot stopping: range reports not answered within their share of the signal grace')),
+      Math.max(0, graceMs),
+    );
+    this.hurryTimer.unref();
   }
 
   /** Stops the reporter; whatever is still pending is kept as undelivered. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.hurryTimer);
     this.stop.abort(new Error('reporter closed'));
     this.wakeup.wake();
     this.keep(this.pending.splice(0).filter(isFinal), 'not sent before the job ended');
