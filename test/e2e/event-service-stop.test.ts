@@ -4,7 +4,7 @@
  * stops every range's process group at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runPilotProcess, scratchDir, startStubProcess, stubApi, type StubProcess } from '../support/processes.js';
+import { pilotCommandLine, runPilotProcess, scratchDir, startStubProcess, stubApi, type StubProcess } from '../support/processes.js';
 
 const task = (site: string) => ({
   name: 'slow',
@@ -33,31 +33,8 @@ describe('stopping an event-service job', () => {
   });
   afterAll(async () => stub?.stop());
 
-  const pilot = (site: string) =>
-    runPilotProcess(
-      [
-        '-q',
-        site,
-        '--url',
-        stub.url,
-        '--api',
-        'legacy',
-        '-a',
-        scratchDir('es-stop-pilot'),
-        '--getjob-wait',
-        '0',
-        '--heartbeat',
-        '0.3',
-        '--kill-grace',
-        '1',
-        '--es-report-delay',
-        '0.2',
-        '--quiet',
-      ],
-      {
-        timeoutMs: 45_000,
-      },
-    );
+  const flags = { api: 'legacy', 'getjob-wait': 0, heartbeat: 0.3, 'kill-grace': 1, 'es-report-delay': 0.2, quiet: true };
+  const pilot = (site: string) => runPilotProcess(pilotCommandLine(site, stub.url, scratchDir('es-stop-pilot'), flags), { timeoutMs: 45_000 });
 
   it('softkill: running ranges finish, no more start, and a retry gets the rest', async () => {
     const submitted = await stubApi(`${stub.url}/stub/tasks`, 'POST', task('ES_SOFT'));

@@ -10,19 +10,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cgroupAvailability } from '../support/cgroups.js';
-import { runPilotProcess, scratchDir, startStubProcess, stubApi, type StubProcess } from '../support/processes.js';
+import { pilotCommandLine, processAlive, runPilotProcess, scratchDir, startStubProcess, stubApi, type StubProcess } from '../support/processes.js';
 
 const { parent, skipReason } = cgroupAvailability();
 if (skipReason) console.warn(`event-range supervisor e2e skipped: ${skipReason}`);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 describe.skipIf(skipReason !== null)(`event ranges under the payload supervisor (cgroup v${parent?.version ?? '?'})`, () => {
   let stub: StubProcess;
@@ -54,29 +45,8 @@ describe.skipIf(skipReason !== null)(`event ranges under the payload supervisor 
     const taskId = submitted.tasks[0].taskId as number;
     const pandaId = submitted.tasks[0].pandaIds[0] as number;
     const work = scratchDir('es-sup-pilot');
-    const pilot = runPilotProcess(
-      [
-        '-q',
-        site,
-        '--url',
-        stub.url,
-        '--api',
-        api,
-        '-a',
-        work,
-        '--keep-job-dirs',
-        '--getjob-wait',
-        '0',
-        '--heartbeat',
-        '1',
-        '--monitor-interval',
-        '0.2',
-        '--es-report-delay',
-        '0.2',
-        '--quiet',
-      ],
-      { timeoutMs: 90_000 },
-    );
+    const flags = { api, 'keep-job-dirs': true, 'getjob-wait': 0, heartbeat: 1, 'monitor-interval': 0.2, 'es-report-delay': 0.2, quiet: true };
+    const pilot = runPilotProcess(pilotCommandLine(site, stub.url, work, flags), { timeoutMs: 90_000 });
     const run = await pilot;
     expect(run.code, run.stderr).toBe(0);
 
@@ -107,8 +77,8 @@ describe.skipIf(skipReason !== null)(`event ranges under the payload supervisor 
     const escaped = Number(readFileSync(pidFile, 'utf8').trim());
     expect(escaped).toBeGreaterThan(1);
     const until = Date.now() + 10_000;
-    while (alive(escaped) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    expect(alive(escaped)).toBe(false);
+    while (processAlive(escaped) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(processAlive(escaped)).toBe(false);
     // No range cgroup is left behind.
     expect(existsSync(path.join(parent!.dir, `panda-${pandaId}-1-${pilot.proc.pid}-${taskId}-${pandaId}-1-3-1`))).toBe(false);
   });

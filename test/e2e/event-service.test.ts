@@ -10,7 +10,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runPilotProcess, scratchDir, startStubProcess, stubApi, type StubProcess } from '../support/processes.js';
+import { pilotCommandLine, QUICK_PILOT, runPilotProcess, scratchDir, startStubProcess, stubApi, type StubProcess } from '../support/processes.js';
 
 function task(site: string, markers: string) {
   const flaky = (name: string) =>
@@ -71,31 +71,8 @@ describe.each(MODES)('event service end to end, $api dialect, quirk $quirk', ({ 
     const submitted = await stubApi(`${stub.url}/stub/tasks`, 'POST', task(site, scratchDir('es-markers')));
     const taskId = submitted.tasks[0].taskId as number;
     const work = scratchDir('es-pilot');
-    const run = await runPilotProcess(
-      [
-        '-q',
-        site,
-        '--url',
-        stub.url,
-        '--api',
-        api,
-        '-a',
-        work,
-        '--keep-job-dirs',
-        '--getjob-wait',
-        '3',
-        '--getjob-poll',
-        '0.3',
-        '--heartbeat',
-        '1',
-        '--es-report-delay',
-        '0.3',
-        '--retry-max-delay',
-        '0.2',
-        '--quiet',
-      ],
-      { timeoutMs: 90_000 },
-    );
+    const flags = { ...QUICK_PILOT, api, 'keep-job-dirs': true, 'es-report-delay': 0.3, 'retry-max-delay': 0.2 };
+    const run = await runPilotProcess(pilotCommandLine(site, stub.url, work, flags), { timeoutMs: 90_000 });
     expect(run.code, run.stderr).toBe(0);
 
     const { jobs } = await stubApi(`${stub.url}/stub/jobs?task=${taskId}`);

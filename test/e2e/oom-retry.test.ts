@@ -5,8 +5,9 @@
  * memory, and the retry finishes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runPilotProcess, scratchDir, startStubProcess, stubApi, type StubProcess } from '../support/processes.js';
+import { pilotCommandLine, QUICK_PILOT, runPilotProcess, scratchDir, startStubProcess, stubApi, type StubProcess } from '../support/processes.js';
 import { cgroupAvailability } from '../support/cgroups.js';
+import { bothAttempts, submitHungryTask } from '../support/memory-retry.js';
 
 const { parent, skipReason } = cgroupAvailability();
 if (skipReason) console.warn(`OOM retry e2e skipped: ${skipReason}`);
@@ -20,44 +21,14 @@ describe.skipIf(skipReason !== null)(`out of memory → 1212 → boosted retry (
 
   it.each(['legacy', 'v1'] as const)('%s dialect', async (api) => {
     const site = `OOM_${api}`;
-    const submitted = await stubApi(`${stub.url}/stub/tasks`, 'POST', {
-      name: `oom_${api}`,
-      site,
-      memoryMB: 100,
-      memoryBoost: 3,
-      maxMemoryMB: 300,
-      maxAttempts: 2,
-      // dd's 200 MB block buffer is real, touched memory (anon RSS), with nothing but coreutils.
-      jobs: [{ name: 'hungry', command: 'echo allocating; dd if=/dev/zero of=/dev/null bs=200M count=1 && echo survived' }],
-    });
-    const taskId = submitted.tasks[0].taskId as number;
-    const run = await runPilotProcess(
-      [
-        '-q',
-        site,
-        '--url',
-        stub.url,
-        '--api',
-        api,
-        '-a',
-        scratchDir('oom-pilot'),
-        '--getjob-wait',
-        '3',
-        '--getjob-poll',
-        '0.3',
-        '--heartbeat',
-        '1',
-        '--monitor-interval',
-        '0.2',
-        '--quiet',
-      ],
-      { timeoutMs: 180_000 }, // generous: these also run in the emulated cgroup v2 guest (test/vm/)
-    );
+    // dd's 200 MB block buffer is real, touched memory (anon RSS), with nothing but coreutils.
+    const taskId = await submitHungryTask(stub.url, `oom_${api}`, site, 'echo allocating; dd if=/dev/zero of=/dev/null bs=200M count=1 && echo survived');
+    const flags = { ...QUICK_PILOT, api, 'monitor-interval': 0.2 };
+    // Generous: these also run in the emulated cgroup v2 guest (test/vm/).
+    const run = await runPilotProcess(pilotCommandLine(site, stub.url, scratchDir('oom-pilot'), flags), { timeoutMs: 180_000 });
     expect(run.code, run.stderr).toBe(0);
 
-    const { jobs } = await stubApi(`${stub.url}/stub/jobs?task=${taskId}`);
-    const [first, second] = [...jobs].sort((a: any, b: any) => a.attemptNr - b.attemptNr);
-    expect(jobs).toHaveLength(2);
+    const [first, second] = await bothAttempts(stub.url, taskId);
 
     expect(first.state).toBe('failed');
     expect(Number(first.report.pilotErrorCode)).toBe(1212);

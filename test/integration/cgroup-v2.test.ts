@@ -14,7 +14,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canCreateChildren, discoverMemoryCgroup, NO_LIMITS, PayloadCgroup, PayloadMonitor } from '../../pilot/src/monitor/index.js';
 import { startPayload } from '../support/payloads.js';
-import { processAlive, runPilotProcess, scratchDir, startStubProcess, stubApi, type StubProcess } from '../support/processes.js';
+import { pilotCommandLine, processAlive, QUICK_PILOT, runPilotProcess, scratchDir, startStubProcess, type StubProcess } from '../support/processes.js';
+import { bothAttempts, submitHungryTask } from '../support/memory-retry.js';
 
 const MODES = ['root', 'delegated', 'none'] as const;
 type Mode = (typeof MODES)[number];
@@ -117,41 +118,14 @@ describe.skipIf(skipReason !== null)(`cgroup v2 on a real kernel (${mode ?? '?'}
       const workdir = scratchDir('v2-pilot');
       try {
         const site = `V2_${mode}`;
-        const submitted = await stubApi(`${stub.url}/stub/tasks`, 'POST', {
-          name: `v2_${mode}`,
-          site,
-          memoryMB: 100,
-          memoryBoost: 3,
-          maxMemoryMB: 300,
-          maxAttempts: 2,
-          jobs: [{ name: 'hungry', command: payloadScript(out) }],
+        const taskId = await submitHungryTask(stub.url, `v2_${mode}`, site, payloadScript(out));
+        const run = await runPilotProcess(pilotCommandLine(site, stub.url, workdir, { ...QUICK_PILOT, 'monitor-interval': 0.2 }), {
+          timeoutMs: 240_000,
+          cgroupProcsFile: path.join(job, 'cgroup.procs'),
         });
-        const taskId = submitted.tasks[0].taskId as number;
-        const run = await runPilotProcess(
-          [
-            '-q',
-            site,
-            '--url',
-            stub.url,
-            '-a',
-            workdir,
-            '--getjob-wait',
-            '3',
-            '--getjob-poll',
-            '0.3',
-            '--heartbeat',
-            '1',
-            '--monitor-interval',
-            '0.2',
-            '--quiet',
-          ],
-          { timeoutMs: 240_000, cgroupProcsFile: path.join(job, 'cgroup.procs') },
-        );
         expect(run.code, run.stderr).toBe(0);
 
-        const { jobs } = await stubApi(`${stub.url}/stub/jobs?task=${taskId}`);
-        const [first, second] = [...jobs].sort((a: any, b: any) => a.attemptNr - b.attemptNr);
-        expect(jobs).toHaveLength(2);
+        const [first, second] = await bothAttempts(stub.url, taskId);
         expect(first.state).toBe('failed');
         expect(Number(first.report.pilotErrorCode), first.report.pilotErrorDiag).toBe(1212);
         // The kernel's own line when this user may read /dev/kmsg, else the cgroup's oom_kill counter.
@@ -206,40 +180,10 @@ describe.skipIf(skipReason !== null)(`cgroup v2 on a real kernel (${mode ?? '?'}
       const out = scratchDir('v2-payload');
       const workdir = scratchDir('v2-pilot');
       const site = 'V2_none';
-      const submitted = await stubApi(`${stub.url}/stub/tasks`, 'POST', {
-        name: 'v2_none',
-        site,
-        memoryMB: 100,
-        memoryBoost: 3,
-        maxMemoryMB: 300,
-        maxAttempts: 2,
-        jobs: [{ name: 'hungry', command: payloadScript(out) }],
-      });
-      const taskId = submitted.tasks[0].taskId as number;
-      const run = await runPilotProcess(
-        [
-          '-q',
-          site,
-          '--url',
-          stub.url,
-          '-a',
-          workdir,
-          '--getjob-wait',
-          '3',
-          '--getjob-poll',
-          '0.3',
-          '--heartbeat',
-          '1',
-          '--monitor-interval',
-          '0.2',
-          '--quiet',
-        ],
-        { timeoutMs: 240_000 },
-      );
+      const taskId = await submitHungryTask(stub.url, 'v2_none', site, payloadScript(out));
+      const run = await runPilotProcess(pilotCommandLine(site, stub.url, workdir, { ...QUICK_PILOT, 'monitor-interval': 0.2 }), { timeoutMs: 240_000 });
       expect(run.code, run.stderr).toBe(0);
-      const { jobs } = await stubApi(`${stub.url}/stub/jobs?task=${taskId}`);
-      const [first, second] = [...jobs].sort((a: any, b: any) => a.attemptNr - b.attemptNr);
-      expect(jobs).toHaveLength(2);
+      const [first, second] = await bothAttempts(stub.url, taskId);
       expect(Number(first.report.pilotErrorCode), first.report.pilotErrorDiag).toBe(1235);
       expect(second.state).toBe('finished');
       // The payloads ran in the pilot's own cgroup: none was made for them.

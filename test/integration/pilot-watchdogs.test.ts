@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runPilotProcess, scratchDir, startStubProcess, stubApi, type StubProcess } from '../support/processes.js';
+import { pilotCommandLine, runPilotProcess, scratchDir, startStubProcess, stubApi, type StubProcess } from '../support/processes.js';
 
 let stub: StubProcess;
 beforeAll(async () => {
@@ -31,30 +31,8 @@ async function runOne(site: string, command: string, pilotFlags: string[], taskE
   const pandaId = submitted.tasks[0].pandaIds[0] as number;
   const workdir = scratchDir(`watchdog-${site}`);
   const t0 = Date.now();
-  const run = await runPilotProcess(
-    [
-      '-q',
-      site,
-      '--url',
-      stub.url,
-      '--api',
-      'legacy',
-      '-a',
-      workdir,
-      '--keep-job-dirs',
-      '--getjob-wait',
-      '0',
-      '--heartbeat',
-      '1',
-      '--kill-grace',
-      '1',
-      '--monitor-interval',
-      '0.2',
-      '--quiet',
-      ...pilotFlags,
-    ],
-    { timeoutMs: 40_000 },
-  );
+  const flags = { api: 'legacy', 'keep-job-dirs': true, 'getjob-wait': 0, heartbeat: 1, 'kill-grace': 1, 'monitor-interval': 0.2, quiet: true };
+  const run = await runPilotProcess([...pilotCommandLine(site, stub.url, workdir, flags), ...pilotFlags], { timeoutMs: 40_000 });
   expect(run.code, run.stderr).toBe(0);
   const { job } = await stubApi(`${stub.url}/stub/jobs/${pandaId}`);
   return { job, seconds: (Date.now() - t0) / 1000, workdir };

@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { findFinalUpdates } from '../../pilot/src/report/index.js';
 import { startFaultProxy, type FaultKind, type FaultProxyOptions } from './fault-proxy.js';
-import { runPilotProcess, scratchDir, startStubProcess, stubApi } from './processes.js';
+import { pilotCommandLine, runPilotProcess, scratchDir, startStubProcess, stubApi } from './processes.js';
 
 export interface PilotSpec {
   api: 'legacy' | 'v1';
@@ -181,26 +181,8 @@ export async function runFaultScenario(o: ScenarioOptions): Promise<ScenarioResu
     while ((await unfinished(['sent'])) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
     if ((await unfinished(['activated'])) > 0) {
       say(`[${o.label}] running a clean pilot for retried jobs`);
-      const drain = await runPilotProcess(
-        [
-          '-q',
-          site,
-          '--url',
-          stub.url,
-          '--api',
-          'legacy',
-          '-a',
-          path.join(workRoot, 'drain'),
-          '--slots',
-          '4',
-          '--heartbeat',
-          String(o.heartbeatSec),
-          '--getjob-wait',
-          '0',
-          '--quiet',
-        ],
-        { timeoutMs: 60_000 },
-      );
+      const flags = { api: 'legacy', slots: 4, heartbeat: o.heartbeatSec, 'getjob-wait': 0, quiet: true };
+      const drain = await runPilotProcess(pilotCommandLine(site, stub.url, path.join(workRoot, 'drain'), flags), { timeoutMs: 60_000 });
       if (drain.code !== 0) problems.push(`clean pilot exited ${drain.code}: ${drain.stderr.slice(-300)}`);
     }
 

@@ -88,6 +88,18 @@ export async function startStubProcess(dataDir: string, extraArgs: string[] = []
   };
 }
 
+/** A test pilot's flags as an object, in order: `{ 'getjob-wait': 0, quiet: true }` is `--getjob-wait 0 --quiet` (true: a bare switch, false: left out). */
+export type PilotFlags = Readonly<Record<string, string | number | boolean>>;
+
+/** The loop of a short test run: ask again soon after an empty reply, heartbeat every second, log to the file only. */
+export const QUICK_PILOT: PilotFlags = { 'getjob-wait': 3, 'getjob-poll': 0.3, heartbeat: 1, quiet: true };
+
+/** A test pilot's command line: its queue, server and home, then `flags`. */
+export function pilotCommandLine(queue: string, url: string, workdir: string, flags: PilotFlags = {}): string[] {
+  const rest = Object.entries(flags).flatMap(([name, value]) => (value === false ? [] : value === true ? [`--${name}`] : [`--${name}`, String(value)]));
+  return ['-q', queue, '--url', url, '-a', workdir, ...rest];
+}
+
 export interface PilotRun {
   code: number | null;
   signal: NodeJS.Signals | null;

@@ -138,20 +138,17 @@ function busyReply(limits: HttpLimits): StubReply {
   };
 }
 
-interface ServerState {
-  inFlight: number;
+/** What every request's handling shares: the log, the limits, the in-flight count and the server's hooks. */
+interface ServerContext {
+  log: Logger;
+  limits: HttpLimits;
+  state: { inFlight: number };
+  onRequest?: ((path: string, userAgent: string) => void) | undefined;
+  durable?: (() => Promise<void>) | undefined;
 }
 
-async function handle(
-  routes: readonly Route[],
-  log: Logger,
-  limits: HttpLimits,
-  state: ServerState,
-  req: IncomingMessage,
-  res: ServerResponse,
-  onRequest?: (path: string, userAgent: string) => void,
-  durable?: () => Promise<void>,
-): Promise<void> {
+async function handle(ctx: ServerContext, routes: readonly Route[], req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { log, limits, state, onRequest, durable } = ctx;
   const started = Date.now();
   const target = parseTarget(req.url);
   const path = target?.path ?? String(req.url).slice(0, 200);
@@ -198,16 +195,14 @@ async function handle(
 
 /** A streaming route's request: it reads and writes the sockets itself, under the same concurrency cap. */
 async function handleStream(
+  ctx: ServerContext,
   r: StreamRoute,
   match: RegExpMatchArray,
   path: string,
-  log: Logger,
-  limits: HttpLimits,
-  state: ServerState,
   req: IncomingMessage,
   res: ServerResponse,
-  onRequest?: (path: string, userAgent: string) => void,
 ): Promise<void> {
+  const { log, limits, state, onRequest } = ctx;
   const started = Date.now();
   if (state.inFlight >= limits.maxConcurrent) {
     write(res, busyReply(limits), true);
@@ -245,18 +240,18 @@ export function startHttpServer(options: {
 }): Promise<RunningServer> {
   const { routes, log } = options;
   const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
-  const state: ServerState = { inFlight: 0 };
+  const ctx: ServerContext = { log, limits, state: { inFlight: 0 }, onRequest: options.onRequest, durable: options.durable };
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const target = options.streamRoutes?.length ? parseTarget(req.url) : null;
     const found = target ? matchStreamRoute(options.streamRoutes ?? [], target.path) : null;
     if (target && found) {
-      handleStream(found.route, found.match, target.path, log, limits, state, req, res, options.onRequest).catch((err: unknown) => {
+      handleStream(ctx, found.route, found.match, target.path, req, res).catch((err: unknown) => {
         log.error({ err }, 'request handling failed');
         res.destroy();
       });
       return;
     }
-    handle(routes, log, limits, state, req, res, options.onRequest, options.durable).catch((err: unknown) => {
+    handle(ctx, routes, req, res).catch((err: unknown) => {
       // handle() catches everything it can; this is the last line so a bug here cannot stop the stub.
       log.error({ err }, 'request handling failed');
       res.destroy();
