@@ -9,7 +9,21 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { runPilotProcess, scratchDir, startStubProcess, stubApi, type StubProcess } from '../support/processes.js';
+import { pilotCommandLine, runPilotProcess, scratchDir, startStubProcess, stubApi, type StubProcess } from '../support/processes.js';
+
+/**
+ * Updates retried without end and with long pauses (as before the fix, until --final-deadline), so only
+ * the signal ends them: its one cut-off is what is left of the signal grace less 3 s to write to disk, i.e. graceSec.
+ */
+const stoppedOnlyBySignal = (graceSec: number) => ({
+  'getjob-wait': 0,
+  heartbeat: 1,
+  'retry-max-delay': 30,
+  'final-deadline': 600,
+  'kill-grace': graceSec,
+  'signal-grace': graceSec + 3,
+  quiet: true,
+});
 
 const task = (site: string, count: number) => ({
   name: 'kept',
@@ -65,32 +79,17 @@ describe.each(['legacy', 'v1'] as const)('range reports kept on disk, %s dialect
         weights: { drop: 0, reset: 0, http500: 0, http429: 0, 'lost-reply': 0, delay: 0, http503: 1 },
       });
       const work = scratchDir('es-kept-pilot');
-      const run = await runPilotProcess(
-        [
-          '-q',
-          site,
-          '--url',
-          proxy.url,
-          '--api',
-          api,
-          '-a',
-          work,
-          '--getjob-wait',
-          '0',
-          '--heartbeat',
-          '1',
-          '--es-report-delay',
-          '0.2',
-          '--es-report-attempts',
-          '2',
-          '--retry-max-delay',
-          '0.2',
-          '--final-deadline',
-          '3',
-          '--quiet',
-        ],
-        { timeoutMs: 60_000 },
-      );
+      const flags = {
+        api,
+        'getjob-wait': 0,
+        heartbeat: 1,
+        'es-report-delay': 0.2,
+        'es-report-attempts': 2,
+        'retry-max-delay': 0.2,
+        'final-deadline': 3,
+        quiet: true,
+      };
+      const run = await runPilotProcess(pilotCommandLine(site, proxy.url, work, flags), { timeoutMs: 60_000 });
       expect(run.code, run.stderr).toBe(0);
       const [dir] = jobDirs(work);
       const kept = JSON.parse(readFileSync(path.join(dir!, 'range-reports.json'), 'utf8'));
@@ -133,37 +132,8 @@ describe('SIGTERM while range reports are retried (v1 on 1.0.3: every report ans
     const work = scratchDir('es-sigterm-pilot');
     const graceSec = 2;
     // Reports are retried without end and with long pauses (as before the fix, until --final-deadline).
-    const run = runPilotProcess(
-      [
-        '-q',
-        site,
-        '--url',
-        stub.url,
-        '--api',
-        'v1',
-        '-a',
-        work,
-        '--getjob-wait',
-        '0',
-        '--heartbeat',
-        '1',
-        '--es-report-delay',
-        '0.2',
-        '--es-report-attempts',
-        '1000',
-        '--retry-max-delay',
-        '30',
-        '--final-deadline',
-        '600',
-        '--kill-grace',
-        String(graceSec),
-        // The one cut-off after a signal: what is left of the signal grace less 3 s to write to disk, i.e. graceSec.
-        '--signal-grace',
-        String(graceSec + 3),
-        '--quiet',
-      ],
-      { timeoutMs: 120_000 },
-    );
+    const flags = { api: 'v1', ...stoppedOnlyBySignal(graceSec), 'es-report-delay': 0.2, 'es-report-attempts': 1000 };
+    const run = runPilotProcess(pilotCommandLine(site, stub.url, work, flags), { timeoutMs: 120_000 });
     // Wait (bounded) until the reports are being retried.
     const deadline = Date.now() + 60_000;
     while (!logEvents(work).some((e) => e.event === 'range_report_failed' && e.attempt >= 2)) {
@@ -220,33 +190,7 @@ describe('SIGTERM while the final update is retried (server away for updates)', 
     const pandaId = submitted.tasks[0].pandaIds[0] as number;
     const work = scratchDir('final-sigterm-pilot');
     const graceSec = 2;
-    const run = runPilotProcess(
-      [
-        '-q',
-        site,
-        '--url',
-        proxy.url,
-        '--api',
-        'legacy',
-        '-a',
-        work,
-        '--getjob-wait',
-        '0',
-        '--heartbeat',
-        '1',
-        '--retry-max-delay',
-        '30',
-        '--final-deadline',
-        '600',
-        '--kill-grace',
-        String(graceSec),
-        // The one cut-off after a signal: what is left of the signal grace less 3 s to write to disk, i.e. graceSec.
-        '--signal-grace',
-        String(graceSec + 3),
-        '--quiet',
-      ],
-      { timeoutMs: 120_000 },
-    );
+    const run = runPilotProcess(pilotCommandLine(site, proxy.url, work, { api: 'legacy', ...stoppedOnlyBySignal(graceSec) }), { timeoutMs: 120_000 });
     const deadline = Date.now() + 60_000;
     // The payload ended and updates are still being retried after it: the job is in its final report.
     const reporting = () => {
