@@ -226,7 +226,7 @@ async function startJob(s: LoopState, raw: Record<string, unknown>, onStarted: (
       release();
       payloadEnded();
       // The next payload of this slot starts first; a stopping pilot reports at once.
-      await pause(REPORT_GATE_MS, AbortSignal.any([gate.signal, ctx.pilotSignal]));
+      await pause(REPORT_GATE_MS, [gate.signal, ctx.pilotSignal]);
     },
   })
     .then((o) => void s.outcomes.push(o))

@@ -4,7 +4,7 @@
  * and `Wakeup` for loops that sleep until something happens.
  */
 export { retry, type RetryOptions } from './retry.js';
-export { pause, realPause, type Sleep } from './pause.js';
+export { linkedSignal, pause, realPause, type Sleep } from './pause.js';
 export { backoffDelay, withJitter, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 export { repeat, type RepeatOptions } from './repeat.js';
 export { Wakeup } from './wakeup.js';

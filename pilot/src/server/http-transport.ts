@@ -11,6 +11,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { HttpProxyAgent } from 'http-proxy-agent';
 import type { HttpsProxyAgent } from 'https-proxy-agent';
 import { ReplyTooLargeError, TransportError } from '../errors/index.js';
+import { linkedSignal } from '../retry/index.js';
 import { isLoopbackUrl } from './auth.js';
 import { proxyFor, redactProxy, type ProxyVerdict } from './proxy-env.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
@@ -193,7 +194,9 @@ export class HttpTransport {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TransportError(`not an http(s) URL: ${req.url}`, 'network');
     const timeoutMs = req.timeoutMs ?? this.options.timeoutMs;
     const deadline = AbortSignal.timeout(timeoutMs);
-    const combined = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
+    // Not AbortSignal.any: on Node 20 each call left a WeakRef on req.signal (often the pilot's lifelong stop signal).
+    const link = linkedSignal([req.signal, deadline]);
+    const combined = link.signal;
     const headers: Record<string, string | number> = { 'User-Agent': 'panda-node-pilot' };
     if (req.withAuth && mayCarrySecrets(url)) Object.assign(headers, this.options.authHeaders?.());
     Object.assign(headers, req.headers);
@@ -204,6 +207,7 @@ export class HttpTransport {
     try {
       setup = await this.requestOptions(url, req.method, headers, combined);
     } catch (err) {
+      link.unlink();
       throw new TransportError(`${req.method} ${req.url}: ${(err as Error).message}`, 'network', { cause: err });
     }
     const { client, options, verdict } = setup;
@@ -253,6 +257,8 @@ export class HttpTransport {
       if (err instanceof ReplyTooLargeError) throw err;
       if (req.signal?.aborted) throw err;
       throw this.failure(err, `${req.method} ${req.url}`, verdict, deadline.aborted, timeoutMs);
+    } finally {
+      link.unlink();
     }
   }
 
@@ -265,7 +271,8 @@ export class HttpTransport {
     signal?: AbortSignal,
   ): Promise<HttpReply> {
     const deadline = AbortSignal.timeout(this.options.timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    const link = linkedSignal([signal, deadline]);
+    const combined = link.signal;
     const url = `${this.baseUrl}${path}`;
     const allHeaders: Record<string, string | number> = {
       'User-Agent': this.options.userAgent ?? 'panda-node-pilot',
@@ -273,7 +280,10 @@ export class HttpTransport {
       ...headers,
     };
     if (body !== undefined) allHeaders['Content-Length'] = Buffer.byteLength(body);
-    const { client, options, verdict } = await this.requestOptions(new URL(url), method, allHeaders, combined);
+    const { client, options, verdict } = await this.requestOptions(new URL(url), method, allHeaders, combined).catch((err: unknown) => {
+      link.unlink();
+      throw err;
+    });
     const max = this.maxReplyBytes;
     try {
       return await new Promise<HttpReply>((resolve, reject) => {
@@ -306,6 +316,8 @@ export class HttpTransport {
       // A server reply past the cap is a failed request like a reset: retried, never held.
       if (err instanceof ReplyTooLargeError) throw new TransportError(`${method} ${url}: ${err.message}`, 'network', { cause: err });
       throw this.failure(err, `${method} ${url}`, verdict, deadline.aborted && !signal?.aborted, this.options.timeoutMs);
+    } finally {
+      link.unlink();
     }
   }
 
