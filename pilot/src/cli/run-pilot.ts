@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import path from 'node:path';
-import { readAllocation, readBatchIdentity, type Allocation } from '../config/index.js';
+import { readAllocation, readBatchIdentity, type Allocation, type BatchIdentity } from '../config/index.js';
 import { PilotError } from '../errors/index.js';
 import { canCreateChildren, discoverMemoryCgroup } from '../monitor/index.js';
 import {
@@ -15,6 +15,8 @@ import {
   runPilotLoop,
   withoutCredentials,
   type JobContext,
+  type PilotLoopOptions,
+  type PilotLoopResult,
 } from '../lifecycle/index.js';
 import { createLogger } from '../log/index.js';
 import { createPilotHome, killLeftoverPayloads } from '../run/index.js';
@@ -154,9 +156,8 @@ function realtimeSettings(opts: PilotOptions, env: NodeJS.ProcessEnv, http: Http
   return { http, serverUrl: url, queue: opts.queue, logFiles: files };
 }
 
-export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const startedAt = Date.now();
-  let opts = cliOpts;
+/** The pilot home and its log; an exit code when the home cannot be made. */
+function openPilotHome(opts: PilotOptions): { home: string; pilotLogFile: string; log: Logger } | number {
   let home: string;
   try {
     home = createPilotHome(opts.workdir);
@@ -166,11 +167,23 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
   }
   const pilotLogFile = path.join(home, 'pilotlog.jsonl');
   const log = createLogger({ level: opts.logLevel, file: pilotLogFile, quiet: opts.quiet });
-  const batch = readBatchIdentity(env);
   // Payloads of an earlier pilot here that was SIGKILLed (no wrapper cleaned up after it).
   const leftovers = killLeftoverPayloads(path.resolve(opts.workdir));
   if (leftovers.length > 0)
     log.warn({ event: 'leftover_payloads_killed', pids: leftovers }, `killed ${leftovers.length} payload process(es) an earlier pilot left behind`);
+  return { home, pilotLogFile, log };
+}
+
+/** How the pilot is stopped: signals (first, second, third), the one cut-off, softkill. */
+interface StopControls {
+  pilotStop: AbortController;
+  softkill: AbortController;
+  hardStop: AbortController;
+  cutoff: Deadline;
+  uninstall: () => void;
+}
+
+function stopControls(opts: PilotOptions, log: Logger): StopControls {
   const pilotStop = new AbortController();
   const softkill = new AbortController();
   // The one cut-off of a stopping pilot: from its stop (a signal or its lifetime) the payloads' grace, range
@@ -198,40 +211,43 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
       process.exit(pilotExitCode({ kind: 'signal', signal }));
     },
   });
-  let lifetime: NodeJS.Timeout | undefined;
-  let push: HarvesterPushServer | undefined;
+  return { pilotStop, softkill, hardStop, cutoff, uninstall };
+}
 
+type Connection =
+  { ok: true; http: HttpTransport; tokens: ReturnType<typeof tokenSourceFromEnv>; refresher: TokenRefresher | null } | { ok: false; exitCode: number };
+
+/**
+ * Credentials and the HTTP client, before any request: a token only over
+ * https or loopback, the X.509 proxy and the token checked (a lapsed token
+ * refreshed first when it can be). A refusal ends the pilot with its own code.
+ */
+async function connect(opts: PilotOptions, env: NodeJS.ProcessEnv, log: Logger): Promise<Connection> {
   const tokens = tokenSourceFromEnv(env);
   const refusal = tokenRouteProblem(opts.url, tokens);
   if (refusal) {
     // Before any request: a token sent in clear over the site network is a token given away.
     log.error({ event: 'token_refused', url: opts.url }, refusal);
     if (opts.quiet) process.stderr.write(`panda-pilot: ${refusal}\n`);
-    uninstall();
-    log.flush?.();
-    return PilotExit.GENERAL;
+    return { ok: false, exitCode: PilotExit.GENERAL };
   }
   /** Ends the pilot before any job over a credential it cannot use. */
-  const refuse = (check: CredentialCheck & { verdict: { ok: false } }): number => {
+  const refuse = (check: CredentialCheck & { verdict: { ok: false } }): Connection => {
     const v = check.verdict;
     // Before any job is taken: a job the pilot could not report is a job lost to the server's watchdog.
     const line = `${errorCodeName(v.code) ?? 'CREDENTIALS'} (${v.code}): ${v.diagnostic}`;
     log.error({ event: 'credential_refused', credential: check.what, code: v.code, diag: v.diagnostic }, line);
     if (opts.quiet) process.stderr.write(`panda-pilot: ${line}\n`);
-    uninstall();
-    log.flush?.();
-    return v.exitCode;
+    return { ok: false, exitCode: v.exitCode };
   };
   const refusedX509 = checkCredentials(opts, env, tokens).find((c): c is CredentialCheck & { verdict: { ok: false } } => c.what === 'x509' && !c.verdict.ok);
   if (refusedX509) return refuse(refusedX509);
-  let http;
+  let http: HttpTransport;
   try {
     http = serverTransport(opts, env, tokens);
   } catch (err) {
     log.error({ event: 'transport_setup_failed' }, (err as Error).message);
-    uninstall();
-    log.flush?.();
-    return PilotExit.GENERAL;
+    return { ok: false, exitCode: PilotExit.GENERAL };
   }
   // A refresh token and an endpoint: renew the token file before each expiry (and now, when it already lapsed).
   const refresh = refreshSettingsFromEnv(env);
@@ -246,6 +262,10 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
     log.info({ event: 'credential_ok', credential: check.what, expiresAt: check.verdict.expiresAt?.toISOString() ?? null }, check.verdict.summary);
   }
   refresher?.start();
+  return { ok: true, http, tokens, refresher };
+}
+
+function logPilotStart(opts: PilotOptions, home: string, batch: BatchIdentity, conn: Connection & { ok: true }, log: Logger): void {
   log.info(
     {
       event: 'pilot_start',
@@ -259,8 +279,8 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
       home,
       batchSystem: batch.batchSystem,
       batchId: batch.batchId,
-      route: http.describeRoute(),
-      token: tokens?.describe ?? null,
+      route: conn.http.describeRoute(),
+      token: conn.tokens?.describe ?? null,
     },
     'pilot starting',
   );
@@ -271,155 +291,246 @@ export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = p
       'pilot3 flag accepted, not applicable here',
     );
   }
-  try {
-    const mode = transportMode(opts.harvester, env, process.cwd());
-    // The dialect probe and the queue data are independent round trips: made side by side, not one after the other.
-    const dialect = mode.kind === 'push' ? null : selectDialect(http, opts.api, log, pilotStop.signal);
-    // Its failure is thrown where it is awaited below; this only keeps a queue refusal from leaving it unhandled.
-    dialect?.catch(() => undefined);
-    const queue = await setUpQueue(opts, mode.kind === 'push' ? null : http, env, log);
-    if (!queue.ok) return queue.exitCode;
-    opts = queue.opts;
-    const files = fileSettings(opts, queue.transfers, http, pilotLogFile, mode.kind === 'push' ? mode.accessPoint.dir : undefined);
-    log.info({ event: 'log_destination', ...files.logDestination }, 'log tarballs go here');
-    const allocation = allocationOf(opts, env, log);
-    // The batch job's end (Slurm) bounds the lifetime: the pilot is done, and reported, before the batch system ends it.
-    if (allocation.endsAt !== null) {
-      const untilEnd = Math.floor(allocation.endsAt - Date.now() / 1000 - opts.signalGraceSec);
-      if (untilEnd < opts.lifetimeSec) {
-        log.info(
-          { event: 'lifetime_from_batch', endsAt: new Date(allocation.endsAt * 1000).toISOString(), lifetimeSec: Math.max(0, untilEnd) },
-          "lifetime set by the batch job's end time",
-        );
-        opts = { ...opts, lifetimeSec: Math.max(0, untilEnd) };
-      }
-    }
-    const lifetimeSec = opts.lifetimeSec;
-    lifetime = setTimeout(() => pilotStop.abort(new PilotError(1213, `pilot lifetime of ${lifetimeSec} s reached`)), lifetimeSec * 1000);
-    lifetime.unref();
-    // Push mode: Harvester's files instead of the server; the same job runner behind either.
-    if (mode.kind === 'push') {
-      push = pushServer(opts, mode, home, log);
-      log.info(
-        { event: 'push_mode', accessPoint: mode.accessPoint.dir, reason: mode.reason, pilotUser: opts.pilotUser },
-        'Harvester push mode: no getJob, no server updates',
-      );
-    }
-    const server: PandaServer = push ?? (await (dialect ?? selectDialect(http, opts.api, log, pilotStop.signal)));
-    if (!push) await recoverEarlierFinals(opts, server, log, pilotStop.signal);
-    const bulk = opts.bulkHeartbeats
-      ? {
-          // Jobs beat on one grid, so their heartbeats meet in the batcher's gather window.
-          batcher: new BulkHeartbeatBatcher({
-            sendBulk: (items) => server.updateJobsBulk(items),
-            gatherMs: Math.min(250, (opts.heartbeatSec * 1000) / 4),
-            log,
-          }),
-          gridOriginMs: Date.now(),
-        }
-      : undefined;
-    const ctx: JobContext & { softkill: AbortSignal } = {
-      server,
-      serverUrl: opts.url,
-      log,
-      pilotHome: home,
-      identity: {
-        node: hostname(),
-        pilotId: `${batch.workerId ?? `${hostname()}:${process.pid}`}|${batch.batchSystem}|${VERSION}`,
-        siteName: opts.site,
-        batchId: batch.batchId,
-        schedulerId: batch.harvesterId ? `harvester-${batch.harvesterId}` : null,
-      },
-      // The payload's base environment: the pilot's, less the credentials the site did not pass on.
-      env: withoutCredentials(env, opts.payloadCredentials),
-      heartbeatSec: opts.heartbeatSec,
-      debugHeartbeatSec: opts.debugHeartbeatSec,
-      // After a stop the payload's grace shrinks so that its stop, the log and the final fit in the cut-off.
-      get killGraceMs() {
-        return Math.max(0, Math.min(opts.killGraceSec * 1000, cutoff.leftMs() / 2));
-      },
-      finalDeadlineMs: opts.finalDeadlineSec * 1000,
-      cutoff,
-      hardStop: hardStop.signal,
-      keepJobDirs: opts.keepJobDirs,
-      pilotSignal: pilotStop.signal,
-      onSoftkill: () => softkill.abort(),
-      eventService: opts.eventService,
-      softkill: softkill.signal,
-      queueLimits: queue.limits,
-      monitor: monitorSettings(opts, queue.limits, log),
-      backoff: updateBackoff(opts),
-      bulk,
-      naiveUpdates: opts.naiveUpdates,
-      files,
-      preparation: { ...defaultPreparation(http, opts.url), allowedHosts: queue.transfers.downloadHosts },
-      realtime: realtimeSettings(opts, env, http, log),
-    };
-    const request = () => ({
+}
+
+/** The batch job's end (Slurm) bounds the lifetime: the pilot is done, and reported, before the batch system ends it. */
+function lifetimeOf(opts: PilotOptions, allocation: Allocation, log: Logger): number {
+  if (allocation.endsAt === null) return opts.lifetimeSec;
+  const untilEnd = Math.floor(allocation.endsAt - Date.now() / 1000 - opts.signalGraceSec);
+  if (untilEnd >= opts.lifetimeSec) return opts.lifetimeSec;
+  log.info(
+    { event: 'lifetime_from_batch', endsAt: new Date(allocation.endsAt * 1000).toISOString(), lifetimeSec: Math.max(0, untilEnd) },
+    "lifetime set by the batch job's end time",
+  );
+  return Math.max(0, untilEnd);
+}
+
+/** Everything a job needs from the pilot, built once: what does not change between jobs is not looked up again per job. */
+function jobContext(p: {
+  opts: PilotOptions;
+  env: NodeJS.ProcessEnv;
+  server: PandaServer;
+  http: HttpTransport;
+  log: Logger;
+  home: string;
+  batch: BatchIdentity;
+  stop: StopControls;
+  queue: { limits: QueueLimits | undefined; transfers: QueueTransfers };
+  files: JobFileSettings;
+  bulk: JobContext['bulk'];
+  node: string;
+}): JobContext & { softkill: AbortSignal } {
+  const { opts, env, server, http, log, batch, stop, queue } = p;
+  return {
+    server,
+    serverUrl: opts.url,
+    log,
+    pilotHome: p.home,
+    identity: {
+      node: p.node,
+      pilotId: `${batch.workerId ?? `${p.node}:${process.pid}`}|${batch.batchSystem}|${VERSION}`,
       siteName: opts.site,
-      prodSourceLabel: opts.prodSourceLabel,
-      mem: opts.memMB,
-      diskSpace: opts.diskMB,
-      node: hostname(),
-      computingElement: opts.queue,
-      resourceType: opts.resourceType,
-      jobType: opts.jobType,
-      // Of this moment, not of the start: the server must not send a job that cannot finish in what is left.
-      remainingTime: Math.max(0, Math.floor(opts.lifetimeSec - (Date.now() - startedAt) / 1000)),
-      harvesterId: batch.harvesterId ?? undefined,
-      workerId: batch.workerId ?? undefined,
-    });
-    const result = await runPilotLoop(ctx, {
-      request,
-      maxJobs: opts.maxJobs,
-      getjobWaitSec: opts.getjobWaitSec,
-      pollSec: opts.pollSec,
-      // One job at a time in push mode: the access point has one worker_attributes.json.
-      slots: push ? 1 : opts.slots,
-      pollMaxSec: Math.max(opts.pollSec, opts.pollMaxSec),
-      pool: new ResourcePool({ cores: allocation.cores, memMB: allocation.memMB }),
-      endsAtMs: startedAt + opts.lifetimeSec * 1000,
-      jobNeedsSec: queue.limits?.jobMaxWalltimeSec ?? opts.monitor.maxtimeSec ?? null,
-      timefloorSec: queue.limits?.timefloorSec ?? 0,
-      drainFile: opts.drainFile,
-      maxGetJobRequests: opts.maxGetJobRequests,
-      maxGetJobFailures: opts.maxGetJobFailures,
-      noPipeline: opts.noPipeline,
-    });
-    const finished = result.outcomes.filter((o) => o.state === 'finished').length;
-    const unacked = result.outcomes.filter((o) => !o.acknowledged).length;
-    log.info(
-      {
-        event: 'pilot_end',
-        jobs: result.outcomes.length,
-        finished,
-        failed: result.outcomes.length - finished,
-        unacknowledged: unacked,
-        bulkRequests: bulk?.batcher.stats.requests,
-        push: push?.stats,
-        bulkUpdates: bulk?.batcher.stats.updates,
-        stoppedBy: result.stoppedBy,
-        seconds: (Date.now() - startedAt) / 1000,
-        maxRssKb: process.resourceUsage().maxRSS,
-      },
-      'pilot done',
-    );
-    return pilotExitCode(pilotStopOf(pilotStop.signal.reason, result));
+      batchId: batch.batchId,
+      schedulerId: batch.harvesterId ? `harvester-${batch.harvesterId}` : null,
+    },
+    // The payload's base environment: the pilot's, less the credentials the site did not pass on.
+    env: withoutCredentials(env, opts.payloadCredentials),
+    heartbeatSec: opts.heartbeatSec,
+    debugHeartbeatSec: opts.debugHeartbeatSec,
+    // After a stop the payload's grace shrinks so that its stop, the log and the final fit in the cut-off.
+    get killGraceMs() {
+      return Math.max(0, Math.min(opts.killGraceSec * 1000, stop.cutoff.leftMs() / 2));
+    },
+    finalDeadlineMs: opts.finalDeadlineSec * 1000,
+    cutoff: stop.cutoff,
+    hardStop: stop.hardStop.signal,
+    keepJobDirs: opts.keepJobDirs,
+    pilotSignal: stop.pilotStop.signal,
+    onSoftkill: () => stop.softkill.abort(),
+    eventService: opts.eventService,
+    softkill: stop.softkill.signal,
+    queueLimits: queue.limits,
+    monitor: monitorSettings(opts, queue.limits, log),
+    backoff: updateBackoff(opts),
+    bulk: p.bulk,
+    naiveUpdates: opts.naiveUpdates,
+    files: p.files,
+    preparation: { ...defaultPreparation(http, opts.url), allowedHosts: queue.transfers.downloadHosts },
+    realtime: realtimeSettings(opts, env, http, log),
+  };
+}
+
+/** The slot loop's settings; getJob's request is made anew for each ask (its remaining time is of that moment). */
+function loopOptions(p: {
+  opts: PilotOptions;
+  batch: BatchIdentity;
+  startedAt: number;
+  allocation: Allocation;
+  limits: QueueLimits | undefined;
+  push: boolean;
+  node: string;
+}): PilotLoopOptions {
+  const { opts, batch, startedAt } = p;
+  const request = () => ({
+    siteName: opts.site,
+    prodSourceLabel: opts.prodSourceLabel,
+    mem: opts.memMB,
+    diskSpace: opts.diskMB,
+    node: p.node,
+    computingElement: opts.queue,
+    resourceType: opts.resourceType,
+    jobType: opts.jobType,
+    // Of this moment, not of the start: the server must not send a job that cannot finish in what is left.
+    remainingTime: Math.max(0, Math.floor(opts.lifetimeSec - (Date.now() - startedAt) / 1000)),
+    harvesterId: batch.harvesterId ?? undefined,
+    workerId: batch.workerId ?? undefined,
+  });
+  return {
+    request,
+    maxJobs: opts.maxJobs,
+    getjobWaitSec: opts.getjobWaitSec,
+    pollSec: opts.pollSec,
+    // One job at a time in push mode: the access point has one worker_attributes.json.
+    slots: p.push ? 1 : opts.slots,
+    pollMaxSec: Math.max(opts.pollSec, opts.pollMaxSec),
+    pool: new ResourcePool({ cores: p.allocation.cores, memMB: p.allocation.memMB }),
+    endsAtMs: startedAt + opts.lifetimeSec * 1000,
+    jobNeedsSec: p.limits?.jobMaxWalltimeSec ?? opts.monitor.maxtimeSec ?? null,
+    timefloorSec: p.limits?.timefloorSec ?? 0,
+    drainFile: opts.drainFile,
+    maxGetJobRequests: opts.maxGetJobRequests,
+    maxGetJobFailures: opts.maxGetJobFailures,
+    noPipeline: opts.noPipeline,
+  };
+}
+
+function logPilotEnd(result: PilotLoopResult, startedAt: number, bulk: JobContext['bulk'], push: HarvesterPushServer | undefined, log: Logger): void {
+  const finished = result.outcomes.filter((o) => o.state === 'finished').length;
+  const unacked = result.outcomes.filter((o) => !o.acknowledged).length;
+  log.info(
+    {
+      event: 'pilot_end',
+      jobs: result.outcomes.length,
+      finished,
+      failed: result.outcomes.length - finished,
+      unacknowledged: unacked,
+      bulkRequests: bulk?.batcher.stats.requests,
+      push: push?.stats,
+      bulkUpdates: bulk?.batcher.stats.updates,
+      stoppedBy: result.stoppedBy,
+      seconds: (Date.now() - startedAt) / 1000,
+      maxRssKb: process.resourceUsage().maxRSS,
+    },
+    'pilot done',
+  );
+}
+
+/**
+ * The pilot, start to exit: its home and log, its stop controls, credentials
+ * and transport, then (in `runJobs`) queue, allocation, server and the slot
+ * loop; the exit code comes from why it stopped (`pilotExitCode`).
+ */
+export async function runPilot(cliOpts: PilotOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const startedAt = Date.now();
+  const opened = openPilotHome(cliOpts);
+  if (typeof opened === 'number') return opened;
+  const { home, pilotLogFile, log } = opened;
+  const batch = readBatchIdentity(env);
+  const stop = stopControls(cliOpts, log);
+  const conn = await connect(cliOpts, env, log);
+  if (!conn.ok) {
+    stop.uninstall();
+    log.flush?.();
+    return conn.exitCode;
+  }
+  logPilotStart(cliOpts, home, batch, conn, log);
+  const held: Held = { lifetime: undefined, push: undefined };
+  try {
+    return await runJobs({ opts: cliOpts, env, startedAt, home, pilotLogFile, log, batch, stop, http: conn.http, held });
   } catch (err) {
     const e = PilotError.from(err);
     log.error({ event: 'pilot_error', code: e.code, diag: e.diagnostic }, 'pilot failed');
     return pilotExitCode({ kind: 'error', code: e.code });
   } finally {
     try {
-      push?.finish();
+      held.push?.finish();
     } catch (err) {
       log.error({ event: 'kill_worker_failed', err: (err as Error).message }, 'could not touch kill_worker in the access point');
     }
-    clearTimeout(lifetime);
-    cutoff.dispose();
-    refresher?.stop();
-    uninstall();
-    await http.close().catch(() => undefined);
+    clearTimeout(held.lifetime);
+    stop.cutoff.dispose();
+    conn.refresher?.stop();
+    stop.uninstall();
+    await conn.http.close().catch(() => undefined);
     log.flush?.();
   }
+}
+
+/** What `runJobs` starts that the pilot's end must stop, whatever happened. */
+interface Held {
+  lifetime: NodeJS.Timeout | undefined;
+  push: HarvesterPushServer | undefined;
+}
+
+/** Queue data and dialect (side by side), allocation and lifetime, the server (or Harvester's files), then the slot loop. */
+async function runJobs(p: {
+  opts: PilotOptions;
+  env: NodeJS.ProcessEnv;
+  startedAt: number;
+  home: string;
+  pilotLogFile: string;
+  log: Logger;
+  batch: BatchIdentity;
+  stop: StopControls;
+  http: HttpTransport;
+  held: Held;
+}): Promise<number> {
+  const { env, log, http, stop, held } = p;
+  let opts = p.opts;
+  const mode = transportMode(opts.harvester, env, process.cwd());
+  // The dialect probe and the queue data are independent round trips: made side by side, not one after the other.
+  const dialect = mode.kind === 'push' ? null : selectDialect(http, opts.api, log, stop.pilotStop.signal);
+  // Its failure is thrown where it is awaited below; this only keeps a queue refusal from leaving it unhandled.
+  dialect?.catch(() => undefined);
+  const queue = await setUpQueue(opts, mode.kind === 'push' ? null : http, env, log);
+  if (!queue.ok) return queue.exitCode;
+  opts = queue.opts;
+  const files = fileSettings(opts, queue.transfers, http, p.pilotLogFile, mode.kind === 'push' ? mode.accessPoint.dir : undefined);
+  log.info({ event: 'log_destination', ...files.logDestination }, 'log tarballs go here');
+  const allocation = allocationOf(opts, env, log);
+  opts = { ...opts, lifetimeSec: lifetimeOf(opts, allocation, log) };
+  const lifetimeSec = opts.lifetimeSec;
+  held.lifetime = setTimeout(() => stop.pilotStop.abort(new PilotError(1213, `pilot lifetime of ${lifetimeSec} s reached`)), lifetimeSec * 1000);
+  held.lifetime.unref();
+  // Push mode: Harvester's files instead of the server; the same job runner behind either.
+  if (mode.kind === 'push') {
+    held.push = pushServer(opts, mode, p.home, log);
+    log.info(
+      { event: 'push_mode', accessPoint: mode.accessPoint.dir, reason: mode.reason, pilotUser: opts.pilotUser },
+      'Harvester push mode: no getJob, no server updates',
+    );
+  }
+  const push = held.push;
+  const server: PandaServer = push ?? (await (dialect ?? selectDialect(http, opts.api, log, stop.pilotStop.signal)));
+  if (!push) await recoverEarlierFinals(opts, server, log, stop.pilotStop.signal);
+  const bulk = opts.bulkHeartbeats
+    ? {
+        // Jobs beat on one grid, so their heartbeats meet in the batcher's gather window.
+        batcher: new BulkHeartbeatBatcher({
+          sendBulk: (items) => server.updateJobsBulk(items),
+          gatherMs: Math.min(250, (opts.heartbeatSec * 1000) / 4),
+          log,
+        }),
+        gridOriginMs: Date.now(),
+      }
+    : undefined;
+  // The node's name does not change between jobs: asked once, not for every getJob.
+  const node = hostname();
+  const ctx = jobContext({ opts, env, server, http, log, home: p.home, batch: p.batch, stop, queue, files, bulk, node });
+  const result = await runPilotLoop(
+    ctx,
+    loopOptions({ opts, batch: p.batch, startedAt: p.startedAt, allocation, limits: queue.limits, push: push !== undefined, node }),
+  );
+  logPilotEnd(result, p.startedAt, bulk, push, log);
+  return pilotExitCode(pilotStopOf(stop.pilotStop.signal.reason, result));
 }
