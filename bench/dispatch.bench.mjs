@@ -7,31 +7,23 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { dist, startStub } from './support.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const pilot = path.join(root, 'dist', 'panda-pilot.mjs');
-const stubBin = path.join(root, 'dist', 'panda-stub.mjs');
+const pilot = dist('panda-pilot.mjs');
 const JOBS = Number(process.env.BENCH_JOBS ?? 200);
 
 const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))];
 const tmp = (p) => mkdtempSync(path.join(tmpdir(), p));
 
 const data = tmp('bench-dispatch-stub-');
-const stub = spawn(process.execPath, [stubBin, 'serve', '--port', '0', '--data', data], { stdio: ['ignore', 'pipe', 'inherit'] });
-const url = await new Promise((resolve) => createInterface({ input: stub.stdout }).once('line', (l) => resolve(/^listening (\S+)$/.exec(l)[1])));
-let token = '';
-try {
-  token = readFileSync(path.join(data, 'stub-token'), 'utf8').trim();
-} catch {
-  // an older stub without management tokens
-}
+// --open: neither the submit nor the pilots' log uploads need the stub's token.
+const stub = await startStub(data);
+const url = stub.url;
 
 async function submit(site) {
   const res = await fetch(`${url}/stub/tasks`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({
       name: site,
       site,
@@ -83,7 +75,7 @@ await submit('BENCH_PIPE');
 const piped = await runPilot('BENCH_PIPE', ['--slots', '1']);
 await submit('BENCH_SERIAL');
 const serial = await runPilot('BENCH_SERIAL', ['--slots', '1', '--no-pipeline']);
-stub.kill('SIGTERM');
+stub.stop();
 
 const perJob = (r) => (r.wallMs - empty.wallMs) / r.jobs;
 console.log(`jobs: ${JOBS} of \`true\`, one slot, stub on loopback; idle = payload ended → next payload started (pilot log, ms)`);

@@ -4,48 +4,28 @@
 // against `curl -T` of the same file to the same endpoint (the baseline, same run).
 // Also the adler32 the pilot computes for the output report (before stage-out).
 // Median of BENCH_ROUNDS (default 5) rounds, alternating who goes first.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { importTs, startStub } from './support.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const MB = Number(process.env.BENCH_MB ?? 50);
 const work = mkdtempSync(path.join(tmpdir(), 'bench-stageout-'));
-const out = path.join(work, 'transfer.mjs');
-await build({
-  stdin: {
-    contents:
-      "export * from './pilot/src/transfer/index.ts'; export { HttpTransport } from './pilot/src/server/index.ts'; export { adler32File } from './pilot/src/run/index.ts';",
-    resolveDir: root,
-    loader: 'ts',
-  },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  outfile: out,
-  logLevel: 'error',
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+const t = await importTs('log-stageout', {
+  contents:
+    "export * from './pilot/src/transfer/index.ts'; export { HttpTransport } from './pilot/src/server/index.ts'; export { adler32File } from './pilot/src/run/index.ts';",
 });
-const t = await import(out);
 
 if (spawnSync('curl', ['--version']).error) {
   console.log('curl not found: no baseline, bench skipped');
   process.exit(0);
 }
-const stubBin = path.join(root, 'dist', 'panda-stub.mjs');
-const stub = spawn(process.execPath, [stubBin, 'serve', '--port', '0', '--data', path.join(work, 'stub'), '--site-config', 'none'], {
-  stdio: ['ignore', 'pipe', 'ignore'],
-});
-const url = await new Promise((resolve, reject) => {
-  createInterface({ input: stub.stdout }).once('line', (l) => (l.startsWith('listening ') ? resolve(l.slice(10).trim()) : reject(new Error(l))));
-  stub.once('exit', (c) => reject(new Error(`stub exited ${c}`)));
-});
+// --open: storage writes take no token here (the pilot and curl both send none).
+const stub = await startStub(path.join(work, 'stub'), ['--site-config', 'none']);
+const url = stub.url;
 
 const file = path.join(work, 'bench.log.tgz');
 writeFileSync(file, randomBytes(MB * 1024 * 1024)); // random: a gzip tarball does not compress further
@@ -87,7 +67,7 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 await http.close();
-stub.kill('SIGTERM');
+stub.stop();
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const row = (name, xs) =>

@@ -9,24 +9,12 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { importTs } from './support.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 300);
-const out = path.join(mkdtempSync(path.join(tmpdir(), 'bench-monitor-')), 'monitor.mjs');
-await build({
-  entryPoints: [path.join(root, 'pilot/src/monitor/index.ts')],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  outfile: out,
-  logLevel: 'error',
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-});
-const m = await import(out);
+const m = await importTs('monitor', 'pilot/src/monitor/index.ts');
 
-const work = path.dirname(out);
+const work = mkdtempSync(path.join(tmpdir(), 'bench-monitor-'));
 const jobDir = path.join(work, 'job');
 (await import('node:fs')).mkdirSync(jobDir);
 for (let i = 0; i < 1000; i++) writeFileSync(path.join(jobDir, `f${i}`), 'x');

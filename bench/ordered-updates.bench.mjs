@@ -10,13 +10,9 @@
 //
 // Options: --jobs N (default 120), --seed S (default 11), --rate R (default 0.25),
 // --only ordered|naive, --keep (keep the stub and pilot directories and say where).
-import { build } from 'esbuild';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { importTs } from './support.mjs';
 
-const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
   options: {
     jobs: { type: 'string', default: '120' },
@@ -27,21 +23,8 @@ const { values } = parseArgs({
   },
 });
 
-// The scenario lives with the tests (TypeScript); bundle it next to bench/ so its paths to dist/ still resolve.
-const outdir = path.join(root, 'bench', '.build');
-mkdirSync(outdir, { recursive: true });
-const outfile = path.join(outdir, 'fault-scenario.mjs');
-await build({
-  entryPoints: [path.join(root, 'test', 'support', 'fault-scenario.ts')],
-  outfile,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  logLevel: 'warning',
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-});
-const { runFaultScenario, formatResults } = await import(pathToFileURL(outfile).href);
+// The scenario lives with the tests (TypeScript); bundled next to bench/ so its paths to dist/ still resolve.
+const { runFaultScenario, formatResults } = await importTs('fault-scenario', 'test/support/fault-scenario.ts');
 
 const jobs = Number(values.jobs);
 const base = {

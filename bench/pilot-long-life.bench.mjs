@@ -14,11 +14,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { dist, startStub as serve } from './support.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const dist = (f) => path.join(root, 'dist', f);
 const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
 const pilotBundle = process.argv[2] ? path.resolve(process.argv[2]) : dist('panda-pilot.mjs');
 const CHECKPOINTS = [10, 50, 100, 200, 400, 700, 1000].filter((n) => n <= JOBS);
@@ -26,18 +23,7 @@ const CHECKPOINTS = [10, 50, 100, 200, 400, 700, 1000].filter((n) => n <= JOBS);
 const SNAPSHOT_AT = (process.env.BENCH_SNAPSHOT_AT ?? '').split(',').filter(Boolean).map(Number);
 const scratch = mkdtempSync(path.join(tmpdir(), 'bench-life-'));
 
-async function startStub() {
-  const stub = spawn(process.execPath, [dist('panda-stub.mjs'), 'serve', '--port', '0', '--data', path.join(scratch, 'stub'), '--open'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  stub.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
-  const url = await new Promise((resolve, reject) => {
-    createInterface({ input: stub.stdout }).once('line', (l) => (l.startsWith('listening ') ? resolve(l.slice(10)) : reject(new Error(l))));
-    stub.once('exit', (c) => reject(new Error(`stub exited ${c}: ${err}`)));
-  });
-  return { url, stop: () => stub.kill('SIGTERM') };
-}
+const startStub = () => serve(path.join(scratch, 'stub'));
 
 const statusKb = (pid, field) => {
   try {

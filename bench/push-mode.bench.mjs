@@ -11,11 +11,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { dist, startStub as serve, stubApi as api } from './support.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const dist = (f) => path.join(root, 'dist', f);
 const N = Number(process.env.BENCH_PUSH_N ?? 20);
 const scratch = mkdtempSync(path.join(tmpdir(), 'bench-push-'));
 
@@ -30,24 +27,7 @@ function exec(args, opts = {}) {
   });
 }
 
-async function startStub(name) {
-  const stub = spawn(process.execPath, [dist('panda-stub.mjs'), 'serve', '--port', '0', '--data', path.join(scratch, name), '--open'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  stub.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
-  const url = await new Promise((resolve, reject) => {
-    createInterface({ input: stub.stdout }).once('line', (l) => (l.startsWith('listening ') ? resolve(l.slice(10)) : reject(new Error(l))));
-    stub.once('exit', (c) => reject(new Error(`stub exited ${c}: ${err}`)));
-  });
-  return { url, stop: () => stub.kill('SIGTERM') };
-}
-
-async function api(url, method = 'GET', body) {
-  const res = await fetch(url, { method, headers: body ? { 'Content-Type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
-  if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
+const startStub = (name) => serve(path.join(scratch, name));
 
 const pilotArgs = (queue, url, work) => [
   '-q',

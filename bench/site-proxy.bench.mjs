@@ -6,16 +6,13 @@
 // squid as absolute-URI http, and through a CONNECT tunnel for https. Prints median, p90 and
 // max per route and the median's ratio to direct over the same scheme. Bounded: N calls
 // per route (--n, default 300). Needs `node build.mjs` first (npm run bench does it).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
+import { importTs, startStub as serve } from './support.mjs';
 
-const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({ options: { n: { type: 'string', default: '300' } } });
 const n = Number(values.n);
 
@@ -23,52 +20,17 @@ if (spawnSync('squid', ['-v']).status !== 0 && spawnSync('/usr/sbin/squid', ['-v
   console.log('squid not installed: skipped (.ci/run installs it)');
   process.exit(0);
 }
-const outdir = path.join(root, 'bench', '.build');
-mkdirSync(outdir, { recursive: true });
-const entry = path.join(outdir, 'site-proxy-entry.ts');
-const outfile = path.join(outdir, 'site-proxy.mjs');
-await build({
-  stdin: {
-    contents: `export { HttpTransport } from '../../pilot/src/server/index.js';
-export { startSquid } from '../../test/support/squid.js';
-export { makeTestPki } from '../../test/support/test-pki.js';`,
-    resolveDir: outdir,
-    sourcefile: entry,
-    loader: 'ts',
-  },
-  outfile,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  logLevel: 'warning',
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+const { HttpTransport, startSquid, makeTestPki } = await importTs('site-proxy', {
+  contents: `export { HttpTransport } from './pilot/src/server/index.js';
+export { startSquid } from './test/support/squid.js';
+export { makeTestPki } from './test/support/test-pki.js';`,
 });
-const { HttpTransport, startSquid, makeTestPki } = await import(pathToFileURL(outfile).href);
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'bench-proxy-'));
 const pki = makeTestPki(path.join(scratch, 'pki'));
 
-function startStub(name, tls) {
-  const args = [
-    path.join(root, 'dist', 'panda-stub.mjs'),
-    'serve',
-    '--port',
-    '0',
-    '--data',
-    path.join(scratch, name),
-    '--site-config',
-    'none',
-    '--open',
-    ...(tls ? ['--tls-cert', pki.serverCert, '--tls-key', pki.serverKey] : []),
-  ];
-  // stderr ignored, not piped: an unread pipe fills with the stub's request log and stalls it.
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout }).once('line', (l) => (l.startsWith('listening ') ? resolve({ url: l.slice(10), child }) : reject(new Error(l))));
-    child.once('exit', (c) => reject(new Error(`stub exited ${c}`)));
-  });
-}
+const startStub = (name, tls) =>
+  serve(path.join(scratch, name), ['--site-config', 'none', ...(tls ? ['--tls-cert', pki.serverCert, '--tls-key', pki.serverKey] : [])]);
 
 /**
  * The routes' calls interleaved (one call of each route per round), so load on the

@@ -11,15 +11,13 @@
 // --keep (keep the data dirs), --stub A.mjs[,B.mjs] (the stub bundles to compare, default dist/panda-stub.mjs), --data-root DIR (where the data dirs go; /dev/shm takes the disk out of the
 // figures — its fsync returns at once — to show what the stub itself costs; not a durable setup). Needs `node build.mjs` first (npm run bench does it).
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
+import { dist, importTs, startStub as serve } from './support.mjs';
 
-const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
   options: {
     pilots: { type: 'string', default: '11461' },
@@ -30,52 +28,16 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     'data-root': { type: 'string', default: tmpdir() },
-    stub: { type: 'string', default: path.join(root, 'dist', 'panda-stub.mjs') },
+    stub: { type: 'string', default: dist('panda-stub.mjs') },
   },
 });
 const pilots = Number(values.pilots);
 const dialects = values.dialect === 'both' ? ['legacy', 'v1'] : [values.dialect];
 
-const outdir = path.join(root, 'bench', '.build');
-mkdirSync(outdir, { recursive: true });
-const outfile = path.join(outdir, 'stub-load.mjs');
-await build({
-  entryPoints: [path.join(root, 'test', 'support', 'stub-load.ts')],
-  outfile,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  logLevel: 'warning',
-});
-const { runLoad, formatLoad, hammer } = await import(pathToFileURL(outfile).href);
+const { runLoad, formatLoad, hammer } = await importTs('stub-load', 'test/support/stub-load.ts');
 
-function startStub(bundle, dataDir, profileDir) {
-  const args = [
-    ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-    bundle,
-    'serve',
-    '--port',
-    '0',
-    '--data',
-    dataDir,
-    '--site-config',
-    'none',
-    '--open',
-  ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
-  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`stub did not start: ${err}`)), 30_000);
-    createInterface({ input: child.stdout }).once('line', (line) => {
-      clearTimeout(timer);
-      const m = /^listening (\S+)$/.exec(line);
-      m ? resolve({ url: m[1], child, exited }) : reject(new Error(`unexpected: ${line}`));
-    });
-  });
-}
+const startStub = (bundle, dataDir, profileDir) =>
+  serve(dataDir, ['--site-config', 'none'], { bundle, nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] });
 
 /** CPU seconds (user + system) a process used so far, from /proc (Linux); NaN elsewhere. */
 function cpuSecondsOf(pid) {

@@ -9,7 +9,20 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { pilotCommandLine, runPilotProcess, scratchDir, startStubProcess, stubApi, type StubProcess } from '../support/processes.js';
+import { pilotCommandLine, runPilotProcess, scratchDir, startStubProcess, stubApi, type PilotRun, type StubProcess } from '../support/processes.js';
+
+/** Waits (bounded) until `ready()` holds, then SIGTERMs the pilot: how it ended and how long that took. */
+async function sigtermWhen(run: ReturnType<typeof runPilotProcess>, ready: () => boolean, never: string): Promise<{ result: PilotRun; tookSec: number }> {
+  const deadline = Date.now() + 60_000;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error(never);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const sentAt = Date.now();
+  run.proc.kill('SIGTERM');
+  const result = await run;
+  return { result, tookSec: (Date.now() - sentAt) / 1000 };
+}
 
 /**
  * Updates retried without end and with long pauses (as before the fix, until --final-deadline), so only
@@ -134,16 +147,8 @@ describe('SIGTERM while range reports are retried (v1 on 1.0.3: every report ans
     // Reports are retried without end and with long pauses (as before the fix, until --final-deadline).
     const flags = { api: 'v1', ...stoppedOnlyBySignal(graceSec), 'es-report-delay': 0.2, 'es-report-attempts': 1000 };
     const run = runPilotProcess(pilotCommandLine(site, stub.url, work, flags), { timeoutMs: 120_000 });
-    // Wait (bounded) until the reports are being retried.
-    const deadline = Date.now() + 60_000;
-    while (!logEvents(work).some((e) => e.event === 'range_report_failed' && e.attempt >= 2)) {
-      if (Date.now() > deadline) throw new Error('range reports were never retried');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const sentAt = Date.now();
-    run.proc.kill('SIGTERM');
-    const result = await run;
-    const tookSec = (Date.now() - sentAt) / 1000;
+    const retrying = () => logEvents(work).some((e) => e.event === 'range_report_failed' && e.attempt >= 2);
+    const { result, tookSec } = await sigtermWhen(run, retrying, 'range reports were never retried');
     expect(result.code, result.stderr).toBe(143);
     // Within the grace (range reports get it, then the final update): well under the minutes it took before.
     console.log(`[measure] SIGTERM during range-report retries → exit: ${tookSec.toFixed(2)} s (cut-off ${graceSec} s)`);
@@ -191,21 +196,13 @@ describe('SIGTERM while the final update is retried (server away for updates)', 
     const work = scratchDir('final-sigterm-pilot');
     const graceSec = 2;
     const run = runPilotProcess(pilotCommandLine(site, proxy.url, work, { api: 'legacy', ...stoppedOnlyBySignal(graceSec) }), { timeoutMs: 120_000 });
-    const deadline = Date.now() + 60_000;
     // The payload ended and updates are still being retried after it: the job is in its final report.
     const reporting = () => {
       const events = logEvents(work);
       const ended = events.findIndex((e) => e.event === 'payload_exit');
       return ended >= 0 && events.slice(ended).filter((e) => e.event === 'update_failed').length >= 2;
     };
-    while (!reporting()) {
-      if (Date.now() > deadline) throw new Error('updates were never retried after the payload ended');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const sentAt = Date.now();
-    run.proc.kill('SIGTERM');
-    const result = await run;
-    const tookSec = (Date.now() - sentAt) / 1000;
+    const { result, tookSec } = await sigtermWhen(run, reporting, 'updates were never retried after the payload ended');
     expect(result.code, result.stderr).toBe(143);
     console.log(`[measure] SIGTERM during final-update retries → exit: ${tookSec.toFixed(2)} s (cut-off ${graceSec} s)`);
     expect(tookSec).toBeLessThan(graceSec + 10);
