@@ -94,9 +94,10 @@ async function httpCeiling(requests, concurrency) {
   // The same client as the load below (raw keep-alive sockets), so the ratio compares servers, not clients.
   await hammer(url, requests, concurrency, '/server/panda/updateJob', 'jobId=1&state=running', { 'content-type': 'application/x-www-form-urlencoded' });
   const seconds = (Date.now() - started) / 1000;
-  const cpu = cpuShare(ownCpuSeconds() - cpu0[0], cpuSecondsOf(child.pid) - cpu0[1], seconds);
+  const serverCpu = cpuSecondsOf(child.pid) - cpu0[1];
+  const cpu = cpuShare(ownCpuSeconds() - cpu0[0], serverCpu, seconds);
   child.kill();
-  return { rate: requests / seconds, cpu };
+  return { rate: requests / seconds, cpu, serverCpuPerRequestUs: (1e6 * serverCpu) / requests };
 }
 
 const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -133,9 +134,17 @@ for (const { dialect: dialectName, bundle } of runs) {
       payloadMs: Number(values['payload-ms']),
       retry: false,
     });
-    const cpu = cpuShare(ownCpuSeconds() - cpu0[0], cpuSecondsOf(stub.child.pid) - cpu0[1], (result.endedAt - result.startedAt) / 1000);
+    const stubCpu = cpuSecondsOf(stub.child.pid) - cpu0[1];
+    const cpu = cpuShare(ownCpuSeconds() - cpu0[0], stubCpu, (result.endedAt - result.startedAt) / 1000);
     console.log(formatLoad(dialect, result));
     console.log(`${dialect}: ${cpu}; load average ${loadAverage()}`);
+    // CPU time per request moves far less with the machine's load than wall-clock rates: the figure to compare.
+    const requestsDone = Object.values(result.latencies).reduce((a, l) => a + l.length, 0);
+    const perRequestUs = (1e6 * stubCpu) / requestsDone;
+    const updateShare = result.acks.length / requestsDone;
+    console.log(
+      `${dialect}: stub CPU ${perRequestUs.toFixed(0)} µs per request (the do-nothing server: ${base.serverCpuPerRequestUs.toFixed(0)} µs): one core of its own would serve ${(1e6 / perRequestUs).toFixed(0)} req/s = ${((1e6 / perRequestUs) * updateShare).toFixed(0)} durable updates/s of this mix`,
+    );
     const requests = Object.values(result.latencies).reduce((a, l) => a + l.length, 0);
     const rate = requests / ((result.endedAt - result.startedAt) / 1000);
     console.log(`${dialect}: ${rate.toFixed(0)} req/s = ${((100 * rate) / ceiling).toFixed(1)}% of the do-nothing server's ${ceiling.toFixed(0)} req/s`);

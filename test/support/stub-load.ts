@@ -50,6 +50,8 @@ export interface LoadResult {
   connects: number[];
   /** Epoch ms of each job's acknowledged `starting`. */
   startingAt: number[];
+  /** Epoch ms of every acknowledged update, in order. */
+  ackAt: number[];
   acks: Ack[];
   /** Pilots that got no job (the queue was empty). */
   noJob: number;
@@ -112,6 +114,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     latencies: { getJob: [], starting: [], running: [], final: [] },
     connects: [],
     startingAt: [],
+    ackAt: [],
     acks: [],
     noJob: 0,
     errors: 0,
@@ -201,6 +204,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       return false;
     }
     result.acks.push({ pandaId: job.pandaId, seq, state });
+    result.ackAt.push(Date.now());
     o.onAck?.(result.acks.length);
     if (call === 'starting') result.startingAt.push(Date.now());
     return true;
@@ -248,6 +252,16 @@ export function percentile(samples: readonly number[], p: number): number {
 }
 
 /** The bench's table: one row per call, then the totals that the issue's targets are about. */
+/** The most acknowledgements in any one-second window. */
+export function peakPerSecond(times: readonly number[]): number {
+  let best = 0;
+  for (let lo = 0, hi = 0; hi < times.length; hi++) {
+    while ((times[hi] as number) - (times[lo] as number) >= 1000) lo++;
+    best = Math.max(best, hi - lo + 1);
+  }
+  return best;
+}
+
 export function formatLoad(dialect: Dialect, r: LoadResult): string {
   const secs = (r.endedAt - r.startedAt) / 1000;
   const rows = (Object.keys(r.latencies) as Call[]).map((call) => {
@@ -271,7 +285,7 @@ export function formatLoad(dialect: Dialect, r: LoadResult): string {
     )
       .toFixed(1)
       .padStart(8)}`,
-    `${dialect}: ${requests} requests in ${secs.toFixed(1)} s = ${(requests / secs).toFixed(0)} req/s; ${updates} durable updates acknowledged = ${(updates / secs).toFixed(0)} updates/s`,
+    `${dialect}: ${requests} requests in ${secs.toFixed(1)} s = ${(requests / secs).toFixed(0)} req/s; ${updates} durable updates acknowledged = ${(updates / secs).toFixed(0)} updates/s over the run, ${peakPerSecond(r.ackAt)} in the busiest second`,
     `${dialect}: ${r.startingAt.length} jobs sent → starting, the last after ${allStarting.toFixed(2)} s; no job: ${r.noJob}; errors: ${r.errors}; refusals: ${r.refusals}; resends: ${r.resends}`,
     ...(Object.keys(r.slowest) as Call[]).map(
       (call) =>
