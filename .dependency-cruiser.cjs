@@ -44,6 +44,15 @@ const PILOT_RANKS = {
 // harvester: `panda-stub harvester`, a client of the server like a pilot (uses the pilot's HTTP dialects).
 const STUB_RANKS = { model: 0, http: 0, store: 1, engine: 2, api: 3, harvester: 3, cli: 4 };
 
+/** The stub's folders matching `from` reach the pilot only through the index.ts of the `faces` folders. */
+const stubUsesPilotFaces = (name, comment, from, faces) => ({
+  name,
+  comment,
+  severity: 'error',
+  from,
+  to: { path: `^pilot/src/(?!(${faces.join('|')})/index\\.ts$)` },
+});
+
 const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 function rankRules(root, ranks, label) {
@@ -112,20 +121,18 @@ module.exports = {
       from: { path: '^(pilot|cvmfs-layout)/src' },
       to: { path: '^server-stub/' },
     },
-    {
-      name: 'stub-uses-only-pilot-public-faces',
-      comment: 'the stub shares site config and protocol facts with the pilot through their index.ts only',
-      severity: 'error',
-      from: { path: '^server-stub/src', pathNot: '^server-stub/src/harvester/' },
-      to: { path: '^pilot/src/(?!(config|protocol|release)/index\\.ts$)' },
-    },
-    {
-      name: 'stub-harvester-uses-only-pilot-public-faces',
-      comment: "the stub's Harvester is a server client: it may use the pilot's dialects and retry policy too, through their index.ts",
-      severity: 'error',
-      from: { path: '^server-stub/src/harvester/' },
-      to: { path: '^pilot/src/(?!(config|protocol|release|server|retry)/index\\.ts$)' },
-    },
+    stubUsesPilotFaces(
+      'stub-uses-only-pilot-public-faces',
+      'the stub shares site config and protocol facts with the pilot through their index.ts only',
+      { path: '^server-stub/src', pathNot: '^server-stub/src/harvester/' },
+      ['config', 'protocol', 'release'],
+    ),
+    stubUsesPilotFaces(
+      'stub-harvester-uses-only-pilot-public-faces',
+      "the stub's Harvester is a server client: it may use the pilot's dialects and retry policy too, through their index.ts",
+      { path: '^server-stub/src/harvester/' },
+      ['config', 'protocol', 'release', 'server', 'retry'],
+    ),
     {
       name: 'no-deep-imports-across-folders',
       comment: 'another pilot folder is reached through its index.ts (its public face), not its files',

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cgroupAvailability } from '../support/cgroups.js';
-import { runPilotProcess, scratchDir, startStubProcess, STUB_BIN, stubApi, type StubProcess } from '../support/processes.js';
+import { pilotCommandLine, runPilotProcess, scratchDir, startStubProcess, STUB_BIN, stubApi, type StubProcess } from '../support/processes.js';
 
 /** adler32 as Harvester computes it (core_utils.calc_adler32: 8 hex digits). */
 function adler32(buf: Buffer): string {
@@ -65,30 +65,13 @@ async function pushWorker(stub: StubProcess, queue: string, api: string, format:
   // The job file is there before the worker starts, as when Harvester submits it.
   const until = Date.now() + 30_000;
   while (!existsSync(path.join(ap, format === 'cgi' ? 'pandaJobData.out' : 'HPCJobs.json')) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-  const pilot = await runPilotProcess(
-    [
-      '-q',
-      queue,
-      '--url',
-      stub.url,
-      '-z',
-      '--harvester-workdir',
-      ap,
-      '--harvester-submit-mode',
-      'PUSH',
-      '-a',
-      scratchDir('push-pilot'),
-      '--getjob-wait',
-      '3',
-      '--heartbeat',
-      '1',
-      '--monitor-interval',
-      '0.2',
-      '--quiet',
-      ...pilotArgs,
-    ],
-    { cwd: ap, timeoutMs: 90_000, env: { ...process.env, HARVESTER_ID: 'stub-h', HARVESTER_WORKER_ID: '42' } },
-  );
+  // -z: no server updates of its own (Harvester relays them), as pilot3 in push mode.
+  const flags = { 'harvester-workdir': ap, 'harvester-submit-mode': 'PUSH', 'getjob-wait': 3, heartbeat: 1, 'monitor-interval': 0.2, quiet: true };
+  const pilot = await runPilotProcess([...pilotCommandLine(queue, stub.url, scratchDir('push-pilot'), flags), '-z', ...pilotArgs], {
+    cwd: ap,
+    timeoutMs: 90_000,
+    env: { ...process.env, HARVESTER_ID: 'stub-h', HARVESTER_WORKER_ID: '42' },
+  });
   return { ap, pilot, harvester: await harvester };
 }
 

@@ -1,17 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Adler32 } from '../../pilot/src/protocol/index.js';
-
-/** The definition, one modulo per byte: what the fast version must agree with. */
-function byDefinition(buf: Uint8Array): string {
-  let a = 1;
-  let b = 0;
-  for (const x of buf) {
-    a = (a + x) % 65521;
-    b = (b + a) % 65521;
-  }
-  return (((b << 16) | a) >>> 0).toString(16).padStart(8, '0');
-}
+// The definition, one modulo per byte: what the fast version must agree with.
+import { adler32Reference as byDefinition } from '../support/adler32.js';
 
 describe('Adler32', () => {
   it('matches the definition across chunk and reduction boundaries, worst-case bytes included', () => {

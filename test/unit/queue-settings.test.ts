@@ -14,6 +14,7 @@ import {
   type QueueConfig,
   type QueueTunables,
 } from '../../pilot/src/config/index.js';
+import { TUNABLE_DEFAULTS } from '../../pilot/src/cli/options.js';
 
 const queue = (extra: Partial<QueueConfig> = {}): QueueConfig => ({
   name: 'SLAC_Rubin_Medium',
@@ -37,16 +38,8 @@ const queue = (extra: Partial<QueueConfig> = {}): QueueConfig => ({
   ...extra,
 });
 
-const cli: QueueTunables = {
-  memMB: undefined,
-  slots: 1,
-  lifetimeSec: 324000,
-  heartbeatSec: 1800,
-  getjobWaitSec: 60,
-  prodSourceLabel: 'managed',
-  pilotUser: 'generic',
-  resourceType: undefined,
-};
+// What the command line gives when no flag was set: the pilot's defaults.
+const cli: QueueTunables = { ...TUNABLE_DEFAULTS, memMB: undefined, resourceType: undefined };
 
 describe('queueRefusal', () => {
   it('an offline queue exits 83, an inactive one 78, the rest run', () => {
