@@ -39,6 +39,11 @@ function range(over: Partial<Record<string, unknown>> = {}): EventRange {
   return parsed.range;
 }
 
+type ReporterOptions = ConstructorParameters<typeof RangeReporter>[0];
+/** A reporter for job 7 that sends at once, in batches of up to 10, with the test's own send and settings. */
+const quickReporter = (o: Partial<ReporterOptions> & Pick<ReporterOptions, 'send'>): RangeReporter =>
+  new RangeReporter({ pandaId: 7, log, maxBatch: 10, maxDelayMs: 1, ...o });
+
 describe('event range IDs', () => {
   it('parses the five integers and formats them back', () => {
     const id = parseEventRangeId('20979-20726429-68354452-10-2');
@@ -147,11 +152,7 @@ describe('range report coalescing and delivery', () => {
 
   it('tells refused reports from undelivered ones, and gives up on a batch after its attempts', async () => {
     const fates: string[] = [];
-    const reporter = new RangeReporter({
-      pandaId: 7,
-      log,
-      maxBatch: 10,
-      maxDelayMs: 1,
+    const reporter = quickReporter({
       onFinal: (r, fate) => fates.push(`${r.eventRangeID}:${fate}`),
       send: async (reports) => ({ returns: reports.map((_, i) => i !== 0), commands: {} }),
     });
@@ -164,11 +165,7 @@ describe('range report coalescing and delivery', () => {
     reporter.close();
 
     let calls = 0;
-    const failing = new RangeReporter({
-      pandaId: 7,
-      log,
-      maxBatch: 10,
-      maxDelayMs: 1,
+    const failing = quickReporter({
       maxAttempts: 3,
       backoff: { initialMs: 1, maxMs: 1, factor: 1, jitter: 0 },
       send: async () => {
@@ -190,11 +187,7 @@ describe('range report coalescing and delivery', () => {
 
   it('hurry(): a pause between retries ends at once, one last try goes, and the batch is kept', async () => {
     let calls = 0;
-    const reporter = new RangeReporter({
-      pandaId: 7,
-      log,
-      maxBatch: 10,
-      maxDelayMs: 1,
+    const reporter = quickReporter({
       maxAttempts: 1000,
       // A long pause: only hurry() can end it within the test's time.
       backoff: { initialMs: 600_000, maxMs: 600_000, factor: 1, jitter: 0 },
@@ -215,11 +208,7 @@ describe('range report coalescing and delivery', () => {
 
   it('hurry() again with less time (a second signal): the sooner end wins, a later one never extends it', async () => {
     // A server that never answers: only the hurry deadline ends the flush.
-    const reporter = new RangeReporter({
-      pandaId: 7,
-      log,
-      maxBatch: 10,
-      maxDelayMs: 1,
+    const reporter = quickReporter({
       send: (_reports, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),
     });
     reporter.report(rep('1-7-1-1-1', 'finished'));

@@ -123,13 +123,7 @@ describe('a final update in flight', () => {
     const dead = path.join(root, 'dead');
     mkdirSync(live);
     mkdirSync(dead);
-    const rec = {
-      serverUrl: 'http://127.0.0.1:1',
-      dialect: 'legacy' as const,
-      seqHeader: '7:1:3',
-      update: { jobId: 7, state: 'finished' as const, attemptNr: 1, fields: {} },
-      writtenAt: new Date().toISOString(),
-    };
+    const rec = record(7, 3);
     writeFinalUpdateInFlight(live, rec);
     // The same file as a pilot that died wrote it: its pid no longer runs.
     writeFileSync(path.join(dead, 'final-update.json.recovering-999999'), JSON.stringify(rec));
@@ -140,13 +134,7 @@ describe('a final update in flight', () => {
 
   it('given up by its pilot, it is kept under the plain name any recovery takes', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'inflight-kept-'));
-    const rec = {
-      serverUrl: 'http://127.0.0.1:1',
-      dialect: 'v1' as const,
-      seqHeader: '8:1:4',
-      update: { jobId: 8, state: 'failed' as const, attemptNr: 1, fields: {} },
-      writtenAt: new Date().toISOString(),
-    };
+    const rec = record(8, 4);
     writeFinalUpdateInFlight(dir, rec);
     writeFinalUpdate(dir, rec);
     dropFinalUpdateInFlight(dir);
