@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { ROOT, scratchDir, stubApi } from './processes.js';
+import { pilotEnv, ROOT, scratchDir, stubApi } from './processes.js';
 
 export const WRAPPER = path.join(ROOT, 'wrapper', 'runpilot.sh');
 
@@ -23,8 +23,11 @@ export type RunningWrapper = Promise<WrapperRun> & { proc: ChildProcess; output:
  * when it exits (SIGKILLed after `timeoutMs`). An `env` value of undefined unsets it.
  */
 export function runWrapper(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): RunningWrapper {
+  const env = { ...process.env, ...opts.env };
+  const url = args.includes('--url') ? args[args.indexOf('--url') + 1] : undefined;
   const proc = spawn('bash', [WRAPPER, ...args], {
-    env: { ...process.env, ...opts.env },
+    // As runPilotProcess: a pilot against a stub these tests started carries its token (log uploads need it).
+    env: url ? pilotEnv(url, env) : env,
     cwd: opts.cwd ?? scratchDir('wrapper-cwd'),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
