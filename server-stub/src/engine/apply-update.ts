@@ -50,7 +50,10 @@ export function pastUpdate(r: UpdateRecord): PastUpdate {
     seqHeader: r.seqHeader,
     state: String(r.params.state ?? r.params.job_status ?? ''),
     accepted: r.orderViolation === null && r.result !== DUPLICATE_RESULT && r.result !== 'invalid',
-    paramsKey: paramsKey(r.params),
+    // Computed only when the rules compare it (a resend with a sequence already seen): every update reads its job's history.
+    get paramsKey() {
+      return paramsKey(r.params);
+    },
     command: r.command,
   };
 }
@@ -70,7 +73,9 @@ export function applyUpdate(
       attemptNr: input.attemptNr,
       seqHeader: input.seqHeader,
       state: input.state,
-      paramsKey: paramsKey(input.params),
+      get paramsKey() {
+        return paramsKey(input.params);
+      },
     });
     const record = { pandaId: input.pandaId, receivedAt: at, dialect: input.dialect, method: input.method, params: input.params, seqHeader: input.seqHeader };
     if (order.kind === 'duplicate') {

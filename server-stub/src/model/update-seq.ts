@@ -76,7 +76,8 @@ export function orderStateOf(history: readonly PastUpdate[]): OrderState {
     if (!u.accepted || !isPilotJobState(u.state)) continue;
     const seq = parseUpdateSeq(u.seqHeader);
     if (seq && (!lastSeq || seq.n > lastSeq.n)) lastSeq = seq;
-    if (seq && u.seqHeader) acceptedBySeq.set(u.seqHeader.trim(), { paramsKey: u.paramsKey, command: u.command });
+    // The update itself, not a copy: its paramsKey may be computed on demand, only when a resend is compared.
+    if (seq && u.seqHeader) acceptedBySeq.set(u.seqHeader.trim(), u);
     const rank = PILOT_STATE_RANK[u.state];
     if (rank >= lastRank) {
       lastRank = rank;
