@@ -11,8 +11,10 @@ import { makeTarGz } from '../support/tar-builder.js';
 import { runPilotProcess, scratchDir, startStubProcess, STUB_BIN, stubApi, stubToken, type StubProcess } from '../support/processes.js';
 
 let stub: StubProcess;
+let stubData: string;
 beforeAll(async () => {
-  stub = await startStubProcess(scratchDir('sbtrf-stub'));
+  stubData = scratchDir('sbtrf-stub');
+  stub = await startStubProcess(stubData);
 });
 afterAll(async () => stub?.stop());
 
@@ -42,6 +44,18 @@ async function runTask(task: Record<string, unknown>) {
 }
 
 describe('user sandboxes (prun)', () => {
+  it("panda-stub upload needs the stub's token: refused without it, sent with --data DIR", () => {
+    const file = path.join(scratchDir('sb-token'), 'run.sh');
+    writeFileSync(file, 'echo hi\n');
+    const env = { ...process.env, PANDA_STUB_TOKEN: '' };
+    const refused = spawnSync(process.execPath, [STUB_BIN, 'upload', file, '--url', stub.url], { encoding: 'utf8', env });
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/HTTP 401: ERROR : file writes need the stub's token/);
+    const sent = spawnSync(process.execPath, [STUB_BIN, 'upload', file, '--url', stub.url, '--data', stubData], { encoding: 'utf8', env });
+    expect(sent.status, sent.stderr).toBe(0);
+    expect(sent.stdout.trim()).toMatch(/^user\.run\.[0-9a-f]{8}\.sh$/);
+  });
+
   it('downloads, unpacks and runs the script a sandbox carries', async () => {
     const dir = scratchDir('sb-src');
     mkdirSync(path.join(dir, 'content', 'lib'), { recursive: true });

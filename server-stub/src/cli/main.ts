@@ -18,6 +18,9 @@ import { OPENSEARCH_MAPPING, toBulkNdjson } from './opensearch.js';
 import { runStubHarvester } from '../harvester/stub-harvester.js';
 import { issueToken, JWKS_FILE } from './token-command.js';
 
+/** `--data DIR` of the commands that write to a running stub: where it wrote its management token. */
+const TOKEN_DIR_OPTION = { type: 'string', describe: "the stub's data dir, where it wrote its management token (else PANDA_STUB_TOKEN)" } as const;
+
 interface ServeArgs {
   port: number;
   data: string;
@@ -295,7 +298,7 @@ export async function main(argv: string[]): Promise<void> {
         y
           .positional('file', { type: 'string', demandOption: true, describe: 'task file (JSON)' })
           .option('url', { type: 'string', demandOption: true, describe: 'stub base URL' })
-          .option('data', { type: 'string', describe: "the stub's data dir, where it wrote its management token (else PANDA_STUB_TOKEN)" }),
+          .option('data', TOKEN_DIR_OPTION),
       (a) => submit({ file: a.file, url: a.url, data: a.data }),
     )
     .command(
@@ -305,7 +308,7 @@ export async function main(argv: string[]): Promise<void> {
         y
           .positional('file', { type: 'string', demandOption: true, describe: 'file to upload' })
           .option('url', { type: 'string', demandOption: true, describe: 'stub base URL' })
-          .option('data', { type: 'string', describe: "the stub's data dir, where it wrote its management token (else PANDA_STUB_TOKEN)" }),
+          .option('data', TOKEN_DIR_OPTION),
       (a) => upload({ file: a.file, url: a.url, data: a.data }),
     )
     .command(
