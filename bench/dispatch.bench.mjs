@@ -5,11 +5,12 @@
 // spawned one after another in the same run (the floor of running a command).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { dist, startStub } from './support.mjs';
 
-const pilot = dist('panda-pilot.mjs');
+// BENCH_ROOT: an earlier checkout's pilot (its dist), measured with this same script against today's stub.
+const pilot = process.env.BENCH_ROOT ? path.join(process.env.BENCH_ROOT, 'dist', 'panda-pilot.mjs') : dist('panda-pilot.mjs');
 const JOBS = Number(process.env.BENCH_JOBS ?? 200);
 
 const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))];
@@ -19,6 +20,19 @@ const data = tmp('bench-dispatch-stub-');
 // --open: neither the submit nor the pilots' log uploads need the stub's token.
 const stub = await startStub(data);
 const url = stub.url;
+// A bench that fails must not leave its stub behind.
+process.on('exit', () => stub.stop());
+
+/** CPU ms a process has used so far (Linux /proc; user + system). */
+function cpuMsOf(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * (1000 / 100);
+}
+
+// The pilot's own CPU (not its payloads'), written at its exit by a preloaded hook: CPU time barely depends
+// on what else the machine runs, so this column compares runs on a loaded machine better than wall time.
+const cpuHook = (file) =>
+  `data:text/javascript,import{writeFileSync}from"node:fs";process.on("exit",()=>{const u=process.cpuUsage();writeFileSync(${JSON.stringify(file)},String((u.user+u.system)/1000))})`;
 
 async function submit(site) {
   const res = await fetch(`${url}/stub/tasks`, {
@@ -37,11 +51,29 @@ async function submit(site) {
 
 function runPilot(site, extra) {
   const work = tmp('bench-dispatch-work-');
+  const cpuFile = path.join(work, 'pilot-cpu-ms');
+  const stubCpu0 = cpuMsOf(stub.child.pid);
   const t0 = process.hrtime.bigint();
   return new Promise((resolve) => {
     const p = spawn(
       process.execPath,
-      [pilot, '-q', site, '--url', url, '-a', work, '--getjob-wait', '0', '--log-destination', tmp('bench-dispatch-logs-'), '--quiet', ...extra],
+      [
+        '--import',
+        cpuHook(cpuFile),
+        pilot,
+        '-q',
+        site,
+        '--url',
+        url,
+        '-a',
+        work,
+        '--getjob-wait',
+        '0',
+        '--log-destination',
+        tmp('bench-dispatch-logs-'),
+        '--quiet',
+        ...extra,
+      ],
       { stdio: 'ignore' },
     );
     p.once('exit', (code) => {
@@ -59,7 +91,7 @@ function runPilot(site, extra) {
         if (e.event === 'payload_start' && lastExit !== null) idle.push(t(e) - lastExit);
       }
       const jobs = events.filter((e) => e.event === 'job_end').length;
-      resolve({ code, wallMs, idle, jobs });
+      resolve({ code, wallMs, idle, jobs, pilotCpuMs: Number(readFileSync(cpuFile, 'utf8')), stubCpuMs: cpuMsOf(stub.child.pid) - stubCpu0 });
     });
   });
 }
@@ -79,16 +111,26 @@ stub.stop();
 
 const perJob = (r) => (r.wallMs - empty.wallMs) / r.jobs;
 console.log(`jobs: ${JOBS} of \`true\`, one slot, stub on loopback; idle = payload ended → next payload started (pilot log, ms)`);
-console.log('| dispatch | jobs | idle median ms | idle p90 ms | per-job ms | × bash -c true |');
-console.log('|---|---|---|---|---|---|');
-console.log(`| bash -c true (baseline) | ${JOBS} | – | – | ${bashMs.toFixed(1)} | 1.00 |`);
+console.log(
+  `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}; pilot ${pilot}`,
+);
+console.log('| dispatch | jobs | idle median ms | idle p90 ms | per-job ms | × bash -c true | pilot CPU ms/job | stub CPU ms/job |');
+console.log('|---|---|---|---|---|---|---|---|');
+console.log(`| bash -c true (baseline) | ${JOBS} | – | – | ${bashMs.toFixed(1)} | 1.00 | – | – |`);
 for (const [name, r] of [
   ['pipelined', piped],
   ['serial (--no-pipeline)', serial],
 ]) {
   console.log(
-    `| ${name} | ${r.jobs} | ${quantile(r.idle, 0.5).toFixed(0)} | ${quantile(r.idle, 0.9).toFixed(0)} | ${perJob(r).toFixed(1)} | ${(perJob(r) / bashMs).toFixed(2)} |`,
+    `| ${name} | ${r.jobs} | ${quantile(r.idle, 0.5).toFixed(0)} | ${quantile(r.idle, 0.9).toFixed(0)} | ${perJob(r).toFixed(1)} | ${(perJob(r) / bashMs).toFixed(2)} | ${((r.pilotCpuMs - empty.pilotCpuMs) / r.jobs).toFixed(1)} | ${(r.stubCpuMs / r.jobs).toFixed(1)} |`,
   );
 }
-console.log(`\npilot with no job (start → exit): ${empty.wallMs.toFixed(0)} ms, taken off the per-job figures`);
+console.log(`\npilot with no job (start → exit): ${empty.wallMs.toFixed(0)} ms, ${empty.pilotCpuMs.toFixed(0)} ms CPU, taken off the per-job figures`);
+console.log(
+  `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 process.exitCode = piped.code === 0 && serial.code === 0 ? 0 : 1;
