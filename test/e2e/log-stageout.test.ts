@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adler32Reference } from '../support/adler32.js';
-import { runPilotProcess, scratchDir, startStubProcess, stubApi, type StubProcess } from '../support/processes.js';
+import { pilotCommandLine, runPilotProcess, scratchDir, startStubProcess, stubApi, type StubProcess } from '../support/processes.js';
 
 const failing = { name: 'bad', command: 'echo a line of stdout; echo about to fail >&2; exit 3' };
 
@@ -149,6 +149,24 @@ describe('log stage-out', () => {
       expect(Number(report.pilotErrorCode)).toBe(0);
       expect(report.pilotErrorDiag).toMatch(/^log: 1137 /);
     });
+  });
+
+  it('a log tarball that cannot be written: the job is still reported, 1320 beside its own result, and the pilot goes on', async () => {
+    // The payload puts a folder where the tarball goes (<task>_<job>.<PandaID>.log.tgz in its job dir).
+    const job = { name: 'j', command: 'mkdir "$PILOT_JOB_DIR/stage_tarfail_j.$PandaID.log.tgz" && echo made' };
+    const submitted = await stubApi(`${stub.url}/stub/tasks`, 'POST', { name: 'stage_tarfail', site: 'LOCAL_Rubin', maxAttempts: 1, jobs: [job] });
+    const pandaId = submitted.tasks[0].pandaIds[0] as number;
+    const run = await runPilotProcess(
+      pilotCommandLine('LOCAL_Rubin', stub.url, scratchDir('stageout-pilot'), { 'getjob-wait': 0, heartbeat: 1, quiet: true }),
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const { job: reported } = await stubApi(`${stub.url}/stub/jobs/${pandaId}`);
+    expect(reported.state).toBe('finished');
+    expect(Number(reported.report.pilotErrorCode)).toBe(0);
+    expect(reported.report.pilotErrorDiag).toMatch(/^log: 1320 cannot create log tarball stage_tarfail_j\.\d+\.log\.tgz: .*EISDIR/);
   });
 
   it('a directory destination that cannot be made → 1137', async () => {
