@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeLogTarball } from '../../pilot/src/run/index.js';
+import { deflateSizing } from '../../pilot/src/run/tar-gz.js';
 import { scratchDir } from '../support/processes.js';
 
 function untar(file: string): string {
@@ -69,5 +70,13 @@ describe('log tarball', () => {
     const top = path.join(untar(file), 'cap.log');
     expect(readdirSync(top)).not.toContain('payload.stdout');
     expect(manifest.find((m) => m.name === 'payload.stdout')).toMatchObject({ bytes: 3000, stored: 0, omitted: true });
+  });
+
+  it("sizes deflate's state to a job's few kB (no window past the input), keeps zlib's defaults from 1 MB", () => {
+    const small = deflateSizing([{ name: 'a', parts: [], size: 9000, mtimeSec: 0 }]);
+    // 9000 bytes + headers < 2^14: a 16 kB window sees the whole input, as the default 32 kB one would.
+    expect(small.windowBits).toBe(14);
+    expect(small.memLevel).toBeLessThan(8);
+    expect(deflateSizing([{ name: 'a', parts: [], size: 2 << 20, mtimeSec: 0 }])).toEqual({ windowBits: 15, memLevel: 8 });
   });
 });

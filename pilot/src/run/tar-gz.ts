@@ -148,12 +148,25 @@ async function* listed(top: string, list: TarMember[], nowSec: number): AsyncGen
 }
 
 /**
+ * Deflate's window and hash sized to the archive: a window larger than the
+ * input compresses it no better, and zlib's default state (~400 KB of memory
+ * outside the JS heap per stream) made V8 run a full GC every few jobs of a
+ * busy pilot (external memory pressure), for tarballs of a few kB.
+ */
+export function deflateSizing(list: readonly TarMember[]): { windowBits: number; memLevel: number; chunkSize?: number } {
+  const total = list.reduce((n, m) => n + BLOCK + m.size, 4 * BLOCK);
+  if (total >= 1 << 20) return { windowBits: 15, memLevel: 8 };
+  // Small hash tables cost a little speed on large inputs, nothing on a job's few kB.
+  return { windowBits: Math.min(15, Math.max(9, Math.ceil(Math.log2(total)))), memLevel: 4, chunkSize: 4096 };
+}
+
+/**
  * Writes `target`: the listed members under `top/`, each read straight from
  * its parts (a capped log file is its head, a mark and its tail), with no
  * staged copy of the tree; rejects (never throws elsewhere) on any failure.
  */
 export async function writeTarGzMembers(top: string, list: TarMember[], target: string, nowSec = Math.floor(Date.now() / 1000)): Promise<void> {
-  await pipeline(Readable.from(listed(top, list, nowSec)), createGzip(), createWriteStream(target));
+  await pipeline(Readable.from(listed(top, list, nowSec)), createGzip(deflateSizing(list)), createWriteStream(target));
 }
 
 /** Writes `target`: `cwd/top` and everything below it as a .tar.gz; rejects (never throws elsewhere) on any failure. */
