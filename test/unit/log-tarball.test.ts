@@ -79,4 +79,13 @@ describe('log tarball', () => {
     expect(small.memLevel).toBeLessThan(8);
     expect(deflateSizing([{ name: 'a', parts: [], size: 2 << 20, mtimeSec: 0 }])).toEqual({ windowBits: 15, memLevel: 8 });
   });
+
+  it('a member larger than one small read (streamed in chunks) comes back byte for byte', async () => {
+    const jobDir = scratchDir('log-tarball-big');
+    const series = Array.from({ length: 6000 }, (_, i) => `{"t":${i},"rss":${i * 7}}\n`).join('');
+    writeFileSync(path.join(jobDir, 'memory_monitor_output.jsonl'), series);
+    const { file } = await writeLogTarball({ jobDir, logFile: 'big.log.tgz', pandaId: 7, pilotLogFile: null, pilotLogFrom: 0, jobDescription: {} });
+    expect(Buffer.byteLength(series)).toBeGreaterThan(64 * 1024);
+    expect(readFileSync(path.join(untar(file), 'big.log', 'memory_monitor_output.jsonl'), 'utf8')).toBe(series);
+  });
 });
