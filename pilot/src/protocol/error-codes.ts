@@ -2,6 +2,8 @@
  * PanDA pilot error codes (docs/panda-protocol.md §6). The numbers are the contract with
  * the server's retry rules and monitoring: never renumber.
  */
+import { nameOfCode } from './code-table.js';
+
 export const ErrorCode = {
   GENERALERROR: 1008,
   NOLOCALSPACE: 1098,
@@ -45,11 +47,11 @@ export const ErrorCode = {
 export type ErrorCodeName = keyof typeof ErrorCode;
 export type PandaErrorCode = (typeof ErrorCode)[ErrorCodeName];
 
-const NAME_BY_CODE = new Map<number, ErrorCodeName>(Object.entries(ErrorCode).map(([name, code]) => [code, name as ErrorCodeName]));
+const codeName = nameOfCode(ErrorCode);
 
 /** The symbolic name of a code, or undefined for a number we do not know. */
 export function errorCodeName(code: number): ErrorCodeName | undefined {
-  return NAME_BY_CODE.get(code);
+  return codeName(code);
 }
 
 /** Signal received by the pilot → the code its final update carries. */

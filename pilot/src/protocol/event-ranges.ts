@@ -3,6 +3,7 @@
  * the range-ID format, the server's range status codes, and the states a
  * pilot may report for a range.
  */
+import { nameOfCode } from './code-table.js';
 
 /** Range status codes in the server's JEDI_Events table. */
 export const EventRangeStatus = {
@@ -22,11 +23,11 @@ export const EventRangeStatus = {
 export type EventRangeStatusName = keyof typeof EventRangeStatus;
 export type EventRangeStatusCode = (typeof EventRangeStatus)[EventRangeStatusName];
 
-const NAME_BY_STATUS = new Map<number, EventRangeStatusName>(Object.entries(EventRangeStatus).map(([name, code]) => [code, name as EventRangeStatusName]));
+const statusName = nameOfCode(EventRangeStatus);
 
 /** The name of a status code (`7` → `failed`), or `unknown`. */
 export function eventRangeStatusName(code: number): EventRangeStatusName | 'unknown' {
-  return NAME_BY_STATUS.get(code) ?? 'unknown';
+  return statusName(code) ?? 'unknown';
 }
 
 /** States a pilot reports for a range; `fatal` means "never retry this one". */
