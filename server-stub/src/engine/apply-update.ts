@@ -5,10 +5,10 @@
  * matches the replies.
  */
 import { decideUpdate, type UpdateDecision } from '../model/job-state-machine.js';
-import type { Dialect, PilotReport, UpdateRecord } from '../model/records.js';
+import type { Dialect, JobRecord, PilotReport } from '../model/records.js';
 import type { ResourceTypeRow } from '../model/resource-types.js';
 import { checkUpdateOrder, orderStateOf, paramsKey, type OrderVerdict, type PastUpdate, type UpdateOrderCheck } from '../model/update-seq.js';
-import type { Stores } from '../store/index.js';
+import type { OrderHistoryRow, Stores } from '../store/index.js';
 import { finaliseJob } from './job-end.js';
 
 /** An update as both dialects deliver it, after name normalisation. */
@@ -45,14 +45,14 @@ function resultName(d: UpdateDecision): string {
 }
 
 /** A stored update as the order rules see it. */
-export function pastUpdate(r: UpdateRecord): PastUpdate {
+export function pastUpdate(r: OrderHistoryRow): PastUpdate {
   return {
     seqHeader: r.seqHeader,
-    state: String(r.params.state ?? r.params.job_status ?? ''),
+    state: r.state,
     accepted: r.orderViolation === null && r.result !== DUPLICATE_RESULT && r.result !== 'invalid',
-    // Computed only when the rules compare it (a resend with a sequence already seen): every update reads its job's history.
+    // Parsed and computed only when the rules compare it (a resend with a sequence already seen): every update reads its job's history.
     get paramsKey() {
-      return paramsKey(r.params);
+      return paramsKey(JSON.parse(r.paramsJson) as Record<string, unknown>);
     },
     command: r.command,
   };
@@ -68,7 +68,7 @@ export function applyUpdate(
 ): UpdateOutcome {
   return stores.atomically(() => {
     const job = stores.jobs.get(input.pandaId);
-    const order = orderCheck(orderStateOf(stores.updates.forJob(input.pandaId).map(pastUpdate)), {
+    const order = orderCheck(orderStateOf(stores.updates.orderHistory(input.pandaId).map(pastUpdate)), {
       pandaId: input.pandaId,
       attemptNr: input.attemptNr,
       seqHeader: input.seqHeader,
@@ -96,12 +96,17 @@ export function applyUpdate(
         heartbeatAt: at,
         ...(decision.final !== null ? { finalReported: true, pilotFinalState: decision.final } : {}),
       };
+      let now: JobRecord = { ...job, ...changes };
       if (decision.state !== job.state) {
-        stores.jobs.transition(job.pandaId, job.state, decision.state, at, `pilot update: ${decision.note}`, changes);
+        // Read in this transaction just above, so the conditional UPDATE always matches.
+        if (stores.jobs.transition(job.pandaId, job.state, decision.state, at, `pilot update: ${decision.note}`, changes)) {
+          now = { ...now, state: decision.state, stateChangedAt: at };
+        }
       } else {
         stores.jobs.update(job.pandaId, changes);
       }
-      if (decision.final !== null) finaliseJob(stores, job.pandaId, decision.final, at, resourceTypes);
+      // The row as just written, so finalising does not read it again.
+      if (decision.final !== null) finaliseJob(stores, now, decision.final, at, resourceTypes);
     }
     const command = decision.kind === 'invalid' ? 'NULL' : decision.command;
     stores.updates.insert({ ...record, result: resultName(decision), command, orderViolation: null });

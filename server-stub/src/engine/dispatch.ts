@@ -2,7 +2,7 @@
 import type { SiteCatalog } from '../../../pilot/src/config/index.js';
 import { brokerageRejection, candidateSites } from '../model/brokerage.js';
 import { dispatchOrder, exactSite, rejectionReason, type DispatchRequest, type SiteCheck } from '../model/dispatch-filter.js';
-import type { JobRecord } from '../model/records.js';
+import type { JobRecord, TaskRecord } from '../model/records.js';
 import type { Stores } from '../store/index.js';
 import { refreshTaskStatus } from './job-end.js';
 
@@ -10,25 +10,38 @@ import { refreshTaskStatus } from './job-end.js';
  * Takes up to `req.nJobs` jobs for one pilot. The select and the state change
  * run in one BEGIN IMMEDIATE transaction and each change is conditional on
  * the job still being `activated`, so two pilots (or two stub processes on
- * one database) never get the same job.
+ * one database) never get the same job. Each job comes with its task, read
+ * once per task in the same transaction (the reply's description needs it).
  */
-export function dispatchJobs(stores: Stores, req: DispatchRequest, node: string | null, at: string, catalog?: SiteCatalog): JobRecord[] {
+export function dispatchJobs(
+  stores: Stores,
+  req: DispatchRequest,
+  node: string | null,
+  at: string,
+  catalog?: SiteCatalog,
+): { job: JobRecord; task: TaskRecord }[] {
   const sites = catalog ? candidateSites(req.siteName, catalog) : [req.siteName];
   const siteCheck: SiteCheck = catalog
     ? (job, siteName) => brokerageRejection(siteName, { site: job.site, minRamCount: job.minRamCount, cores: job.cores ?? 1, label: job.label }, catalog)
     : exactSite;
   return stores.atomically(() => {
     const chosen = firstFitting(stores, sites, req, siteCheck);
-    const sent: JobRecord[] = [];
+    const sent: { job: JobRecord; task: TaskRecord }[] = [];
+    const tasks = new Map<number, TaskRecord | undefined>();
     for (const job of chosen) {
       const reason = `dispatched to ${node ?? 'a pilot'} on ${req.siteName}`;
       if (!stores.jobs.transition(job.pandaId, 'activated', 'sent', at, reason, { dispatchedAt: at, dispatchNode: node })) continue;
-      const updated = stores.jobs.get(job.pandaId);
-      if (updated) sent.push(updated);
-    }
-    for (const taskId of new Set(sent.map((j) => j.taskId))) {
-      // activated → sent never changes a running task's status: skip the recount, dispatch must stay O(jobs taken).
-      if (stores.tasks.get(taskId)?.status !== 'running') refreshTaskStatus(stores, taskId);
+      // The row as the conditional UPDATE left it: nothing else writes it inside this transaction, so no second read.
+      const updated: JobRecord = { ...job, state: 'sent', stateChangedAt: at, dispatchedAt: at, dispatchNode: node };
+      if (!tasks.has(job.taskId)) {
+        const task = stores.tasks.get(job.taskId);
+        tasks.set(job.taskId, task);
+        // activated → sent never changes a running task's status: skip the recount, dispatch must stay O(jobs taken).
+        if (task && task.status !== 'running') refreshTaskStatus(stores, job.taskId);
+      }
+      const task = tasks.get(job.taskId);
+      if (!task) throw new Error(`job ${job.pandaId} has no task ${job.taskId}`);
+      sent.push({ job: updated, task });
     }
     return sent;
   });

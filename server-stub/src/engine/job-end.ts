@@ -19,13 +19,14 @@ export const SERVER_KILL_DIAG = 'killed by panda-stub management API';
 
 /** Recomputes the status of a task from its jobs. */
 export function refreshTaskStatus(stores: Stores, taskId: number): void {
-  const task = stores.tasks.get(taskId);
-  if (!task) return;
-  // Most calls come while the task runs: answer from the index instead of reading every job (O(1), not O(jobs)).
+  // Most calls come while the task runs: answer from the index instead of reading every job (O(1), not O(jobs)),
+  // and without reading the task row (a conditional write that changes nothing while it already runs).
   if (stores.jobs.hasJobInFlight(taskId)) {
-    if (task.status !== 'running') stores.tasks.setStatus(taskId, 'running');
+    stores.tasks.markRunning(taskId);
     return;
   }
+  const task = stores.tasks.get(taskId);
+  if (!task) return;
   const latest = stores.jobs.latestAttempts(taskId).map((j) => j.state);
   const unmet = task.after.some((dep) => taskOutcome(stores.jobs.latestAttempts(dep).map((j) => j.state)) !== 'done');
   stores.tasks.setStatus(taskId, taskStatus(latest, unmet));
@@ -114,10 +115,11 @@ function maybeRetry(
 /**
  * Finalises a job the pilot reported final (now holding): finished or failed,
  * with a server-side reason when it was killed, then retry and dependants.
+ * `job` is its row as the caller's transaction just wrote it.
  */
-export function finaliseJob(stores: Stores, pandaId: number, pilotFinal: 'finished' | 'failed', at: string, resourceTypes?: readonly ResourceTypeRow[]): void {
-  const job = stores.jobs.get(pandaId);
-  if (!job || job.state !== 'holding') return;
+export function finaliseJob(stores: Stores, job: JobRecord, pilotFinal: 'finished' | 'failed', at: string, resourceTypes?: readonly ResourceTypeRow[]): void {
+  if (job.state !== 'holding') return;
+  const pandaId = job.pandaId;
   const killed = job.commandToPilot === 'tobekilled';
   // An event-service job ends as its ranges say, and the pilot's word alone cannot finish it.
   const es = endEsJob(stores, job, pilotFinal, killed, at);

@@ -90,9 +90,7 @@ export class StubEngine {
   /** Dispatches jobs and returns their descriptions, ready for either dialect. */
   dispatch(req: DispatchRequest, node: string | null): Record<string, DescriptionValue>[] {
     const jobs = dispatchJobs(this.stores, req, node, this.at(), this.options.siteCatalog);
-    return jobs.map((job) => {
-      const task = this.stores.tasks.get(job.taskId);
-      if (!task) throw new Error(`job ${job.pandaId} has no task ${job.taskId}`);
+    return jobs.map(({ job, task }) => {
       const es = esDescriptionFields(this.stores, job, task.name);
       return es ? { ...buildJobDescription(job, task), ...es } : buildJobDescription(job, task);
     });

@@ -12,6 +12,7 @@ export type { CommitStats } from './group-commit.js';
 export type { NewJob, JobChanges } from './job-store.js';
 export type { EsTaskSettings, RangeChanges } from './event-range-store.js';
 export type { WorkerStatusRecord } from './worker-store.js';
+export type { OrderHistoryRow } from './update-store.js';
 export { JobStore, TaskStore, UpdateStore, EventRangeStore, WorkerStore };
 
 /** The stores over one database, and a way to run work atomically across them. */

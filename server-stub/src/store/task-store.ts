@@ -102,6 +102,11 @@ export class TaskStore {
     prepared(this.db, `UPDATE tasks SET status = ? WHERE task_id = ?`).run(status, taskId);
   }
 
+  /** Sets `running` unless already so: no read of the row, and no write while it runs. */
+  markRunning(taskId: number): void {
+    prepared(this.db, `UPDATE tasks SET status = 'running' WHERE task_id = ? AND status <> 'running'`).run(taskId);
+  }
+
   countByStatus(): Record<string, number> {
     const rows = prepared(this.db, `SELECT status, COUNT(*) AS n FROM tasks GROUP BY status`).all() as { status: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));

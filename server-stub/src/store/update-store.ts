@@ -30,6 +30,17 @@ function toRecord(r: UpdateRow): UpdateRecord {
   };
 }
 
+/** A past update as the order rules need it (`UpdateStore.orderHistory`). */
+export interface OrderHistoryRow {
+  seqHeader: string | null;
+  /** The `state` (legacy) or `job_status` (v1) parameter as text; '' when neither. */
+  state: string;
+  result: string;
+  command: string;
+  orderViolation: string | null;
+  paramsJson: string;
+}
+
 /** Update rows. */
 export class UpdateStore {
   constructor(private readonly db: Db) {}
@@ -46,6 +57,20 @@ export class UpdateStore {
   /** All updates of a job, in the order they arrived. */
   forJob(pandaId: number): UpdateRecord[] {
     return (prepared(this.db, `SELECT * FROM updates WHERE panda_id = ? ORDER BY id`).all(pandaId) as UpdateRow[]).map(toRecord);
+  }
+
+  /**
+   * What the order rules read of a job's past updates, oldest first: the
+   * state taken out in SQL (json_extract), the parameters left as text, so
+   * the hot path parses no JSON unless a resend has to be compared.
+   */
+  orderHistory(pandaId: number): OrderHistoryRow[] {
+    return prepared(
+      this.db,
+      `SELECT seq_header AS seqHeader, result, command, order_violation AS orderViolation, params_json AS paramsJson,
+           CAST(COALESCE(json_extract(params_json, '$.state'), json_extract(params_json, '$.job_status'), '') AS TEXT) AS state
+         FROM updates WHERE panda_id = ? ORDER BY id`,
+    ).all(pandaId) as OrderHistoryRow[];
   }
 
   /** The most recent update of a job: what an order check compares against. */
