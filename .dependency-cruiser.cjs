@@ -15,6 +15,8 @@ const PILOT_RANKS = {
   retry: 1,
   config: 1,
   release: 1,
+  // site-config documents checked with zod (config check, the stub, the release builder): above config, which the run path uses without zod
+  'site-config': 2,
   // are the token and X.509 proxy usable (pure checks)
   credentials: 1,
   // a job as the server describes it; HTTP with proxies/TLS
@@ -125,13 +127,13 @@ module.exports = {
       'stub-uses-only-pilot-public-faces',
       'the stub shares site config and protocol facts with the pilot through their index.ts only',
       { path: '^server-stub/src', pathNot: '^server-stub/src/harvester/' },
-      ['config', 'protocol', 'release'],
+      ['config', 'site-config', 'protocol', 'release'],
     ),
     stubUsesPilotFaces(
       'stub-harvester-uses-only-pilot-public-faces',
       "the stub's Harvester is a server client: it may use the pilot's dialects and retry policy too, through their index.ts",
       { path: '^server-stub/src/harvester/' },
-      ['config', 'protocol', 'release', 'server', 'retry'],
+      ['config', 'site-config', 'protocol', 'release', 'server', 'retry'],
     ),
     {
       name: 'no-deep-imports-across-folders',

@@ -21,7 +21,7 @@
  */
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadSiteCatalog, toQueueData } from '../../pilot/src/config/index.js';
+import { loadSiteCatalog, toQueueData } from '../../pilot/src/site-config/index.js';
 import { formatManifest, hashTree, listTree, MANIFEST_FILE } from '../../pilot/src/release/index.js';
 import { installRuntime, RUNTIME_PACKAGE, type RuntimePackage } from './runtime.js';
 import { pilotLauncher, setupScript } from './scripts.js';

@@ -1,7 +1,7 @@
 /** Stub brokerage over the shipped site configuration: memory ranges, status, and how a task's site is read. */
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { loadSiteCatalog } from '../../pilot/src/config/index.js';
+import { loadSiteCatalog } from '../../pilot/src/site-config/index.js';
 import { brokerageRejection, candidateSites, memoryFits, queueAccepts, queuesFor, type BrokerJob } from '../../server-stub/src/model/brokerage.js';
 import { selectJobs, type DispatchCandidate } from '../../server-stub/src/model/dispatch-filter.js';
 

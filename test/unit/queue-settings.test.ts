@@ -10,11 +10,15 @@ import {
   queueLimits,
   queueRefusal,
   releaseQueueDataPath,
+  type DocumentParser,
   type Fetch,
   type QueueConfig,
   type QueueTunables,
 } from '../../pilot/src/config/index.js';
 import { TUNABLE_DEFAULTS } from '../../pilot/src/cli/options.js';
+import { parseConfigText } from '../../pilot/src/site-config/index.js';
+
+const parseDocument: DocumentParser = async (source, text) => parseConfigText(source, text);
 
 const queue = (extra: Partial<QueueConfig> = {}): QueueConfig => ({
   name: 'SLAC_Rubin_Medium',
@@ -111,7 +115,7 @@ describe('loadQueueData: --queuedata, then the release tree, then the server', (
   it('reads an explicit file, and a site file holding the queue', async () => {
     const file = path.join(dir, 'q.json');
     writeFileSync(file, data('Q', { maxtime: 60 }));
-    expect((await loadQueueData('Q', { queuedata: file, fetchUrl: noUrl }))?.queue.maxtime).toBe(60);
+    expect((await loadQueueData('Q', { parseDocument, queuedata: file, fetchUrl: noUrl }))?.queue.maxtime).toBe(60);
     const siteFile = path.join(dir, 'site.json');
     writeFileSync(
       siteFile,
@@ -121,14 +125,14 @@ describe('loadQueueData: --queuedata, then the release tree, then the server', (
         queues: [{ name: 'A' }, { name: 'Q', maxrss: 9000 }],
       }),
     );
-    expect((await loadQueueData('Q', { queuedata: siteFile, fetchUrl: noUrl }))?.queue.maxrss).toBe(9000);
+    expect((await loadQueueData('Q', { parseDocument, queuedata: siteFile, fetchUrl: noUrl }))?.queue.maxrss).toBe(9000);
   });
 
   it('fetches an explicit URL; a failure there is exit 71, bad data 72, another queue 72', async () => {
     const ok: Fetch = async () => ({ status: 200, body: data('Q') });
-    expect((await loadQueueData('Q', { queuedata: 'http://h/q.json', fetchUrl: ok }))?.source).toBe('http://h/q.json');
+    expect((await loadQueueData('Q', { parseDocument, queuedata: 'http://h/q.json', fetchUrl: ok }))?.source).toBe('http://h/q.json');
     const fail = (spec: string, fetchUrl: Fetch = noUrl) =>
-      loadQueueData('Q', { queuedata: spec, fetchUrl }).then(
+      loadQueueData('Q', { parseDocument, queuedata: spec, fetchUrl }).then(
         () => null,
         (e: QueueDataError) => e.exitCode,
       );
@@ -145,18 +149,20 @@ describe('loadQueueData: --queuedata, then the release tree, then the server', (
     mkdirSync(path.dirname(releaseQueueDataPath(tree, 'Q')), { recursive: true });
     writeFileSync(releaseQueueDataPath(tree, 'Q'), data('Q', { maxrss: 1234 }));
     calls.length = 0;
-    expect((await loadQueueData('Q', { releaseDir: tree, fetchUrl: noUrl, fetchServer: server(200, data('Q')) }))?.queue.maxrss).toBe(1234);
+    expect((await loadQueueData('Q', { parseDocument, releaseDir: tree, fetchUrl: noUrl, fetchServer: server(200, data('Q')) }))?.queue.maxrss).toBe(1234);
     expect(calls).toEqual([]);
-    const fromServer = await loadQueueData('R', { releaseDir: tree, fetchUrl: noUrl, fetchServer: server(200, data('R', { maxrss: 777 })) });
+    const fromServer = await loadQueueData('R', { parseDocument, releaseDir: tree, fetchUrl: noUrl, fetchServer: server(200, data('R', { maxrss: 777 })) });
     expect(fromServer?.queue.maxrss).toBe(777);
     expect(calls).toEqual(['/cache/schedconfig/R.all.json']);
   });
 
   it('runs without queue data when the server has none or cannot be reached, but not with bad data', async () => {
-    expect(await loadQueueData('Q', { fetchUrl: noUrl, fetchServer: server(404, 'no') })).toBeNull();
-    expect(await loadQueueData('Q', { fetchUrl: noUrl, fetchServer: server(200, '{"StatusCode":20}') })).toBeNull();
-    await expect(loadQueueData('Q', { fetchUrl: noUrl, fetchServer: server(200, data('Q', { maxrss: -1 })) })).rejects.toMatchObject({ exitCode: 72 });
-    expect(await loadQueueData('Q', { fetchUrl: noUrl, fetchServer: async () => Promise.reject(new Error('ECONNREFUSED')) })).toBeNull();
-    await expect(loadQueueData('Q', { fetchUrl: noUrl, fetchServer: server(200, '{not json') })).rejects.toMatchObject({ exitCode: 72 });
+    expect(await loadQueueData('Q', { parseDocument, fetchUrl: noUrl, fetchServer: server(404, 'no') })).toBeNull();
+    expect(await loadQueueData('Q', { parseDocument, fetchUrl: noUrl, fetchServer: server(200, '{"StatusCode":20}') })).toBeNull();
+    await expect(loadQueueData('Q', { parseDocument, fetchUrl: noUrl, fetchServer: server(200, data('Q', { maxrss: -1 })) })).rejects.toMatchObject({
+      exitCode: 72,
+    });
+    expect(await loadQueueData('Q', { parseDocument, fetchUrl: noUrl, fetchServer: async () => Promise.reject(new Error('ECONNREFUSED')) })).toBeNull();
+    await expect(loadQueueData('Q', { parseDocument, fetchUrl: noUrl, fetchServer: server(200, '{not json') })).rejects.toMatchObject({ exitCode: 72 });
   });
 });

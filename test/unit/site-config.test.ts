@@ -3,19 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  buildCatalog,
-  ConfigError,
-  findSiteConfigDir,
-  formatIssue,
-  loadSiteCatalog,
-  parseConfigText,
-  queueResourceType,
-  readConfigPaths,
-  resourceTypeFor,
-  toQueueData,
-  type ConfigIssue,
-} from '../../pilot/src/config/index.js';
+import { ConfigError, formatIssue, queueResourceType, resourceTypeFor, type ConfigIssue } from '../../pilot/src/config/index.js';
+import { buildCatalog, findSiteConfigDir, loadSiteCatalog, parseConfigText, readConfigPaths, toQueueData } from '../../pilot/src/site-config/index.js';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
 const SITE_CONFIG = path.join(REPO, 'site-config');

@@ -1,5 +1,6 @@
 /** `panda-pilot config check FILE…`: validate, then explain, or list every problem with file and field. */
-import { buildCatalog, explainDocument, formatIssue, readConfigPaths } from '../config/index.js';
+import { formatIssue } from '../config/index.js';
+import { buildCatalog, explainDocument, readConfigPaths } from '../site-config/index.js';
 
 /** Exit code when a file has problems. */
 export const CONFIG_INVALID = 1;

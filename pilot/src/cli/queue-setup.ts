@@ -65,6 +65,8 @@ export async function setUpQueue(opts: PilotOptions, server: HttpTransport | nul
       queuedata: opts.queuedata,
       releaseDir: releaseDirOf(env),
       fetchUrl: urlFetcher(opts, env),
+      // zod and the site-config schemas are loaded only for a --queuedata site file, never for one queue's data.
+      parseDocument: async (source, text) => (await import('../site-config/index.js')).parseConfigText(source, text),
       fetchServer: server
         ? async (p) => {
             const r = await server.send('GET', p, undefined, {});

@@ -7,9 +7,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { formatIssue } from './config-issues.js';
-import { parseConfigText } from './config-documents.js';
-import type { QueueConfig } from './queue-schema.js';
+import { formatIssue, type ConfigIssue } from './config-issues.js';
+import { parseQueueData } from './queue-data.js';
+import type { QueueConfig } from './queue-types.js';
 
 /** An HTTP GET: status and body, or a thrown error when nothing came back. */
 export type Fetch = (url: string) => Promise<{ status: number; body: string }>;
@@ -23,7 +23,19 @@ export interface QueueDataSources {
   fetchUrl: Fetch;
   /** GET on a path of the PanDA server; undefined when there is no server to ask. */
   fetchServer?: Fetch | undefined;
+  /**
+   * Parses a whole site-config document (a site file holding many queues, a resource-type table).
+   * Passed in and loaded only when a `--queuedata` file is one: it needs zod, which a pilot start
+   * that reads one queue's data never loads.
+   */
+  parseDocument: DocumentParser;
 }
+
+/** What a site-config document holds, as far as picking one queue from it goes. */
+export type DocumentOutcome =
+  | { ok: true; doc: { kind: 'site'; queues: QueueConfig[] } | { kind: 'resource-types' } | { kind: 'queue'; queue: QueueConfig; ignoredFields: string[] } }
+  | { ok: false; issues: ConfigIssue[] };
+export type DocumentParser = (source: string, text: string) => Promise<DocumentOutcome>;
 
 export interface LoadedQueueData {
   queue: QueueConfig;
@@ -53,11 +65,23 @@ export function serverQueueDataPath(queue: string): string {
   return `/cache/schedconfig/${encodeURIComponent(queue)}.all.json`;
 }
 
+function badData(issues: readonly ConfigIssue[]): QueueDataError {
+  return new QueueDataError(`bad queue data:\n${issues.map(formatIssue).join('\n')}`, 72);
+}
+
 /** Parses a document and picks `queueName` from it (a site file may hold many queues). */
-export function queueFromText(source: string, text: string, queueName: string): LoadedQueueData {
-  const parsed = parseConfigText(source, text);
-  if (!parsed.ok) throw new QueueDataError(`bad queue data:\n${parsed.issues.map(formatIssue).join('\n')}`, 72);
-  const doc = parsed.doc;
+export async function queueFromText(source: string, text: string, queueName: string, parseDocument: DocumentParser): Promise<LoadedQueueData> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw badData([{ file: source, field: '(file)', problem: `not valid JSON: ${(err as Error).message}` }]);
+  }
+  // A site file or resource-type table (only ever a --queuedata file): site-config/ reads those.
+  const whole = value !== null && typeof value === 'object' && ('queues' in value || 'facility' in value || 'resource_types' in value);
+  const parsed = whole ? await parseDocument(source, text) : parseQueueData(source, value);
+  if (!parsed.ok) throw badData(parsed.issues);
+  const doc = 'doc' in parsed ? parsed.doc : { kind: 'queue' as const, queue: parsed.queue, ignoredFields: parsed.ignoredFields };
   if (doc.kind === 'resource-types') throw new QueueDataError(`${source}: is a resource-type table, not queue data`, 72);
   if (doc.kind === 'site') {
     const queue = doc.queues.find((q) => q.name === queueName);
@@ -69,7 +93,7 @@ export function queueFromText(source: string, text: string, queueName: string): 
   return { queue: doc.queue, source, ignoredFields: doc.ignoredFields };
 }
 
-async function fromExplicit(spec: string, queueName: string, fetchUrl: Fetch): Promise<LoadedQueueData> {
+async function fromExplicit(spec: string, queueName: string, fetchUrl: Fetch, parseDocument: DocumentParser): Promise<LoadedQueueData> {
   let text: string;
   if (/^https?:\/\//i.test(spec)) {
     let reply;
@@ -88,7 +112,7 @@ async function fromExplicit(spec: string, queueName: string, fetchUrl: Fetch): P
       throw new QueueDataError(`cannot read queue data ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 71);
     }
   }
-  return queueFromText(spec, text, queueName);
+  return queueFromText(spec, text, queueName, parseDocument);
 }
 
 /**
@@ -98,10 +122,10 @@ async function fromExplicit(spec: string, queueName: string, fetchUrl: Fetch): P
  * `--queuedata` that fails, or bad data from any source, throws.
  */
 export async function loadQueueData(queueName: string, sources: QueueDataSources): Promise<LoadedQueueData | null> {
-  if (sources.queuedata) return fromExplicit(sources.queuedata, queueName, sources.fetchUrl);
+  if (sources.queuedata) return fromExplicit(sources.queuedata, queueName, sources.fetchUrl, sources.parseDocument);
   if (sources.releaseDir) {
     const file = releaseQueueDataPath(sources.releaseDir, queueName);
-    if (existsSync(file)) return queueFromText(file, readFileSync(file, 'utf8'), queueName);
+    if (existsSync(file)) return queueFromText(file, readFileSync(file, 'utf8'), queueName, sources.parseDocument);
   }
   if (sources.fetchServer) {
     const p = serverQueueDataPath(queueName);
@@ -113,7 +137,7 @@ export async function loadQueueData(queueName: string, sources: QueueDataSources
       return null;
     }
     // Some servers answer every path with 200 and their own JSON; that is "no queue data", not bad queue data.
-    if (reply.status === 200 && looksLikeQueueData(reply.body)) return queueFromText(`server ${p}`, reply.body, queueName);
+    if (reply.status === 200 && looksLikeQueueData(reply.body)) return queueFromText(`server ${p}`, reply.body, queueName, sources.parseDocument);
   }
   return null;
 }

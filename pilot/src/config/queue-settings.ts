@@ -3,7 +3,7 @@
  * pull jobs at all, the limits its watchdogs enforce, and the defaults it
  * takes for flags the command line left out.
  */
-import type { QueueConfig, QueueStatus } from './queue-schema.js';
+import type { QueueConfig, QueueStatus } from './queue-types.js';
 
 /** pilot3's exit codes for a queue that must not run jobs (docs/panda-protocol.md §11). */
 export const QUEUE_EXIT = { OFFLINE: 83, NOT_ACTIVE: 78 } as const;

@@ -3,7 +3,7 @@
  * ranges hold a job names it, else "Undefined" — panda-server's rule, with
  * its inclusive bounds (so 2000 MB/core is U2G when U2G is listed first).
  */
-import type { QueueConfig, ResourceTypeRow } from './queue-schema.js';
+import type { QueueConfig, ResourceTypeRow } from './queue-types.js';
 
 /** The name when no row matches. */
 export const UNDEFINED_RESOURCE_TYPE = 'Undefined';

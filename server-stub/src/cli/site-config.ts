@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findSiteConfigDir, loadSiteCatalog, type SiteCatalog } from '../../../pilot/src/config/index.js';
+import { findSiteConfigDir, loadSiteCatalog, type SiteCatalog } from '../../../pilot/src/site-config/index.js';
 import type { Logger } from '../log.js';
 
 /** Loads the catalog the option names; a ConfigError (naming file and field) propagates. */

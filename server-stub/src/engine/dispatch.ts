@@ -1,5 +1,5 @@
 /** Hands activated jobs to a pilot: filter, order, and mark them `sent` atomically. */
-import type { SiteCatalog } from '../../../pilot/src/config/index.js';
+import type { SiteCatalog } from '../../../pilot/src/site-config/index.js';
 import { brokerageRejection, candidateSites } from '../model/brokerage.js';
 import { dispatchOrder, exactSite, rejectionReason, type DispatchRequest, type SiteCheck } from '../model/dispatch-filter.js';
 import type { JobRecord, TaskRecord } from '../model/records.js';

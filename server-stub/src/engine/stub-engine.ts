@@ -2,7 +2,7 @@
  * The stub's logic behind one narrow object: the HTTP handlers see only
  * this, never SQL. Each method is one transaction over the stores.
  */
-import { toQueueData, type SiteCatalog } from '../../../pilot/src/config/index.js';
+import { toQueueData, type SiteCatalog } from '../../../pilot/src/site-config/index.js';
 import { eventRangeStatusName, type EventRangeWire } from '../../../pilot/src/protocol/index.js';
 import type { DispatchRequest } from '../model/dispatch-filter.js';
 import { buildJobDescription, type DescriptionValue } from '../model/job-description.js';

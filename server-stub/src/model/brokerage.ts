@@ -15,7 +15,8 @@
  * - the job's site is a facility site (e.g. SLAC) or "any": every online
  *   queue of that site (or any site) that fits.
  */
-import type { QueueConfig, SiteCatalog } from '../../../pilot/src/config/index.js';
+import type { QueueConfig } from '../../../pilot/src/config/index.js';
+import type { SiteCatalog } from '../../../pilot/src/site-config/index.js';
 
 /** The task site meaning "any queue that fits". */
 export const ANY_SITE = 'any';

@@ -9,17 +9,18 @@
  * - one queue's data `{name|nickname, status, maxrss, ...}` (a server's
  *   `/cache/schedconfig/<queue>.all.json`, or a `--queuedata` file).
  */
-import { ConfigError, issuesFromZod, type ConfigIssue } from './config-issues.js';
 import {
-  looseQueueSchema,
-  queueFields,
-  queueDefaultsSchema,
-  resourceTypesFileSchema,
-  siteFileSchema,
-  strictQueueSchema,
+  ConfigError,
+  crossFieldIssues,
+  parseQueueData as parseOneQueue,
+  QUEUE_FIELDS,
+  withNames,
+  type ConfigIssue,
   type QueueConfig,
   type ResourceTypeRow,
-} from './queue-schema.js';
+} from '../config/index.js';
+import { issuesFromZod } from './zod-issues.js';
+import { queueDefaultsSchema, resourceTypesFileSchema, siteFileSchema, strictQueueSchema } from './queue-schema.js';
 
 export type ConfigDocument =
   | { kind: 'site'; file: string; facility: string; queues: QueueConfig[] }
@@ -27,21 +28,6 @@ export type ConfigDocument =
   | { kind: 'queue'; file: string; queue: QueueConfig; ignoredFields: string[] };
 
 export type ParseOutcome = { ok: true; doc: ConfigDocument } | { ok: false; issues: ConfigIssue[] };
-
-/** Fills the naming fields a pilot and the server read (nickname, panda_resource, atlas_site). */
-function withNames<
-  Q extends { name: string; nickname?: string | undefined; panda_resource?: string | undefined; site: string; atlas_site?: string | undefined },
->(q: Q): Q {
-  return { ...q, nickname: q.nickname ?? q.name, panda_resource: q.panda_resource ?? q.name, atlas_site: q.atlas_site ?? q.site };
-}
-
-/** Checks that span fields: the memory range must be a range. */
-function crossFieldIssues(file: string, q: { minrss: number; maxrss: number }, prefix: string): ConfigIssue[] {
-  if (q.maxrss > 0 && q.minrss >= q.maxrss) {
-    return [{ file, field: `${prefix}maxrss`, problem: `must be greater than minrss (${q.minrss} MB), got ${q.maxrss} MB; use 0 for no upper limit` }];
-  }
-  return [];
-}
 
 function parseSiteFile(file: string, value: unknown): ParseOutcome {
   const top = siteFileSchema().safeParse(value);
@@ -52,7 +38,7 @@ function parseSiteFile(file: string, value: unknown): ParseOutcome {
   const usable = { ...top.data.defaults };
   const dropped = new Set<string>();
   if (!defaults.success) {
-    issues.push(...issuesFromZod(file, defaults.error, top.data.defaults, ['defaults'], queueFields()));
+    issues.push(...issuesFromZod(file, defaults.error, top.data.defaults, ['defaults'], QUEUE_FIELDS));
     for (const issue of defaults.error.issues) {
       const keys = issue.code === 'unrecognized_keys' ? issue.keys : [issue.path[0]];
       for (const k of keys)
@@ -68,7 +54,7 @@ function parseSiteFile(file: string, value: unknown): ParseOutcome {
     const merged = { ...usable, ...raw };
     const parsed = strictQueueSchema().safeParse(merged);
     if (!parsed.success) {
-      const own = issuesFromZod(file, parsed.error, merged, ['queues', i], queueFields());
+      const own = issuesFromZod(file, parsed.error, merged, ['queues', i], QUEUE_FIELDS);
       // "missing" because its default was bad: already reported under defaults.
       issues.push(...own.filter((x) => !(x.problem.startsWith('is required but missing') && dropped.has(x.field.split('.').at(-1) ?? ''))));
       return;
@@ -113,18 +99,9 @@ function parseResourceTypes(file: string, value: unknown): ParseOutcome {
  * document has, since servers and snapshots do not always carry them.
  */
 export function parseQueueData(file: string, value: unknown): ParseOutcome {
-  const parsed = looseQueueSchema().safeParse(value);
-  if (!parsed.success) return { ok: false, issues: issuesFromZod(file, parsed.error, value) };
-  const d = parsed.data;
-  const name = d.name ?? d.nickname ?? d.panda_resource;
-  if (!name) return { ok: false, issues: [{ file, field: 'name', problem: 'is required but missing (no name, nickname or panda_resource)' }] };
-  const issues = crossFieldIssues(file, d, '');
-  if (issues.length) return { ok: false, issues };
-  const known = new Set(queueFields());
-  const ignoredFields = Object.keys(d).filter((k) => !known.has(k));
-  const site = d.site ?? d.atlas_site ?? name;
-  const queue = Object.fromEntries(Object.entries({ ...d, name, site, cloud: d.cloud ?? '', tier: d.tier ?? '' }).filter(([k]) => known.has(k))) as QueueConfig;
-  return { ok: true, doc: { kind: 'queue', file, queue: withNames(queue), ignoredFields } };
+  // The same check a pilot start runs (hand-written, in config/), so `config check` and a pilot agree.
+  const r = parseOneQueue(file, value);
+  return r.ok ? { ok: true, doc: { kind: 'queue', file, queue: r.queue, ignoredFields: r.ignoredFields } } : r;
 }
 
 /** Parses a document's text; the kind follows from its top-level keys. */

@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, type ConfigIssue } from './config-issues.js';
+import { ConfigError, type ConfigIssue } from '../config/index.js';
 import { parseConfigText, type ConfigDocument } from './config-documents.js';
 import { buildCatalog, type SiteCatalog } from './site-catalog.js';
 

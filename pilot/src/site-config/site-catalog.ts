@@ -2,10 +2,10 @@
  * All queues and the resource-type table of a site configuration, merged
  * from its documents, and the queue data a server serves for each queue.
  */
-import type { ConfigIssue } from './config-issues.js';
+import type { ConfigIssue } from '../config/index.js';
 import type { ConfigDocument } from './config-documents.js';
-import type { QueueConfig, ResourceTypeRow } from './queue-schema.js';
-import { queueResourceType } from './resource-types.js';
+import type { QueueConfig, ResourceTypeRow } from '../config/index.js';
+import { queueResourceType } from '../config/index.js';
 
 /** Queues by name, the resource-type table, and where they came from. */
 export interface SiteCatalog {

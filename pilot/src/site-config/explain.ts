@@ -3,8 +3,8 @@
  * `panda-pilot config check`: what a broker and a pilot will do with it.
  */
 import type { ConfigDocument } from './config-documents.js';
-import type { QueueConfig, ResourceTypeRow } from './queue-schema.js';
-import { queueResourceType, UNDEFINED_RESOURCE_TYPE } from './resource-types.js';
+import type { QueueConfig, ResourceTypeRow } from '../config/index.js';
+import { queueResourceType, UNDEFINED_RESOURCE_TYPE } from '../config/index.js';
 
 const STATUS_MEANING: Record<QueueConfig['status'], string> = {
   online: 'takes brokered jobs',
