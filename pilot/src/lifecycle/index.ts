@@ -1,5 +1,5 @@
 export { runJob, type JobOutcome } from './job-runner.js';
-export { runPilotLoop, type PilotLoopOptions, type PilotLoopResult } from './pilot-loop.js';
+export { runPilotLoop, type JobTally, type PilotLoopOptions, type PilotLoopResult } from './pilot-loop.js';
 export { PilotExit, SIGNAL_EXIT, pilotExitCode, pilotStopOf, type PilotStop } from './exit-codes.js';
 export type { JobContext, JobServices, JobSettings, JobSignals, JobFileSettings, PilotIdentity } from './job-context.js';
 export { payloadEnv, withoutCredentials, CREDENTIAL_VARIABLES, type CredentialKind } from './payload-env.js';

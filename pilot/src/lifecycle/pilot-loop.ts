@@ -57,8 +57,19 @@ export interface PilotLoopOptions {
 
 export type StopReason = 'no-jobs' | 'max-jobs' | 'softkill' | 'signal' | 'drain' | 'time-short' | 'timefloor' | 'getjob-limit';
 
+/**
+ * How the jobs ended, as counts: a pilot lives for days and takes thousands of jobs, and only
+ * `pilot_end`'s summary reads them, so no outcome is kept after it was counted.
+ */
+export interface JobTally {
+  jobs: number;
+  finished: number;
+  /** The server never acknowledged the job's final update (it is kept on disk for recovery). */
+  unacknowledged: number;
+}
+
 export interface PilotLoopResult {
-  outcomes: JobOutcome[];
+  tally: JobTally;
   /** getJob calls that got no reply at all, and whether the server was never reached. */
   communicationFailures: number;
   neverReached: boolean;
@@ -67,10 +78,15 @@ export interface PilotLoopResult {
 
 type LoopContext = JobContext & { softkill: AbortSignal };
 
-/** What the slots share: the counters the rules read, the signals that stop asking, the jobs' outcomes. */
+/** What the slots share: the counters the rules read, the signals that stop asking, the jobs' tally. */
 class LoopState {
   readonly startedAt = Date.now();
-  readonly outcomes: JobOutcome[] = [];
+  readonly tally: JobTally = { jobs: 0, finished: 0, unacknowledged: 0 };
+  count(o: JobOutcome): void {
+    this.tally.jobs++;
+    if (o.state === 'finished') this.tally.finished++;
+    if (!o.acknowledged) this.tally.unacknowledged++;
+  }
   /** Jobs taken or being asked for (claimed before asking, so two slots never overshoot maxJobs). */
   claimed = 0;
   reached = false;
@@ -238,7 +254,7 @@ async function startJob(s: LoopState, raw: Record<string, unknown>, onStarted: (
       await pause(REPORT_GATE_MS, [gate.signal, ctx.pilotSignal]);
     },
   })
-    .then((o) => void s.outcomes.push(o))
+    .then((o) => s.count(o))
     .finally(() => {
       release();
       started(); // a job that failed before its payload must not hold the previous one's report
@@ -331,7 +347,7 @@ export async function runPilotLoop(ctx: LoopContext, opts: PilotLoopOptions): Pr
     clearInterval(drainWatch);
   }
   if (s.fatal.signal.aborted) throw s.fatal.signal.reason;
-  return { outcomes: s.outcomes, communicationFailures: s.communicationFailures, neverReached: !s.reached, stoppedBy: finalStopReason(s) };
+  return { tally: { ...s.tally }, communicationFailures: s.communicationFailures, neverReached: !s.reached, stoppedBy: finalStopReason(s) };
 }
 
 /** Why the loop ended: a signal or softkill wins over what the slots saw last. */
