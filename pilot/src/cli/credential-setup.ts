@@ -15,24 +15,33 @@ export interface CredentialCheck {
   verdict: CredentialVerdict;
 }
 
+/** The token's check: present and not expired (1364 otherwise). */
+export function checkToken(tokens: TokenSource, now = Date.now()): CredentialCheck {
+  return { what: 'token', verdict: tokenVerdict({ source: tokens.describe, token: tokens.read(), nowSec: now / 1000 }) };
+}
+
+/** The X.509 proxy's check, or null when none is configured or pilot3's `-t` switched it off. */
+export function checkX509(opts: Pick<PilotOptions, 'proxyMinLifetimeSec' | 'verifyProxy'>, env: NodeJS.ProcessEnv, now = Date.now()): CredentialCheck | null {
+  // pilot3's -t (verify_proxy false): sites that give no proxy, or one the pilot must not judge, skip the check.
+  const proxy = opts.verifyProxy ? x509ProxyFile(env) : undefined;
+  if (!proxy) return null;
+  return {
+    what: 'x509',
+    verdict: x509Verdict(
+      readX509Facts(proxy, (f) => readFileSync(f, 'utf8')),
+      now,
+      opts.proxyMinLifetimeSec,
+    ),
+  };
+}
+
+/** Both checks, token first. */
 export function checkCredentials(
   opts: Pick<PilotOptions, 'proxyMinLifetimeSec' | 'verifyProxy'>,
   env: NodeJS.ProcessEnv,
   tokens: TokenSource | null,
   now = Date.now(),
 ): CredentialCheck[] {
-  const checks: CredentialCheck[] = [];
-  if (tokens) checks.push({ what: 'token', verdict: tokenVerdict({ source: tokens.describe, token: tokens.read(), nowSec: now / 1000 }) });
-  // pilot3's -t (verify_proxy false): sites that give no proxy, or one the pilot must not judge, skip the check.
-  const proxy = opts.verifyProxy ? x509ProxyFile(env) : undefined;
-  if (proxy)
-    checks.push({
-      what: 'x509',
-      verdict: x509Verdict(
-        readX509Facts(proxy, (f) => readFileSync(f, 'utf8')),
-        now,
-        opts.proxyMinLifetimeSec,
-      ),
-    });
-  return checks;
+  const x509 = checkX509(opts, env, now);
+  return [...(tokens ? [checkToken(tokens, now)] : []), ...(x509 ? [x509] : [])];
 }

@@ -35,7 +35,7 @@ import { defaultPreparation, type JobFileSettings, type RealtimeSettings } from 
 import { pushServer } from './push-setup.js';
 import { transportMode, type HarvesterPushServer } from '../harvester/index.js';
 import { serverTransport } from './server-transport.js';
-import { checkCredentials, type CredentialCheck } from './credential-setup.js';
+import { checkToken, checkX509, type CredentialCheck } from './credential-setup.js';
 import { errorCodeName, type PandaServer } from '../protocol/index.js';
 
 /** The allocation from the batch system (else the pilot's cgroup and CPUs); --cores / --mem override. */
@@ -240,8 +240,9 @@ async function connect(opts: PilotOptions, env: NodeJS.ProcessEnv, log: Logger):
     if (opts.quiet) process.stderr.write(`panda-pilot: ${line}\n`);
     return { ok: false, exitCode: v.exitCode };
   };
-  const refusedX509 = checkCredentials(opts, env, tokens).find((c): c is CredentialCheck & { verdict: { ok: false } } => c.what === 'x509' && !c.verdict.ok);
-  if (refusedX509) return refuse(refusedX509);
+  // Each credential is checked once here (the token file is re-read per request by the transport, not by this).
+  const x509 = checkX509(opts, env);
+  if (x509 && !x509.verdict.ok) return refuse({ ...x509, verdict: x509.verdict });
   let http: HttpTransport;
   try {
     http = serverTransport(opts, env, tokens);
@@ -253,11 +254,14 @@ async function connect(opts: PilotOptions, env: NodeJS.ProcessEnv, log: Logger):
   const refresh = refreshSettingsFromEnv(env);
   const tokenFile = tokens?.file;
   const refresher = refresh && tokens && tokenFile ? new TokenRefresher(refresh, { ...tokens, file: tokenFile }, http, log) : null;
-  if (refresher && checkCredentials(opts, env, tokens).some((c) => c.what === 'token' && !c.verdict.ok)) await refresher.refreshNow();
-  for (const check of checkCredentials(opts, env, tokens)) {
+  let token = tokens ? checkToken(tokens) : null;
+  // Only a refresh changes the token file: then its check is made again, on the new token.
+  if (tokens && refresher && token && !token.verdict.ok && (await refresher.refreshNow())) token = checkToken(tokens);
+  for (const check of [token, x509]) {
+    if (check === null) continue;
     if (!check.verdict.ok) {
       await http.close().catch(() => undefined);
-      return refuse(check as CredentialCheck & { verdict: { ok: false } });
+      return refuse({ ...check, verdict: check.verdict });
     }
     log.info({ event: 'credential_ok', credential: check.what, expiresAt: check.verdict.expiresAt?.toISOString() ?? null }, check.verdict.summary);
   }
@@ -405,15 +409,14 @@ function loopOptions(p: {
 }
 
 function logPilotEnd(result: PilotLoopResult, startedAt: number, bulk: JobContext['bulk'], push: HarvesterPushServer | undefined, log: Logger): void {
-  const finished = result.outcomes.filter((o) => o.state === 'finished').length;
-  const unacked = result.outcomes.filter((o) => !o.acknowledged).length;
+  const { jobs, finished, unacknowledged } = result.tally;
   log.info(
     {
       event: 'pilot_end',
-      jobs: result.outcomes.length,
+      jobs,
       finished,
-      failed: result.outcomes.length - finished,
-      unacknowledged: unacked,
+      failed: jobs - finished,
+      unacknowledged,
       bulkRequests: bulk?.batcher.stats.requests,
       push: push?.stats,
       bulkUpdates: bulk?.batcher.stats.updates,
