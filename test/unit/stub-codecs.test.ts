@@ -105,6 +105,33 @@ describe('reply encodings', () => {
     expect(encodeLegacyForm({ a: null, b: undefined, c: 'x y' })).toBe('a=NULL&c=x+y');
   });
 
+  it('encodes names and values exactly as URLSearchParams does', () => {
+    // Every ASCII character, non-ASCII, astral, and lone surrogates (URLSearchParams writes U+FFFD for them).
+    const samples = [
+      Array.from({ length: 128 }, (_, i) => String.fromCharCode(i)).join(''),
+      'é ü 中文 😀',
+      'a\uD800b',
+      'x\uDC00',
+      "it's (1) ~ok! * - _ .",
+      'a=b&c=d+e%20f',
+      '',
+    ];
+    let seed = 7;
+    for (let n = 0; n < 300; n++) {
+      let text = '';
+      for (let i = 0; i < 12; i++) {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        text += String.fromCharCode(seed % 3 === 0 ? seed % 0xffff : seed % 128);
+      }
+      samples.push(text);
+    }
+    for (const text of samples) {
+      const data = { [text]: text, n: 1.5, t: true, o: { k: text } };
+      const expected = new URLSearchParams({ [text]: text, n: '1.5', t: 'true', o: JSON.stringify({ k: text }) }).toString();
+      expect(encodeLegacyForm(data)).toBe(expected);
+    }
+  });
+
   it('v1: the envelope', () => {
     expect(JSON.parse(v1Reply(false, 'No jobs in PanDA').body)).toEqual({ success: false, message: 'No jobs in PanDA', data: null });
   });

@@ -5,7 +5,7 @@
  * matches the replies.
  */
 import { decideUpdate, type UpdateDecision } from '../model/job-state-machine.js';
-import type { Dialect, JobRecord, PilotReport } from '../model/records.js';
+import type { Dialect, JobUpdateView, PilotReport } from '../model/records.js';
 import type { ResourceTypeRow } from '../model/resource-types.js';
 import { checkUpdateOrder, orderStateOf, paramsKey, type OrderVerdict, type PastUpdate, type UpdateOrderCheck } from '../model/update-seq.js';
 import type { OrderHistoryRow, Stores } from '../store/index.js';
@@ -67,7 +67,7 @@ export function applyUpdate(
   resourceTypes?: readonly ResourceTypeRow[],
 ): UpdateOutcome {
   return stores.atomically(() => {
-    const job = stores.jobs.get(input.pandaId);
+    const job = stores.jobs.forUpdate(input.pandaId);
     const order = orderCheck(orderStateOf(stores.updates.orderHistory(input.pandaId).map(pastUpdate)), {
       pandaId: input.pandaId,
       attemptNr: input.attemptNr,
@@ -96,11 +96,11 @@ export function applyUpdate(
         heartbeatAt: at,
         ...(decision.final !== null ? { finalReported: true, pilotFinalState: decision.final } : {}),
       };
-      let now: JobRecord = { ...job, ...changes };
+      let now: JobUpdateView = { ...job, ...changes };
       if (decision.state !== job.state) {
         // Read in this transaction just above, so the conditional UPDATE always matches.
         if (stores.jobs.transition(job.pandaId, job.state, decision.state, at, `pilot update: ${decision.note}`, changes)) {
-          now = { ...now, state: decision.state, stateChangedAt: at };
+          now = { ...now, state: decision.state };
         }
       } else {
         stores.jobs.update(job.pandaId, changes);

@@ -161,7 +161,13 @@ export function reportSingleRange(stores: Stores, report: Record<string, unknown
  * does), ranges still out or waiting are cancelled (a retry inherits them),
  * and the latest attempt of each quantum decides. Undefined for a plain job.
  */
-export function endEsJob(stores: Stores, job: JobRecord, pilotFinal: 'finished' | 'failed', killed: boolean, at: string): EsJobEnd | undefined {
+export function endEsJob(
+  stores: Stores,
+  job: Pick<JobRecord, 'pandaId' | 'taskId' | 'slot'>,
+  pilotFinal: 'finished' | 'failed',
+  killed: boolean,
+  at: string,
+): EsJobEnd | undefined {
   const es = stores.ranges.task(job.taskId);
   if (!es) return undefined;
   stores.ranges.moveAll(job.pandaId, [EventRangeStatus.ready, EventRangeStatus.sent, EventRangeStatus.running], EventRangeStatus.cancelled, at);

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { finalStateAfterHolding } from '../model/job-state-machine.js';
 import { pandaJobName } from '../model/job-description.js';
-import type { JobRecord } from '../model/records.js';
+import type { JobRecord, JobUpdateView } from '../model/records.js';
 import { resourceTypeFor, type ResourceTypeRow } from '../model/resource-types.js';
 import { decideRetry } from '../model/retry-policy.js';
 import { carryRanges, endEsJob } from './event-service.js';
@@ -117,7 +117,13 @@ function maybeRetry(
  * with a server-side reason when it was killed, then retry and dependants.
  * `job` is its row as the caller's transaction just wrote it.
  */
-export function finaliseJob(stores: Stores, job: JobRecord, pilotFinal: 'finished' | 'failed', at: string, resourceTypes?: readonly ResourceTypeRow[]): void {
+export function finaliseJob(
+  stores: Stores,
+  job: JobUpdateView,
+  pilotFinal: 'finished' | 'failed',
+  at: string,
+  resourceTypes?: readonly ResourceTypeRow[],
+): void {
   if (job.state !== 'holding') return;
   const pandaId = job.pandaId;
   const killed = job.commandToPilot === 'tobekilled';

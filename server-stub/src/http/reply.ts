@@ -3,7 +3,7 @@
  * it) unless the request's Accept contains application/json. v1: always the
  * `{success, message, data}` JSON envelope.
  */
-import { encodeForm, type WireValue } from '../../../pilot/src/protocol/index.js';
+import type { WireValue } from '../../../pilot/src/protocol/index.js';
 import { header, type StubReply, type StubRequest } from './types.js';
 
 /** The legacy server's test: JSON replies when Accept *contains* application/json. */
@@ -21,13 +21,38 @@ export function textReply(status: number, text: string): StubReply {
   return { status, headers: { 'content-type': 'text/plain' }, body: text };
 }
 
-/** Urlencodes a flat dict; nested values (e.g. the `jobs` list) go as JSON text, as the server does. */
-export function encodeLegacyForm(data: Record<string, unknown>): string {
-  const flat: Record<string, WireValue> = {};
-  for (const [k, v] of Object.entries(data)) {
-    flat[k] = typeof v === 'object' && v !== null ? JSON.stringify(v) : (v as WireValue);
+/** Characters application/x-www-form-urlencoded leaves as they are. */
+const FORM_SAFE = /^[A-Za-z0-9*._-]*$/;
+/** What encodeURIComponent leaves and the form encoding escapes. */
+const FORM_EXTRA = /[!'()~]/g;
+
+/**
+ * One name or value as URLSearchParams encodes it (WHATWG form encoding),
+ * without building a URLSearchParams: a getJob reply has ~60 fields and
+ * URLSearchParams' own encoder was 3% of the stub's time under load.
+ */
+export function formComponent(text: string): string {
+  if (FORM_SAFE.test(text)) return text;
+  try {
+    return encodeURIComponent(text)
+      .replace(/%20/g, '+')
+      .replace(FORM_EXTRA, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  } catch {
+    // A lone surrogate: URLSearchParams writes U+FFFD for it where encodeURIComponent throws.
+    return new URLSearchParams([['', text]]).toString().slice(1);
   }
-  return encodeForm(flat);
+}
+
+/** Urlencodes a flat dict; nested values (e.g. the `jobs` list) go as JSON text, as the server does; undefined values are left out, null is `NULL`. */
+export function encodeLegacyForm(data: Record<string, unknown>): string {
+  const parts: string[] = [];
+  for (const k of Object.keys(data)) {
+    const v = data[k];
+    if (v === undefined) continue;
+    const text = v === null ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : String(v as WireValue);
+    parts.push(`${formComponent(k)}=${formComponent(text)}`);
+  }
+  return parts.join('&');
 }
 
 /** A legacy reply in the encoding the request asked for. */

@@ -41,6 +41,12 @@ export interface TaskRecord extends TaskSettings {
 /** Pilot-reported fields, normalised to one camelCase vocabulary for both dialects. */
 export type PilotReport = Record<string, string | number>;
 
+/** What an update reads of its job: the guards' facts, the report it merges into, and what finalising needs. */
+export type JobUpdateView = Pick<
+  JobRecord,
+  'pandaId' | 'taskId' | 'slot' | 'state' | 'attemptNr' | 'commandToPilot' | 'finalReported' | 'pilotFinalState' | 'report'
+>;
+
 /** One job attempt as stored. A retry is a new record (new PandaID) with the same `slot`. */
 export interface JobRecord {
   pandaId: number;

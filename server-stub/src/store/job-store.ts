@@ -4,7 +4,7 @@
  * transaction when several must happen together.
  */
 import type { ServerJobState } from '../../../pilot/src/protocol/index.js';
-import type { JobRecord, JobTransition, PilotReport } from '../model/records.js';
+import type { JobRecord, JobTransition, JobUpdateView, PilotReport } from '../model/records.js';
 import { prepared, type Db } from './database.js';
 
 interface JobRow {
@@ -165,6 +165,28 @@ export class JobStore {
   get(pandaId: number): JobRecord | undefined {
     const row = prepared(this.db, `SELECT * FROM jobs WHERE panda_id = ?`).get(pandaId) as JobRow | undefined;
     return row && toRecord(row);
+  }
+
+  /** The columns an update reads (`JobUpdateView`): a row of 30 columns costs twice as much to read as these nine. */
+  forUpdate(pandaId: number): JobUpdateView | undefined {
+    const r = prepared(
+      this.db,
+      `SELECT panda_id, task_id, slot, state, attempt_nr, command_to_pilot, final_reported, pilot_final_state, report_json FROM jobs WHERE panda_id = ?`,
+    ).get(pandaId) as
+      | Pick<JobRow, 'panda_id' | 'task_id' | 'slot' | 'state' | 'attempt_nr' | 'command_to_pilot' | 'final_reported' | 'pilot_final_state' | 'report_json'>
+      | undefined;
+    if (!r) return undefined;
+    return {
+      pandaId: r.panda_id,
+      taskId: r.task_id,
+      slot: r.slot,
+      state: r.state as ServerJobState,
+      attemptNr: r.attempt_nr,
+      commandToPilot: r.command_to_pilot,
+      finalReported: r.final_reported !== 0,
+      pilotFinalState: r.pilot_final_state,
+      report: JSON.parse(r.report_json) as PilotReport,
+    };
   }
 
   /** Jobs of a task (or all), oldest first. */
