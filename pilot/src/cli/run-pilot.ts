@@ -5,7 +5,7 @@ import { availableParallelism, hostname } from 'node:os';
 import path from 'node:path';
 import { readAllocation, readBatchIdentity, type Allocation, type BatchIdentity } from '../config/index.js';
 import { PilotError } from '../errors/index.js';
-import { canCreateChildren, discoverMemoryCgroup } from '../monitor/index.js';
+import { canCreateChildren, discoverMemoryCgroup, type CgroupLocation } from '../monitor/index.js';
 import {
   installSignalHandlers,
   PilotExit,
@@ -39,7 +39,7 @@ import { checkToken, checkX509, type CredentialCheck } from './credential-setup.
 import { errorCodeName, type PandaServer } from '../protocol/index.js';
 
 /** The allocation from the batch system (else the pilot's cgroup and CPUs); --cores / --mem override. */
-function allocationOf(opts: PilotOptions, env: NodeJS.ProcessEnv, log: Logger): Allocation {
+function allocationOf(opts: PilotOptions, env: NodeJS.ProcessEnv, cg: CgroupLocation | null, log: Logger): Allocation {
   const found = readAllocation(env, {
     readFile: (file) => {
       try {
@@ -49,7 +49,6 @@ function allocationOf(opts: PilotOptions, env: NodeJS.ProcessEnv, log: Logger): 
       }
     },
     cgroupMemoryBytes: () => {
-      const cg = discoverMemoryCgroup();
       if (!cg) return null;
       for (const name of ['memory.max', 'memory.limit_in_bytes']) {
         try {
@@ -86,9 +85,8 @@ function allocationOf(opts: PilotOptions, env: NodeJS.ProcessEnv, log: Logger): 
 }
 
 /** Flags + the cgroup the pilot finds itself in → how payloads are watched. */
-function monitorSettings(opts: PilotOptions, queue: QueueLimits | undefined, log: Logger): MonitorSettings {
+function monitorSettings(opts: PilotOptions, queue: QueueLimits | undefined, parent: CgroupLocation | null, log: Logger): MonitorSettings {
   const m = opts.monitor;
-  const parent = discoverMemoryCgroup();
   const writable = m.cgroups === 'auto' && parent !== null && canCreateChildren(parent);
   log.info(
     { event: 'cgroup_discovered', version: parent?.version ?? null, dir: parent?.dir ?? null, payloadCgroups: writable },
@@ -323,6 +321,7 @@ function jobContext(p: {
   files: JobFileSettings;
   bulk: JobContext['bulk'];
   node: string;
+  cgroup: CgroupLocation | null;
 }): JobContext & { softkill: AbortSignal } {
   const { opts, env, server, http, log, batch, stop, queue } = p;
   return {
@@ -354,7 +353,7 @@ function jobContext(p: {
     eventService: opts.eventService,
     softkill: stop.softkill.signal,
     queueLimits: queue.limits,
-    monitor: monitorSettings(opts, queue.limits, log),
+    monitor: monitorSettings(opts, queue.limits, p.cgroup, log),
     backoff: updateBackoff(opts),
     bulk: p.bulk,
     naiveUpdates: opts.naiveUpdates,
@@ -500,7 +499,9 @@ async function runJobs(p: {
   opts = queue.opts;
   const files = fileSettings(opts, queue.transfers, http, p.pilotLogFile, mode.kind === 'push' ? mode.accessPoint.dir : undefined);
   log.info({ event: 'log_destination', ...files.logDestination }, 'log tarballs go here');
-  const allocation = allocationOf(opts, env, log);
+  // The pilot's own memory cgroup, found once: its limit is the allocation's memory, and payload cgroups go under it.
+  const cgroup = discoverMemoryCgroup();
+  const allocation = allocationOf(opts, env, cgroup, log);
   opts = { ...opts, lifetimeSec: lifetimeOf(opts, allocation, log) };
   const lifetimeSec = opts.lifetimeSec;
   held.lifetime = setTimeout(() => stop.pilotStop.abort(new PilotError(1213, `pilot lifetime of ${lifetimeSec} s reached`)), lifetimeSec * 1000);
@@ -529,7 +530,7 @@ async function runJobs(p: {
     : undefined;
   // The node's name does not change between jobs: asked once, not for every getJob.
   const node = hostname();
-  const ctx = jobContext({ opts, env, server, http, log, home: p.home, batch: p.batch, stop, queue, files, bulk, node });
+  const ctx = jobContext({ opts, env, server, http, log, home: p.home, batch: p.batch, stop, queue, files, bulk, node, cgroup });
   const result = await runPilotLoop(
     ctx,
     loopOptions({ opts, batch: p.batch, startedAt: p.startedAt, allocation, limits: queue.limits, push: push !== undefined, node }),
