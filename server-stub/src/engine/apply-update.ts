@@ -7,7 +7,16 @@
 import { decideUpdate, type UpdateDecision } from '../model/job-state-machine.js';
 import type { Dialect, JobUpdateView, PilotReport } from '../model/records.js';
 import type { ResourceTypeRow } from '../model/resource-types.js';
-import { checkUpdateOrder, orderStateOf, paramsKey, type OrderVerdict, type PastUpdate, type UpdateOrderCheck } from '../model/update-seq.js';
+import {
+  checkUpdateOrder,
+  foldOrder,
+  orderStateOf,
+  paramsKey,
+  type OrderState,
+  type OrderVerdict,
+  type PastUpdate,
+  type UpdateOrderCheck,
+} from '../model/update-seq.js';
 import type { OrderHistoryRow, Stores } from '../store/index.js';
 import { finaliseJob } from './job-end.js';
 
@@ -58,6 +67,20 @@ export function pastUpdate(r: OrderHistoryRow): PastUpdate {
   };
 }
 
+/**
+ * The order rules' view of a job: the summary kept on its row, with the one
+ * lookup they may need (an accepted update with the same sequence: a resend)
+ * read only when asked. A job without the summary (a data dir of an older
+ * stub, a job never updated) or no job at all: folded from every stored update.
+ */
+function orderStateFor(stores: Stores, pandaId: number, job: JobUpdateView | undefined): OrderState {
+  if (!job?.order) return orderStateOf(stores.updates.orderHistory(pandaId).map(pastUpdate));
+  return {
+    ...job.order,
+    acceptedBySeq: { get: (raw) => orderStateOf(stores.updates.withSeq(pandaId, raw).map(pastUpdate)).acceptedBySeq.get(raw) },
+  };
+}
+
 /** Applies one update. `orderCheck` decides whether it may reach the state machine at all. */
 export function applyUpdate(
   stores: Stores,
@@ -68,7 +91,8 @@ export function applyUpdate(
 ): UpdateOutcome {
   return stores.atomically(() => {
     const job = stores.jobs.forUpdate(input.pandaId);
-    const order = orderCheck(orderStateOf(stores.updates.orderHistory(input.pandaId).map(pastUpdate)), {
+    const orderState = orderStateFor(stores, input.pandaId, job);
+    const order = orderCheck(orderState, {
       pandaId: input.pandaId,
       attemptNr: input.attemptNr,
       seqHeader: input.seqHeader,
@@ -93,6 +117,8 @@ export function applyUpdate(
     if (job && decision.kind === 'apply') {
       const changes = {
         report: { ...job.report, ...input.report },
+        // This update is accepted: the summary on the row moves on with it, in the same UPDATE.
+        order: foldOrder(orderState, input.seqHeader, input.state),
         heartbeatAt: at,
         ...(decision.final !== null ? { finalReported: true, pilotFinalState: decision.final } : {}),
       };
@@ -107,6 +133,9 @@ export function applyUpdate(
       }
       // The row as just written, so finalising does not read it again.
       if (decision.final !== null) finaliseJob(stores, now, decision.final, at, resourceTypes);
+    } else if (job && decision.kind !== 'invalid') {
+      // Accepted but not applied (skipped, alreadydone, tobekilled): it still counts for the order rules, as its record does.
+      stores.jobs.update(job.pandaId, { order: foldOrder(orderState, input.seqHeader, input.state) });
     }
     const command = decision.kind === 'invalid' ? 'NULL' : decision.command;
     stores.updates.insert({ ...record, result: resultName(decision), command, orderViolation: null });

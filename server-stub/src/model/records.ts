@@ -3,6 +3,7 @@
  * pilots send. Plain data, shared by the store (rows ↔ records), the engine
  * and the management API, so there is one vocabulary for "a job".
  */
+import type { OrderSummary } from './update-seq.js';
 import type { ServerJobState } from '../../../pilot/src/protocol/index.js';
 
 /** Where a task stands as a whole; derived from its jobs and dependencies. */
@@ -41,11 +42,14 @@ export interface TaskRecord extends TaskSettings {
 /** Pilot-reported fields, normalised to one camelCase vocabulary for both dialects. */
 export type PilotReport = Record<string, string | number>;
 
-/** What an update reads of its job: the guards' facts, the report it merges into, and what finalising needs. */
+/**
+ * What an update reads of its job: the guards' facts, the report it merges into, what finalising needs,
+ * and the order rules' summary kept on the row (null: not kept yet, e.g. a data dir of an older stub).
+ */
 export type JobUpdateView = Pick<
   JobRecord,
   'pandaId' | 'taskId' | 'slot' | 'state' | 'attemptNr' | 'commandToPilot' | 'finalReported' | 'pilotFinalState' | 'report'
->;
+> & { order: OrderSummary | null };
 
 /** One job attempt as stored. A retry is a new record (new PandaID) with the same `slot`. */
 export interface JobRecord {

@@ -54,38 +54,49 @@ export interface PastUpdate {
   command: string;
 }
 
-/** What the order rules remember about a job: derived from its accepted updates. */
-export interface OrderState {
+/** The order facts of a job without the per-sequence lookup: small enough to keep on the job's row. */
+export interface OrderSummary {
   lastSeq: UpdateSeq | null;
   /** Highest state rank accepted so far (-1: none). */
   lastRank: number;
   lastState: string | null;
   finalAccepted: boolean;
-  /** Accepted updates by their raw sequence header. */
-  acceptedBySeq: ReadonlyMap<string, { paramsKey: string; command: string }>;
+}
+
+/** A job no update was accepted for yet. */
+export const NO_ORDER: OrderSummary = { lastSeq: null, lastRank: -1, lastState: null, finalAccepted: false };
+
+/** What the order rules remember about a job: derived from its accepted updates. */
+export interface OrderState extends OrderSummary {
+  /** Accepted updates by their raw sequence header (trimmed). */
+  acceptedBySeq: Pick<ReadonlyMap<string, { paramsKey: string; command: string }>, 'get'>;
+}
+
+/** One more accepted update folded into the summary: the rule `orderStateOf` applies to each stored one. */
+export function foldOrder(s: OrderSummary, seqHeader: string | null, state: string): OrderSummary {
+  if (!isPilotJobState(state)) return { lastSeq: s.lastSeq, lastRank: s.lastRank, lastState: s.lastState, finalAccepted: s.finalAccepted };
+  const seq = parseUpdateSeq(seqHeader);
+  const rank = PILOT_STATE_RANK[state];
+  const up = rank >= s.lastRank;
+  return {
+    lastSeq: seq && (!s.lastSeq || seq.n > s.lastSeq.n) ? seq : s.lastSeq,
+    lastRank: up ? rank : s.lastRank,
+    lastState: up ? state : s.lastState,
+    finalAccepted: s.finalAccepted || isFinalPilotState(state),
+  };
 }
 
 /** Folds a job's stored updates (oldest first) into the state the rules need. */
 export function orderStateOf(history: readonly PastUpdate[]): OrderState {
-  let lastSeq: UpdateSeq | null = null;
-  let lastRank = -1;
-  let lastState: string | null = null;
-  let finalAccepted = false;
+  let summary = NO_ORDER;
   const acceptedBySeq = new Map<string, { paramsKey: string; command: string }>();
   for (const u of history) {
     if (!u.accepted || !isPilotJobState(u.state)) continue;
-    const seq = parseUpdateSeq(u.seqHeader);
-    if (seq && (!lastSeq || seq.n > lastSeq.n)) lastSeq = seq;
+    summary = foldOrder(summary, u.seqHeader, u.state);
     // The update itself, not a copy: its paramsKey may be computed on demand, only when a resend is compared.
-    if (seq && u.seqHeader) acceptedBySeq.set(u.seqHeader.trim(), u);
-    const rank = PILOT_STATE_RANK[u.state];
-    if (rank >= lastRank) {
-      lastRank = rank;
-      lastState = u.state;
-    }
-    if (isFinalPilotState(u.state)) finalAccepted = true;
+    if (u.seqHeader && parseUpdateSeq(u.seqHeader)) acceptedBySeq.set(u.seqHeader.trim(), u);
   }
-  return { lastSeq, lastRank, lastState, finalAccepted, acceptedBySeq };
+  return { ...summary, acceptedBySeq };
 }
 
 /** An incoming update, as the order rules see it. */

@@ -27,7 +27,9 @@ const FIRST_PANDA_ID = 1_000_001;
 const FIRST_TASK_ID = 1001;
 const FIRST_REQUEST_ID = 101;
 
-const SCHEMA_VERSION = 1;
+// 2: jobs.order_json (the order rules' summary on the job row). An older stub refuses a version-2 data dir:
+// it would update jobs without keeping that summary current.
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -134,6 +136,7 @@ const ADDED_COLUMNS: readonly [table: string, column: string, type: string][] = 
   ['tasks', 'max_memory_mb', 'INTEGER'],
   ['tasks', 'sandbox', 'TEXT'],
   ['tasks', 'transformation', 'TEXT'],
+  ['jobs', 'order_json', 'TEXT'],
 ];
 
 function addMissingColumns(db: Db): void {
@@ -172,6 +175,9 @@ export function openDatabase(dataDir: string): Db {
       db.prepare(`INSERT INTO meta(key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
     } else if (Number(row.value) > SCHEMA_VERSION) {
       throw new Error(`database schema version ${row.value} is newer than this stub (${SCHEMA_VERSION})`);
+    } else if (Number(row.value) < SCHEMA_VERSION) {
+      // The columns were added above; rows of the older stub keep NULL there, which the stores read as "not kept yet".
+      db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(SCHEMA_VERSION));
     }
   }).immediate();
   return db;

@@ -5,6 +5,7 @@
  */
 import type { ServerJobState } from '../../../pilot/src/protocol/index.js';
 import type { JobRecord, JobTransition, JobUpdateView, PilotReport } from '../model/records.js';
+import type { OrderSummary } from '../model/update-seq.js';
 import { prepared, type Db } from './database.js';
 
 interface JobRow {
@@ -38,6 +39,7 @@ interface JobRow {
   dispatched_at: string | null;
   heartbeat_at: string | null;
   dispatch_node: string | null;
+  order_json: string | null;
 }
 
 function toRecord(r: JobRow): JobRecord {
@@ -105,6 +107,8 @@ export interface JobChanges {
   heartbeatAt?: string | null;
   dispatchNode?: string | null;
   stateChangedAt?: string;
+  /** The order rules' summary after an accepted update. */
+  order?: OrderSummary;
 }
 
 const COLUMN: Record<keyof JobChanges, string> = {
@@ -119,6 +123,7 @@ const COLUMN: Record<keyof JobChanges, string> = {
   heartbeatAt: 'heartbeat_at',
   dispatchNode: 'dispatch_node',
   stateChangedAt: 'state_changed_at',
+  order: 'order_json',
 };
 
 /** Job rows and history rows. */
@@ -171,9 +176,12 @@ export class JobStore {
   forUpdate(pandaId: number): JobUpdateView | undefined {
     const r = prepared(
       this.db,
-      `SELECT panda_id, task_id, slot, state, attempt_nr, command_to_pilot, final_reported, pilot_final_state, report_json FROM jobs WHERE panda_id = ?`,
+      `SELECT panda_id, task_id, slot, state, attempt_nr, command_to_pilot, final_reported, pilot_final_state, report_json, order_json FROM jobs WHERE panda_id = ?`,
     ).get(pandaId) as
-      | Pick<JobRow, 'panda_id' | 'task_id' | 'slot' | 'state' | 'attempt_nr' | 'command_to_pilot' | 'final_reported' | 'pilot_final_state' | 'report_json'>
+      | Pick<
+          JobRow,
+          'panda_id' | 'task_id' | 'slot' | 'state' | 'attempt_nr' | 'command_to_pilot' | 'final_reported' | 'pilot_final_state' | 'report_json' | 'order_json'
+        >
       | undefined;
     if (!r) return undefined;
     return {
@@ -186,6 +194,7 @@ export class JobStore {
       finalReported: r.final_reported !== 0,
       pilotFinalState: r.pilot_final_state,
       report: JSON.parse(r.report_json) as PilotReport,
+      order: r.order_json === null ? null : (JSON.parse(r.order_json) as OrderSummary),
     };
   }
 
@@ -258,7 +267,7 @@ export class JobStore {
     for (const [key, value] of Object.entries(changes) as [keyof JobChanges, JobChanges[keyof JobChanges]][]) {
       if (value === undefined) continue;
       sets.push(`${COLUMN[key]} = ?`);
-      if (key === 'report') args.push(JSON.stringify(value));
+      if (key === 'report' || key === 'order') args.push(JSON.stringify(value));
       else if (typeof value === 'boolean') args.push(value ? 1 : 0);
       else args.push(value as string | number | null);
     }

@@ -73,6 +73,16 @@ export class UpdateStore {
     ).all(pandaId) as OrderHistoryRow[];
   }
 
+  /** The past updates of a job whose sequence header contains `seq` (a superset: the caller matches exactly). */
+  withSeq(pandaId: number, seq: string): OrderHistoryRow[] {
+    return prepared(
+      this.db,
+      `SELECT seq_header AS seqHeader, result, command, order_violation AS orderViolation, params_json AS paramsJson,
+           CAST(COALESCE(json_extract(params_json, '$.state'), json_extract(params_json, '$.job_status'), '') AS TEXT) AS state
+         FROM updates WHERE panda_id = ? AND instr(seq_header, ?) > 0 ORDER BY id`,
+    ).all(pandaId, seq) as OrderHistoryRow[];
+  }
+
   /** The most recent update of a job: what an order check compares against. */
   last(pandaId: number): UpdateRecord | undefined {
     const row = prepared(this.db, `SELECT * FROM updates WHERE panda_id = ? ORDER BY id DESC LIMIT 1`).get(pandaId) as UpdateRow | undefined;
