@@ -170,6 +170,42 @@ describe('workflow dependencies', () => {
     expect((await jobs(final!.taskId)).map((j) => j.state)).toEqual(['cancelled']);
     expect(await getJob()).toBeNull();
   });
+
+  it('releases the dependants of a workflow submitted after jobs of an earlier one were finalised', async () => {
+    // The dependants are cached from the first finalisation on: a later submission must show up in them.
+    const [init1, work1] = await submitTasks(stub.url, workflow);
+    const a = (await getJob())!;
+    expect(a).toBe(init1!.pandaIds[0]);
+    await update(a, 'finished');
+    expect((await jobs(work1!.taskId)).map((j) => j.state)).toEqual(['activated', 'activated']);
+    for (const id of work1!.pandaIds) {
+      expect(await getJob()).toBe(id);
+      await update(id, 'finished');
+    }
+    const [init2, work2, final2] = await submitTasks(stub.url, { ...workflow, workflow: 'wf2' });
+    const final1 = (await getJob())!;
+    expect(final1).not.toBe(init2!.pandaIds[0]);
+    await update(final1, 'finished');
+    expect(await getJob()).toBe(init2!.pandaIds[0]);
+    expect((await jobs(work2!.taskId)).map((j) => j.state)).toEqual(['defined', 'defined']);
+    await update(init2!.pandaIds[0]!, 'finished');
+    expect((await jobs(work2!.taskId)).map((j) => j.state)).toEqual(['activated', 'activated']);
+    expect((await jobs(final2!.taskId)).map((j) => j.state)).toEqual(['defined']);
+    // Both steps of a final report are in the history, holding first, at the same time.
+    const history = (await details(init2!.pandaIds[0]!)).history as { at: string; from: string; to: string }[];
+    expect(history.slice(-2).map((h) => `${h.from}>${h.to}`)).toEqual(['sent>holding', 'holding>finished']);
+  });
+
+  it('finalises a job that reported holding before its final report, holding recorded once', async () => {
+    await submitTasks(stub.url, simpleTask());
+    const id = (await getJob())!;
+    await update(id, 'running');
+    await update(id, 'holding');
+    await update(id, 'finished');
+    const d = await details(id);
+    expect(d.job.state).toBe('finished');
+    expect(d.history.map((h: { to: string }) => h.to)).toEqual(['activated', 'sent', 'running', 'holding', 'finished']);
+  });
 });
 
 describe('atomic dispatch', () => {

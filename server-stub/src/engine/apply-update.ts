@@ -122,17 +122,17 @@ export function applyUpdate(
         heartbeatAt: at,
         ...(decision.final !== null ? { finalReported: true, pilotFinalState: decision.final } : {}),
       };
-      let now: JobUpdateView = { ...job, ...changes };
-      if (decision.state !== job.state) {
+      const stepReason = decision.state !== job.state ? `pilot update: ${decision.note}` : null;
+      if (decision.final !== null) {
+        // The row with the report applied, so finalising does not read it again; it writes the report and the end at once.
+        const now: JobUpdateView = { ...job, ...changes, state: decision.state };
+        finaliseJob(stores, now, decision.final, { from: job.state, changes, holdingReason: stepReason }, at, resourceTypes);
+      } else if (stepReason !== null) {
         // Read in this transaction just above, so the conditional UPDATE always matches.
-        if (stores.jobs.transition(job.pandaId, job.state, decision.state, at, `pilot update: ${decision.note}`, changes)) {
-          now = { ...now, state: decision.state };
-        }
+        stores.jobs.transition(job.pandaId, job.state, decision.state, at, stepReason, changes);
       } else {
         stores.jobs.update(job.pandaId, changes);
       }
-      // The row as just written, so finalising does not read it again.
-      if (decision.final !== null) finaliseJob(stores, now, decision.final, at, resourceTypes);
     } else if (job && decision.kind !== 'invalid') {
       // Accepted but not applied (skipped, alreadydone, tobekilled): it still counts for the order rules, as its record does.
       stores.jobs.update(job.pandaId, { order: foldOrder(orderState, input.seqHeader, input.state) });

@@ -11,7 +11,7 @@ import { resourceTypeFor, type ResourceTypeRow } from '../model/resource-types.j
 import { decideRetry } from '../model/retry-policy.js';
 import { carryRanges, endEsJob } from './event-service.js';
 import { dependencyVerdict, taskOutcome, taskStatus } from '../model/task-progress.js';
-import type { Stores } from '../store/index.js';
+import type { JobChanges, Stores } from '../store/index.js';
 
 /** PanDA's taskBufferErrorCode for a job killed on request (EC_Kill). */
 export const SERVER_KILL_CODE = 100;
@@ -112,19 +112,30 @@ function maybeRetry(
   return next.pandaId;
 }
 
+/** A final report as its update writes it: the job's state before it and the update's own changes. */
+export interface FinalReportWrite {
+  from: JobRecord['state'];
+  changes: JobChanges;
+  /** The history reason of the step into holding; null when the job was holding already. */
+  holdingReason: string | null;
+}
+
 /**
- * Finalises a job the pilot reported final (now holding): finished or failed,
- * with a server-side reason when it was killed, then retry and dependants.
- * `job` is its row as the caller's transaction just wrote it.
+ * Applies a final report and finalises the job: holding (the report's own
+ * step), then finished or failed, with a server-side reason when it was
+ * killed, then retry and dependants. The report's changes and the end state
+ * go in one UPDATE (both steps in the job's history): final reports are a
+ * fifth of the updates under load. `job` is its row with the report applied.
+ * Returns false when the row was not in `write.from` any more (nothing written).
  */
 export function finaliseJob(
   stores: Stores,
   job: JobUpdateView,
   pilotFinal: 'finished' | 'failed',
+  write: FinalReportWrite,
   at: string,
   resourceTypes?: readonly ResourceTypeRow[],
-): void {
-  if (job.state !== 'holding') return;
+): boolean {
   const pandaId = job.pandaId;
   const killed = job.commandToPilot === 'tobekilled';
   // An event-service job ends as its ranges say, and the pilot's word alone cannot finish it.
@@ -137,13 +148,15 @@ export function finaliseJob(
     : es && end !== pilotFinal
       ? { serverErrorDiag: `event service: ${es.reason}` }
       : {};
-  stores.jobs.transition(pandaId, 'holding', end, at, reason, extra);
+  const via = write.holdingReason === null ? null : { state: 'holding' as const, reason: write.holdingReason };
+  if (!stores.jobs.transitionVia(pandaId, write.from, via, end, at, reason, { ...write.changes, ...extra })) return false;
   if (end === 'failed') {
     const ended = stores.jobs.get(pandaId);
     if (ended) maybeRetry(stores, ended, at, resourceTypes, undefined, es?.pending);
   }
   refreshTaskStatus(stores, job.taskId);
   resolveDependants(stores, job.taskId, at);
+  return true;
 }
 
 /**

@@ -72,17 +72,30 @@ export interface RangeChanges {
 
 /** ES task rows and range rows. */
 export class EventRangeStore {
+  /** ES settings by task (null: a plain task). Fixed at submit, and read on every finalised job and dispatch. */
+  private readonly tasks = new Map<number, Readonly<EsTaskSettings> | null>();
+
   constructor(private readonly db: Db) {}
 
+  /** Drops what is cached from the rows (a write was rolled back). */
+  forgetCached(): void {
+    this.tasks.clear();
+  }
+
   setTask(taskId: number, s: EsTaskSettings): void {
+    this.tasks.delete(taskId);
     prepared(this.db, `INSERT INTO es_tasks (task_id, ranges_per_job, range_attempts) VALUES (?, ?, ?)`).run(taskId, s.rangesPerJob, s.rangeAttempts);
   }
 
   /** The task's ES settings, or undefined for a plain task. */
-  task(taskId: number): EsTaskSettings | undefined {
+  task(taskId: number): Readonly<EsTaskSettings> | undefined {
+    const cached = this.tasks.get(taskId);
+    if (cached !== undefined) return cached ?? undefined;
     const row = prepared(this.db, `SELECT ranges_per_job, range_attempts FROM es_tasks WHERE task_id = ?`).get(taskId) as
       { ranges_per_job: number; range_attempts: number } | undefined;
-    return row && { rangesPerJob: row.ranges_per_job, rangeAttempts: row.range_attempts };
+    const settings = row ? Object.freeze({ rangesPerJob: row.ranges_per_job, rangeAttempts: row.range_attempts }) : null;
+    this.tasks.set(taskId, settings);
+    return settings ?? undefined;
   }
 
   insert(r: Omit<EventRangeRecord, 'errorCode' | 'errorDiag' | 'coreCount' | 'cpuConsumptionTime' | 'updatedAt'>): void {

@@ -76,7 +76,7 @@ const WAL_CHECKPOINT_PAGES = 16_384;
 /** Log syncs running at once (libuv's thread pool has 4 threads; leave one for the rest of the stub's file work). */
 const MAX_SYNCS_IN_FLIGHT = 3;
 
-export function groupCommit(db: Db): GroupCommit {
+export function groupCommit(db: Db, onRollback: () => void = () => undefined): GroupCommit {
   const walFd = openWal(db);
   db.pragma(walFd === null ? 'synchronous = FULL' : 'synchronous = NORMAL');
   // Checkpoints run inside COMMIT, on the event loop, and sync the log and the database (two fsyncs, tens of ms on a
@@ -163,6 +163,7 @@ export function groupCommit(db: Db): GroupCommit {
     } catch (err) {
       // The batch is lost as a whole; none of its replies may claim otherwise (they wait for generation committed + 1).
       if (db.inTransaction) db.exec('ROLLBACK');
+      onRollback();
       const lost = waiters.filter((w) => w.target > committed);
       waiters = waiters.filter((w) => w.target <= committed);
       for (const w of lost) w.reject(err);
@@ -201,6 +202,7 @@ export function groupCommit(db: Db): GroupCommit {
           rollbackTo.run();
           release.run();
         }
+        onRollback();
         throw err;
       }
     },

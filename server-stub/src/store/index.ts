@@ -8,6 +8,7 @@ import { UpdateStore } from './update-store.js';
 import { WorkerStore } from './worker-store.js';
 
 export type { Db } from './database.js';
+export type { TaskDependency } from './task-store.js';
 export type { CommitStats } from './group-commit.js';
 export type { NewJob, JobChanges } from './job-store.js';
 export type { EsTaskSettings, RangeChanges } from './event-range-store.js';
@@ -35,13 +36,19 @@ export interface Stores {
 /** Opens the stores under `dataDir`. */
 export function openStores(dataDir: string): Stores {
   const db = openDatabase(dataDir);
-  const commits = groupCommit(db);
+  const tasks = new TaskStore(db);
+  const ranges = new EventRangeStore(db);
+  // Their caches hold facts fixed at submit; a rolled-back submit must not leave its task in them.
+  const commits = groupCommit(db, () => {
+    tasks.forgetCached();
+    ranges.forgetCached();
+  });
   return {
     db,
     jobs: new JobStore(db),
-    tasks: new TaskStore(db),
+    tasks,
     updates: new UpdateStore(db),
-    ranges: new EventRangeStore(db),
+    ranges,
     workers: new WorkerStore(db),
     atomically: <T>(fn: () => T): T => commits.atomically(fn),
     durable: () => commits.durable(),

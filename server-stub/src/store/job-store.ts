@@ -289,6 +289,26 @@ export class JobStore {
     return changed;
   }
 
+  /**
+   * Moves a job from `from` through `via` to `to` in one UPDATE, both steps in its history (`via` null: it is
+   * in the middle state already, only the last step is recorded). A final report passes holding this way.
+   */
+  transitionVia(
+    pandaId: number,
+    from: ServerJobState,
+    via: { state: ServerJobState; reason: string } | null,
+    to: ServerJobState,
+    at: string,
+    reason: string,
+    extra: JobChanges = {},
+  ): boolean {
+    const changed = this.update(pandaId, { ...extra, state: to, stateChangedAt: at }, from);
+    if (!changed) return false;
+    if (via) this.addHistory({ pandaId, at, from, to: via.state, reason: via.reason });
+    this.addHistory({ pandaId, at, from: via?.state ?? from, to, reason });
+    return true;
+  }
+
   addHistory(t: JobTransition): void {
     prepared(this.db, `INSERT INTO job_history (panda_id, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?)`).run(
       t.pandaId,

@@ -46,9 +46,27 @@ function toRecord(r: TaskRow): TaskRecord {
   };
 }
 
+/** What a dependant task waits for: fixed at submit. */
+export interface TaskDependency {
+  readonly taskId: number;
+  readonly after: readonly number[];
+}
+
 /** Task rows. */
 export class TaskStore {
+  /**
+   * Dependants by the task they wait for. A task's `after` never changes once submitted, and every
+   * finalised job asks: reading every task (and parsing its list) each time grew with the task count.
+   * Rebuilt on the next question after a submit or a rolled-back write; only this process writes the file.
+   */
+  private dependants: Map<number, readonly TaskDependency[]> | null = null;
+
   constructor(private readonly db: Db) {}
+
+  /** Drops what is cached from the rows (a write was rolled back). */
+  forgetCached(): void {
+    this.dependants = null;
+  }
 
   /** Opens a submission and returns its request id (PanDA's reqID). */
   newRequest(workflow: string | null, at: string): number {
@@ -56,6 +74,7 @@ export class TaskStore {
   }
 
   insert(task: Omit<TaskRecord, 'taskId'>): TaskRecord {
+    this.dependants = null;
     const info = prepared(
       this.db,
       `INSERT INTO tasks (request_id, workflow, name, site, label, cores, memory_mb, walltime_sec, max_attempts,
@@ -93,9 +112,17 @@ export class TaskStore {
     return (prepared(this.db, `SELECT * FROM tasks ORDER BY task_id`).all() as TaskRow[]).map(toRecord);
   }
 
-  /** Tasks whose `after` names `taskId`. */
-  dependantsOf(taskId: number): TaskRecord[] {
-    return this.list().filter((t) => t.after.includes(taskId));
+  /** Tasks whose `after` names `taskId`, in task order (only the facts fixed at submit: read their status with get()). */
+  dependantsOf(taskId: number): readonly TaskDependency[] {
+    if (!this.dependants) {
+      const index = new Map<number, TaskDependency[]>();
+      for (const r of prepared(this.db, `SELECT task_id, after_json FROM tasks ORDER BY task_id`).all() as Pick<TaskRow, 'task_id' | 'after_json'>[]) {
+        const dependant: TaskDependency = Object.freeze({ taskId: r.task_id, after: Object.freeze(JSON.parse(r.after_json) as number[]) });
+        for (const dep of new Set(dependant.after)) index.set(dep, [...(index.get(dep) ?? []), dependant]);
+      }
+      this.dependants = index;
+    }
+    return this.dependants.get(taskId) ?? [];
   }
 
   setStatus(taskId: number, status: TaskStatus): void {
