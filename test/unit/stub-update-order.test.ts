@@ -73,6 +73,18 @@ describe('update order rules', () => {
     expect(verdict([past(1, 'finished')], 2, 'bogus').kind).toBe('accept');
   });
 
+  it('looks a sequence up among the accepted ones only when it is not newer than the last (a resend or a stale one)', () => {
+    const state = orderStateOf([past(1, 'starting'), past(2, 'running'), past(4, 'running')]);
+    const looked: string[] = [];
+    const counting = { ...state, acceptedBySeq: { get: (raw: string) => (looked.push(raw), state.acceptedBySeq.get(raw)) } };
+    expect(checkUpdateOrder(counting, incoming(5, 'running')).kind).toBe('accept');
+    expect(checkUpdateOrder(counting, incoming(9, 'finished')).kind).toBe('accept');
+    expect(looked).toEqual([]);
+    expect(checkUpdateOrder(counting, incoming(2, 'running')).kind).toBe('duplicate');
+    expect(checkUpdateOrder(counting, incoming(3, 'running'))).toMatchObject({ kind: 'violation', reason: 'sequence 3 is not newer than 4' });
+    expect(looked).toEqual([`${ID}:1:2`, `${ID}:1:3`]);
+  });
+
   it('reads the bulk header map and tolerates junk', () => {
     expect(parseBulkSeqHeader(JSON.stringify({ 7: '7:1:3', 8: '8:2:9' })).get('8')).toBe('8:2:9');
     expect(parseBulkSeqHeader('not json').size).toBe(0);

@@ -138,12 +138,14 @@ export const checkUpdateOrder: UpdateOrderCheck = (state, incoming) => {
     if (incoming.attemptNr !== undefined && seq.attemptNr !== incoming.attemptNr) {
       return { kind: 'violation', reason: `sequence ${raw} names attempt ${seq.attemptNr}, the update says ${incoming.attemptNr}` };
     }
-    const earlier = state.acceptedBySeq.get(raw);
-    if (earlier) {
-      if (earlier.paramsKey === incoming.paramsKey) return { kind: 'duplicate', command: earlier.command, note: `resend of ${raw}, already applied` };
-      return { kind: 'violation', reason: `sequence ${raw} reused with different content` };
-    }
+    // Every accepted sequence is at most lastSeq: a newer one cannot be a resend, so only one not newer
+    // needs the per-sequence lookup (a read of the job's stored updates, for most updates otherwise).
     if (state.lastSeq && seq.n <= state.lastSeq.n) {
+      const earlier = state.acceptedBySeq.get(raw);
+      if (earlier) {
+        if (earlier.paramsKey === incoming.paramsKey) return { kind: 'duplicate', command: earlier.command, note: `resend of ${raw}, already applied` };
+        return { kind: 'violation', reason: `sequence ${raw} reused with different content` };
+      }
       return { kind: 'violation', reason: `sequence ${seq.n} is not newer than ${state.lastSeq.n}` };
     }
   }
