@@ -10,12 +10,9 @@ import { PilotExit } from '../lifecycle/index.js';
 // at each growth decision, so setting it here (after start-up) takes effect, unlike
 // --max-semi-space-size, which only a node command line can set.
 setFlagsFromString('--semi-space-growth-factor=1');
-// The old generation likewise: with V8's default factor for a small heap (up to 4x the live size
-// after each full GC) a pilot with ~10 MB live let its old space swing between 20 and 50 MB, so
-// RSS cycled 71-93 MB over 1,000 jobs (1.44x its 50-job value in one run). Growing by 20 % a time
-// keeps it at 1.06-1.13x with no measurable cost per job (bench/pilot-long-life, same session): a
-// full GC of a heap this small takes a few ms. Also read at each decision, so settable here.
-setFlagsFromString('--heap-growing-percent=20');
+// The old generation is left at V8's default growth: --heap-growing-percent=20 held RSS after
+// 1,000 jobs at 1.08x its 50-job value (1.13-1.16x without) but ran a full GC nearly every job,
+// 6-8 ms of CPU a job of `true` (bench/dispatch, bundles alternated on a quiet machine).
 
 runCommandLine(process.argv.slice(2)).then(
   (code) => {
