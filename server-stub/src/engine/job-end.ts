@@ -27,8 +27,8 @@ export function refreshTaskStatus(stores: Stores, taskId: number): void {
   }
   const task = stores.tasks.get(taskId);
   if (!task) return;
-  const latest = stores.jobs.latestAttempts(taskId).map((j) => j.state);
-  const unmet = task.after.some((dep) => taskOutcome(stores.jobs.latestAttempts(dep).map((j) => j.state)) !== 'done');
+  const latest = stores.jobs.latestStates(taskId);
+  const unmet = task.after.some((dep) => taskOutcome(stores.jobs.latestStates(dep)) !== 'done');
   stores.tasks.setStatus(taskId, taskStatus(latest, unmet));
 }
 
@@ -38,7 +38,7 @@ export function refreshTaskStatus(stores: Stores, taskId: number): void {
  */
 export function resolveDependants(stores: Stores, taskId: number, at: string): void {
   for (const dependant of stores.tasks.dependantsOf(taskId)) {
-    const outcomes = dependant.after.map((dep) => taskOutcome(stores.jobs.latestAttempts(dep).map((j) => j.state)));
+    const outcomes = dependant.after.map((dep) => taskOutcome(stores.jobs.latestStates(dep)));
     const verdict = dependencyVerdict(outcomes);
     if (verdict === 'wait') continue;
     const defined = stores.jobs.list({ taskId: dependant.taskId, state: 'defined' });

@@ -249,15 +249,14 @@ export class JobStore {
     return Object.fromEntries(rows.map((r) => [r.state, r.n]));
   }
 
-  /** The latest attempt of every job slot of a task. */
-  latestAttempts(taskId: number): JobRecord[] {
-    const rows = prepared(
-      this.db,
-      `SELECT * FROM jobs j WHERE task_id = ? AND attempt_nr =
-           (SELECT MAX(attempt_nr) FROM jobs k WHERE k.task_id = j.task_id AND k.slot = j.slot)
-         ORDER BY slot`,
-    ).all(taskId) as JobRow[];
-    return rows.map(toRecord);
+  /**
+   * The state of the latest attempt of every job slot of a task, in slot order: all a task's status and
+   * its dependants' verdict need. Only the state column, grouped along jobs_by_task: reading whole rows
+   * (and parsing their reports) of 11,461 jobs held the event loop 270 ms when the last one ended.
+   */
+  latestStates(taskId: number): ServerJobState[] {
+    // A bare column next to a single MAX() comes from the row holding that maximum (SQLite's documented rule).
+    return prepared(this.db, `SELECT state, MAX(attempt_nr) FROM jobs WHERE task_id = ? GROUP BY slot ORDER BY slot`).pluck().all(taskId) as ServerJobState[];
   }
 
   /** Applies changes; with `ifState`, only when the job is still in that state. Returns whether a row changed. */
