@@ -29,7 +29,40 @@ const FIRST_REQUEST_ID = 101;
 
 // 2: jobs.order_json (the order rules' summary on the job row). An older stub refuses a version-2 data dir:
 // it would update jobs without keeping that summary current.
-const SCHEMA_VERSION = 2;
+// 3: job_history and updates without AUTOINCREMENT, one jobs index on (state, task_id) instead of two (see
+// migrateToV3). The same rows and order; an older stub refuses it like any newer version.
+const SCHEMA_VERSION = 3;
+
+/**
+ * The two append-only logs. INTEGER PRIMARY KEY without AUTOINCREMENT: SQLite then hands out max(id) + 1,
+ * which only differs from AUTOINCREMENT after the newest row is deleted, and these rows never are; it saves
+ * a read and a write of sqlite_sequence on every insert (about two per update under load).
+ */
+const JOB_HISTORY_COLUMNS = `(
+  id INTEGER PRIMARY KEY,
+  panda_id INTEGER NOT NULL,
+  at TEXT NOT NULL,
+  from_state TEXT,
+  to_state TEXT NOT NULL,
+  reason TEXT NOT NULL
+)`;
+const UPDATES_COLUMNS = `(
+  id INTEGER PRIMARY KEY,
+  panda_id INTEGER NOT NULL,
+  received_at TEXT NOT NULL,
+  dialect TEXT NOT NULL,
+  method TEXT NOT NULL,
+  params_json TEXT NOT NULL,
+  seq_header TEXT,
+  result TEXT NOT NULL,
+  command TEXT NOT NULL,
+  order_violation TEXT
+)`;
+/** Their indexes, made again after a rebuild (dropping a table drops its indexes). */
+const LOG_INDEXES = `
+CREATE INDEX IF NOT EXISTS history_by_job ON job_history(panda_id, id);
+CREATE INDEX IF NOT EXISTS updates_by_job ON updates(panda_id, id);
+`;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -88,36 +121,20 @@ CREATE TABLE IF NOT EXISTS jobs (
   heartbeat_at TEXT,
   dispatch_node TEXT
 );
-CREATE INDEX IF NOT EXISTS jobs_by_state_site ON jobs(state, site);
 CREATE INDEX IF NOT EXISTS jobs_by_task ON jobs(task_id, slot, attempt_nr);
 -- Dispatch walks the activated jobs of a site in dispatch order and stops at the first that fit: no scan, no sort.
 -- Partial: only activated jobs are in it, so the other transitions (sent → starting → running → …) never touch it.
 DROP INDEX IF EXISTS jobs_dispatch_order;
 CREATE INDEX IF NOT EXISTS jobs_activated_order ON jobs(site, priority DESC, panda_id) WHERE state = 'activated';
--- Whether a task still has jobs in flight, without reading its finished ones.
-CREATE INDEX IF NOT EXISTS jobs_by_task_state ON jobs(task_id, state);
-CREATE TABLE IF NOT EXISTS job_history (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  panda_id INTEGER NOT NULL,
-  at TEXT NOT NULL,
-  from_state TEXT,
-  to_state TEXT NOT NULL,
-  reason TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS history_by_job ON job_history(panda_id, id);
-CREATE TABLE IF NOT EXISTS updates (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  panda_id INTEGER NOT NULL,
-  received_at TEXT NOT NULL,
-  dialect TEXT NOT NULL,
-  method TEXT NOT NULL,
-  params_json TEXT NOT NULL,
-  seq_header TEXT,
-  result TEXT NOT NULL,
-  command TEXT NOT NULL,
-  order_violation TEXT
-);
-CREATE INDEX IF NOT EXISTS updates_by_job ON updates(panda_id, id);
+-- Jobs in a state (the watchdog's list) and whether a task still has jobs in flight (one probe per state), without
+-- reading its finished ones. One index for both: every state change rewrites an entry of each index on state, and
+-- (state, site) plus (task_id, state) cost a fifth of an update's UPDATE under load.
+DROP INDEX IF EXISTS jobs_by_state_site;
+DROP INDEX IF EXISTS jobs_by_task_state;
+CREATE INDEX IF NOT EXISTS jobs_by_state_task ON jobs(state, task_id);
+CREATE TABLE IF NOT EXISTS job_history ${JOB_HISTORY_COLUMNS};
+CREATE TABLE IF NOT EXISTS updates ${UPDATES_COLUMNS};
+${LOG_INDEXES}
 CREATE TABLE IF NOT EXISTS worker_status (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   received_at TEXT NOT NULL,
@@ -144,6 +161,26 @@ function addMissingColumns(db: Db): void {
     const cols = db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as { name: string }[];
     if (!cols.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
   }
+}
+
+/**
+ * Version 3: a table made AUTOINCREMENT by an older stub is copied into one without it (ids kept, so the
+ * order of its rows is too) and its sequence forgotten. Runs once, in the opening transaction.
+ */
+function migrateToV3(db: Db): void {
+  for (const [table, columns, names] of [
+    ['job_history', JOB_HISTORY_COLUMNS, 'id, panda_id, at, from_state, to_state, reason'],
+    ['updates', UPDATES_COLUMNS, 'id, panda_id, received_at, dialect, method, params_json, seq_header, result, command, order_violation'],
+  ] as const) {
+    const ddl = db.prepare(`SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?`).pluck().get(table) as string | undefined;
+    if (ddl === undefined || !/AUTOINCREMENT/i.test(ddl)) continue;
+    db.exec(`CREATE TABLE ${table}_v3 ${columns};
+      INSERT INTO ${table}_v3 (${names}) SELECT ${names} FROM ${table} ORDER BY id;
+      DROP TABLE ${table};
+      ALTER TABLE ${table}_v3 RENAME TO ${table};
+      DELETE FROM sqlite_sequence WHERE name = '${table}';`);
+  }
+  db.exec(LOG_INDEXES);
 }
 
 /** Starts an AUTOINCREMENT sequence at `first` unless it already runs. */
@@ -177,6 +214,7 @@ export function openDatabase(dataDir: string): Db {
       throw new Error(`database schema version ${row.value} is newer than this stub (${SCHEMA_VERSION})`);
     } else if (Number(row.value) < SCHEMA_VERSION) {
       // The columns were added above; rows of the older stub keep NULL there, which the stores read as "not kept yet".
+      migrateToV3(db);
       db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(SCHEMA_VERSION));
     }
   }).immediate();
