@@ -22,6 +22,17 @@ export function prepared(db: Db, sql: string): Database.Statement {
   return stmt;
 }
 
+const rawStatements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/** `prepared`, in raw mode: rows come as arrays in the SELECT's column order, not objects (cheaper to build per row). */
+export function preparedRaw(db: Db, sql: string): Database.Statement {
+  let byText = rawStatements.get(db);
+  if (!byText) rawStatements.set(db, (byText = new Map()));
+  let stmt = byText.get(sql);
+  if (!stmt) byText.set(sql, (stmt = db.prepare(sql).raw(true)));
+  return stmt;
+}
+
 /** The first ids handed out; PanDA IDs are large, so ours look like them. */
 const FIRST_PANDA_ID = 1_000_001;
 const FIRST_TASK_ID = 1001;

@@ -60,12 +60,20 @@ export class TaskStore {
    * Rebuilt on the next question after a submit or a rolled-back write; only this process writes the file.
    */
   private dependants: Map<number, readonly TaskDependency[]> | null = null;
+  /**
+   * Task rows by id, as last read or written here. Every dispatch reads its job's task (the description needs
+   * it) and every finalised job may mark its task running: a row read and parsed per request under load for a
+   * row that changes a few times in a task's life. Written through by setStatus/markRunning, dropped with the
+   * rest on a rolled-back write.
+   */
+  private readonly rows = new Map<number, TaskRecord>();
 
   constructor(private readonly db: Db) {}
 
   /** Drops what is cached from the rows (a write was rolled back). */
   forgetCached(): void {
     this.dependants = null;
+    this.rows.clear();
   }
 
   /** Opens a submission and returns its request id (PanDA's reqID). */
@@ -103,9 +111,19 @@ export class TaskStore {
     return created;
   }
 
+  /** The task (frozen: it may be the cached record every caller shares). */
   get(taskId: number): TaskRecord | undefined {
+    const cached = this.rows.get(taskId);
+    if (cached) return cached;
     const row = prepared(this.db, `SELECT * FROM tasks WHERE task_id = ?`).get(taskId) as TaskRow | undefined;
-    return row && toRecord(row);
+    if (!row) return undefined;
+    return this.keep(toRecord(row));
+  }
+
+  private keep(task: TaskRecord): TaskRecord {
+    Object.freeze(task.after);
+    this.rows.set(task.taskId, Object.freeze(task));
+    return task;
   }
 
   list(): TaskRecord[] {
@@ -127,11 +145,16 @@ export class TaskStore {
 
   setStatus(taskId: number, status: TaskStatus): void {
     prepared(this.db, `UPDATE tasks SET status = ? WHERE task_id = ?`).run(status, taskId);
+    const cached = this.rows.get(taskId);
+    if (cached && cached.status !== status) this.keep({ ...cached, status });
   }
 
-  /** Sets `running` unless already so: no read of the row, and no write while it runs. */
+  /** Sets `running` unless already so: no statement at all when the cached row says it runs, no write while it runs. */
   markRunning(taskId: number): void {
+    const cached = this.rows.get(taskId);
+    if (cached?.status === 'running') return;
     prepared(this.db, `UPDATE tasks SET status = 'running' WHERE task_id = ? AND status <> 'running'`).run(taskId);
+    if (cached) this.keep({ ...cached, status: 'running' });
   }
 
   countByStatus(): Record<string, number> {
