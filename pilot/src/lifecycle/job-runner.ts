@@ -41,7 +41,14 @@ export interface JobHooks {
   /** The payload (or the first range's run) started. */
   onPayloadStarted: () => void;
   /**
-   * The payload (or the last range) ended: its cores and memory are free.
+   * The payload's processes ended: its cores and memory are free, and the
+   * slot may ask for its next job now, while this one reads its last figures
+   * and writes its final to disk (the next payload starts only after
+   * `onPayloadEnded`).
+   */
+  onPayloadExited: () => void;
+  /**
+   * The payload (or the last range) ended and the final is on disk.
    * Reporting (log tarball, final update) starts when the returned promise
    * resolves: the pilot loop lets the slot's next payload start first.
    */
@@ -295,6 +302,9 @@ class JobRun {
     this.ctx.hardStop.removeEventListener('abort', onHardStop);
     this.ctx.cutoff.armed.removeEventListener('abort', onCutoff);
     this.log.info({ event: 'payload_exit', exitCode: exit.exitCode, signal: exit.signal }, 'payload ended');
+    // The getJob for the slot's next job goes out now: the server's answer overlaps the last
+    // cgroup reading and the final's write, which the next payload's start still waits for.
+    this.hooks?.onPayloadExited();
     if (exit.launchError) throw new PilotError(ErrorCode.INTERNALPILOTPROBLEM, exit.launchError);
     const exitCpuSec = exit.cpuUserSec !== null && exit.cpuSysSec !== null ? exit.cpuUserSec + exit.cpuSysSec : 0;
     const stopReason = this.jobStop.signal.aborted ? (this.jobStop.signal.reason as PilotError) : null;
@@ -469,7 +479,9 @@ class JobRun {
         limits: files?.logLimits ?? DEFAULT_LOG_LIMITS,
       });
       const truncated = made.manifest.filter((m) => m.truncated).map((m) => m.name);
-      tarball = { path: made.file, size: statSync(made.file).size, adler32: await adler32File(made.file) };
+      tarball = made.written
+        ? { path: made.file, size: made.written.bytes, adler32: made.written.adler32 }
+        : { path: made.file, size: statSync(made.file).size, adler32: await adler32File(made.file) };
       this.log.info(
         { event: 'log_tarball', file: this.job.logFile, bytes: tarball.size, adler32: tarball.adler32, members: made.manifest.length, truncated },
         'log tarball made',

@@ -197,9 +197,13 @@ export function idlePause(kind: 'failed' | 'empty', n: number, opts: Pick<PilotL
  */
 export const REPORT_GATE_MS = 250;
 
-/** A job this slot started: when its payload ended (its share is free again), when it reported, and how to let it report now. */
+/**
+ * A job this slot started: when its payload ended (its share is free again: the slot may ask),
+ * when its final is on disk (the slot's next payload may start), when it reported, and how to let it report now.
+ */
 interface StartedJob {
   payloadEnded: Promise<void>;
+  settled: Promise<void>;
   reported: Promise<void>;
   letReport: () => void;
 }
@@ -227,6 +231,8 @@ async function startJob(s: LoopState, raw: Record<string, unknown>, onStarted: (
   };
   let payloadEnded!: () => void;
   const ended = new Promise<void>((r) => (payloadEnded = r));
+  let settle!: () => void;
+  const settled = new Promise<void>((r) => (settle = r));
   // Told once, then let go: `onStarted` is the previous job's letReport, whose scope holds its own
   // onStarted, and so on; kept, every job of the pilot's life stayed reachable from the running one
   // (bench/pilot-long-life: the live heap grew ~9 KB a job).
@@ -246,10 +252,16 @@ async function startJob(s: LoopState, raw: Record<string, unknown>, onStarted: (
     onTail: (busyShare) => {
       if (reservation && !released) pool.holdOnly(reservation, busyShare);
       payloadEnded();
+      settle(); // its last ranges run beside the next job, as they always did
+    },
+    onPayloadExited: () => {
+      release();
+      payloadEnded();
     },
     onPayloadEnded: async () => {
       release();
       payloadEnded();
+      settle();
       // The next payload of this slot starts first; a stopping pilot reports at once.
       await pause(REPORT_GATE_MS, [gate.signal, ctx.pilotSignal]);
     },
@@ -259,8 +271,9 @@ async function startJob(s: LoopState, raw: Record<string, unknown>, onStarted: (
       release();
       started(); // a job that failed before its payload must not hold the previous one's report
       payloadEnded(); // nor its slot
+      settle();
     });
-  return { payloadEnded: ended, reported, letReport };
+  return { payloadEnded: ended, settled, reported, letReport };
 }
 
 /** One slot: ask, run, ask again as soon as the payload ended, until a rule, the server or a stop says no more. */
@@ -272,6 +285,8 @@ async function runSlot(s: LoopState, index: number): Promise<void> {
   // The slot's last job (its payload ended; it reports once the next payload started) and the one before it.
   let last: Promise<void> = Promise.resolve();
   let older: Promise<void> = Promise.resolve();
+  // The last job's final is on disk: its payload ended before the slot asked again, its final is written meanwhile.
+  let lastSettled: Promise<void> = Promise.resolve();
   let letLastReport: () => void = () => undefined;
   try {
     while (!s.stopAsking.aborted) {
@@ -307,12 +322,14 @@ async function runSlot(s: LoopState, index: number): Promise<void> {
       failures = 0;
       empties = 0;
       // At most one job of this slot reports while the next runs: the one before the last is done first.
-      await older;
+      // The last one's final is on disk before the next payload starts.
+      await Promise.all([older, lastSettled]);
       const job = await startJob(s, got.raw, letLastReport);
       if (opts.noPipeline) await job.reported;
       else await job.payloadEnded;
       older = last;
       last = job.reported;
+      lastSettled = job.settled;
       letLastReport = job.letReport;
       idleSince = Date.now();
     }

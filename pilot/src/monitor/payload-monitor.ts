@@ -48,6 +48,9 @@ export interface PayloadMonitorOptions {
   procRoot?: string;
 }
 
+/** Walking the job dir costs more than a sample; a quarter of the limit (at most 15 min, as pilot3) is often enough. */
+const loopingCheckEveryMs = (limitSec: number): number => Math.min(900_000, (limitSec * 1000) / 4);
+
 export class PayloadMonitor {
   private readonly ledger = new CounterLedger();
   private readonly metrics: MetricsAccumulator;
@@ -67,6 +70,8 @@ export class PayloadMonitor {
     this.metrics = new MetricsAccumulator(opts.cgroup?.own ?? false);
     this.startedAt = opts.startedAt ?? Date.now();
     this.newestChange = this.startedAt;
+    // No walk of the job dir at the first sample: nothing in it can be newer than the start yet.
+    if (opts.limits.loopingLimitSec !== null) this.nextLoopingCheck = this.startedAt + loopingCheckEveryMs(opts.limits.loopingLimitSec);
     this.loop = this.run();
   }
 
@@ -161,8 +166,7 @@ export class PayloadMonitor {
     const l = o.limits;
     let freeDiskMB: number | null = null;
     if (o.workDir && l.loopingLimitSec !== null && now >= this.nextLoopingCheck) {
-      // Walking the job dir costs more than a sample; a quarter of the limit (at most 15 min, as pilot3) is often enough.
-      this.nextLoopingCheck = now + Math.min(900_000, (l.loopingLimitSec * 1000) / 4);
+      this.nextLoopingCheck = now + loopingCheckEveryMs(l.loopingLimitSec);
       const ignore = new Set(o.outputFile ? [path.resolve(o.outputFile)] : []);
       const newest = newestMtimeMs(o.workDir, ignore);
       if (newest !== null) this.newestChange = Math.max(this.newestChange, newest);

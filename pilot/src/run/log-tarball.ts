@@ -133,7 +133,9 @@ function jobLogLines(pilotLogFile: string, pandaId: number, from: number): strin
  * head, mark and tail), so the caps never touch the job's own files and no
  * scratch copy is made; gzip runs on the thread pool.
  */
-export async function writeLogTarball(input: LogTarballInput): Promise<{ file: string; manifest: ManifestEntry[] }> {
+export async function writeLogTarball(
+  input: LogTarballInput,
+): Promise<{ file: string; manifest: ManifestEntry[]; written: { bytes: number; adler32: string } | null }> {
   const { jobDir, logFile } = input;
   const limits = input.limits ?? DEFAULT_LOG_LIMITS;
   const target = path.join(jobDir, logFile);
@@ -174,8 +176,8 @@ export async function writeLogTarball(input: LogTarballInput): Promise<{ file: s
     const list = Buffer.from(`${JSON.stringify({ limits, members: manifest }, null, 1)}\n`);
     members.push({ name: 'log-manifest.json', parts: [list], size: list.length, mtimeSec: now });
     // Our own writer, not the tar package: tar throws uncaught on some trees, which would end the pilot (tar-gz.ts).
-    await writeTarGzMembers(top, members, target, now);
-    return { file: target, manifest };
+    const written = await writeTarGzMembers(top, members, target, now);
+    return { file: target, manifest, written };
   } catch (err) {
     throw new PilotError(ErrorCode.LOGFILECREATIONFAILURE, `cannot create log tarball ${logFile}: ${(err as Error).message}`, { cause: err });
   }

@@ -165,23 +165,16 @@ export class PayloadProcess {
       if (out !== undefined) closeSync(out);
       if (err !== undefined) closeSync(err);
     }
-    // spawn reports most failures asynchronously, as an 'error' event instead of 'spawn'.
-    await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error) => {
-        child.off('spawn', onSpawn);
-        reject(new PayloadStartError(errnoOf(e), `${e.message}${errnoOf(e) === 'ENOENT' ? ` (cwd ${opts.cwd})` : ''}`));
-      };
-      const onSpawn = () => {
-        child.off('error', onError);
-        resolve();
-      };
-      child.once('error', onError);
-      child.once('spawn', onSpawn);
-    });
+    // spawn reports most failures asynchronously, as an 'error' event, and then the child has no pid;
+    // with a pid the launcher is running (libuv returns only once it was exec'd): no tick is spent
+    // waiting for the 'spawn' event, which the slot's idle time would include.
+    const pid = child.pid;
+    if (pid === undefined) {
+      const e = await new Promise<Error>((resolve) => child.once('error', resolve));
+      throw new PayloadStartError(errnoOf(e), `${e.message}${errnoOf(e) === 'ENOENT' ? ` (cwd ${opts.cwd})` : ''}`);
+    }
     // Later errors (a failed kill) must not crash the pilot; the exit comes through 'close'.
     child.on('error', () => undefined);
-    const pid = child.pid;
-    if (pid === undefined) throw new PayloadStartError('UNKNOWN', 'the launcher has no pid');
     const recordFile = opts.recordDir
       ? recordPayloadGroup(opts.recordDir, { pgid: pid, cgroupProcsFile: opts.cgroupProcsFile ?? null, jobDir: opts.env.PILOT_JOB_DIR ?? opts.cwd })
       : null;

@@ -9,12 +9,13 @@
  * cannot be read or shrank while packed, a name too long, a full disk —
  * rejects the returned promise, which the caller reports (1320).
  */
-import { closeSync, createWriteStream, openSync, readSync } from 'node:fs';
+import { closeSync, createWriteStream, openSync, readSync, writeFileSync } from 'node:fs';
 import { lstat, open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
+import { createGzip, gzipSync } from 'node:zlib';
+import { Adler32 } from '../protocol/index.js';
 
 const BLOCK = 512;
 const CHUNK = 1 << 20;
@@ -150,7 +151,8 @@ async function* rangeBlocks(file: string, name: string, start: number, length: n
   }
 }
 
-async function* listed(top: string, list: TarMember[], nowSec: number): AsyncGenerator<Buffer> {
+/** The archive in order: its bytes made here, and the file ranges to copy in between (read by the caller). */
+function* listedParts(top: string, list: TarMember[], nowSec: number): Generator<Buffer | { file: string; name: string; start: number; length: number }> {
   const dirs = new Set<string>([top]);
   for (const m of list) {
     const slash = m.name.lastIndexOf('/');
@@ -161,8 +163,7 @@ async function* listed(top: string, list: TarMember[], nowSec: number): AsyncGen
     yield ustarHeader({ name: `${top}/${m.name}`, type: 'file', size: m.size, mode: 0o644, mtimeSec: m.mtimeSec });
     let written = 0;
     for (const part of m.parts) {
-      if (Buffer.isBuffer(part)) yield part;
-      else yield* rangeBlocks(part.file, m.name, part.start, part.length);
+      yield Buffer.isBuffer(part) ? part : { ...part, name: m.name };
       written += part.length;
     }
     if (written !== m.size) throw new Error(`${m.name}: parts of ${written} bytes, ${m.size} listed`);
@@ -170,6 +171,31 @@ async function* listed(top: string, list: TarMember[], nowSec: number): AsyncGen
   }
   yield Buffer.alloc(2 * BLOCK);
 }
+
+async function* listed(top: string, list: TarMember[], nowSec: number): AsyncGenerator<Buffer> {
+  for (const part of listedParts(top, list, nowSec)) {
+    if (Buffer.isBuffer(part)) yield part;
+    else yield* rangeBlocks(part.file, part.name, part.start, part.length);
+  }
+}
+
+/** The archive's bytes made at once, every range read synchronously (only for an archive of at most IN_MEMORY_MAX). */
+function listedInMemory(top: string, list: TarMember[], nowSec: number): Buffer {
+  const parts: Buffer[] = [];
+  for (const part of listedParts(top, list, nowSec)) parts.push(Buffer.isBuffer(part) ? part : smallRange(part.file, part.name, part.start, part.length));
+  return Buffer.concat(parts);
+}
+
+/** The archive's size before compression (headers, members padded to whole blocks, the end mark; folders not counted). */
+function archiveBytes(list: readonly TarMember[]): number {
+  return list.reduce((n, m) => n + BLOCK + Math.ceil(m.size / BLOCK) * BLOCK, 4 * BLOCK);
+}
+
+/**
+ * Archives up to this size (a job of `true` makes ~8 kB) are made in memory and gzipped
+ * in one call: the stream pipeline cost a job ~1 ms of the pilot's CPU and a dozen thread-pool trips.
+ */
+const IN_MEMORY_MAX = 1 << 20;
 
 /**
  * Deflate's window and hash sized to the archive: a window larger than the
@@ -188,9 +214,22 @@ export function deflateSizing(list: readonly TarMember[]): { windowBits: number;
  * Writes `target`: the listed members under `top/`, each read straight from
  * its parts (a capped log file is its head, a mark and its tail), with no
  * staged copy of the tree; rejects (never throws elsewhere) on any failure.
+ * A small archive comes back with the tarball's size and adler32 (null: read the file).
  */
-export async function writeTarGzMembers(top: string, list: TarMember[], target: string, nowSec = Math.floor(Date.now() / 1000)): Promise<void> {
+export async function writeTarGzMembers(
+  top: string,
+  list: TarMember[],
+  target: string,
+  nowSec = Math.floor(Date.now() / 1000),
+): Promise<{ bytes: number; adler32: string } | null> {
+  if (archiveBytes(list) <= IN_MEMORY_MAX) {
+    const gz = gzipSync(listedInMemory(top, list, nowSec), deflateSizing(list));
+    writeFileSync(target, gz);
+    // What was written, so the caller need not read the file back for its size and checksum.
+    return { bytes: gz.length, adler32: new Adler32().update(gz).hex() };
+  }
   await pipeline(Readable.from(listed(top, list, nowSec)), createGzip(deflateSizing(list)), createWriteStream(target));
+  return null;
 }
 
 /** Writes `target`: `cwd/top` and everything below it as a .tar.gz; rejects (never throws elsewhere) on any failure. */
