@@ -111,7 +111,7 @@ it('gives the verdicts of the full history, with and without the summary on the 
   raw.exec(`ALTER TABLE jobs DROP COLUMN order_json; UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
   raw.close();
   stores = openStores(dir);
-  expect((stores.db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string }).value).toBe('3');
+  expect((stores.db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string }).value).toBe('4');
   engine = new StubEngine(stores);
   for (let i = 0; i < 600; i++) step();
 

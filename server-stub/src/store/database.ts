@@ -40,23 +40,16 @@ const FIRST_REQUEST_ID = 101;
 
 // 2: jobs.order_json (the order rules' summary on the job row). An older stub refuses a version-2 data dir:
 // it would update jobs without keeping that summary current.
-// 3: job_history and updates without AUTOINCREMENT, one jobs index on (state, task_id) instead of two (see
-// migrateToV3). The same rows and order; an older stub refuses it like any newer version.
-const SCHEMA_VERSION = 3;
+// 3: job_history and updates without AUTOINCREMENT, one jobs index on (state, task_id) instead of two. The same
+// rows and order; an older stub refuses it like any newer version.
+// 4: a job's history on its row (jobs.history, see job-store.ts), no job_history table. See migrate().
+const SCHEMA_VERSION = 4;
 
 /**
- * The two append-only logs. INTEGER PRIMARY KEY without AUTOINCREMENT: SQLite then hands out max(id) + 1,
- * which only differs from AUTOINCREMENT after the newest row is deleted, and these rows never are; it saves
- * a read and a write of sqlite_sequence on every insert (about two per update under load).
+ * The update log. INTEGER PRIMARY KEY without AUTOINCREMENT: SQLite then hands out max(id) + 1, which only
+ * differs from AUTOINCREMENT after the newest row is deleted, and these rows never are; it saves a read and a
+ * write of sqlite_sequence on every insert.
  */
-const JOB_HISTORY_COLUMNS = `(
-  id INTEGER PRIMARY KEY,
-  panda_id INTEGER NOT NULL,
-  at TEXT NOT NULL,
-  from_state TEXT,
-  to_state TEXT NOT NULL,
-  reason TEXT NOT NULL
-)`;
 const UPDATES_COLUMNS = `(
   id INTEGER PRIMARY KEY,
   panda_id INTEGER NOT NULL,
@@ -69,11 +62,8 @@ const UPDATES_COLUMNS = `(
   command TEXT NOT NULL,
   order_violation TEXT
 )`;
-/** Their indexes, made again after a rebuild (dropping a table drops its indexes). */
-const LOG_INDEXES = `
-CREATE INDEX IF NOT EXISTS history_by_job ON job_history(panda_id, id);
-CREATE INDEX IF NOT EXISTS updates_by_job ON updates(panda_id, id);
-`;
+/** Its index, made again after a rebuild (dropping a table drops its indexes). */
+const UPDATES_INDEX = `CREATE INDEX IF NOT EXISTS updates_by_job ON updates(panda_id, id);`;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -143,9 +133,8 @@ CREATE INDEX IF NOT EXISTS jobs_activated_order ON jobs(site, priority DESC, pan
 DROP INDEX IF EXISTS jobs_by_state_site;
 DROP INDEX IF EXISTS jobs_by_task_state;
 CREATE INDEX IF NOT EXISTS jobs_by_state_task ON jobs(state, task_id);
-CREATE TABLE IF NOT EXISTS job_history ${JOB_HISTORY_COLUMNS};
 CREATE TABLE IF NOT EXISTS updates ${UPDATES_COLUMNS};
-${LOG_INDEXES}
+${UPDATES_INDEX}
 CREATE TABLE IF NOT EXISTS worker_status (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   received_at TEXT NOT NULL,
@@ -165,6 +154,7 @@ const ADDED_COLUMNS: readonly [table: string, column: string, type: string][] = 
   ['tasks', 'sandbox', 'TEXT'],
   ['tasks', 'transformation', 'TEXT'],
   ['jobs', 'order_json', 'TEXT'],
+  ['jobs', 'history', "TEXT NOT NULL DEFAULT ''"],
 ];
 
 function addMissingColumns(db: Db): void {
@@ -175,23 +165,30 @@ function addMissingColumns(db: Db): void {
 }
 
 /**
- * Version 3: a table made AUTOINCREMENT by an older stub is copied into one without it (ids kept, so the
- * order of its rows is too) and its sequence forgotten. Runs once, in the opening transaction.
+ * From an older version, in the opening transaction (after the columns were added):
+ * - version 4: the rows of job_history move onto their jobs (jobs.history, in id order, the format of
+ *   job-store.ts: one JSON object a line) and the table goes;
+ * - version 3: an updates table made AUTOINCREMENT is copied into one without it (ids kept, so the order of
+ *   its rows is too) and its sequence forgotten.
  */
-function migrateToV3(db: Db): void {
-  for (const [table, columns, names] of [
-    ['job_history', JOB_HISTORY_COLUMNS, 'id, panda_id, at, from_state, to_state, reason'],
-    ['updates', UPDATES_COLUMNS, 'id, panda_id, received_at, dialect, method, params_json, seq_header, result, command, order_violation'],
-  ] as const) {
-    const ddl = db.prepare(`SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?`).pluck().get(table) as string | undefined;
-    if (ddl === undefined || !/AUTOINCREMENT/i.test(ddl)) continue;
-    db.exec(`CREATE TABLE ${table}_v3 ${columns};
-      INSERT INTO ${table}_v3 (${names}) SELECT ${names} FROM ${table} ORDER BY id;
-      DROP TABLE ${table};
-      ALTER TABLE ${table}_v3 RENAME TO ${table};
-      DELETE FROM sqlite_sequence WHERE name = '${table}';`);
+function migrate(db: Db): void {
+  const ddlOf = (table: string) => db.prepare(`SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?`).pluck().get(table) as string | undefined;
+  if (ddlOf('job_history') !== undefined) {
+    db.exec(`UPDATE jobs SET history = COALESCE((
+        SELECT group_concat(json_object('at', h.at, 'from', h.from_state, 'to', h.to_state, 'reason', h.reason) || char(10), '' ORDER BY h.id)
+          FROM job_history h WHERE h.panda_id = jobs.panda_id), '');
+      DROP TABLE job_history;
+      DELETE FROM sqlite_sequence WHERE name = 'job_history';`);
   }
-  db.exec(LOG_INDEXES);
+  if (/AUTOINCREMENT/i.test(ddlOf('updates') ?? '')) {
+    const names = 'id, panda_id, received_at, dialect, method, params_json, seq_header, result, command, order_violation';
+    db.exec(`CREATE TABLE updates_v3 ${UPDATES_COLUMNS};
+      INSERT INTO updates_v3 (${names}) SELECT ${names} FROM updates ORDER BY id;
+      DROP TABLE updates;
+      ALTER TABLE updates_v3 RENAME TO updates;
+      DELETE FROM sqlite_sequence WHERE name = 'updates';
+      ${UPDATES_INDEX}`);
+  }
 }
 
 /** Starts an AUTOINCREMENT sequence at `first` unless it already runs. */
@@ -225,7 +222,7 @@ export function openDatabase(dataDir: string): Db {
       throw new Error(`database schema version ${row.value} is newer than this stub (${SCHEMA_VERSION})`);
     } else if (Number(row.value) < SCHEMA_VERSION) {
       // The columns were added above; rows of the older stub keep NULL there, which the stores read as "not kept yet".
-      migrateToV3(db);
+      migrate(db);
       db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(SCHEMA_VERSION));
     }
   }).immediate();

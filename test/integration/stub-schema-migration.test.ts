@@ -1,11 +1,13 @@
 /**
- * Schema version 3 on a data dir of the previous stub (version 2): job_history
- * and updates were AUTOINCREMENT tables and jobs had two indexes on state. The
- * test makes a data dir with the current stub, takes it back to the version-2
- * shape (the tables as that stub created them, its indexes, its sequences),
- * reopens it, and checks that every row kept its id and order, new rows come
- * after them, the old indexes are gone, and the engine carries on with the
- * jobs it had (a final report, the task's status, the order rules' resend check).
+ * The current schema (version 4) on a data dir of an older stub (version 2):
+ * job_history was a table and it and updates were AUTOINCREMENT, jobs had two
+ * indexes on state. The test makes a data dir with the current stub, takes it
+ * back to the version-2 shape (the tables as that stub created them, its
+ * indexes, its sequences, no history column), reopens it, and checks that
+ * every job has its history again, every update row kept its id and order, new
+ * rows come after them, the old table and indexes are gone, and the engine
+ * carries on with the jobs it had (a final report, the task's status, the
+ * order rules' resend check).
  */
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -59,8 +61,8 @@ function update(engine: StubEngine, pandaId: number, state: string, n: number) {
   return engine.update({ dialect: 'legacy', method: 'updateJob', pandaId, state, attemptNr: 1, report: {}, params, seqHeader: `${pandaId}:1:${n}` });
 }
 
-it('a version-2 data dir opens as version 3 with every history and update row, in order, and the engine goes on', async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'stub-schema-v3-'));
+it('a version-2 data dir opens as version 4 with every job history and update row, in order, and the engine goes on', async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'stub-schema-migration-'));
   stores = openStores(dir);
   let engine = new StubEngine(stores);
   const parsed = parseTaskFile({ name: 'old', site: 'SITE', command: 'true', count: 3 });
@@ -75,39 +77,43 @@ it('a version-2 data dir opens as version 3 with every history and update row, i
   update(engine, a, 'finished', 3);
   update(engine, c, 'starting', 1);
   await stores.durable();
+
+  const histories = ids.map((id) => engine.jobDetails(id)?.history);
+  expect(histories.map((h) => h?.length)).toEqual([6, 3, 3]);
   stores.close();
   stores = undefined;
 
-  // Back to version 2: the same rows in the tables that stub made, its sequences and indexes.
+  // Back to version 2: the same rows in the tables that stub made, its sequences and indexes, no history column.
   const file = path.join(dir, 'panda-stub.sqlite');
   const raw = new Database(file);
-  const history = rowsOf(raw, 'job_history');
   const updates = rowsOf(raw, 'updates');
-  expect(history.length).toBeGreaterThan(8);
   expect(updates).toHaveLength(5);
-  raw.exec(`ALTER TABLE job_history RENAME TO h_old; ALTER TABLE updates RENAME TO u_old;
-    DROP INDEX history_by_job; DROP INDEX updates_by_job; DROP INDEX jobs_by_state_task;
+  raw.exec(`ALTER TABLE updates RENAME TO u_old; DROP INDEX updates_by_job; DROP INDEX jobs_by_state_task;
     ${V2_TABLES}
-    INSERT INTO job_history SELECT * FROM h_old; INSERT INTO updates SELECT * FROM u_old; DROP TABLE h_old; DROP TABLE u_old;
+    INSERT INTO updates SELECT * FROM u_old; DROP TABLE u_old;
     UPDATE meta SET value = '2' WHERE key = 'schema_version';`);
-  // A sequence ahead of the rows (a deleted newest row, as AUTOINCREMENT remembers): version 3 does not need it.
+  // The history rows interleaved across jobs as that stub wrote them (by time), ids with gaps as AUTOINCREMENT leaves them.
+  const steps = histories.flatMap((h) => h ?? []).sort((x, y) => x.at.localeCompare(y.at));
+  const insert = raw.prepare(`INSERT INTO job_history (id, panda_id, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?, ?)`);
+  steps.forEach((t, i) => insert.run(10 + 3 * i, t.pandaId, t.at, t.from, t.to, t.reason));
+  raw.exec(`ALTER TABLE jobs DROP COLUMN history`);
+  // A sequence ahead of the rows (a deleted newest row, as AUTOINCREMENT remembers): version 3 on does not need it.
   raw.prepare(`UPDATE sqlite_sequence SET seq = seq + 5 WHERE name = 'updates'`).run();
   expect(raw.prepare(`SELECT sql FROM sqlite_schema WHERE name = 'updates'`).pluck().get()).toMatch(/AUTOINCREMENT/);
   raw.close();
 
   stores = openStores(dir);
   const db = stores.db;
-  expect(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get()).toBe('3');
-  expect(rowsOf(db, 'job_history')).toEqual(history);
+  expect(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get()).toBe('4');
   expect(rowsOf(db, 'updates')).toEqual(updates);
-  for (const table of ['job_history', 'updates']) {
-    expect(db.prepare(`SELECT sql FROM sqlite_schema WHERE name = ?`).pluck().get(table)).not.toMatch(/AUTOINCREMENT/);
-  }
-  const indexes = db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name IN ('jobs', 'job_history', 'updates')`).pluck().all();
-  expect(indexes).toEqual(expect.arrayContaining(['history_by_job', 'updates_by_job', 'jobs_by_state_task', 'jobs_by_task', 'jobs_activated_order']));
+  expect(db.prepare(`SELECT sql FROM sqlite_schema WHERE name = 'updates'`).pluck().get()).not.toMatch(/AUTOINCREMENT/);
+  expect(db.prepare(`SELECT COUNT(*) FROM sqlite_schema WHERE name = 'job_history'`).pluck().get()).toBe(0);
+  const indexes = db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name IN ('jobs', 'updates')`).pluck().all();
+  expect(indexes).toEqual(expect.arrayContaining(['updates_by_job', 'jobs_by_state_task', 'jobs_by_task', 'jobs_activated_order']));
   expect(indexes).not.toContain('jobs_by_state_site');
   expect(indexes).not.toContain('jobs_by_task_state');
   expect(db.prepare(`SELECT COUNT(*) FROM sqlite_sequence WHERE name IN ('job_history', 'updates')`).pluck().get()).toBe(0);
+  expect(ids.map((id) => stores?.jobs.history(id))).toEqual(histories);
 
   engine = new StubEngine(stores);
   // A resend of an update the old stub accepted is still recognised from the migrated rows.
@@ -122,6 +128,7 @@ it('a version-2 data dir opens as version 3 with every history and update row, i
   expect(after.slice(updates.length).every((u) => (u.id as number) > lastOld)).toBe(true);
   expect(after).toHaveLength(updates.length + 4);
   const details = engine.jobDetails(b);
+  expect(details?.history.slice(0, 3)).toEqual(histories[1]);
   expect(details?.history.map((h) => h.to)).toEqual(['activated', 'sent', 'starting', 'running', 'holding', 'finished']);
   expect(details?.job.state).toBe('finished');
   expect(engine.tasks()[0]?.status).toBe('done');
