@@ -42,6 +42,80 @@ interface JobRow {
   order_json: string | null;
 }
 
+/**
+ * The columns a JobRecord is made of, read as an array (raw) and named again by rowOf, in the same order: for a
+ * row of 30 columns better-sqlite3's object costs about as much as the query (a dispatch's first candidate:
+ * 27 -> 18 µs), and neither jobs.history nor jobs.order_json is read where the record does not carry them.
+ */
+const RECORD_COLUMNS = `panda_id, task_id, slot, name, job_name, jobset_id, attempt_nr, state, command, cores, min_ram_count, max_disk_count, max_walltime, resource_type, label, site, priority, log_guid, command_to_pilot, server_error_code, server_error_diag, final_reported, pilot_final_state, report_json, retry_of, created_at, state_changed_at, dispatched_at, heartbeat_at, dispatch_node`;
+
+function rowOf(a: unknown[]): JobRow {
+  const [
+    panda_id,
+    task_id,
+    slot,
+    name,
+    job_name,
+    jobset_id,
+    attempt_nr,
+    state,
+    command,
+    cores,
+    min_ram_count,
+    max_disk_count,
+    max_walltime,
+    resource_type,
+    label,
+    site,
+    priority,
+    log_guid,
+    command_to_pilot,
+    server_error_code,
+    server_error_diag,
+    final_reported,
+    pilot_final_state,
+    report_json,
+    retry_of,
+    created_at,
+    state_changed_at,
+    dispatched_at,
+    heartbeat_at,
+    dispatch_node,
+  ] = a;
+  return {
+    panda_id,
+    task_id,
+    slot,
+    name,
+    job_name,
+    jobset_id,
+    attempt_nr,
+    state,
+    command,
+    cores,
+    min_ram_count,
+    max_disk_count,
+    max_walltime,
+    resource_type,
+    label,
+    site,
+    priority,
+    log_guid,
+    command_to_pilot,
+    server_error_code,
+    server_error_diag,
+    final_reported,
+    pilot_final_state,
+    report_json,
+    retry_of,
+    created_at,
+    state_changed_at,
+    dispatched_at,
+    heartbeat_at,
+    dispatch_node,
+  } as JobRow;
+}
+
 function toRecord(r: JobRow): JobRecord {
   return {
     pandaId: r.panda_id,
@@ -75,6 +149,10 @@ function toRecord(r: JobRow): JobRecord {
     heartbeatAt: r.heartbeat_at,
     dispatchNode: r.dispatch_node,
   };
+}
+
+function records(rows: unknown[]): JobRecord[] {
+  return (rows as unknown[][]).map((r) => toRecord(rowOf(r)));
 }
 
 /** What a new job needs; the store assigns PandaID and jobName (which contains it). */
@@ -177,8 +255,8 @@ export class JobStore {
   }
 
   get(pandaId: number): JobRecord | undefined {
-    const row = prepared(this.db, `SELECT * FROM jobs WHERE panda_id = ?`).get(pandaId) as JobRow | undefined;
-    return row && toRecord(row);
+    const row = preparedRaw(this.db, `SELECT ${RECORD_COLUMNS} FROM jobs WHERE panda_id = ?`).get(pandaId) as unknown[] | undefined;
+    return row && toRecord(rowOf(row));
   }
 
   /**
@@ -219,13 +297,13 @@ export class JobStore {
       where.push('state = ?');
       args.push(filter.state);
     }
-    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY panda_id`;
-    return (prepared(this.db, sql).all(...args) as JobRow[]).map(toRecord);
+    const sql = `SELECT ${RECORD_COLUMNS} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY panda_id`;
+    return records(preparedRaw(this.db, sql).all(...args));
   }
 
   /** Activated jobs on one site: the dispatch candidates. */
   activatedOn(site: string): JobRecord[] {
-    return (prepared(this.db, `SELECT * FROM jobs WHERE state = 'activated' AND site = ?`).all(site) as JobRow[]).map(toRecord);
+    return records(preparedRaw(this.db, `SELECT ${RECORD_COLUMNS} FROM jobs WHERE state = 'activated' AND site = ?`).all(site));
   }
 
   /**
@@ -234,9 +312,15 @@ export class JobStore {
    * the first few fitting jobs never reads the rest.
    */
   *activatedInOrder(site: string): Generator<JobRecord, void, undefined> {
-    // Cached: the walk always ends (or is returned) before the next dispatch, which runs this statement again.
-    const stmt = prepared(this.db, `SELECT * FROM jobs WHERE state = 'activated' AND site = ? ORDER BY priority DESC, panda_id`);
-    for (const row of stmt.iterate(site) as IterableIterator<JobRow>) yield toRecord(row);
+    // Most walks stop at the first job (one job asked for, and it fits): a single-row read, cheaper than an iterator.
+    const order = `FROM jobs WHERE state = 'activated' AND site = ? ORDER BY priority DESC, panda_id`;
+    const first = preparedRaw(this.db, `SELECT ${RECORD_COLUMNS} ${order} LIMIT 1`).get(site) as unknown[] | undefined;
+    if (!first) return;
+    yield toRecord(rowOf(first));
+    // Read on from the second: the caller only reads while it walks, so the first row is the one just yielded.
+    // Cached statement: the walk always ends (or is returned) before the next dispatch, which runs it again.
+    const rest = preparedRaw(this.db, `SELECT ${RECORD_COLUMNS} ${order} LIMIT -1 OFFSET 1`);
+    for (const row of rest.iterate(site) as IterableIterator<unknown[]>) yield toRecord(rowOf(row));
   }
 
   /**
@@ -356,14 +440,14 @@ export class JobStore {
   page(taskId: number, state: string | undefined, limit: number): JobRecord[] {
     const rows =
       state === undefined
-        ? prepared(this.db, `SELECT * FROM jobs WHERE task_id = ? ORDER BY panda_id LIMIT ?`).all(taskId, limit)
-        : prepared(this.db, `SELECT * FROM jobs WHERE task_id = ? AND state = ? ORDER BY panda_id LIMIT ?`).all(taskId, state, limit);
-    return (rows as JobRow[]).map(toRecord);
+        ? preparedRaw(this.db, `SELECT ${RECORD_COLUMNS} FROM jobs WHERE task_id = ? ORDER BY panda_id LIMIT ?`).all(taskId, limit)
+        : preparedRaw(this.db, `SELECT ${RECORD_COLUMNS} FROM jobs WHERE task_id = ? AND state = ? ORDER BY panda_id LIMIT ?`).all(taskId, state, limit);
+    return records(rows);
   }
 
   /** Every attempt of one job slot, first attempt first. */
   attempts(taskId: number, slot: number): JobRecord[] {
-    return (prepared(this.db, `SELECT * FROM jobs WHERE task_id = ? AND slot = ? ORDER BY attempt_nr`).all(taskId, slot) as JobRow[]).map(toRecord);
+    return records(preparedRaw(this.db, `SELECT ${RECORD_COLUMNS} FROM jobs WHERE task_id = ? AND slot = ? ORDER BY attempt_nr`).all(taskId, slot));
   }
 
   /** Number of jobs per state. */
