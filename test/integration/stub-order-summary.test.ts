@@ -49,6 +49,9 @@ it('gives the verdicts of the full history, with and without the summary on the 
   const sent = engine.dispatch({ siteName: 'ORDER_SITE', nJobs: 40 }, 'node1');
   const ids = sent.map((d) => Number(d.PandaID));
   expect(ids).toHaveLength(40);
+  // A new job starts with the empty summary: its first update reads no stored updates.
+  const empty = stores.db.prepare(`SELECT DISTINCT order_json FROM jobs`).pluck().all() as string[];
+  expect(empty.map((j) => JSON.parse(j) as unknown)).toEqual([{ lastSeq: null, lastRank: -1, lastState: null, finalAccepted: false }]);
 
   let seed = 12345;
   const rand = (n: number) => {

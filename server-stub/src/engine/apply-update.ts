@@ -70,8 +70,9 @@ export function pastUpdate(r: OrderHistoryRow): PastUpdate {
 /**
  * The order rules' view of a job: the summary kept on its row, with the one
  * lookup they may need (an accepted update with the same sequence: a resend)
- * read only when asked. A job without the summary (a data dir of an older
- * stub, a job never updated) or no job at all: folded from every stored update.
+ * read only when asked. A job without the summary (made by an older stub; a
+ * new job starts with the empty one) or no job at all: folded from every
+ * stored update.
  */
 function orderStateFor(stores: Stores, pandaId: number, job: JobUpdateView | undefined): OrderState {
   if (!job?.order) return orderStateOf(stores.updates.orderHistory(pandaId).map(pastUpdate));

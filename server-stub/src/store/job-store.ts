@@ -5,7 +5,7 @@
  */
 import type { ServerJobState } from '../../../pilot/src/protocol/index.js';
 import type { JobRecord, JobTransition, JobUpdateView, PilotReport } from '../model/records.js';
-import type { OrderSummary } from '../model/update-seq.js';
+import { NO_ORDER, type OrderSummary } from '../model/update-seq.js';
 import { prepared, preparedRaw, type Db } from './database.js';
 
 interface JobRow {
@@ -151,6 +151,8 @@ function toRecord(r: JobRow): JobRecord {
   };
 }
 
+const NO_ORDER_JSON = JSON.stringify(NO_ORDER);
+
 function records(rows: unknown[]): JobRecord[] {
   return (rows as unknown[][]).map((r) => toRecord(rowOf(r)));
 }
@@ -223,8 +225,8 @@ export class JobStore {
       this.db,
       `INSERT INTO jobs (task_id, slot, name, job_name, jobset_id, attempt_nr, state, command, cores,
            min_ram_count, max_disk_count, max_walltime, resource_type, label, site, priority, log_guid,
-           retry_of, created_at, state_changed_at, history)
-         VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           retry_of, created_at, state_changed_at, history, order_json)
+         VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       job.taskId,
       job.slot,
@@ -246,6 +248,8 @@ export class JobStore {
       job.createdAt,
       job.createdAt,
       historyLine({ at: job.createdAt, from: null, to: job.state, reason: 'created' }),
+      // A new job has no updates: its order summary is the empty one, so its first update need not look for them.
+      NO_ORDER_JSON,
     );
     const pandaId = Number(info.lastInsertRowid);
     prepared(this.db, `UPDATE jobs SET job_name = ? WHERE panda_id = ?`).run(nameFor(pandaId), pandaId);
