@@ -49,71 +49,13 @@ interface JobRow {
  */
 const RECORD_COLUMNS = `panda_id, task_id, slot, name, job_name, jobset_id, attempt_nr, state, command, cores, min_ram_count, max_disk_count, max_walltime, resource_type, label, site, priority, log_guid, command_to_pilot, server_error_code, server_error_diag, final_reported, pilot_final_state, report_json, retry_of, created_at, state_changed_at, dispatched_at, heartbeat_at, dispatch_node`;
 
+const RECORD_COLUMN_NAMES = RECORD_COLUMNS.split(', ');
+
+/** A raw row of RECORD_COLUMNS with its column names again (the same keys in the same order: one object shape). */
 function rowOf(a: unknown[]): JobRow {
-  const [
-    panda_id,
-    task_id,
-    slot,
-    name,
-    job_name,
-    jobset_id,
-    attempt_nr,
-    state,
-    command,
-    cores,
-    min_ram_count,
-    max_disk_count,
-    max_walltime,
-    resource_type,
-    label,
-    site,
-    priority,
-    log_guid,
-    command_to_pilot,
-    server_error_code,
-    server_error_diag,
-    final_reported,
-    pilot_final_state,
-    report_json,
-    retry_of,
-    created_at,
-    state_changed_at,
-    dispatched_at,
-    heartbeat_at,
-    dispatch_node,
-  ] = a;
-  return {
-    panda_id,
-    task_id,
-    slot,
-    name,
-    job_name,
-    jobset_id,
-    attempt_nr,
-    state,
-    command,
-    cores,
-    min_ram_count,
-    max_disk_count,
-    max_walltime,
-    resource_type,
-    label,
-    site,
-    priority,
-    log_guid,
-    command_to_pilot,
-    server_error_code,
-    server_error_diag,
-    final_reported,
-    pilot_final_state,
-    report_json,
-    retry_of,
-    created_at,
-    state_changed_at,
-    dispatched_at,
-    heartbeat_at,
-    dispatch_node,
-  } as JobRow;
+  const row: Record<string, unknown> = {};
+  RECORD_COLUMN_NAMES.forEach((name, i) => (row[name] = a[i]));
+  return row as unknown as JobRow;
 }
 
 function toRecord(r: JobRow): JobRecord {
