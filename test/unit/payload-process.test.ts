@@ -124,6 +124,50 @@ describe('PayloadProcess start failures and leftovers', () => {
     expect(existsSync(path.join(recordDir, String(p.pid)))).toBe(false);
   });
 
+  it('a launcher made ahead of its job runs it as a direct spawn does: dir, environment, $0, stdin, outputs, status, CPU', async () => {
+    const home = mkdtempSync(path.join(tmpdir(), 'payload-spare-'));
+    const recordDir = path.join(home, PAYLOAD_RECORDS_DIR);
+    const run = async (n: number, command: string, whileRunning?: (p: PayloadProcess) => Promise<void>) => {
+      const jobDir = path.join(home, `PanDA_Pilot-${n}`);
+      mkdirSync(jobDir, { recursive: true });
+      const p = await PayloadProcess.start({
+        command,
+        cwd: jobDir,
+        // A value a shell would mangle if it were not quoted whole.
+        env: { PATH: '/usr/bin:/bin', PILOT_JOB_DIR: jobDir, ODD: `it's "$HOME" \\n $(x)\nline two` },
+        stdoutPath: path.join(jobDir, 'payload.stdout'),
+        stderrPath: path.join(jobDir, 'payload.stderr'),
+        recordDir,
+      });
+      await whileRunning?.(p);
+      return { p, jobDir, exit: await p.done };
+    };
+    const command =
+      'echo "$0|$PWD|$PILOT_JOB_DIR|$ODD|$HOME"; read -r x && echo "stdin: $x"; echo err >&2; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exit 3';
+    const direct = await run(1, command);
+    // The next start's launcher is made after this one's (setImmediate): let it be made.
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    let launchFile = '';
+    let wiped = false;
+    const ahead = await run(2, `sleep 2; ${command}`, async (p) => {
+      // It went through a launch file (a direct spawn writes none), wiped once read: it holds the payload's environment.
+      launchFile = path.join(recordDir, `${p.pid}.launch`);
+      expect(existsSync(launchFile)).toBe(true);
+      await waitFor(() => readFileSync(launchFile, 'utf8') === '');
+      wiped = readFileSync(launchFile, 'utf8') === '';
+    });
+    expect(wiped).toBe(true);
+    expect(existsSync(launchFile)).toBe(false); // removed once the payload ended
+    for (const r of [direct, ahead]) {
+      expect(r.exit.exitCode).toBe(3);
+      expect(r.exit.launchError).toBeUndefined();
+      expect(readFileSync(path.join(r.jobDir, 'payload.stdout'), 'utf8')).toBe(`/bin/bash|${r.jobDir}|${r.jobDir}|it's "$HOME" \\n $(x)\nline two|\n`);
+      expect(readFileSync(path.join(r.jobDir, 'payload.stderr'), 'utf8')).toBe('err\n');
+      expect(r.exit.cpuUserSec).not.toBeNull();
+    }
+  });
+
   it('a pilot home of a running pilot counts as alive', () => {
     const home = path.join(tmpdir(), `PanDA_Pilot3_${process.pid}_${Math.floor(Date.now() / 1000)}`);
     expect(pilotHomeAlive(home)).toBe(true);

@@ -3,7 +3,8 @@
  * can be signalled), with stdout/stderr to files, and reports how it ended.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { ErrorCode, type PandaErrorCode } from '../protocol/index.js';
 import { PilotError } from '../errors/index.js';
@@ -87,6 +88,84 @@ const LAUNCHER = [
   '/bin/bash -c "$1" 3>&-; rc=$?; times >&3 2>/dev/null; exit $rc',
 ].join('\n');
 
+/**
+ * A launcher started ahead of its job, by the start before: spawn blocks the event loop while the
+ * pilot (tens of MB) is forked and the child exec'd, 2-5 ms a job that the slot's next start no
+ * longer waits for. It waits on fd 3 for the path of its job's launch file (a script setting dir,
+ * out, err, cg, cmd and the env list, quoted by `launchScript`), reads and wipes it (it holds the
+ * payload's environment), and becomes the LAUNCHER ($1) in the job's dir, environment and output
+ * files: exec keeps its pid, session and fd 3, so from there on it is what a direct spawn makes.
+ * Its stdin is /dev/null: bash reads ~/.bashrc when stdin is a socket (its rshd rule), and node's
+ * pipes are sockets. When the pilot ends, fd 3 ends without a line: it exits.
+ */
+const SPARE_LAUNCHER = [
+  'IFS= read -r f <&3 || exit 0',
+  '. "$f" || exit 125',
+  ': > "$f"',
+  'cd -- "$dir" 2>/dev/null || { echo "launch-failed: cannot enter $dir" >&3; exit 125; }',
+  'exec >>"$out" 2>>"$err" || exit 125',
+  'exec env -i "${envs[@]}" /bin/bash -c "$1" panda-payload "$cmd" "$cg"',
+].join('\n');
+
+const shellQuote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
+
+/** The launch file a spare launcher sources: its job's dir, output files, cgroup, command and environment. */
+function launchScript(opts: PayloadStart): string {
+  const envs = Object.entries(opts.env)
+    .filter((e): e is [string, string] => e[1] !== undefined)
+    .map(([k, v]) => shellQuote(`${k}=${v}`));
+  const vars = { dir: opts.cwd, out: opts.stdoutPath, err: opts.stderrPath, cg: opts.cgroupProcsFile ?? '', cmd: opts.command };
+  return `${Object.entries(vars)
+    .map(([k, v]) => `${k}=${shellQuote(v)}`)
+    .join('\n')}\nenvs=(${envs.join(' ')})\n`;
+}
+
+const unrefStream = (s: unknown): void => (s as { unref?: () => void } | null)?.unref?.();
+const refStream = (s: unknown): void => (s as { ref?: () => void } | null)?.ref?.();
+
+/** The one spare launcher (null: none yet, or it was taken or died); made by `prepareSpare` after each start. */
+let spare: ChildProcess | null = null;
+
+function prepareSpare(): void {
+  if (spare) return;
+  let child: ChildProcess;
+  try {
+    // Nothing of the pilot's environment: the launch file brings the job's.
+    child = spawn('/bin/bash', ['-c', SPARE_LAUNCHER, 'panda-payload', LAUNCHER], {
+      cwd: '/',
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      detached: true,
+      stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+    });
+  } catch {
+    return; // the next start spawns its launcher itself, and reports what fails then
+  }
+  child.on('error', () => undefined);
+  if (child.pid === undefined) return;
+  // A spare never keeps the pilot alive; the one taken is held again.
+  child.unref();
+  child.stdio[3]?.on('error', () => undefined);
+  unrefStream(child.stdio[3]);
+  const self = child;
+  child.once('exit', () => {
+    if (spare === self) spare = null;
+  });
+  spare = child;
+}
+
+/** The spare launcher for this start, when one is alive, the start keeps records and the job's dir is a dir. */
+function takeSpare(opts: PayloadStart): ChildProcess | null {
+  const child = spare;
+  if (!child || child.exitCode !== null || child.signalCode !== null || !opts.recordDir) return null;
+  try {
+    if (!statSync(opts.cwd).isDirectory()) return null;
+  } catch {
+    return null; // a direct spawn reports why, as it always did
+  }
+  spare = null;
+  return child;
+}
+
 const SIGNAL_BY_NUMBER = new Map<number, NodeJS.Signals>(Object.entries(osConstants.signals).map(([name, num]) => [num, name as NodeJS.Signals]));
 
 /** 137 → SIGKILL, 143 → SIGTERM; anything else is a plain exit status. */
@@ -113,6 +192,7 @@ export class PayloadProcess {
     pid: number,
     startedAt: Date,
     private readonly recordFile: string | null,
+    launchFile: string | null = null,
   ) {
     this.pid = pid;
     let times = '';
@@ -126,10 +206,13 @@ export class PayloadProcess {
         // dies with it. The group id cannot be reused while any member lives.
         this.signalGroup('SIGKILL');
         if (this.recordFile) forgetPayloadGroup(this.recordFile);
+        if (launchFile) rmSync(launchFile, { force: true });
         const cpu = parseBashTimes(times);
         const joinFailed = times.includes('cgroup-join-failed');
+        const launchFailed = /launch-failed: (.*)/.exec(times)?.[1];
         resolve({
           ...(joinFailed ? { launchError: 'the payload launcher could not join its memory cgroup' } : {}),
+          ...(launchFailed ? { launchError: `the payload launcher failed: ${launchFailed}` } : {}),
           exitCode: code,
           signal: signal ?? signalFromStatus(code),
           cpuUserSec: cpu?.user ?? null,
@@ -147,6 +230,49 @@ export class PayloadProcess {
    * one job, never the pilot.
    */
   static async start(opts: PayloadStart): Promise<PayloadProcess> {
+    const started = PayloadProcess.fromSpare(opts) ?? (await PayloadProcess.spawnLauncher(opts));
+    // The next start's launcher, made while this payload runs (after the caller's own start-up work).
+    setImmediate(prepareSpare);
+    return started;
+  }
+
+  /** The payload in the spare launcher, or null when there is none to use (then it is spawned). */
+  private static fromSpare(opts: PayloadStart): PayloadProcess | null {
+    const child = takeSpare(opts);
+    const fd3 = child?.stdio[3];
+    if (!child?.pid || !opts.recordDir || !fd3) {
+      child?.kill('SIGKILL');
+      return null;
+    }
+    const pid = child.pid;
+    try {
+      // The output files are made (or refused) here, as for a direct spawn.
+      closeSync(openSync(opts.stdoutPath, 'a'));
+      closeSync(openSync(opts.stderrPath, 'a'));
+    } catch (e) {
+      child.kill('SIGKILL');
+      throw new PayloadStartError(errnoOf(e), (e as Error).message);
+    }
+    const launchFile = path.join(opts.recordDir, `${pid}.launch`);
+    try {
+      writeFileSync(launchFile, launchScript(opts), { mode: 0o600 });
+    } catch {
+      child.kill('SIGKILL');
+      return null;
+    }
+    child.ref();
+    refStream(fd3);
+    const recordFile = recordPayloadGroup(opts.recordDir, {
+      pgid: pid,
+      cgroupProcsFile: opts.cgroupProcsFile ?? null,
+      jobDir: opts.env.PILOT_JOB_DIR ?? opts.cwd,
+    });
+    const payload = new PayloadProcess(child, pid, new Date(), recordFile, launchFile);
+    (fd3 as NodeJS.WritableStream).write(`${launchFile}\n`);
+    return payload;
+  }
+
+  private static async spawnLauncher(opts: PayloadStart): Promise<PayloadProcess> {
     let out: number | undefined;
     let err: number | undefined;
     let child: ChildProcess;
