@@ -10,7 +10,9 @@ import { BadRequestError, header, type StubRequest } from './types.js';
 
 /** The media type of a Content-Type header, lower-cased, without parameters. */
 export function mediaType(contentType: string | undefined): string {
-  return (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (contentType === undefined) return '';
+  const semicolon = contentType.indexOf(';');
+  return (semicolon < 0 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
 }
 
 /** The edge inflated the body already; a gzip inside gzip is inflated once more, under the same ceiling. */
@@ -58,7 +60,9 @@ export function decodeLegacyParams(req: StubRequest): Record<string, string> {
     }
     return out;
   }
-  return { ...out, ...decodeForm(gunzipped(req.body).toString('utf8')) };
+  const form = decodeForm(gunzipped(req.body).toString('utf8'));
+  // A POST has no query string as a rule: the form is the answer, without copying it.
+  return req.query.size === 0 ? form : { ...out, ...form };
 }
 
 /** v1 POST parameters. Throws BadRequestError when the body is not a JSON object under the exact Content-Type. */

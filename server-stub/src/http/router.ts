@@ -2,8 +2,8 @@
 import { textReply } from './reply.js';
 import type { Route, StubReply, StubRequest } from './types.js';
 
-/** Runs the first route whose pattern matches the path and whose method fits. */
-export async function route(routes: readonly Route[], req: StubRequest): Promise<StubReply> {
+/** Runs the first route whose pattern matches the path and whose method fits; a synchronous handler's reply comes back as it is. */
+export function route(routes: readonly Route[], req: StubRequest): StubReply | Promise<StubReply> {
   let pathMatched = false;
   for (const r of routes) {
     const match = r.pattern.exec(req.path);

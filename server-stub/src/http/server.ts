@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { inflateBounded, MAX_INFLATED_BYTES } from './body-limits.js';
 import { textReply } from './reply.js';
 import { route } from './router.js';
-import { BadRequestError, PayloadTooLargeError, type Route, type StubReply, type StubRequest } from './types.js';
+import { BadRequestError, PayloadTooLargeError, type Route, type StubReply } from './types.js';
 import { matchStreamRoute, type StreamRoute } from './stream-route.js';
 
 /** Large enough for a pilot's stdout / pilotLog / metadata excerpts, small enough to refuse nonsense. */
@@ -47,46 +47,50 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    // Refuse before reading a byte when the client says it will send too much.
-    if (Number.isFinite(declared) && declared > limit) {
-      reject(new PayloadTooLargeError(`body of ${declared} bytes is larger than ${limit}`));
+/**
+ * Reads the whole body and calls `done` once: with the body, or with why it could not be read (too large,
+ * a socket error, a client gone before the body ended). A callback, not a promise: per request, the
+ * promise, its resolvers and the await were measurable under load.
+ */
+function readBody(req: IncomingMessage, limit: number, done: (err: Error | null, body: Buffer) => void): void {
+  const declared = Number(req.headers['content-length']);
+  // Refuse before reading a byte when the client says it will send too much.
+  if (Number.isFinite(declared) && declared > limit) {
+    done(new PayloadTooLargeError(`body of ${declared} bytes is larger than ${limit}`), EMPTY);
+    return;
+  }
+  // One chunk (a pilot's body fits a packet) is kept as it came; only several are joined.
+  let first: Buffer | null = null;
+  let chunks: Buffer[] | null = null;
+  let size = 0;
+  let settled = false;
+  const settle = (err: Error | null, body: Buffer): void => {
+    if (settled) return;
+    settled = true;
+    first = null;
+    chunks = null;
+    done(err, body);
+  };
+  req.on('data', (chunk: Buffer) => {
+    if (settled) return;
+    size += chunk.length;
+    if (size > limit) {
+      settle(new PayloadTooLargeError(`body larger than ${limit} bytes`), EMPTY);
       return;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on('data', (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > limit) {
-        done = true;
-        chunks.length = 0;
-        reject(new PayloadTooLargeError(`body larger than ${limit} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (done) return;
-      done = true;
-      resolve(Buffer.concat(chunks));
-    });
-    req.on('error', (err) => {
-      if (done) return;
-      done = true;
-      reject(err);
-    });
-    // A client gone before its body ended: without this the request would hold its slot under the cap for ever.
-    req.on('close', () => {
-      if (done) return;
-      done = true;
-      reject(new BadRequestError('the client closed the connection before the body ended'));
-    });
+    if (first === null) first = chunk;
+    else (chunks ??= [first]).push(chunk);
+  });
+  req.on('end', () => settle(null, chunks ? Buffer.concat(chunks, size) : (first ?? EMPTY)));
+  req.on('error', (err) => settle(err, EMPTY));
+  // A client gone before its body ended: without this the request would hold its slot under the cap for ever.
+  // Every request closes, most long after their body ended: the error (and its stack trace) only for the others.
+  req.on('close', () => {
+    if (!settled) settle(new BadRequestError('the client closed the connection before the body ended'), EMPTY);
   });
 }
+
+const EMPTY = Buffer.alloc(0);
 
 const PLAIN_PATH = /^\/[A-Za-z0-9_\-/]*$/;
 
@@ -109,8 +113,12 @@ export function parseTarget(raw: string | undefined): { path: string; query: URL
   }
 }
 
+/** Header values that need no cleaning (nearly all): printable ASCII, not too long. */
+const SAFE_HEADER_VALUE = /^[\x20-\x7e]{0,512}$/;
+
 /** A header value safe to write (latin-1 printable, bounded): reasons carry arbitrary client text. */
 function safeHeaderValue(value: string): string {
+  if (SAFE_HEADER_VALUE.test(value)) return value;
   return value.replace(/[^\x20-\x7e]/g, '?').slice(0, 512);
 }
 
@@ -123,9 +131,10 @@ function errorReply(err: unknown, log: Logger, path: string): StubReply {
 
 function write(res: ServerResponse, reply: StubReply, close: boolean): void {
   if (res.headersSent || res.destroyed) return;
-  const headers: Record<string, string | number> = { 'content-length': Buffer.byteLength(reply.body) };
-  for (const [k, v] of Object.entries(reply.headers)) headers[k] = safeHeaderValue(v);
-  if (close) headers.connection = 'close';
+  // A flat [name, value, …] list: node takes it as it is, where an object's keys are walked and copied first.
+  const headers: (string | number)[] = ['content-length', Buffer.byteLength(reply.body)];
+  for (const name in reply.headers) headers.push(name, safeHeaderValue(reply.headers[name] as string));
+  if (close) headers.push('connection', 'close');
   res.writeHead(reply.status, headers);
   res.end(reply.body);
 }
@@ -147,50 +156,77 @@ interface ServerContext {
   durable?: (() => Promise<void>) | undefined;
 }
 
-async function handle(ctx: ServerContext, routes: readonly Route[], req: IncomingMessage, res: ServerResponse): Promise<void> {
+/**
+ * One buffered request: body, route, the durable wait, reply, log line. Callbacks rather than an async
+ * function: three awaits and their promises per request were measurable under load. Every step that could
+ * throw is caught here and becomes an error reply; none may escape into node's event emitters.
+ */
+function handle(ctx: ServerContext, routes: readonly Route[], req: IncomingMessage, res: ServerResponse): void {
   const { log, limits, state, onRequest, durable } = ctx;
   const started = Date.now();
   const target = parseTarget(req.url);
   const path = target?.path ?? String(req.url).slice(0, 200);
-  let reply: StubReply;
-  // An unread body left on a kept-alive socket would be parsed as the next request: close instead.
-  let closeAfter = false;
-  if (state.inFlight >= limits.maxConcurrent) {
-    reply = busyReply(limits);
-    closeAfter = true;
-  } else if (target === null) {
-    reply = textReply(400, `ERROR : request target does not parse: ${path}`);
-    closeAfter = true;
-  } else {
-    state.inFlight += 1;
+  // An unread body left on a kept-alive socket would be parsed as the next request: these close instead.
+  if (state.inFlight >= limits.maxConcurrent) return respond(ctx, req, res, busyReply(limits), true, path, started);
+  if (target === null) return respond(ctx, req, res, textReply(400, `ERROR : request target does not parse: ${path}`), true, path, started);
+  state.inFlight += 1;
+  let answered = false;
+  const answer = (reply: StubReply, closeAfter: boolean): void => {
+    if (answered) return;
+    answered = true;
+    state.inFlight -= 1;
+    respond(ctx, req, res, reply, closeAfter, path, started);
+  };
+  const fail = (err: unknown): void => answer(errorReply(err, log, path), err instanceof PayloadTooLargeError);
+  // The last line behind a promise: a bug in answering must not become an unhandled rejection (it would stop the stub).
+  const lastResort = (err: unknown): void => {
+    log.error({ err, path }, 'request handling failed');
+    res.destroy();
+  };
+  // The reply promises its writes are on disk: it waits for the group commit that holds them.
+  const whenDurable = (reply: StubReply): void => {
+    if (!durable) return answer(reply, false);
     try {
-      onRequest?.(target.path, req.headers['user-agent'] ?? '');
-      const raw = await readBody(req, limits.maxBodyBytes);
-      const stubReq: StubRequest = {
+      durable()
+        .then(() => answer(reply, false), fail)
+        .catch(lastResort);
+    } catch (err) {
+      fail(err);
+    }
+  };
+  try {
+    onRequest?.(target.path, req.headers['user-agent'] ?? '');
+  } catch (err) {
+    return fail(err);
+  }
+  readBody(req, limits.maxBodyBytes, (err, raw) => {
+    if (err) return fail(err);
+    try {
+      const routed = route(routes, {
         method: req.method ?? 'GET',
         path: target.path,
         query: target.query,
         headers: req.headers,
         body: inflateBounded(raw, limits.maxInflatedBytes),
         secure: (req.socket as { encrypted?: boolean }).encrypted === true,
-      };
-      reply = await route(routes, stubReq);
-      // The reply promises its writes are on disk: wait for the group commit that holds them.
-      if (durable) await durable();
-    } catch (err) {
-      reply = errorReply(err, log, path);
-      closeAfter = err instanceof PayloadTooLargeError;
-    } finally {
-      state.inFlight -= 1;
+      });
+      if (routed instanceof Promise) routed.then(whenDurable, fail).catch(lastResort);
+      else whenDurable(routed);
+    } catch (e) {
+      fail(e);
     }
-  }
+  });
+}
+
+/** Writes the reply and logs the request's line; a reply that cannot be written drops the socket. */
+function respond(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, reply: StubReply, closeAfter: boolean, path: string, started: number): void {
   try {
     write(res, reply, closeAfter);
   } catch (err) {
-    log.error({ err, path }, 'reply could not be written');
+    ctx.log.error({ err, path }, 'reply could not be written');
     res.destroy();
   }
-  log.info({ method: req.method, path, status: reply.status, ms: Date.now() - started }, 'request');
+  ctx.log.info({ method: req.method, path, status: reply.status, ms: Date.now() - started }, 'request');
 }
 
 /** A streaming route's request: it reads and writes the sockets itself, under the same concurrency cap. */
@@ -251,11 +287,13 @@ export function startHttpServer(options: {
       });
       return;
     }
-    handle(ctx, routes, req, res).catch((err: unknown) => {
+    try {
+      handle(ctx, routes, req, res);
+    } catch (err) {
       // handle() catches everything it can; this is the last line so a bug here cannot stop the stub.
       log.error({ err }, 'request handling failed');
       res.destroy();
-    });
+    }
   };
   const serverOptions = { requestTimeout: limits.requestTimeoutMs, headersTimeout: limits.headersTimeoutMs };
   const server: Server = options.tls
