@@ -6,7 +6,7 @@
 import type { ServerJobState } from '../../../pilot/src/protocol/index.js';
 import type { JobRecord, JobTransition, JobUpdateView, PilotReport } from '../model/records.js';
 import { NO_ORDER, type OrderSummary } from '../model/update-seq.js';
-import { prepared, preparedRaw, type Db } from './database.js';
+import { prepared, preparedRaw, type Db, type Statement } from './database.js';
 
 interface JobRow {
   panda_id: number;
@@ -148,6 +148,18 @@ const COLUMN: Record<keyof JobChanges, string> = {
   order: 'order_json',
 };
 
+/** The columns JobChanges may set, in the order of an UPDATE's mask bits; then history, then the state condition. */
+const CHANGE_KEYS = Object.keys(COLUMN) as (keyof JobChanges)[];
+const HISTORY_BIT = 1 << CHANGE_KEYS.length;
+const IF_STATE_BIT = HISTORY_BIT << 1;
+
+/** The UPDATE that sets the columns of `mask` (their values bound in CHANGE_KEYS order, then history, id, state). */
+function updateSql(mask: number): string {
+  const sets = CHANGE_KEYS.filter((_, i) => mask & (1 << i)).map((key) => `${COLUMN[key]} = ?`);
+  if (mask & HISTORY_BIT) sets.push('history = history || ?');
+  return `UPDATE jobs SET ${sets.join(', ')} WHERE panda_id = ?${mask & IF_STATE_BIT ? ' AND state = ?' : ''}`;
+}
+
 /**
  * One step of a job's history as jobs.history keeps it: a JSON object and a newline, appended in order. On the
  * row, in the same UPDATE as the change it records: a history table with its index on the job cost an INSERT
@@ -159,6 +171,9 @@ function historyLine(t: Omit<JobTransition, 'pandaId'>): string {
 
 /** Job rows, each with its history. */
 export class JobStore {
+  /** UPDATE statements by the mask of what they change (updateSql): no SQL text built and looked up per update. */
+  private readonly updateStatements = new Map<number, Statement>();
+
   constructor(private readonly db: Db) {}
 
   /** Inserts a job; `nameFor` makes the jobName from the PandaID SQLite assigned. */
@@ -303,27 +318,29 @@ export class JobStore {
    * historyLine) is appended to the job's history in the same statement. Returns whether a row changed.
    */
   update(pandaId: number, changes: JobChanges, ifState?: ServerJobState, history?: string): boolean {
-    const sets: string[] = [];
+    let mask = 0;
     const args: (string | number | null)[] = [];
-    for (const [key, value] of Object.entries(changes) as [keyof JobChanges, JobChanges[keyof JobChanges]][]) {
-      if (value === undefined) continue;
-      sets.push(`${COLUMN[key]} = ?`);
+    CHANGE_KEYS.forEach((key, i) => {
+      const value = changes[key];
+      if (value === undefined) return;
+      mask |= 1 << i;
       if (key === 'report' || key === 'order') args.push(JSON.stringify(value));
       else if (typeof value === 'boolean') args.push(value ? 1 : 0);
       else args.push(value as string | number | null);
-    }
+    });
     if (history !== undefined) {
-      sets.push('history = history || ?');
+      mask |= HISTORY_BIT;
       args.push(history);
     }
-    if (sets.length === 0) return false;
-    let sql = `UPDATE jobs SET ${sets.join(', ')} WHERE panda_id = ?`;
+    if (mask === 0) return false;
     args.push(pandaId);
     if (ifState !== undefined) {
-      sql += ' AND state = ?';
+      mask |= IF_STATE_BIT;
       args.push(ifState);
     }
-    return prepared(this.db, sql).run(...args).changes === 1;
+    let stmt = this.updateStatements.get(mask);
+    if (!stmt) this.updateStatements.set(mask, (stmt = this.db.prepare(updateSql(mask))));
+    return stmt.run(...args).changes === 1;
   }
 
   /** Moves a job to a new state and records the transition. */
