@@ -3,7 +3,7 @@
  * can be signalled), with stdout/stderr to files, and reports how it ended.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { ErrorCode, type PandaErrorCode } from '../protocol/index.js';
@@ -93,7 +93,7 @@ const LAUNCHER = [
  * pilot (tens of MB) is forked and the child exec'd, 2-5 ms a job that the slot's next start no
  * longer waits for. It waits on fd 3 for the path of its job's launch file (a script setting dir,
  * out, err, cg, cmd and the env list, quoted by `launchScript`), reads and wipes it (it holds the
- * payload's environment), and becomes the LAUNCHER ($1) in the job's dir, environment and output
+ * payload's environment), and becomes the LAUNCHER ($1), through env ($2), in the job's dir, environment and output
  * files: exec keeps its pid, session and fd 3, so from there on it is what a direct spawn makes.
  * Its stdin is /dev/null: bash reads ~/.bashrc when stdin is a socket (its rshd rule), and node's
  * pipes are sockets. When the pilot ends, fd 3 ends without a line: it exits.
@@ -104,7 +104,7 @@ const SPARE_LAUNCHER = [
   ': > "$f"',
   'cd -- "$dir" 2>/dev/null || { echo "launch-failed: cannot enter $dir" >&3; exit 125; }',
   'exec >>"$out" 2>>"$err" || exit 125',
-  'exec env -i "${envs[@]}" /bin/bash -c "$1" panda-payload "$cmd" "$cg"',
+  'exec "$2" -i "${envs[@]}" /bin/bash -c "$1" panda-payload "$cmd" "$cg"',
 ].join('\n');
 
 const shellQuote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
@@ -126,12 +126,17 @@ const refStream = (s: unknown): void => (s as { ref?: () => void } | null)?.ref?
 /** The one spare launcher (null: none yet, or it was taken or died); made by `prepareSpare` after each start. */
 let spare: ChildProcess | null = null;
 
+/** coreutils' env, by absolute path (the pilot's PATH may lack it); none found: no spare, every start spawns. */
+let envBinary: string | null | undefined;
+
 function prepareSpare(): void {
   if (spare) return;
+  envBinary ??= ['/usr/bin/env', '/bin/env'].find((f) => existsSync(f)) ?? null;
+  if (!envBinary) return;
   let child: ChildProcess;
   try {
     // Nothing of the pilot's environment: the launch file brings the job's.
-    child = spawn('/bin/bash', ['-c', SPARE_LAUNCHER, 'panda-payload', LAUNCHER], {
+    child = spawn('/bin/bash', ['-c', SPARE_LAUNCHER, 'panda-payload', LAUNCHER, envBinary], {
       cwd: '/',
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
       detached: true,
