@@ -51,7 +51,8 @@ export class UpdateStore {
       `INSERT INTO updates (panda_id, received_at, dialect, method, params_json, seq_header, result, command, order_violation)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(u.pandaId, u.receivedAt, u.dialect, u.method, JSON.stringify(u.params), u.seqHeader, u.result, u.command, u.orderViolation);
-    return { ...u, id: Number(info.lastInsertRowid) };
+    // Not `{ ...u, id }`: a spread with a property after it cost about a microsecond.
+    return Object.assign({ id: Number(info.lastInsertRowid) }, u);
   }
 
   /** All updates of a job, in the order they arrived. */
