@@ -9,7 +9,7 @@ import type { PilotReport } from '../model/records.js';
 
 /** `cpu_architecture_level` → `cpuArchitectureLevel`; camelCase names pass unchanged. */
 export function camelCase(name: string): string {
-  return name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  return name.includes('_') ? name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()) : name;
 }
 
 const LEGACY_BY_V1_UPDATE_NAME = new Map(LEGACY_PARAMS.updateJob.map((legacy) => [v1UpdateJobName(legacy), legacy]));
@@ -45,7 +45,8 @@ export function numberOf(value: unknown): number | undefined {
  */
 export function reportFromLegacyNames(params: Record<string, unknown>): PilotReport {
   const report: PilotReport = {};
-  for (const [legacy, value] of Object.entries(params)) {
+  for (const legacy in params) {
+    const value = params[legacy];
     if (NOT_REPORTED.has(legacy) || value === undefined || value === null) continue;
     const name = camelCase(legacy);
     const n = NUMERIC.has(name) ? numberOf(value) : undefined;
@@ -57,7 +58,7 @@ export function reportFromLegacyNames(params: Record<string, unknown>): PilotRep
 /** v1 update_job parameters renamed to their legacy names. */
 export function v1UpdateToLegacyNames(params: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(params)) out[legacyUpdateName(name) ?? name] = value;
+  for (const name in params) out[legacyUpdateName(name) ?? name] = params[name];
   return out;
 }
 

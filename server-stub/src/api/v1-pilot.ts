@@ -36,8 +36,7 @@ const allowedParams = new Map<V1Endpoint, ReadonlySet<string>>();
 export function v1ArgumentError(endpoint: V1Endpoint, params: Record<string, unknown>): string | null {
   let allowed = allowedParams.get(endpoint);
   if (!allowed) allowedParams.set(endpoint, (allowed = new Set<string>(V1_PARAMS[endpoint])));
-  const unknown = Object.keys(params).find((k) => !allowed.has(k));
-  if (unknown !== undefined) return `Argument error: got an unexpected keyword argument '${unknown}'`;
+  for (const name in params) if (!allowed.has(name)) return `Argument error: got an unexpected keyword argument '${name}'`;
   const missing = (V1_REQUIRED[endpoint] ?? []).find((k) => params[k] === undefined);
   if (missing !== undefined) return `Argument error: missing a required argument: '${missing}'`;
   return null;

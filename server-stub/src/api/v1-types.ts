@@ -62,37 +62,41 @@ const PY_NAME: Record<V1Type, string> = { int: 'int', number: 'float', bool: 'bo
 const INT_TEXT = /^\s*-?\d+\s*$/;
 const NUMBER_TEXT = /^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
 
-function coerceOne(type: V1Type, value: unknown): { ok: true; value: unknown } | { ok: false } {
+/** What coerceOne answers for a value of the wrong type (a symbol: no parameter value can be it). */
+const WRONG_TYPE: unique symbol = Symbol('wrong type');
+
+/** The value converted to `type`, or WRONG_TYPE. No result object per parameter: this runs for every field of every call. */
+function coerceOne(type: V1Type, value: unknown): unknown {
   switch (type) {
     case 'int':
-      if (typeof value === 'number' && Number.isInteger(value)) return { ok: true, value };
-      if (typeof value === 'string' && INT_TEXT.test(value)) return { ok: true, value: Number(value) };
-      return { ok: false };
+      if (typeof value === 'number' && Number.isInteger(value)) return value;
+      if (typeof value === 'string' && INT_TEXT.test(value)) return Number(value);
+      return WRONG_TYPE;
     case 'number':
-      if (typeof value === 'number' && Number.isFinite(value)) return { ok: true, value };
-      if (typeof value === 'string' && NUMBER_TEXT.test(value)) return { ok: true, value: Number(value) };
-      return { ok: false };
+      if (typeof value === 'number' && Number.isFinite(value)) return value;
+      if (typeof value === 'string' && NUMBER_TEXT.test(value)) return Number(value);
+      return WRONG_TYPE;
     case 'bool':
-      if (typeof value === 'boolean') return { ok: true, value };
-      if (value === 'true' || value === 'True') return { ok: true, value: true };
-      if (value === 'false' || value === 'False') return { ok: true, value: false };
-      return { ok: false };
+      if (typeof value === 'boolean') return value;
+      if (value === 'true' || value === 'True') return true;
+      if (value === 'false' || value === 'False') return false;
+      return WRONG_TYPE;
     case 'str':
-      if (typeof value === 'string') return { ok: true, value };
-      if (typeof value === 'number') return { ok: true, value: String(value) };
-      return { ok: false };
+      if (typeof value === 'string') return value;
+      if (typeof value === 'number') return String(value);
+      return WRONG_TYPE;
     case 'int-list': {
       const list = Array.isArray(value) ? value : [value];
       const out: number[] = [];
       for (const item of list) {
         const one = coerceOne('int', item);
-        if (!one.ok) return { ok: false };
-        out.push(one.value as number);
+        if (one === WRONG_TYPE) return WRONG_TYPE;
+        out.push(one as number);
       }
-      return { ok: true, value: out };
+      return out;
     }
     case 'any':
-      return { ok: true, value };
+      return value;
   }
 }
 
@@ -106,14 +110,15 @@ export function coerceV1Params(
 ): { ok: true; values: Record<string, unknown> } | { ok: false; message: string } {
   const types = V1_TYPES[endpoint] ?? {};
   const values: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(params)) {
+  for (const name in params) {
+    const value = params[name];
     if (value === null || value === undefined) continue;
     const type = types[name] ?? 'any';
     const result = coerceOne(type, value);
-    if (!result.ok) {
+    if (result === WRONG_TYPE) {
       return { ok: false, message: `Type error: '${name}' must be of type ${PY_NAME[type]}, got ${pyType(value)}.` };
     }
-    values[name] = result.value;
+    values[name] = result;
   }
   return { ok: true, values };
 }
