@@ -77,6 +77,9 @@ type Reply = RawReply;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Pilots started per turn of the generator's event loop. */
+const START_GROUP = 256;
+
 /** A job as a pilot needs it from getJob / acquire_jobs. */
 interface Got {
   pandaId: number;
@@ -227,7 +230,15 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     );
   };
 
-  await Promise.all(Array.from({ length: o.pilots }, (_, i) => pilot(i)));
+  // Pilots start in groups of 256 with a turn of the event loop between: made in one synchronous burst,
+  // 11,461 pilots (a request string and promises each) held the first requests and the sockets' connects
+  // back ~60-160 ms, the stub idle meanwhile. Same order of requests (one FIFO), the first on the wire at once.
+  const pilots: Promise<void>[] = [];
+  for (let i = 0; i < o.pilots; i++) {
+    pilots.push(pilot(i));
+    if (i % START_GROUP === START_GROUP - 1) await new Promise<void>((r) => setImmediate(r));
+  }
+  await Promise.all(pilots);
   client.destroy();
   result.endedAt = Date.now();
   return result;
