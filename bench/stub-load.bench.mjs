@@ -80,6 +80,59 @@ function topFunctions(file, n = 15) {
 }
 
 /**
+ * Self time by source folder of the stub ("server-stub/src/store", "node_modules/pino", node's own
+ * "node:_http_server"…, idle and GC apart): each sample goes to the innermost frame of the project or a
+ * dependency, found from the `// path` comments esbuild leaves at each module of the bundle; a sample
+ * wholly inside node (the HTTP parser, streams) goes to node. Where the time of a request goes by layer.
+ */
+function byFolder(file, bundle) {
+  const prof = JSON.parse(readFileSync(file, 'utf8'));
+  const starts = [];
+  readFileSync(bundle, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      const m = /^\/\/ ((?:node_modules\/(?:@[^/]+\/)?[^/]+)|(?:[\w-]+\/src\/[\w-]+))\//.exec(line);
+      if (m) starts.push([i, m[1]]);
+    });
+  const folderAt = (line) => {
+    let found = 'bundle';
+    for (const [start, folder] of starts) if (start <= line) found = folder;
+    return found;
+  };
+  const byId = new Map(prof.nodes.map((node) => [node.id, node]));
+  const parent = new Map();
+  for (const node of prof.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const bundleName = path.basename(bundle);
+  const folderMemo = new Map();
+  const folderOf = (id) => {
+    if (folderMemo.has(id)) return folderMemo.get(id);
+    let folder = null;
+    for (let cur = id; cur !== undefined && folder === null; cur = parent.get(cur)) {
+      const { url, lineNumber } = byId.get(cur).callFrame;
+      if (url.endsWith(bundleName)) folder = folderAt(lineNumber);
+      else if (url.startsWith('file:')) folder = url.includes('/node_modules/') ? `node_modules/${url.split('/node_modules/')[1].split('/')[0]}` : url;
+    }
+    const leaf = byId.get(id).callFrame;
+    if (folder === null) folder = leaf.url ? 'node (http, streams, timers)' : leaf.functionName || 'native';
+    folderMemo.set(id, folder);
+    return folder;
+  };
+  const self = new Map();
+  let total = 0;
+  prof.samples.forEach((id, i) => {
+    const ms = (prof.timeDeltas[i] ?? 0) / 1000;
+    const name = byId.get(id).callFrame.functionName;
+    const folder = name === '(idle)' || name === '(garbage collector)' || name === '(program)' ? name : folderOf(id);
+    self.set(folder, (self.get(folder) ?? 0) + ms);
+    total += ms;
+  });
+  return [...self]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 15)
+    .map(([k, ms]) => `${ms.toFixed(0).padStart(8)} ms ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${k}`);
+}
+
+/**
  * The same machine's HTTP ceiling in this run: a do-nothing node:http server in its own process, posted to
  * with the same concurrency. The stub's req/s is reported as a fraction of it (the machine is shared, so
  * absolute figures move with its load; the ratio much less).
@@ -163,6 +216,8 @@ for (const { dialect: dialectName, bundle } of runs) {
       if (file) {
         console.log(`${dialect}: stub CPU profile ${path.join(profileDir, file)}; top functions by self time:`);
         for (const line of topFunctions(path.join(profileDir, file))) console.log(line);
+        console.log(`${dialect}: self time by source folder (the innermost frame of the project or a dependency; the whole life of the stub):`);
+        for (const line of byFolder(path.join(profileDir, file), bundle)) console.log(line);
       }
     }
     if (values.keep || values.profile) console.log(`${dialect}: data kept in ${dataDir}`);
