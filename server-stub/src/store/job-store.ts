@@ -330,14 +330,16 @@ export class JobStore {
   update(pandaId: number, changes: JobChanges, ifState?: ServerJobState, history?: string): boolean {
     let mask = 0;
     const args: (string | number | null)[] = [];
-    CHANGE_KEYS.forEach((key, i) => {
+    // A plain loop: a closure per update showed in the load bench's profile (1% of the stub).
+    for (let i = 0; i < CHANGE_KEYS.length; i++) {
+      const key = CHANGE_KEYS[i] as keyof JobChanges;
       const value = changes[key];
-      if (value === undefined) return;
+      if (value === undefined) continue;
       mask |= 1 << i;
       if (key === 'report' || key === 'order') args.push(JSON.stringify(value));
       else if (typeof value === 'boolean') args.push(value ? 1 : 0);
       else args.push(value as string | number | null);
-    });
+    }
     if (history !== undefined) {
       mask |= HISTORY_BIT;
       args.push(history);
