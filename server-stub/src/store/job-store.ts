@@ -270,11 +270,6 @@ export class JobStore {
     return records(preparedRaw(this.db, sql).all(...args));
   }
 
-  /** Activated jobs on one site: the dispatch candidates. */
-  activatedOn(site: string): JobRecord[] {
-    return records(preparedRaw(this.db, `SELECT ${RECORD_COLUMNS} FROM jobs WHERE state = 'activated' AND site = ?`).all(site));
-  }
-
   /**
    * Activated jobs on one site in dispatch order (highest priority, then the
    * oldest PandaID), read lazily from the index: a caller that stops after
@@ -305,12 +300,6 @@ export class JobStore {
       taskId,
     );
     return row !== undefined;
-  }
-
-  /** Jobs of one task per state (all attempts), counted in SQL. */
-  countByStateOfTask(taskId: number): Record<string, number> {
-    const rows = prepared(this.db, `SELECT state, COUNT(*) AS n FROM jobs WHERE task_id = ? GROUP BY state`).all(taskId) as { state: string; n: number }[];
-    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
   }
 
   /**
