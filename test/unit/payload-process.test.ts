@@ -127,14 +127,16 @@ describe('PayloadProcess start failures and leftovers', () => {
   it('a launcher made ahead of its job runs it as a direct spawn does: dir, environment, $0, stdin, outputs, status, CPU', async () => {
     const home = mkdtempSync(path.join(tmpdir(), 'payload-spare-'));
     const recordDir = path.join(home, PAYLOAD_RECORDS_DIR);
-    const run = async (n: number, command: string, whileRunning?: (p: PayloadProcess) => Promise<void>) => {
+    // What a pilot started from a shell hands on: SHLVL and `_` (which a spare launcher sets itself), a locale.
+    const shellEnv = { SHLVL: '3', _: '/usr/bin/node', LC_ALL: 'C', OLDPWD: '/tmp' };
+    const run = async (n: number, command: string, whileRunning?: (p: PayloadProcess) => Promise<void>, extraEnv: Record<string, string> = {}) => {
       const jobDir = path.join(home, `PanDA_Pilot-${n}`);
       mkdirSync(jobDir, { recursive: true });
       const p = await PayloadProcess.start({
         command,
         cwd: jobDir,
         // A value a shell would mangle if it were not quoted whole.
-        env: { PATH: '/usr/bin:/bin', PILOT_JOB_DIR: jobDir, ODD: `it's "$HOME" \\n $(x)\nline two` },
+        env: { PATH: '/usr/bin:/bin', PILOT_JOB_DIR: jobDir, ODD: `it's "$HOME" \\n $(x)\nline two`, ...shellEnv, ...extraEnv },
         stdoutPath: path.join(jobDir, 'payload.stdout'),
         stderrPath: path.join(jobDir, 'payload.stderr'),
         recordDir,
@@ -142,8 +144,9 @@ describe('PayloadProcess start failures and leftovers', () => {
       await whileRunning?.(p);
       return { p, jobDir, exit: await p.done };
     };
+    // The whole environment the payload hands on (job dir aside), and the shell level it runs at.
     const command =
-      'echo "$0|$PWD|$PILOT_JOB_DIR|$ODD|$HOME"; read -r x && echo "stdin: $x"; echo err >&2; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exit 3';
+      'env | sed "s|$PWD|JOBDIR|g" | sort > ../env-$$.txt; mv ../env-$$.txt env.txt; echo "$0|$PWD|$PILOT_JOB_DIR|$ODD|$HOME"; read -r x && echo "stdin: $x"; echo err >&2; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exit 3';
     const direct = await run(1, command);
     // The next start's launcher is made after this one's (setImmediate): let it be made.
     await new Promise((r) => setImmediate(r));
@@ -159,7 +162,31 @@ describe('PayloadProcess start failures and leftovers', () => {
     });
     expect(wiped).toBe(true);
     expect(existsSync(launchFile)).toBe(false); // removed once the payload ended
-    for (const r of [direct, ahead]) {
+    // A name a shell cannot export (an exported function, as environment modules leave): made ahead, through env.
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    const fn = { 'BASH_FUNC_module%%': '() {  echo module\n}' };
+    const directFn = await run(3, command, undefined, fn);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    let fnLaunch = '';
+    const aheadFn = await run(
+      4,
+      command,
+      async (p) => {
+        fnLaunch = path.join(recordDir, `${p.pid}.launch`);
+        expect(existsSync(fnLaunch)).toBe(true);
+      },
+      fn,
+    );
+    expect(fnLaunch).not.toBe('');
+    const envOf = (r: { jobDir: string }) => readFileSync(path.join(r.jobDir, 'env.txt'), 'utf8');
+    expect(envOf(direct)).toContain('SHLVL=5\n');
+    expect(envOf(direct)).toContain('_=/usr/bin/env\n');
+    expect(envOf(ahead)).toBe(envOf(direct));
+    expect(envOf(directFn)).toContain('BASH_FUNC_module%%');
+    expect(envOf(aheadFn)).toBe(envOf(directFn));
+    for (const r of [direct, ahead, directFn, aheadFn]) {
       expect(r.exit.exitCode).toBe(3);
       expect(r.exit.launchError).toBeUndefined();
       expect(readFileSync(path.join(r.jobDir, 'payload.stdout'), 'utf8')).toBe(`/bin/bash|${r.jobDir}|${r.jobDir}|it's "$HOME" \\n $(x)\nline two|\n`);

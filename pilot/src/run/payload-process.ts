@@ -93,7 +93,7 @@ const LAUNCHER = [
  * pilot (tens of MB) is forked and the child exec'd, 2-5 ms a job that the slot's next start no
  * longer waits for. It waits on fd 3 for the path of its job's launch file (a script setting dir,
  * out, err, cg, cmd and the env list, quoted by `launchScript`), reads and wipes it (it holds the
- * payload's environment), and becomes the LAUNCHER ($1), through env ($2), in the job's dir, environment and output
+ * payload's environment), and becomes the LAUNCHER ($1), itself or through env ($2), in the job's dir, environment and output
  * files: exec keeps its pid, session and fd 3, so from there on it is what a direct spawn makes.
  * Its stdin is /dev/null: bash reads ~/.bashrc when stdin is a socket (its rshd rule), and node's
  * pipes are sockets. When the pilot ends, fd 3 ends without a line: it exits.
@@ -104,6 +104,17 @@ const SPARE_LAUNCHER = [
   ': > "$f"',
   'cd -- "$dir" 2>/dev/null || { echo "launch-failed: cannot enter $dir" >&3; exit 125; }',
   'exec >>"$out" 2>>"$err" || exit 125',
+  // Plain names (`bare`, see `launchScript`): the shell sets the environment itself, one exec (~1 ms) less
+  // than through env. Arguments first, so a job variable named like one of these cannot change them; then
+  // every variable this shell exported (its own PATH, SHLVL, PWD, OLDPWD) goes and only the job's are
+  // exported; a setlocale warning is the launcher's to print, once, as in a direct spawn.
+  'if [ -n "$bare" ]; then',
+  '  set -- "$1" "$cmd" "$cg" "${envs[@]}"',
+  '  unset -v f dir out err cg cmd envs bare PATH SHLVL PWD OLDPWD',
+  '  export -- "${@:4}" 2>/dev/null || exit 125',
+  '  exec /bin/bash -c "$1" panda-payload "$2" "$3"',
+  '  exit 125',
+  'fi',
   'exec "$2" -i "${envs[@]}" /bin/bash -c "$1" panda-payload "$cmd" "$cg"',
 ].join('\n');
 
@@ -111,13 +122,41 @@ const shellQuote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
 
 /** The launch file a spare launcher sources: its job's dir, output files, cgroup, command and environment. */
 function launchScript(opts: PayloadStart): string {
-  const envs = Object.entries(opts.env)
-    .filter((e): e is [string, string] => e[1] !== undefined)
-    .map(([k, v]) => shellQuote(`${k}=${v}`));
-  const vars = { dir: opts.cwd, out: opts.stdoutPath, err: opts.stderrPath, cg: opts.cgroupProcsFile ?? '', cmd: opts.command };
+  const entries = Object.entries(opts.env).filter((e): e is [string, string] => e[1] !== undefined);
+  const bare = bareEnv(entries);
+  const envs = (bare ?? entries).map(([k, v]) => shellQuote(`${k}=${v}`));
+  const vars = { dir: opts.cwd, out: opts.stdoutPath, err: opts.stderrPath, cg: opts.cgroupProcsFile ?? '', cmd: opts.command, bare: bare ? '1' : '' };
   return `${Object.entries(vars)
     .map(([k, v]) => `${k}=${shellQuote(v)}`)
     .join('\n')}\nenvs=(${envs.join(' ')})\n`;
+}
+
+/**
+ * Bash variables that a plain `export NAME=value` would not hand on as given: read-only ones, ones whose
+ * value bash computes (RANDOM, SECONDS, …), BASH_* and SHELLOPTS (options, exported functions). A job
+ * environment with any of them (or a name that is no shell identifier) goes through env instead.
+ */
+const BASH_OWN =
+  /^(BASH.*|SHELLOPTS|EUID|UID|PPID|GROUPS|RANDOM|SRANDOM|SECONDS|LINENO|HISTCMD|EPOCHREALTIME|EPOCHSECONDS|FUNCNAME|DIRSTACK|COMP_WORDBREAKS|PIPESTATUS|POSIXLY_CORRECT)$/;
+const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The job's environment as the spare shell exports it before exec'ing the launcher, or null when only
+ * env can set it exactly. `_` is left out: bash sets it for every command it runs, so the payload's `_`
+ * is the launcher's command either way. SHLVL is one more, as bash's exec lowers it by one (a direct
+ * spawn hands it on unchanged); outside 0-998 (bash's own resetting) env is used.
+ */
+function bareEnv(entries: readonly [string, string][]): [string, string][] | null {
+  const out: [string, string][] = [];
+  for (const [k, v] of entries) {
+    if (k === '_') continue;
+    if (!SHELL_NAME.test(k) || BASH_OWN.test(k)) return null;
+    if (k === 'SHLVL') {
+      if (!/^(0|[1-9][0-9]{0,2})$/.test(v) || Number(v) > 998) return null;
+      out.push([k, String(Number(v) + 1)]);
+    } else out.push([k, v]);
+  }
+  return out;
 }
 
 const unrefStream = (s: unknown): void => (s as { unref?: () => void } | null)?.unref?.();
