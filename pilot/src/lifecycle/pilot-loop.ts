@@ -120,6 +120,9 @@ class LoopState {
 }
 
 /** Whether a free slot asks again, or why not (max jobs, then the ask rules). */
+// The previous job may report now; one reason for all (abort() without one builds a DOMException each time).
+const LET_REPORT = new Error('the next payload started');
+
 function stopDecision(s: LoopState): { ask: true } | { ask: false; reason: StopReason; detail: string } {
   const o = s.opts;
   if (o.maxJobs > 0 && s.claimed >= o.maxJobs) return { ask: false, reason: 'max-jobs', detail: `${o.maxJobs} jobs taken` };
@@ -243,7 +246,7 @@ async function startJob(s: LoopState, raw: Record<string, unknown>, onStarted: (
     f?.();
   };
   const gate = new AbortController();
-  const letReport = () => gate.abort();
+  const letReport = () => gate.abort(LET_REPORT);
   // Serial dispatch (the benchmark's baseline) waits for the report itself: nothing to let go first.
   if (s.opts.noPipeline) letReport();
   const reported = runJob(ctx, raw, {

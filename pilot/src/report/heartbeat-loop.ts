@@ -16,15 +16,20 @@ export interface HeartbeatLoopOptions {
   sleep?: Sleep | undefined;
 }
 
+// One reason for every loop's end: abort() without one builds a DOMException each time, for nobody to read.
+const ENDED = new Error('the job ended');
+
 /** Beats until `ended` settles (either way); resolves then, with no timer left behind. */
 export async function runHeartbeats(ended: Promise<unknown>, opts: HeartbeatLoopOptions): Promise<void> {
-  const sleep = opts.sleep ?? pause;
+  const injected = opts.sleep;
+  // The real pause waits on both signals itself: no AbortSignal.any made on every turn.
+  const sleep = injected ? (ms: number, signals: AbortSignal[]) => injected(ms, AbortSignal.any(signals)) : pause;
   const done = new AbortController();
-  const stop = () => done.abort();
+  const stop = () => done.abort(ENDED);
   void ended.then(stop, stop);
   while (!done.signal.aborted) {
     const woken = opts.wakeup.signal;
-    await sleep(opts.schedule.msUntilDue(), AbortSignal.any([done.signal, woken])).catch(() => undefined);
+    await sleep(opts.schedule.msUntilDue(), [done.signal, woken]).catch(() => undefined);
     if (done.signal.aborted) break;
     // woken by `debug`: the schedule already holds the new, sooner beat
     if (woken.aborted) continue;

@@ -2,6 +2,9 @@
  * A wake-up call for a loop that pauses until something happens: `wake()`
  * aborts the current signal and arms a fresh one, so the next pause waits again.
  */
+// abort() without a reason builds a DOMException each time; nobody reads this one.
+const WOKEN = new Error('woken');
+
 export class Wakeup {
   private controller = new AbortController();
 
@@ -13,6 +16,6 @@ export class Wakeup {
   wake(): void {
     const c = this.controller;
     this.controller = new AbortController();
-    c.abort();
+    c.abort(WOKEN);
   }
 }
