@@ -11,6 +11,7 @@ import {
   PayloadStartError,
   pilotHomeAlive,
   signalFromStatus,
+  spareReady,
 } from '../../pilot/src/run/index.js';
 import { startPayload } from '../support/payloads.js';
 import { processAlive as alive } from '../support/processes.js';
@@ -129,7 +130,8 @@ describe('PayloadProcess start failures and leftovers', () => {
     const recordDir = path.join(home, PAYLOAD_RECORDS_DIR);
     // What a pilot started from a shell hands on: SHLVL and `_` (which a spare launcher sets itself), a locale.
     const shellEnv = { SHLVL: '3', _: '/usr/bin/node', LC_ALL: 'C', OLDPWD: '/tmp' };
-    const run = async (n: number, command: string, whileRunning?: (p: PayloadProcess) => Promise<void>, extraEnv: Record<string, string> = {}) => {
+    // A start without a records dir never takes a spare: the direct way, to compare with.
+    const run = async (n: number, command: string, whileRunning?: (p: PayloadProcess) => Promise<void>, extraEnv: Record<string, string> = {}, direct = false) => {
       const jobDir = path.join(home, `PanDA_Pilot-${n}`);
       mkdirSync(jobDir, { recursive: true });
       const p = await PayloadProcess.start({
@@ -139,7 +141,7 @@ describe('PayloadProcess start failures and leftovers', () => {
         env: { PATH: '/usr/bin:/bin', PILOT_JOB_DIR: jobDir, ODD: `it's "$HOME" \\n $(x)\nline two`, ...shellEnv, ...extraEnv },
         stdoutPath: path.join(jobDir, 'payload.stdout'),
         stderrPath: path.join(jobDir, 'payload.stderr'),
-        recordDir,
+        recordDir: direct ? undefined : recordDir,
       });
       await whileRunning?.(p);
       return { p, jobDir, exit: await p.done };
@@ -147,10 +149,10 @@ describe('PayloadProcess start failures and leftovers', () => {
     // The whole environment the payload hands on (job dir aside), and the shell level it runs at.
     const command =
       'env | sed "s|$PWD|JOBDIR|g" | sort > ../env-$$.txt; mv ../env-$$.txt env.txt; echo "$0|$PWD|$PILOT_JOB_DIR|$ODD|$HOME"; read -r x && echo "stdin: $x"; echo err >&2; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exit 3';
-    const direct = await run(1, command);
-    // The next start's launcher is made after this one's (setImmediate): let it be made.
+    const direct = await run(1, command, undefined, {}, true);
+    // The next start's launcher is made after this one's (setImmediate), by a zygote: let it be ready.
     await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
+    expect(await spareReady()).toBe(true);
     let launchFile = '';
     let wiped = false;
     const ahead = await run(2, `sleep 2; ${command}`, async (p) => {
@@ -163,12 +165,11 @@ describe('PayloadProcess start failures and leftovers', () => {
     expect(wiped).toBe(true);
     expect(existsSync(launchFile)).toBe(false); // removed once the payload ended
     // A name a shell cannot export (an exported function, as environment modules leave): made ahead, through env.
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
     const fn = { 'BASH_FUNC_module%%': '() {  echo module\n}' };
-    const directFn = await run(3, command, undefined, fn);
+    const directFn = await run(3, command, undefined, fn, true);
+    expect(await spareReady()).toBe(true);
     await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
+    expect(await spareReady()).toBe(true);
     let fnLaunch = '';
     const aheadFn = await run(
       4,
@@ -193,6 +194,55 @@ describe('PayloadProcess start failures and leftovers', () => {
       expect(readFileSync(path.join(r.jobDir, 'payload.stderr'), 'utf8')).toBe('err\n');
       expect(r.exit.cpuUserSec).not.toBeNull();
     }
+  });
+
+  it('a launcher made ahead leads its own session and group, holds no other fd, and a signal that kills it is reported', async () => {
+    const home = mkdtempSync(path.join(tmpdir(), 'payload-spare-'));
+    const recordDir = path.join(home, PAYLOAD_RECORDS_DIR);
+    mkdirSync(recordDir, { recursive: true });
+    const startIn = async (n: number, command: string, direct = false) => {
+      const jobDir = path.join(home, `job-${n}`);
+      mkdirSync(jobDir);
+      // The first start of this worker may find no spare; every later one waits for the one it made.
+      await new Promise((r) => setImmediate(r));
+      if (n > 0 && !direct) expect(await spareReady()).toBe(true);
+      const p = await PayloadProcess.start({
+        command,
+        cwd: jobDir,
+        env: { PATH: '/usr/bin:/bin' },
+        stdoutPath: path.join(jobDir, 'payload.stdout'),
+        stderrPath: path.join(jobDir, 'payload.stderr'),
+        recordDir: direct ? undefined : recordDir,
+      });
+      return { p, jobDir };
+    };
+    // Start one so that the next is made ahead, then look at the next from inside.
+    const command = 'echo $(ps -o pgid=,sid= -p $$); exec ls /proc/self/fd';
+    const fdsOf = (jobDir: string) =>
+      readFileSync(path.join(jobDir, 'payload.stdout'), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map(Number)
+        .sort((a, b) => a - b);
+    // A direct start, for the fds any child of this process has (stdin, stdout, stderr, the dir ls reads, and what the test runner leaves open).
+    const direct = await startIn(0, command, true);
+    await direct.p.done;
+    const { p, jobDir } = await startIn(1, command);
+    expect(existsSync(path.join(recordDir, `${p.pid}.launch`))).toBe(true);
+    const exit = await p.done;
+    expect(exit.exitCode).toBe(0);
+    const ids = readFileSync(path.join(jobDir, 'payload.stdout'), 'utf8').split('\n')[0];
+    expect(ids?.split(' ').map(Number)).toEqual([p.pid, p.pid]);
+    // No channel of another spare, no request fd of the zygote.
+    expect(fdsOf(direct.jobDir)).toContain(3);
+    expect(fdsOf(jobDir)).toEqual(fdsOf(direct.jobDir));
+    // The launcher itself killed: it cannot say its status; the zygote that reaped it does.
+    const killed = await startIn(2, 'kill -KILL $PPID; sleep 30');
+    expect(existsSync(path.join(recordDir, `${killed.p.pid}.launch`))).toBe(true);
+    const end = await killed.p.done;
+    expect(end.exitCode).toBeNull();
+    expect(end.signal).toBe('SIGKILL');
   });
 
   it('a pilot home of a running pilot counts as alive', () => {

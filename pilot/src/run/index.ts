@@ -1,6 +1,7 @@
 export { buildPayloadCommand, transformationName } from './payload-command.js';
 export { createPilotHome, createJobDir, jobDirPath, freeSpaceMB } from './work-dir.js';
 export { PayloadProcess, PayloadStartError, signalFromStatus, parseBashTimes, type PayloadExit, type PayloadStart } from './payload-process.js';
+export { spareReady } from './spare-launchers.js';
 export { killLeftoverPayloads, pilotHomeAlive, PAYLOAD_RECORDS_DIR } from './payload-records.js';
 export {
   writeLogTarball,

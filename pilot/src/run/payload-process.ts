@@ -3,12 +3,13 @@
  * can be signalled), with stdout/stderr to files, and reports how it ended.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { ErrorCode, type PandaErrorCode } from '../protocol/index.js';
 import { PilotError } from '../errors/index.js';
 import { forgetPayloadGroup, recordPayloadGroup } from './payload-records.js';
+import { prepareSpare, takeSpare, type Spare } from './spare-launchers.js';
 
 export interface PayloadExit {
   /** Exit status as the shell saw it (128+N when the payload died by signal N); null if the launcher itself was signalled. */
@@ -80,6 +81,8 @@ const errnoOf = (err: unknown): string => (err as NodeJS.ErrnoException | null)?
 // first instruction (race-free: nothing is forked until the write succeeded); when the
 // kernel refuses, it says so on fd 3 and runs nothing.
 const LAUNCHER = [
+  // Its own status, last: a launcher made ahead is the zygote's child, not the pilot's (spare-launchers.ts).
+  'trap \'echo "rc $?" >&3 2>/dev/null\' EXIT',
   // The launcher outlives a SIGTERM to the group (a handler, not SIG_IGN, so the payload still gets the
   // default): it reports the payload's own end, and the group is killed only once the payload is done.
   'trap : TERM INT QUIT HUP USR1 USR2',
@@ -89,9 +92,8 @@ const LAUNCHER = [
 ].join('\n');
 
 /**
- * A launcher started ahead of its job, by the start before: spawn blocks the event loop while the
- * pilot (tens of MB) is forked and the child exec'd, 2-5 ms a job that the slot's next start no
- * longer waits for. It waits on fd 3 for the path of its job's launch file (a script setting dir,
+ * A launcher started ahead of its job (by a zygote, see spare-launchers.ts): it says its pid on fd 3,
+ * then waits there for the path of its job's launch file (a script setting dir,
  * out, err, cg, cmd and the env list, quoted by `launchScript`), reads and wipes it (it holds the
  * payload's environment), and becomes the LAUNCHER ($1), itself or through env ($2), in the job's dir, environment and output
  * files: exec keeps its pid, session and fd 3, so from there on it is what a direct spawn makes.
@@ -99,7 +101,10 @@ const LAUNCHER = [
  * pipes are sockets. When the pilot ends, fd 3 ends without a line: it exits.
  */
 const SPARE_LAUNCHER = [
+  'echo "pid $$" >&3 || exit 0',
   'IFS= read -r f <&3 || exit 0',
+  // Its status when it gives up before it became the launcher (which says its own).
+  'trap \'echo "rc $?" >&3 2>/dev/null\' EXIT',
   '. "$f" || exit 125',
   ': > "$f"',
   'cd -- "$dir" 2>/dev/null || { echo "launch-failed: cannot enter $dir" >&3; exit 125; }',
@@ -159,55 +164,27 @@ function bareEnv(entries: readonly [string, string][]): [string, string][] | nul
   return out;
 }
 
-const unrefStream = (s: unknown): void => (s as { unref?: () => void } | null)?.unref?.();
-const refStream = (s: unknown): void => (s as { ref?: () => void } | null)?.ref?.();
+/** How long a start waits for a spare still being made before it spawns its launcher itself (a spare is ready ~1-2 ms after it was asked for). */
+const SPARE_WAIT_MS = 100;
 
-/** The one spare launcher (null: none yet, or it was taken or died); made by `prepareSpare` after each start. */
-let spare: ChildProcess | null = null;
-
-/** coreutils' env, by absolute path (the pilot's PATH may lack it); none found: no spare, every start spawns. */
-let envBinary: string | null | undefined;
-
-function prepareSpare(): void {
-  if (spare) return;
-  envBinary ??= ['/usr/bin/env', '/bin/env'].find((f) => existsSync(f)) ?? null;
-  if (!envBinary) return;
-  let child: ChildProcess;
+/** The launch file, in the records dir (made here when no start made it yet). */
+function writeLaunchFile(file: string, script: string): void {
   try {
-    // Nothing of the pilot's environment: the launch file brings the job's.
-    child = spawn('/bin/bash', ['-c', SPARE_LAUNCHER, 'panda-payload', LAUNCHER, envBinary], {
-      cwd: '/',
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-      detached: true,
-      stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
-    });
-  } catch {
-    return; // the next start spawns its launcher itself, and reports what fails then
+    writeFileSync(file, script, { mode: 0o600 });
+  } catch (e) {
+    if (errnoOf(e) !== 'ENOENT') throw e;
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, script, { mode: 0o600 });
   }
-  child.on('error', () => undefined);
-  if (child.pid === undefined) return;
-  // A spare never keeps the pilot alive; the one taken is held again.
-  child.unref();
-  child.stdio[3]?.on('error', () => undefined);
-  unrefStream(child.stdio[3]);
-  const self = child;
-  child.once('exit', () => {
-    if (spare === self) spare = null;
-  });
-  spare = child;
 }
 
-/** The spare launcher for this start, when one is alive, the start keeps records and the job's dir is a dir. */
-function takeSpare(opts: PayloadStart): ChildProcess | null {
-  const child = spare;
-  if (!child || child.exitCode !== null || child.signalCode !== null || !opts.recordDir) return null;
+/** A dir the launcher can enter; anything else goes the direct way, which reports why it cannot start. */
+function isDirectory(dir: string): boolean {
   try {
-    if (!statSync(opts.cwd).isDirectory()) return null;
+    return statSync(dir).isDirectory();
   } catch {
-    return null; // a direct spawn reports why, as it always did
+    return false;
   }
-  spare = null;
-  return child;
 }
 
 const SIGNAL_BY_NUMBER = new Map<number, NodeJS.Signals>(Object.entries(osConstants.signals).map(([name, num]) => [num, name as NodeJS.Signals]));
@@ -226,45 +203,69 @@ export function parseBashTimes(text: string): { user: number; sys: number } | nu
   return { user: Number(m[1]) * 60 + Number(m[2]), sys: Number(m[3]) * 60 + Number(m[4]) };
 }
 
+/** How a launcher ended: its status as the pilot could learn it, and what it wrote on fd 3. */
+interface LauncherEnd {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  report: string;
+}
+
+/** A directly spawned launcher ends when it exited and its fd 3 closed; node gives the status. */
+function childEnd(child: ChildProcess): Promise<LauncherEnd> {
+  let report = '';
+  child.stdio[3]?.on('data', (chunk: Buffer) => {
+    report += chunk.toString();
+  });
+  return new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal, report })));
+}
+
+/**
+ * A spare launcher ends when its channel closed. It says its own status last (`rc N`); without
+ * that line a signal killed it, and the zygote that reaped it tells which.
+ */
+async function spareEnd(spare: Spare): Promise<LauncherEnd> {
+  const report = await spare.ended;
+  const rc = /^rc (\d+)$/m.exec(report);
+  if (rc) return { code: Number(rc[1]), signal: null, report };
+  const status = await spare.exitStatus();
+  if (status === null) return { code: null, signal: null, report };
+  const signal = signalFromStatus(status);
+  return signal ? { code: null, signal, report } : { code: status, signal: null, report };
+}
+
 export class PayloadProcess {
   readonly pid: number;
   readonly done: Promise<PayloadExit>;
   private exited = false;
 
   private constructor(
-    private readonly child: ChildProcess,
+    launcherEnd: Promise<LauncherEnd>,
     pid: number,
     startedAt: Date,
     private readonly recordFile: string | null,
     launchFile: string | null = null,
   ) {
     this.pid = pid;
-    let times = '';
-    child.stdio[3]?.on('data', (chunk: Buffer) => {
-      times += chunk.toString();
-    });
-    this.done = new Promise((resolve) => {
-      child.once('close', (code, signal) => {
-        this.exited = true;
-        // No orphans: whatever the payload left running in its group (`sleep 1000 &`)
-        // dies with it. The group id cannot be reused while any member lives.
-        this.signalGroup('SIGKILL');
-        if (this.recordFile) forgetPayloadGroup(this.recordFile);
-        if (launchFile) rmSync(launchFile, { force: true });
-        const cpu = parseBashTimes(times);
-        const joinFailed = times.includes('cgroup-join-failed');
-        const launchFailed = /launch-failed: (.*)/.exec(times)?.[1];
-        resolve({
-          ...(joinFailed ? { launchError: 'the payload launcher could not join its memory cgroup' } : {}),
-          ...(launchFailed ? { launchError: `the payload launcher failed: ${launchFailed}` } : {}),
-          exitCode: code,
-          signal: signal ?? signalFromStatus(code),
-          cpuUserSec: cpu?.user ?? null,
-          cpuSysSec: cpu?.sys ?? null,
-          startedAt,
-          endedAt: new Date(),
-        });
-      });
+    this.done = launcherEnd.then(({ code, signal, report }) => {
+      this.exited = true;
+      // No orphans: whatever the payload left running in its group (`sleep 1000 &`)
+      // dies with it. The group id cannot be reused while any member lives.
+      this.signalGroup('SIGKILL');
+      if (this.recordFile) forgetPayloadGroup(this.recordFile);
+      if (launchFile) rmSync(launchFile, { force: true });
+      const cpu = parseBashTimes(report);
+      const joinFailed = report.includes('cgroup-join-failed');
+      const launchFailed = /launch-failed: (.*)/.exec(report)?.[1];
+      return {
+        ...(joinFailed ? { launchError: 'the payload launcher could not join its memory cgroup' } : {}),
+        ...(launchFailed ? { launchError: `the payload launcher failed: ${launchFailed}` } : {}),
+        exitCode: code,
+        signal: signal ?? signalFromStatus(code),
+        cpuUserSec: cpu?.user ?? null,
+        cpuSysSec: cpu?.sys ?? null,
+        startedAt,
+        endedAt: new Date(),
+      };
     });
   }
 
@@ -274,45 +275,41 @@ export class PayloadProcess {
    * one job, never the pilot.
    */
   static async start(opts: PayloadStart): Promise<PayloadProcess> {
-    const started = PayloadProcess.fromSpare(opts) ?? (await PayloadProcess.spawnLauncher(opts));
+    const recordDir = opts.recordDir;
+    const spare = recordDir && isDirectory(opts.cwd) ? await takeSpare(SPARE_WAIT_MS) : null;
+    const started = (spare && recordDir && PayloadProcess.fromSpare(spare, opts, recordDir)) || (await PayloadProcess.spawnLauncher(opts));
     // The next start's launcher, made while this payload runs (after the caller's own start-up work).
-    setImmediate(prepareSpare);
+    setImmediate(prepareSpare, SPARE_LAUNCHER, LAUNCHER);
     return started;
   }
 
-  /** The payload in the spare launcher, or null when there is none to use (then it is spawned). */
-  private static fromSpare(opts: PayloadStart): PayloadProcess | null {
-    const child = takeSpare(opts);
-    const fd3 = child?.stdio[3];
-    if (!child?.pid || !opts.recordDir || !fd3) {
-      child?.kill('SIGKILL');
-      return null;
-    }
-    const pid = child.pid;
+  /** The payload in a spare launcher, or null when it cannot be used (then it is spawned). */
+  private static fromSpare(spare: Spare, opts: PayloadStart, recordDir: string): PayloadProcess | null {
+    const pid = spare.pid;
     try {
       // The output files are made (or refused) here, as for a direct spawn.
       closeSync(openSync(opts.stdoutPath, 'a'));
       closeSync(openSync(opts.stderrPath, 'a'));
     } catch (e) {
-      child.kill('SIGKILL');
+      spare.discard();
       throw new PayloadStartError(errnoOf(e), (e as Error).message);
     }
-    const launchFile = path.join(opts.recordDir, `${pid}.launch`);
+    const launchFile = path.join(recordDir, `${pid}.launch`);
     try {
-      writeFileSync(launchFile, launchScript(opts), { mode: 0o600 });
+      writeLaunchFile(launchFile, launchScript(opts));
     } catch {
-      child.kill('SIGKILL');
+      spare.discard();
       return null;
     }
-    child.ref();
-    refStream(fd3);
-    const recordFile = recordPayloadGroup(opts.recordDir, {
+    // A payload keeps the pilot alive, as a spawned child does.
+    spare.channel.ref();
+    const recordFile = recordPayloadGroup(recordDir, {
       pgid: pid,
       cgroupProcsFile: opts.cgroupProcsFile ?? null,
       jobDir: opts.env.PILOT_JOB_DIR ?? opts.cwd,
     });
-    const payload = new PayloadProcess(child, pid, new Date(), recordFile, launchFile);
-    (fd3 as NodeJS.WritableStream).write(`${launchFile}\n`);
+    const payload = new PayloadProcess(spareEnd(spare), pid, new Date(), recordFile, launchFile);
+    spare.channel.write(`${launchFile}\n`);
     return payload;
   }
 
@@ -348,7 +345,7 @@ export class PayloadProcess {
     const recordFile = opts.recordDir
       ? recordPayloadGroup(opts.recordDir, { pgid: pid, cgroupProcsFile: opts.cgroupProcsFile ?? null, jobDir: opts.env.PILOT_JOB_DIR ?? opts.cwd })
       : null;
-    return new PayloadProcess(child, pid, new Date(), recordFile);
+    return new PayloadProcess(childEnd(child), pid, new Date(), recordFile);
   }
 
   get running(): boolean {
