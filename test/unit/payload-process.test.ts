@@ -131,7 +131,13 @@ describe('PayloadProcess start failures and leftovers', () => {
     // What a pilot started from a shell hands on: SHLVL and `_` (which a spare launcher sets itself), a locale.
     const shellEnv = { SHLVL: '3', _: '/usr/bin/node', LC_ALL: 'C', OLDPWD: '/tmp' };
     // A start without a records dir never takes a spare: the direct way, to compare with.
-    const run = async (n: number, command: string, whileRunning?: (p: PayloadProcess) => Promise<void>, extraEnv: Record<string, string> = {}, direct = false) => {
+    const run = async (
+      n: number,
+      command: string,
+      whileRunning?: (p: PayloadProcess) => Promise<void>,
+      extraEnv: Record<string, string> = {},
+      direct = false,
+    ) => {
       const jobDir = path.join(home, `PanDA_Pilot-${n}`);
       mkdirSync(jobDir, { recursive: true });
       const p = await PayloadProcess.start({
