@@ -21,13 +21,33 @@ export interface PayloadGroupRecord {
 
 export const PAYLOAD_RECORDS_DIR = 'payloads';
 
+/**
+ * Record dirs made (or found) by this process: a payload's start makes its dir only the first time,
+ * not once a job (a mkdir that fails with EEXIST is a syscall on the slot's idle path). A dir
+ * removed since is made again when the write says ENOENT.
+ */
+const madeDirs = new Set<string>();
+
 /** Writes the record (atomically: a reader never sees half of it); returns its path. Best effort: null when the home is not writable. */
 export function recordPayloadGroup(dir: string, rec: PayloadGroupRecord): string | null {
   try {
-    mkdirSync(dir, { recursive: true });
     const file = path.join(dir, String(rec.pgid));
     const cgroup = rec.cgroupProcsFile ? path.dirname(rec.cgroupProcsFile) : '';
-    writeFileSync(`${file}.tmp`, `pgid=${rec.pgid}\ncgroup=${cgroup}\njobdir=${rec.jobDir}\n`);
+    const text = `pgid=${rec.pgid}\ncgroup=${cgroup}\njobdir=${rec.jobDir}\n`;
+    if (!madeDirs.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      madeDirs.add(dir);
+    }
+    try {
+      writeFileSync(`${file}.tmp`, text);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      madeDirs.delete(dir);
+      mkdirSync(dir, { recursive: true });
+      madeDirs.add(dir);
+      writeFileSync(`${file}.tmp`, text);
+    }
+    // Whole or not at all under its final name: runpilot.sh and the next pilot read only `<pgid>`.
     renameSync(`${file}.tmp`, file);
     return file;
   } catch {
