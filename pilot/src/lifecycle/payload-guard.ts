@@ -111,7 +111,11 @@ export class PayloadGuard {
     private readonly log: Logger,
   ) {}
 
-  /** Makes the payload's cgroup when allowed; a refusal is logged and the payload runs watched by tree only. */
+  /**
+   * Makes the payload's cgroup when allowed; a refusal is logged and the payload runs watched by tree only.
+   * How its memory is enforced is the caller's to log (`enforcement`): a job's goes on its `payload_start`
+   * line (one line less on the slot's idle path), a range's on its own.
+   */
   static prepare(
     job: JobDescription,
     settings: MonitorSettings,
@@ -132,15 +136,21 @@ export class PayloadGuard {
       }
     }
     const limits = watchdogLimits(job, settings, plan);
-    log.info(
-      { event: 'memory_enforcement', cgroup: cgroup?.dir ?? null, cgroupLimitMB: cgroup ? plan.cgroupLimitMB : null, watchdogMB: plan.watchdogMB, limits },
-      cgroup && plan.cgroupLimitMB
-        ? `payload memory limited to ${plan.cgroupLimitMB} MB by cgroup`
-        : plan.watchdogMB
-          ? `payload memory watched by the pilot (${plan.watchdogMB} MB)`
-          : 'payload memory not limited',
-    );
     return new PayloadGuard(settings, plan, limits, cgroup, log);
+  }
+
+  /** Who enforces the payload's memory and its watchdog limits: the fields and the words (`memory …`) of a log line. */
+  enforcement(): { fields: Record<string, unknown>; text: string } {
+    const { cgroup, plan, limits } = this;
+    return {
+      fields: { cgroup: cgroup?.dir ?? null, cgroupLimitMB: cgroup ? plan.cgroupLimitMB : null, watchdogMB: plan.watchdogMB, limits },
+      text:
+        cgroup && plan.cgroupLimitMB
+          ? `memory limited to ${plan.cgroupLimitMB} MB by cgroup`
+          : plan.watchdogMB
+            ? `memory watched by the pilot (${plan.watchdogMB} MB)`
+            : 'memory not limited',
+    };
   }
 
   /**
@@ -163,7 +173,15 @@ export class PayloadGuard {
       slotMemoryMB: memoryMB || null,
       loopingLimitSec,
     };
-    return PayloadGuard.prepare({ ...job, minRamCount: memoryMB }, rangeSettings, log, `panda-${job.pandaId}-${job.attemptNr}-${process.pid}-${eventRangeID}`);
+    const guard = PayloadGuard.prepare(
+      { ...job, minRamCount: memoryMB },
+      rangeSettings,
+      log,
+      `panda-${job.pandaId}-${job.attemptNr}-${process.pid}-${eventRangeID}`,
+    );
+    const { fields, text } = guard.enforcement();
+    log.info({ event: 'memory_enforcement', ...fields }, `payload ${text}`);
+    return guard;
   }
 
   /** The file the payload's launcher writes its PID into to join its cgroup, when it has one. */

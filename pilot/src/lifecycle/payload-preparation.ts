@@ -33,7 +33,10 @@ export const defaultPreparation = (http: HttpTransport, serverUrl: string): Prep
 
 const quote = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`;
 
-/** Fetches what the job needs into `jobDir` and returns the payload's command line. */
+/**
+ * Fetches what the job needs into `jobDir` and returns the payload's command line.
+ * `beforeFetch` is called before a download starts (it may take minutes).
+ */
 export async function preparePayload(
   job: JobDescription,
   jobDir: string,
@@ -41,6 +44,7 @@ export async function preparePayload(
   prep: PreparationSettings | undefined,
   log: Logger,
   signal: AbortSignal,
+  beforeFetch: () => void,
 ): Promise<string> {
   if (!prep) return buildPayloadCommand(job, env, jobDir);
   const plan = planTransformation(job, { serverUrl: prep.serverUrl, allowedHosts: prep.allowedHosts, cacheUrl: env.PANDACACHE_URL || prep.serverUrl });
@@ -51,6 +55,7 @@ export async function preparePayload(
       throw new PilotError(ErrorCode.TRANSFORMNOTFOUND, plan.reason);
     case 'download': {
       const file = path.join(jobDir, plan.fileName);
+      beforeFetch();
       try {
         const got = await downloadFile(prep.http, plan.url, file, {
           signal,
@@ -70,6 +75,7 @@ export async function preparePayload(
       const { job: prun } = plan;
       if (prun.sandboxUrl && prun.archive) {
         const file = path.join(jobDir, prun.archive);
+        beforeFetch();
         try {
           const got = await downloadFile(prep.http, prun.sandboxUrl, file, {
             signal,

@@ -202,12 +202,14 @@ export const REPORT_GATE_MS = 250;
 
 /**
  * A job this slot started: when its payload ended (its share is free again: the slot may ask),
- * when its final is on disk (the slot's next payload may start), when it reported, and how to let it report now.
+ * when its final is on disk (the slot's next payload may start), when it reported (final update
+ * acknowledged or kept), when it is done (its job dir removed too), and how to let it report now.
  */
 interface StartedJob {
   payloadEnded: Promise<void>;
   settled: Promise<void>;
   reported: Promise<void>;
+  done: Promise<void>;
   letReport: () => void;
 }
 
@@ -236,6 +238,8 @@ async function startJob(s: LoopState, raw: Record<string, unknown>, onStarted: (
   const ended = new Promise<void>((r) => (payloadEnded = r));
   let settle!: () => void;
   const settled = new Promise<void>((r) => (settle = r));
+  let reportDone!: () => void;
+  const reported = new Promise<void>((r) => (reportDone = r));
   // Told once, then let go: `onStarted` is the previous job's letReport, whose scope holds its own
   // onStarted, and so on; kept, every job of the pilot's life stayed reachable from the running one
   // (bench/pilot-long-life: the live heap grew ~9 KB a job).
@@ -249,7 +253,7 @@ async function startJob(s: LoopState, raw: Record<string, unknown>, onStarted: (
   const letReport = () => gate.abort(LET_REPORT);
   // Serial dispatch (the benchmark's baseline) waits for the report itself: nothing to let go first.
   if (s.opts.noPipeline) letReport();
-  const reported = runJob(ctx, raw, {
+  const done = runJob(ctx, raw, {
     onPayloadStarted: started,
     // An event-service job's last ranges run: what they leave idle goes to the next job, asked for now.
     onTail: (busyShare) => {
@@ -268,6 +272,7 @@ async function startJob(s: LoopState, raw: Record<string, unknown>, onStarted: (
       // The next payload of this slot starts first; a stopping pilot reports at once.
       await pause(REPORT_GATE_MS, [gate.signal, ctx.pilotSignal]);
     },
+    onReported: reportDone,
   })
     .then((o) => s.count(o))
     .finally(() => {
@@ -275,8 +280,9 @@ async function startJob(s: LoopState, raw: Record<string, unknown>, onStarted: (
       started(); // a job that failed before its payload must not hold the previous one's report
       payloadEnded(); // nor its slot
       settle();
+      reportDone();
     });
-  return { payloadEnded: ended, settled, reported, letReport };
+  return { payloadEnded: ended, settled, reported, done, letReport };
 }
 
 /** One slot: ask, run, ask again as soon as the payload ended, until a rule, the server or a stop says no more. */
@@ -288,6 +294,10 @@ async function runSlot(s: LoopState, index: number): Promise<void> {
   // The slot's last job (its payload ended; it reports once the next payload started) and the one before it.
   let last: Promise<void> = Promise.resolve();
   let older: Promise<void> = Promise.resolve();
+  // When those two and the one before them are done (job dir removed): a dir's removal may run beside the next start.
+  let lastDone: Promise<void> = Promise.resolve();
+  let olderDone: Promise<void> = Promise.resolve();
+  let oldestDone: Promise<void> = Promise.resolve();
   // The last job's final is on disk: its payload ended before the slot asked again, its final is written meanwhile.
   let lastSettled: Promise<void> = Promise.resolve();
   let letLastReport: () => void = () => undefined;
@@ -324,21 +334,23 @@ async function runSlot(s: LoopState, index: number): Promise<void> {
       }
       failures = 0;
       empties = 0;
-      // At most one job of this slot reports while the next runs: the one before the last is done first.
-      // The last one's final is on disk before the next payload starts.
-      await Promise.all([older, lastSettled]);
+      // At most one job of this slot reports while the next runs: the one before the last reported first
+      // (its job dir may still be being removed; the one before it is gone). The last one's final is on
+      // disk before the next payload starts.
+      await Promise.all([older, lastSettled, oldestDone]);
       const job = await startJob(s, got.raw, letLastReport);
-      if (opts.noPipeline) await job.reported;
+      if (opts.noPipeline) await job.done;
       else await job.payloadEnded;
       older = last;
       last = job.reported;
+      [oldestDone, olderDone, lastDone] = [olderDone, lastDone, job.done];
       lastSettled = job.settled;
       letLastReport = job.letReport;
       idleSince = Date.now();
     }
   } finally {
     letLastReport();
-    await Promise.all([older, last]);
+    await Promise.all([oldestDone, olderDone, lastDone]);
   }
 }
 
