@@ -121,9 +121,13 @@ export class PayloadMonitor {
     // Start dense and back off to the interval: most Rubin payloads end within a minute, and a
     // 60 s first wait would leave a short job with no figures at all. ±10 % so monitors do not fall into step.
     const backoff = { initialMs: Math.min(25, this.opts.intervalMs), maxMs: this.opts.intervalMs, factor: 2, jitter: 0.1 };
+    // A sample at the payload's first instant sees its launcher only. In its own cgroup the first one can
+    // wait: the kernel keeps the peak for a payload that ends before it (the final's maxRSS), and the OOM
+    // counter starts at 0. In a shared cgroup or none, it is the counter's baseline and the only figures.
+    const waitFirst = this.opts.cgroup?.own === true;
     await repeat(
-      () => {
-        this.sampleOnce();
+      (n) => {
+        if (n > 1 || !waitFirst) this.sampleOnce();
       },
       { signal: this.abort.signal, wait: (n) => backoffDelay(n, backoff), sleep: this.opts.sleep },
     );
