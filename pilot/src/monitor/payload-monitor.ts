@@ -51,6 +51,9 @@ export interface PayloadMonitorOptions {
 /** Walking the job dir costs more than a sample; a quarter of the limit (at most 15 min, as pilot3) is often enough. */
 const loopingCheckEveryMs = (limitSec: number): number => Math.min(900_000, (limitSec * 1000) / 4);
 
+// One reason for every stop: abort() without one builds a DOMException (and its stack) a job, on the slot's idle path.
+const MONITOR_STOPPED = new Error('monitor stopped');
+
 export class PayloadMonitor {
   private readonly ledger = new CounterLedger();
   private readonly metrics: MetricsAccumulator;
@@ -105,7 +108,7 @@ export class PayloadMonitor {
 
   /** Ends the loop and takes a last cgroup reading; returns the final figures. */
   async stop(): Promise<{ summary: MetricsSummary; cgroupAtEnd: CgroupFigures | null }> {
-    this.abort.abort();
+    this.abort.abort(MONITOR_STOPPED);
     await this.loop;
     const cg = this.readCgroup();
     this.metrics.addCgroup(cg, (Date.now() - this.startedAt) / 1000);
