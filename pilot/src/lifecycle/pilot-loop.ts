@@ -18,6 +18,7 @@
  * to wait after nothing came), `startJob` (reserve the job's share, run it).
  */
 import { existsSync } from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ErrorCode, type JobRequest } from '../protocol/index.js';
 import { PilotError } from '../errors/index.js';
 import { backoffDelay, isRetryable, pause, withJitter, type Sleep } from '../retry/index.js';
@@ -271,6 +272,10 @@ async function startJob(s: LoopState, raw: Record<string, unknown>, onStarted: (
       settle();
       // The next payload of this slot starts first; a stopping pilot reports at once.
       await pause(REPORT_GATE_MS, [gate.signal, ctx.pilotSignal]);
+      // And its first update leaves first: node writes a request once the microtasks ran, and the
+      // report (tarball, stage-out, final) is one long stretch of them that would hold its
+      // `starting` 2-5 ms (and so its `running`, sent on that answer, into the slot's next idle).
+      await nextTurn();
     },
     onReported: reportDone,
   })
