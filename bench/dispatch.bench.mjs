@@ -107,7 +107,9 @@ function runPilot(site, extra) {
 
 // Baseline: JOBS × bash -c true, one after another.
 let t0 = process.hrtime.bigint();
-for (let i = 0; i < JOBS; i++) spawnSync('bash', ['-c', 'true']);
+// stdin /dev/null, as the pilot's launchers have: a bash whose stdin is a socket (node's default pipe) and whose
+// environment has no SHLVL reads ~/.bashrc (its rshd rule), 300 ms a start on a machine whose bashrc runs pyenv.
+for (let i = 0; i < JOBS; i++) spawnSync('bash', ['-c', 'true'], { stdio: 'ignore' });
 const bashMs = Number(process.hrtime.bigint() - t0) / 1e6 / JOBS;
 
 // The pilot's fixed cost (start, queue, dialect, exit) with no job, to take off the per-job figure: the
