@@ -109,8 +109,9 @@ describe('decodeForm against URLSearchParams', () => {
     'NULL',
   ];
   const body = () => Array.from({ length: random(12) }, () => atoms[random(atoms.length)]).join('');
+  // Without a prototype, as decodeForm's result: a name like `__proto__` is kept, not swallowed by the setter.
   const reference = (text: string) => {
-    const out: Record<string, string> = {};
+    const out = Object.create(null) as Record<string, string>;
     for (const [k, v] of new URLSearchParams(text)) out[k] = v;
     return out;
   };

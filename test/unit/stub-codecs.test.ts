@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodeLegacyParams, decodeV1Body, legacyValue } from '../../server-stub/src/http/body-codec.js';
+import { decodeLegacyParams, decodeV1Body, decodeV1Query, legacyValue } from '../../server-stub/src/http/body-codec.js';
 import { encodeLegacyForm, legacyReply, v1Reply } from '../../server-stub/src/http/reply.js';
 import { BadRequestError, type StubRequest } from '../../server-stub/src/http/types.js';
 import { coerceV1Params } from '../../server-stub/src/api/v1-types.js';
@@ -71,6 +71,24 @@ describe('v1 request bodies', () => {
 });
 
 describe('argument checks with the servers’ wording', () => {
+  it('a parameter named __proto__ is reported as unexpected, in every encoding, never dropped', () => {
+    const json = { 'content-type': 'application/json' };
+    const legacy = [
+      decodeLegacyParams(request('siteName=X&__proto__=x')),
+      decodeLegacyParams(request('siteName=X&%5F%5Fproto%5F%5F=x')),
+      decodeLegacyParams(request('{"siteName":"X","__proto__":"x"}', json)),
+      decodeLegacyParams(request('siteName=X', {}, '__proto__=x')),
+    ];
+    for (const params of legacy) {
+      expect(Object.keys(params)).toContain('__proto__');
+      expect(pythonArgumentError('getJob', params)).toBe("getJob() got an unexpected keyword argument '__proto__'");
+    }
+    const v1 = decodeV1Body(request('{"site_name":"X","__proto__":"x"}', json));
+    expect(v1ArgumentError('pilot/acquire_jobs', v1)).toBe("Argument error: got an unexpected keyword argument '__proto__'");
+    const query = decodeV1Query({ ...request(''), method: 'GET', query: new URLSearchParams('site_name=X&__proto__=x') });
+    expect(v1ArgumentError('pilot/acquire_jobs', query)).toBe("Argument error: got an unexpected keyword argument '__proto__'");
+  });
+
   it('legacy: unknown and missing names read like Python TypeErrors', () => {
     expect(pythonArgumentError('getJob', { siteName: 'X', bogus: '1' })).toBe("getJob() got an unexpected keyword argument 'bogus'");
     expect(pythonArgumentError('updateJob', {})).toBe("updateJob() missing 2 required positional arguments: 'jobId' and 'state'");

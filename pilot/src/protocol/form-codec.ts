@@ -16,9 +16,13 @@ export function encodeForm(params: Record<string, WireValue>): string {
   return out.toString();
 }
 
-/** Decodes a urlencoded body; a key given twice keeps its last value, as the server's cgi layer does. */
+/**
+ * Decodes a urlencoded body; a key given twice keeps its last value, as the server's cgi layer does.
+ * The result has no prototype: a name like `__proto__` is a key like any other, not dropped by
+ * Object.prototype's setter (the stub reports it as unexpected, as the server does).
+ */
 export function decodeForm(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = paramsObject<string>();
   // Split by hand: URLSearchParams (parse, then an iterator of [key, value] arrays) was 2% of the stub's CPU under
   // load. Same result: a piece with a malformed escape or invalid UTF-8 makes decodeURIComponent throw, and then
   // the whole text goes through URLSearchParams, whose lenient rules (bad escapes kept, U+FFFD) are the reference;
@@ -57,9 +61,14 @@ function formUnescape(piece: string): string | null {
 }
 
 function decodeFormStrictly(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = paramsObject<string>();
   for (const [key, value] of new URLSearchParams(text)) out[key] = value;
   return out;
+}
+
+/** An empty map of wire parameters, without a prototype (see `decodeForm`). */
+export function paramsObject<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
 }
 
 /** pilot3 reads a bare `Succeeded` body as a success with StatusCode 0. */

@@ -4,7 +4,7 @@
  * `Content-Type: application/json`. v1: JSON only, Content-Type exactly
  * `application/json`, gzip optional.
  */
-import { decodeForm } from '../../../pilot/src/protocol/index.js';
+import { decodeForm, paramsObject } from '../../../pilot/src/protocol/index.js';
 import { inflateBounded } from './body-limits.js';
 import { BadRequestError, header, type StubRequest } from './types.js';
 
@@ -50,7 +50,7 @@ export function legacyValue(value: unknown): string | undefined {
 
 /** Legacy parameters: query string (for GET) merged with the form or JSON body. */
 export function decodeLegacyParams(req: StubRequest): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = paramsObject<string>();
   for (const [k, v] of req.query) out[k] = v;
   if (req.body.length === 0) return out;
   if (mediaType(header(req, 'content-type')) === 'application/json') {
@@ -76,7 +76,7 @@ export function decodeV1Body(req: StubRequest): Record<string, unknown> {
 
 /** v1 GET parameters from the query string; a repeated name becomes a list. */
 export function decodeV1Query(req: StubRequest): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+  const out = paramsObject<unknown>();
   for (const key of new Set(req.query.keys())) {
     const all = req.query.getAll(key);
     out[key] = all.length === 1 ? all[0] : all;
