@@ -69,8 +69,10 @@ describe('a long-lived pilot keeps no finished job', () => {
       const log = await waitFor(
         'the pilot log',
         () => {
+          // The pilot home is made before its log file: wait for the file itself.
           const home = existsSync(work) ? readdirSync(work).find((n) => n.startsWith('PanDA_Pilot3_')) : undefined;
-          return home ? path.join(work, home, 'pilotlog.jsonl') : undefined;
+          const file = home ? path.join(work, home, 'pilotlog.jsonl') : undefined;
+          return file && existsSync(file) ? file : undefined;
         },
         60_000,
       );
