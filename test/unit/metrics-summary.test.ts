@@ -1,5 +1,9 @@
 /** Samples → max/avg memory, cumulative I/O and rates, update fields and jobMetrics. */
-import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   CounterLedger,
   jobMetrics,
@@ -8,6 +12,8 @@ import {
   parseProcIo,
   parseSmapsRollup,
   updateFields,
+  pidProcesses,
+  withDetails,
   type ProcessDetail,
 } from '../../pilot/src/monitor/index.js';
 
@@ -144,5 +150,76 @@ describe('MetricsAccumulator', () => {
     }
     acc.addCgroup({ usageKb: 0, peakKb: 900_000, limitKb: null, oomKills: 0 }, 6);
     expect(acc.summary()).toMatchObject({ memorySource: 'samples', maxRSS: 50_000, maxPSS: 40_000, cgroupPeakKb: 900_000 });
+  });
+});
+
+describe('withDetails', () => {
+  // A fake /proc: a process's stat is read first, its smaps_rollup a moment later. One that ends in
+  // between must not leave its RSS in the sample without its PSS (the CI failure: a 100 MB payload
+  // reported maxRSS 100 MB beside maxPSS 12 MB, its launcher's).
+  const roots: string[] = [];
+  afterAll(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
+  function fakeProc(withRollup: boolean): string {
+    const root = mkdtempSync(path.join(tmpdir(), 'fakeproc-'));
+    roots.push(root);
+    mkdirSync(path.join(root, 'self'));
+    writeFileSync(path.join(root, 'self', 'smaps_rollup'), 'Pss: 1 kB\n');
+    for (const pid of [10, 11]) {
+      mkdirSync(path.join(root, String(pid)));
+      writeFileSync(path.join(root, String(pid), 'io'), 'rchar: 7\nwchar: 0\nread_bytes: 0\nwrite_bytes: 0\n');
+    }
+    writeFileSync(path.join(root, '10', 'smaps_rollup'), 'Rss: 4000 kB\nPss: 3000 kB\nSwap: 0 kB\n');
+    if (withRollup) writeFileSync(path.join(root, '11', 'smaps_rollup'), 'Rss: 100000 kB\nPss: 100000 kB\nSwap: 0 kB\n');
+    return root;
+  }
+  const stats = [proc(10, { rss: 4000, vmem: 9000, cpuUser: 1 }), proc(11, { rss: 100_000, vmem: 110_000, cpuUser: 2 })];
+
+  it('keeps RSS and PSS together, and drops both for a process gone before its smaps_rollup was read', () => {
+    const live = withDetails(stats, fakeProc(true));
+    expect(live.map((p) => [p.rss, p.pss])).toEqual([
+      [4000, 3000],
+      [100_000, 100_000],
+    ]);
+    const gone = withDetails(stats, fakeProc(false));
+    expect(gone.map((p) => [p.rss, p.vmem, p.pss])).toEqual([
+      [4000, 9000, 3000],
+      [0, 0, 0],
+    ]);
+    // its CPU and I/O still count
+    expect(gone[1]).toMatchObject({ cpuUser: 2, rchar: 7 });
+  });
+
+  it('a real process killed between its stat and its smaps_rollup counts no memory', async () => {
+    const child = spawn(process.execPath, ['-e', 'globalThis.b = Buffer.alloc(60e6, 1); console.log("ready"); setInterval(() => {}, 1e6)'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.once('data', () => resolve());
+        child.once('exit', (code) => reject(new Error(`child exited ${code}`)));
+      });
+      const pid = child.pid as number;
+      const stats = pidProcesses([pid]);
+      expect(stats[0]?.rss).toBeGreaterThan(50_000);
+      const live = withDetails(stats);
+      expect(live[0]?.pss).toBeGreaterThan(50_000);
+      expect(live[0]?.rss).toBe(stats[0]?.rss);
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+      expect(withDetails(stats)[0]).toMatchObject({ rss: 0, pss: 0, vmem: 0 });
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('on a kernel without smaps_rollup, keeps RSS from stat', () => {
+    const root = fakeProc(false);
+    rmSync(path.join(root, 'self'), { recursive: true });
+    rmSync(path.join(root, '10', 'smaps_rollup'));
+    expect(withDetails(stats, root).map((p) => [p.rss, p.pss])).toEqual([
+      [4000, 0],
+      [100_000, 0],
+    ]);
   });
 });

@@ -3,7 +3,7 @@
  * session (the payload leads its own session, so grandchildren are included
  * even after their parents exit).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 export interface ProcessSample {
   pid: number;
@@ -108,13 +108,34 @@ function readOr(file: string, fallback: string): string {
   }
 }
 
-/** Adds PSS, swap and I/O to stat samples (a vanished process reads as zeros). */
+const rollupKnown = new Map<string, boolean>();
+
+/** Kernels before 4.14 have no smaps_rollup: there a process's RSS stands alone and PSS reads 0. */
+function kernelHasRollup(procRoot: string): boolean {
+  let known = rollupKnown.get(procRoot);
+  if (known === undefined) {
+    known = existsSync(`${procRoot}/self/smaps_rollup`);
+    rollupKnown.set(procRoot, known);
+  }
+  return known;
+}
+
+/**
+ * Adds PSS, swap and I/O to stat samples. A process whose smaps_rollup has no `Pss:` line by
+ * the time it is read (it exited, or its memory was torn down, after its stat was read) counts
+ * no memory at all in this sample, RSS and VMEM included: a sample must not hold a process's
+ * RSS without its PSS. A payload that ends at once otherwise showed its whole RSS beside a PSS
+ * of its launcher only, and the final's maxPSS came out a tenth of its maxRSS. Its CPU and I/O
+ * still count, as their totals only grow.
+ */
 export function withDetails(samples: ProcessSample[], procRoot = '/proc'): ProcessDetail[] {
-  return samples.map((s) => ({
-    ...s,
-    ...parseSmapsRollup(readOr(`${procRoot}/${s.pid}/smaps_rollup`, '')),
-    ...parseProcIo(readOr(`${procRoot}/${s.pid}/io`, '')),
-  }));
+  const rollups = kernelHasRollup(procRoot);
+  return samples.map((s) => {
+    const rollup = readOr(`${procRoot}/${s.pid}/smaps_rollup`, '');
+    const io = parseProcIo(readOr(`${procRoot}/${s.pid}/io`, ''));
+    if (rollups && !/^Pss:/m.test(rollup)) return { ...s, rss: 0, vmem: 0, pss: 0, swap: 0, ...io };
+    return { ...s, ...parseSmapsRollup(rollup), ...io };
+  });
 }
 
 /** Stat samples of the given PIDs (e.g. a cgroup's cgroup.procs): no scan of all of /proc. */
