@@ -19,7 +19,7 @@ import {
   waitSlurmJob,
   type Daemons,
 } from '../support/batch-systems.js';
-import { ROOT, scratchDir, startStubProcess, type StubProcess } from '../support/processes.js';
+import { pilotEnv, ROOT, scratchDir, startStubProcess, stubToken, type StubProcess } from '../support/processes.js';
 import { errorCodeOf, finalUpdate, stubJob, submitJobs, taskFile, WRAPPER } from '../support/wrapper.js';
 
 const SBATCH = path.join(ROOT, 'wrapper', 'slurm', 'pilot.sbatch');
@@ -31,7 +31,9 @@ describe.skipIf(skip)('runpilot.sh under Slurm (sbatch pilot.sbatch)', () => {
   let dir: string;
   let site = 0;
   const nextSite = () => `SLURM_${++site}`;
-  const env = () => ({ ...process.env, PANDA_WRAPPER: WRAPPER, PANDA_PILOT_MIN_FREE_MB: '10' });
+  // The pilot carries a token the stub's storage takes, as a site's pilot carries one its storage element
+  // accepts: sbatch exports the submitter's environment and runpilot.sh keeps PANDA_* for the pilot.
+  const env = () => pilotEnv(stub.url, { ...process.env, PANDA_WRAPPER: WRAPPER, PANDA_PILOT_MIN_FREE_MB: '10' });
   const pilotArgs = (queue: string) => ['-q', queue, '--url', stub.url, '--getjob-wait', '0', '--quiet'];
   const batchLog = (id: string) => readFileSync(path.join(dir, `panda-pilot-${id}.out`), 'utf8');
 
@@ -69,7 +71,9 @@ describe.skipIf(skip)('runpilot.sh under Slurm (sbatch pilot.sbatch)', () => {
     const submitted = await Promise.all(
       Array.from({ length: n }, async () => {
         const at = Date.now();
-        const id = await sbatch(['--cpus-per-task=1', SBATCH, ...pilotArgs(queue), '--max-jobs', '1'], { cwd: dir, env: env() });
+        // The logs go to the stub's storage (WebDAV), as a site's go to its storage element.
+        const logs = ['--log-destination', `${stub.url}/storage/logs`];
+        const id = await sbatch(['--cpus-per-task=1', SBATCH, ...pilotArgs(queue), '--max-jobs', '1', ...logs], { cwd: dir, env: env() });
         return { id, at };
       }),
     );
@@ -78,11 +82,21 @@ describe.skipIf(skip)('runpilot.sh under Slurm (sbatch pilot.sbatch)', () => {
       expect(d.state, batchLog(d.id)).toBe('COMPLETED');
       expect(d.exitCode).toBe('0:0');
       expect(batchLog(d.id)).toContain('--slots 1');
+      expect(batchLog(d.id)).not.toContain(String(stubToken(stub.url))); // the wrapper logs the variable's name, never its value
     }
     const batchIds = new Set<string>();
     for (const id of ids) {
       const details = await stubJob(stub.url, id);
       expect(details.job.state, JSON.stringify(details.job)).toBe('finished');
+      // Its log left the node: the final update lists the tarball with the surl the stub's storage serves it
+      // at, and no stage-out failure (1137) is reported.
+      const report = details.job.report;
+      expect(String(report.pilotErrorDiag ?? ''), JSON.stringify(report)).not.toMatch(/1137/);
+      const logs = Object.values(JSON.parse(String(report.xml)) as Record<string, { fsize: number; surl?: string }>);
+      expect(logs).toHaveLength(1);
+      const stored = await fetch(String(logs[0]?.surl));
+      expect(stored.status, String(logs[0]?.surl)).toBe(200);
+      expect((await stored.arrayBuffer()).byteLength).toBe(logs[0]?.fsize);
       const final = finalUpdate(details);
       batchIds.add(String(final.params.batchID ?? final.params.batch_id));
     }
