@@ -13,6 +13,7 @@ import {
   parseSmapsRollup,
   updateFields,
   pidProcesses,
+  rollupReading,
   withDetails,
   type ProcessDetail,
 } from '../../pilot/src/monitor/index.js';
@@ -211,6 +212,15 @@ describe('withDetails', () => {
     } finally {
       child.kill('SIGKILL');
     }
+  });
+
+  it('tells a process gone from one it may not read (a setuid helper keeps its RSS from stat)', () => {
+    expect(rollupReading({ text: 'Rss: 5 kB\nPss: 4 kB\n' })).toBe('Rss: 5 kB\nPss: 4 kB\n');
+    expect(rollupReading({ text: '' })).toBe('gone');
+    expect(rollupReading({ code: 'ENOENT' })).toBe('gone');
+    expect(rollupReading({ code: 'ESRCH' })).toBe('gone');
+    expect(rollupReading({ code: 'EACCES' })).toBe('unreadable');
+    expect(rollupReading({ code: 'EPERM' })).toBe('unreadable');
   });
 
   it('on a kernel without smaps_rollup, keeps RSS from stat', () => {

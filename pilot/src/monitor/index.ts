@@ -3,6 +3,7 @@ export {
   sessionProcesses,
   pidProcesses,
   withDetails,
+  rollupReading,
   parseSmapsRollup,
   parseProcIo,
   totals,

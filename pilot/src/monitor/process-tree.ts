@@ -121,19 +121,40 @@ function kernelHasRollup(procRoot: string): boolean {
 }
 
 /**
- * Adds PSS, swap and I/O to stat samples. A process whose smaps_rollup has no `Pss:` line by
- * the time it is read (it exited, or its memory was torn down, after its stat was read) counts
- * no memory at all in this sample, RSS and VMEM included: a sample must not hold a process's
- * RSS without its PSS. A payload that ends at once otherwise showed its whole RSS beside a PSS
- * of its launcher only, and the final's maxPSS came out a tenth of its maxRSS. Its CPU and I/O
- * still count, as their totals only grow.
+ * What a read of a process's smaps_rollup says: its text; `gone` when the process exited or its
+ * memory was torn down (ENOENT, ESRCH, or no `Pss:` line); `unreadable` when it lives but may not
+ * be read (EACCES: a setuid helper such as a container runtime's starter, whose stat stays
+ * world-readable). `read` is the file's text or the read's error code.
+ */
+export function rollupReading(read: { text: string } | { code: string | undefined }): string | 'gone' | 'unreadable' {
+  if ('text' in read) return /^Pss:/m.test(read.text) ? read.text : 'gone';
+  return read.code === 'EACCES' || read.code === 'EPERM' ? 'unreadable' : 'gone';
+}
+
+function readRollup(file: string): string | 'gone' | 'unreadable' {
+  try {
+    return rollupReading({ text: readFileSync(file, 'utf8') });
+  } catch (err) {
+    return rollupReading({ code: (err as NodeJS.ErrnoException).code });
+  }
+}
+
+/**
+ * Adds PSS, swap and I/O to stat samples. A process gone by the time its smaps_rollup is read
+ * (it exited after its stat was read) counts no memory at all in this sample, RSS and VMEM
+ * included: a sample must not hold a process's RSS without its PSS. A payload that ends at once
+ * otherwise showed its whole RSS beside a PSS of its launcher only, and the final's maxPSS came
+ * out a tenth of its maxRSS. Its CPU and I/O still count, as their totals only grow. A process
+ * that lives but whose smaps_rollup may not be read keeps its RSS from stat, with PSS 0, as on
+ * a kernel without smaps_rollup.
  */
 export function withDetails(samples: ProcessSample[], procRoot = '/proc'): ProcessDetail[] {
   const rollups = kernelHasRollup(procRoot);
   return samples.map((s) => {
-    const rollup = readOr(`${procRoot}/${s.pid}/smaps_rollup`, '');
+    const rollup = rollups ? readRollup(`${procRoot}/${s.pid}/smaps_rollup`) : 'unreadable';
     const io = parseProcIo(readOr(`${procRoot}/${s.pid}/io`, ''));
-    if (rollups && !/^Pss:/m.test(rollup)) return { ...s, rss: 0, vmem: 0, pss: 0, swap: 0, ...io };
+    if (rollup === 'gone') return { ...s, rss: 0, vmem: 0, pss: 0, swap: 0, ...io };
+    if (rollup === 'unreadable') return { ...s, pss: 0, swap: 0, ...io };
     return { ...s, ...parseSmapsRollup(rollup), ...io };
   });
 }
