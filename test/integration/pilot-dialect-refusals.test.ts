@@ -137,4 +137,62 @@ describe('dialect and credentials at start-up', () => {
       await server.close();
     }
   });
+  it("a job already on its way when a sibling slot's credentials are refused still runs and reports", async () => {
+    // The server marks the job sent at the first getJob but holds its reply until it has refused the
+    // second slot (StatusCode 60), then 2 s more: the refusal reaches the pilot first. The job must not be
+    // cut off with its request; it runs, finishes and reports, and the pilot then ends with 68.
+    let getJobs = 0;
+    let refused!: () => void;
+    const refusal = new Promise<void>((r) => (refused = r));
+    let firstAborted = false;
+    const server = await serve((req, res) => {
+      if (req.url?.startsWith('/server/panda/getJob')) {
+        getJobs += 1;
+        if (getJobs === 1) {
+          res.on('close', () => (firstAborted ||= !res.writableFinished));
+          void refusal.then(() =>
+            setTimeout(() => {
+              if (res.destroyed) return;
+              json(res, 200, {
+                StatusCode: 0,
+                PandaID: 4343,
+                attemptNr: 1,
+                jobName: 'on-its-way',
+                transformation: 'bash-c-enc',
+                jobPars: Buffer.from('true').toString('base64'),
+                minRamCount: 10,
+                coreCount: 1,
+              });
+            }, 2_000),
+          );
+          return;
+        }
+        json(res, 200, { StatusCode: 60, errorDialog: 'no valid certificate' });
+        refused();
+        return;
+      }
+      if (req.url?.startsWith('/server/panda/updateJob')) return json(res, 200, { StatusCode: 0, command: 'NULL' });
+      json(res, 404, {});
+    });
+    try {
+      const run = await runPilotProcess(
+        ['-q', 'ONITSWAY', '--url', server.url, '--api', 'legacy', '--slots', '2', '--getjob-wait', '0', '-a', scratchDir('onitsway-work')],
+        { timeoutMs: 60_000 },
+      );
+      expect(run.code, run.stderr.slice(-3000)).toBe(68);
+      expect(getJobs).toBe(2);
+      expect(firstAborted, 'the pilot gave up the request that carried the job').toBe(false);
+      const lines = run.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { event?: string; pandaId?: number; state?: string; acknowledged?: boolean });
+      const fatalAt = lines.findIndex((l) => l.event === 'slot_fatal');
+      const endAt = lines.findIndex((l) => l.event === 'job_end' && l.pandaId === 4343);
+      expect(fatalAt).toBeGreaterThanOrEqual(0);
+      expect(endAt).toBeGreaterThan(fatalAt);
+      expect(lines[endAt]).toMatchObject({ state: 'finished', acknowledged: true });
+    } finally {
+      await server.close();
+    }
+  });
 });

@@ -166,7 +166,10 @@ async function acquireJob(s: LoopState, slot: number): Promise<Acquired> {
   ctx.log.debug({ event: 'getjob', slot, mem: mem ?? null, freeCores: Number.isFinite(free.cores) ? free.cores : null }, 'asking for a job');
   try {
     s.requests += 1;
-    raw = await ctx.server.getJob({ ...base, mem }, { signal: s.stopAsking });
+    // Only a signal cuts an ask short. A sibling's fatal error, a rule (drain, time) or a softkill stop the
+    // next ask, not this one: its reply may carry a job the server has already marked sent to this pilot,
+    // which must run and report rather than be lost until the server's watchdog finds it.
+    raw = await ctx.server.getJob({ ...base, mem }, { signal: ctx.pilotSignal });
     s.reached = true;
   } catch (err) {
     s.claimed -= 1;
