@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cgroupAvailability } from '../support/cgroups.js';
 import { pilotCommandLine, runPilotProcess, scratchDir, startStubProcess, STUB_BIN, stubApi, type StubProcess } from '../support/processes.js';
+import { collectChild } from '../support/child-run.js';
 
 /** adler32 as Harvester computes it (core_utils.calc_adler32: 8 hex digits). */
 function adler32(buf: Buffer): string {
@@ -38,22 +39,14 @@ function runHarvester(url: string, accessPoint: string, queue: string, api: stri
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (d) => (stdout += d));
-  proc.stderr.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 120_000);
-  return new Promise((resolve) => {
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      let result: HarvesterRun['result'];
-      try {
-        result = JSON.parse(stdout.trim().split('\n').pop() ?? '');
-      } catch {
-        result = { jobs: [], jobUpdates: 0, rangeRequests: 0, rangeUpdates: 0, finals: {}, stoppedBy: `no summary: ${stdout}` };
-      }
-      resolve({ code, result, stderr });
-    });
+  return collectChild(proc, 120_000).done.then(({ code, stdout, stderr }) => {
+    let result: HarvesterRun['result'];
+    try {
+      result = JSON.parse(stdout.trim().split('\n').pop() ?? '');
+    } catch {
+      result = { jobs: [], jobUpdates: 0, rangeRequests: 0, rangeUpdates: 0, finals: {}, stoppedBy: `no summary: ${stdout}` };
+    }
+    return { code, result, stderr };
   });
 }
 

@@ -10,6 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, scratchDir, startStubProcess, stubApi, type StubProcess } from '../support/processes.js';
+import { collectChild } from '../support/child-run.js';
 
 const RELEASE_BIN = path.join(ROOT, 'dist', 'panda-release.mjs');
 const VERSION = '9.8.7';
@@ -40,18 +41,7 @@ function pathWithoutNode(): string {
 }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return collectChild(spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }), timeoutMs).done;
 }
 
 describe('release tree', () => {

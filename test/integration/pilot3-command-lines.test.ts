@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, scratchDir, startStubProcess, STUB_BIN, stubApi, type StubProcess } from '../support/processes.js';
+import { collectChild } from '../support/child-run.js';
 
 interface Line {
   name: string;
@@ -26,12 +27,7 @@ function run(
   opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number },
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const p = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  p.stdout.on('data', (d) => (stdout += d));
-  p.stderr.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs);
-  return new Promise((resolve) => p.once('exit', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr }))));
+  return collectChild(p, opts.timeoutMs).done;
 }
 
 /** Harvester's placeholders filled in; empty options drop out. */

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { collectChild } from './child-run.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const PILOT_BIN = path.join(ROOT, 'dist', 'panda-pilot.mjs');
@@ -125,17 +126,14 @@ export function runPilotProcess(
     cwd: opts.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout?.on('data', (d) => (stdout += d));
-  proc.stderr?.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => proc.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-  const done = new Promise<PilotRun>((resolve) => {
-    proc.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  }) as Promise<PilotRun> & { proc: ChildProcess };
+  const done = collectChild(proc, opts.timeoutMs ?? 60_000).done.then(({ code, signal, stdout, stderr }): PilotRun => ({
+    code,
+    signal,
+    stdout,
+    stderr,
+  })) as Promise<PilotRun> & {
+    proc: ChildProcess;
+  };
   done.proc = proc;
   return done;
 }

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { pilotEnv, ROOT, scratchDir, stubApi } from './processes.js';
+import { collectChild } from './child-run.js';
 
 export const WRAPPER = path.join(ROOT, 'wrapper', 'runpilot.sh');
 
@@ -31,18 +32,10 @@ export function runWrapper(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?
     cwd: opts.cwd ?? scratchDir('wrapper-cwd'),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  proc.stdout?.on('data', (d) => (output += d));
-  proc.stderr?.on('data', (d) => (output += d));
-  const timer = setTimeout(() => proc.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-  const done = new Promise<WrapperRun>((resolve) =>
-    proc.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, output });
-    }),
-  ) as RunningWrapper;
+  const child = collectChild(proc, opts.timeoutMs ?? 60_000);
+  const done = child.done.then(({ code, signal, output }): WrapperRun => ({ code, signal, output })) as RunningWrapper;
   done.proc = proc;
-  done.output = () => output;
+  done.output = child.output;
   return done;
 }
 
